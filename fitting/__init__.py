@@ -1,0 +1,41 @@
+"""Pure statistics for servechar: arrays in, frozen results out, no I/O."""
+
+from fitting.arrivals import (
+    FAMILIES,
+    ArrivalFits,
+    FamilyFits,
+    fit_interarrivals,
+    segment_starts,
+    sort_within_segments,
+)
+from fitting.patterns import (
+    CV_MAX,
+    CV_MIN,
+    SERVEGEN_NAMES,
+    clamp_cv,
+    gamma_shape_for_cv,
+    match_moments,
+    scale_for_mean,
+    shape_for_cv,
+    weibull_cv,
+    weibull_shape_for_cv,
+)
+
+__all__ = [
+    "CV_MAX",
+    "CV_MIN",
+    "FAMILIES",
+    "SERVEGEN_NAMES",
+    "ArrivalFits",
+    "FamilyFits",
+    "clamp_cv",
+    "fit_interarrivals",
+    "gamma_shape_for_cv",
+    "match_moments",
+    "scale_for_mean",
+    "segment_starts",
+    "shape_for_cv",
+    "sort_within_segments",
+    "weibull_cv",
+    "weibull_shape_for_cv",
+]

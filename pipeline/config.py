@@ -1,0 +1,145 @@
+"""Run options, validated once at the door (pydantic), recorded in the manifest."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from pipeline.errors import ConfigError
+from pipeline.schema import CANONICAL_COLUMNS, CATEGORIES
+
+TIME_UNIT_US = {"s": 1_000_000, "ms": 1_000, "us": 1}
+
+
+class IngestOptions(BaseModel):
+    """How raw files are read and checked."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    column_map: dict[str, str] = Field(default_factory=dict)
+    time_unit: Literal["s", "ms", "us"] = "s"
+    tz: str = "UTC"
+    default_model: str | None = None
+    category_overrides: dict[str, str] = Field(default_factory=dict)
+    max_reject_fraction: float = Field(default=0.05, ge=0.0, le=1.0)
+
+    @field_validator("column_map")
+    @classmethod
+    def _known_canonical_names(cls, value: dict[str, str]) -> dict[str, str]:
+        unknown = sorted(set(value) - set(CANONICAL_COLUMNS))
+        if unknown:
+            raise ValueError(
+                f"unknown canonical column(s) {unknown}; known: {', '.join(CANONICAL_COLUMNS)}"
+            )
+        return value
+
+    @field_validator("category_overrides")
+    @classmethod
+    def _known_categories(cls, value: dict[str, str]) -> dict[str, str]:
+        for model, category in value.items():
+            if category not in CATEGORIES:
+                raise ValueError(
+                    f"category for {model!r} is {category!r}; use one of {', '.join(CATEGORIES)}"
+                )
+        return value
+
+
+class AggregateOptions(BaseModel):
+    """Time origin and window lengths."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    window_s: int = Field(default=600, gt=0)
+    dataset_window_s: int = Field(default=21600, gt=0)
+    origin: str | None = None
+    max_span_days: float = Field(default=366.0, gt=0)
+
+    @model_validator(mode="after")
+    def _dataset_window_is_multiple(self) -> AggregateOptions:
+        if self.dataset_window_s % self.window_s:
+            raise ValueError(
+                f"dataset_window_s ({self.dataset_window_s}) must be a multiple of "
+                f"window_s ({self.window_s})"
+            )
+        return self
+
+
+class FitOptions(BaseModel):
+    """Arrival fitting."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    min_requests: int = Field(default=10, ge=3)
+
+
+class ExportOptions(BaseModel):
+    """Profile export."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    anonymize: bool = False
+    salt: str | None = None
+    reason_ratio_points: int = Field(default=501, ge=3)
+
+    @model_validator(mode="after")
+    def _salt_with_anonymize(self) -> ExportOptions:
+        if self.anonymize and not self.salt:
+            raise ValueError(
+                "anonymize needs a salt: pass --salt or set SERVECHAR_SALT (a fixed salt keeps "
+                "the output reproducible; keep it secret so hashes cannot be reversed)"
+            )
+        return self
+
+
+class EngineOptions(BaseModel):
+    """DuckDB resources."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    threads: int | None = Field(default=None, gt=0)
+    memory_limit: str = "2GB"
+
+
+def validated(model: type[BaseModel], **values: object) -> BaseModel:
+    """Build an options model, turning pydantic's error into a ConfigError naming the key."""
+    try:
+        return model(**{k: v for k, v in values.items() if v is not None})
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        key = ".".join(str(p) for p in first["loc"]) or model.__name__
+        raise ConfigError(f"{key}: {first['msg']}", hint="See `servechar run --help`.") from None
+
+
+def parse_pairs(pairs: list[str] | None, option: str) -> dict[str, str]:
+    """`NAME=VALUE` strings (repeatable options) to a dict, with a clear error for typos."""
+    result: dict[str, str] = {}
+    for pair in pairs or []:
+        name, sep, value = pair.partition("=")
+        if not sep or not name.strip() or not value.strip():
+            raise ConfigError(
+                f"{option} {pair!r} is not of the form NAME=VALUE",
+                hint=f"For example: {option} timestamp=created_at",
+            )
+        result[name.strip()] = value.strip()
+    return result
+
+
+def read_map_file(path: Path) -> dict[str, str]:
+    """A TOML column mapping: `canonical = "theirs"` lines, at top level or under `[map]`."""
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"cannot read mapping file {path}: {exc.strerror}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"mapping file {path} is not valid TOML: {exc}") from None
+    table = data.get("map", data)
+    bad = {k: v for k, v in table.items() if not isinstance(v, str)}
+    if bad:
+        raise ConfigError(
+            f"mapping file {path}: values must be column names (strings), got {bad}",
+            hint='Write lines like: timestamp = "created_at"',
+        )
+    return dict(table)

@@ -1,0 +1,49 @@
+"""The canonical request-log columns that inputs are mapped onto."""
+
+from __future__ import annotations
+
+REQUIRED_COLUMNS: tuple[str, ...] = ("timestamp", "model", "input_tokens", "output_tokens")
+OPTIONAL_COLUMNS: tuple[str, ...] = (
+    "client_id",
+    "category",
+    "reason_tokens",
+    "text_tokens",
+    "image_count",
+    "image_tokens",
+    "audio_count",
+    "audio_tokens",
+    "video_count",
+    "video_tokens",
+    "status",
+    "ttft_ms",
+    "e2e_ms",
+    "request_id",
+    "session_id",
+)
+CANONICAL_COLUMNS: tuple[str, ...] = REQUIRED_COLUMNS + OPTIONAL_COLUMNS
+
+CATEGORIES: tuple[str, ...] = ("language", "multimodal", "reason")
+
+NO_CLIENT_COLUMN_ID = "all"
+"""client_id of every request in a file without a client column (one client)."""
+
+REJECT_REASONS: dict[str, str] = {
+    "wrong_field_count": "the line has more or fewer fields than the header",
+    "malformed_row": "the CSV reader could not parse the line (quotes, encoding, size)",
+    "invalid_json": "the line is not a JSON object",
+    "missing_timestamp": "timestamp is empty",
+    "invalid_timestamp": "timestamp is neither a number nor ISO-8601 text",
+    "timestamp_out_of_range": "timestamp is before 1970 or after 2200 (check --time-unit)",
+    "missing_model": "model is empty (or use --model for logs without one)",
+    "missing_tokens": "input_tokens or output_tokens is empty",
+    "non_integer_tokens": "a token count is not an integer",
+    "negative_tokens": "a token count is negative",
+    "reason_exceeds_output": "reason_tokens is larger than output_tokens",
+    "invalid_modality": "an image/audio/video count or token field is invalid or inconsistent",
+    "modality_exceeds_input": "image + audio + video tokens exceed input_tokens",
+    "invalid_category": "category is not language, multimodal or reason",
+    "invalid_status": "status is not an HTTP code (100-599)",
+    "invalid_latency": "ttft_ms or e2e_ms is not a non-negative number",
+    "duplicate_request_id": "request_id already seen (the first occurrence is kept)",
+}
+"""Every quarantine reason, with the sentence printed in the README and summaries."""

@@ -1,0 +1,360 @@
+"""Input files: finding them, and presenting each as `source_rows` in canonical columns.
+
+Every format ends up as the same relation, all text, so that one SQL file
+(`sql/ingest/stg_requests.sql`) does every check:
+
+- `_source_row`: the record's position (CSV: data record number; JSON Lines: line number;
+  Parquet: row number), `_raw_text`, `_is_valid_record`;
+- one text column per canonical name, NULL where the file has no such column.
+
+Column names from the user and the file only ever reach DuckDB as expression objects or
+parameters, never as SQL text.
+"""
+
+from __future__ import annotations
+
+import glob
+import gzip
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import duckdb
+from duckdb import (
+    CaseExpression,
+    CoalesceOperator,
+    ColumnExpression,
+    ConstantExpression,
+    FunctionExpression,
+    SQLExpression,
+)
+
+from pipeline import sqlrun
+from pipeline.errors import InputError
+from pipeline.schema import CANONICAL_COLUMNS, NO_CLIENT_COLUMN_ID, REQUIRED_COLUMNS
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+FORMATS = {
+    ".csv": "csv",
+    ".tsv": "tsv",
+    ".tab": "tsv",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".json": "jsonl",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+}
+COMPRESSIONS = {".gz": "gzip", ".zst": "zstd"}
+_JSON_SAMPLE_LINES = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class SourceFile:
+    """One input file and how to read it."""
+
+    file_index: int
+    path: Path
+    format: str
+    compression: str | None
+
+    @property
+    def read_path(self) -> str:
+        return str(self.path)
+
+    @property
+    def header_lines(self) -> int:
+        return 1 if self.format in ("csv", "tsv") else 0
+
+
+def format_of(path: Path) -> tuple[str, str | None] | None:
+    """(format, compression) from the file name, or None if it is not a log file."""
+    suffixes = [s.lower() for s in path.suffixes]
+    compression = None
+    if suffixes and suffixes[-1] in COMPRESSIONS:
+        compression = COMPRESSIONS[suffixes.pop()]
+    if suffixes and suffixes[-1] in FORMATS:
+        return FORMATS[suffixes[-1]], compression
+    return None
+
+
+def resolve_inputs(inputs: list[str]) -> list[SourceFile]:
+    """Expand files, globs and directories (recursively) into a sorted, de-duplicated list."""
+    found: list[Path] = []
+    for item in inputs:
+        path = Path(item)
+        if path.is_dir():
+            matches = sorted(p for p in path.rglob("*") if p.is_file() and format_of(p))
+            if not matches:
+                raise InputError(
+                    f"directory {item} holds no log files",
+                    hint=f"Known extensions: {', '.join(FORMATS)} (optionally .gz or .zst).",
+                )
+            found.extend(matches)
+        elif any(ch in item for ch in "*?["):
+            matches = sorted(Path(p) for p in glob.glob(item, recursive=True) if Path(p).is_file())
+            if not matches:
+                raise InputError(f"no file matches {item}", hint="Check the pattern and quote it.")
+            found.extend(matches)
+        elif path.is_file():
+            found.append(path)
+        else:
+            raise InputError(f"input {item} does not exist", hint="Check the path.")
+    unique = list(dict.fromkeys(p.resolve() for p in found))
+    sources = []
+    for index, path in enumerate(unique):
+        kind = format_of(path)
+        if kind is None:
+            raise InputError(
+                f"{path}: unknown file type",
+                hint=f"Name it with one of {', '.join(FORMATS)} (optionally .gz or .zst).",
+            )
+        sources.append(SourceFile(index, path, kind[0], kind[1]))
+    return sources
+
+
+def _check_readable(source: SourceFile) -> None:
+    try:
+        with source.path.open("rb") as handle:
+            head = handle.read(4)
+    except OSError as exc:
+        raise InputError(f"{source.path}: cannot read ({exc.strerror})") from None
+    if source.compression == "gzip" and head[:2] != b"\x1f\x8b":
+        raise InputError(f"{source.path}: named .gz but is not gzip data", hint="Rename the file.")
+    if source.compression == "zstd" and head != b"\x28\xb5\x2f\xfd":
+        raise InputError(f"{source.path}: named .zst but is not zstd data", hint="Rename the file.")
+    if source.format == "jsonl":
+        first = _first_text_char(source)
+        if first == "[":
+            raise InputError(
+                f"{source.path}: holds a JSON array, not JSON Lines (one object per line)",
+                hint=f"Convert it first: jq -c '.[]' {source.path.name} > requests.jsonl",
+            )
+
+
+def _head_text(source: SourceFile, n_bytes: int = 65536) -> str:
+    """The first bytes of the (decompressed) file as text."""
+    if source.compression == "zstd":
+        import zstandard
+
+        with source.path.open("rb") as raw, zstandard.ZstdDecompressor().stream_reader(raw) as z:
+            return z.read(n_bytes).decode("utf-8", "replace")
+    opener = gzip.open if source.compression == "gzip" else open
+    with opener(source.path, "rb") as handle:
+        return handle.read(n_bytes).decode("utf-8", "replace")
+
+
+def _first_text_char(source: SourceFile) -> str:
+    return _head_text(source, 256).lstrip()[:1]
+
+
+def _header_delimiter(source: SourceFile) -> str:
+    """The delimiter of a .csv file: the most frequent candidate in its header line.
+
+    DuckDB's sniffer looks at data rows too, and one malformed row can mislead it; the header
+    is the one line whose shape the user controls.
+    """
+    header = _head_text(source).splitlines()[0] if _head_text(source).strip() else ""
+    counts = {d: header.count(d) for d in (",", ";", "|", "\t")}
+    best = max(counts, key=lambda d: counts[d])
+    return best if counts[best] > 0 else ","
+
+
+def match_columns(
+    source: SourceFile,
+    found: list[str],
+    column_map: Mapping[str, str],
+    *,
+    has_default_model: bool,
+    present: set[str] | None = None,
+) -> dict[str, str]:
+    """Canonical name -> the file's column, by explicit map, exact name or unique case-insensitive name."""
+    available = set(found) if present is None else present
+    lower: dict[str, list[str]] = {}
+    for name in found:
+        lower.setdefault(name.lower(), []).append(name)
+    matched: dict[str, str] = {}
+    for canonical in CANONICAL_COLUMNS:
+        if canonical in column_map:
+            theirs = column_map[canonical]
+            if theirs not in available:
+                raise InputError(
+                    f"{source.path}: --map {canonical}={theirs} names no column of this file "
+                    f"(columns found: {', '.join(found) or 'none'})",
+                    hint="Column names are case-sensitive in --map.",
+                )
+            matched[canonical] = theirs
+        elif canonical in available:
+            matched[canonical] = canonical
+        elif len(lower.get(canonical, [])) == 1:
+            matched[canonical] = lower[canonical][0]
+    missing = [
+        c for c in REQUIRED_COLUMNS if c not in matched and not (c == "model" and has_default_model)
+    ]
+    if missing:
+        suggestion = " ".join(f"--map {c}=YOUR_COLUMN" for c in missing)
+        extra = " or --model NAME" if "model" in missing else ""
+        raise InputError(
+            f"{source.path}: no column for required {', '.join(missing)} "
+            f"(columns found: {', '.join(found) or 'none'})",
+            hint=f"Map your columns with {suggestion}{extra}, or a --map-file.",
+        )
+    return matched
+
+
+def _canonical_projection(
+    matched: Mapping[str, str],
+    value_of: Mapping[str, duckdb.Expression],
+    default_model: str | None,
+) -> list[duckdb.Expression]:
+    text = duckdb.sqltype("VARCHAR")
+    columns = []
+    for canonical in CANONICAL_COLUMNS:
+        if canonical in matched:
+            expr = value_of[canonical]
+        elif canonical == "model" and default_model is not None:
+            expr = ConstantExpression(default_model)
+        elif canonical == "client_id":
+            expr = ConstantExpression(NO_CLIENT_COLUMN_ID)
+        else:
+            expr = ConstantExpression(None)
+        columns.append(expr.cast(text).alias(canonical))
+    return columns
+
+
+def source_rows(
+    con: duckdb.DuckDBPyConnection,
+    source: SourceFile,
+    column_map: Mapping[str, str],
+    default_model: str | None,
+) -> tuple[duckdb.DuckDBPyRelation, dict[str, str]]:
+    """The file as the `source_rows` relation, and the canonical -> file column mapping."""
+    _check_readable(source)
+    try:
+        if source.format in ("csv", "tsv"):
+            return _csv_rows(con, source, column_map, default_model)
+        if source.format == "jsonl":
+            return _jsonl_rows(con, source, column_map, default_model)
+        return _parquet_rows(con, source, column_map, default_model)
+    except duckdb.Error as exc:
+        raise InputError(
+            f"{source.path}: cannot be read as {source.format}: {str(exc).splitlines()[0]}",
+            hint="Check that the file's extension matches its content.",
+        ) from None
+
+
+def _csv_rows(
+    con: duckdb.DuckDBPyConnection,
+    source: SourceFile,
+    column_map: Mapping[str, str],
+    default_model: str | None,
+) -> tuple[duckdb.DuckDBPyRelation, dict[str, str]]:
+    delimiter = "\t" if source.format == "tsv" else _header_delimiter(source)
+    rel = sqlrun.query(con, "sources/read_csv", {"path": source.read_path, "delim": delimiter})
+    found = list(rel.columns)
+    matched = match_columns(
+        source, found, column_map, has_default_model=default_model is not None
+    )
+    raw = FunctionExpression(
+        "concat_ws",
+        ConstantExpression(delimiter),
+        *[CoalesceOperator(ColumnExpression(c), ConstantExpression("")) for c in found],
+    )
+    values = {canonical: ColumnExpression(theirs) for canonical, theirs in matched.items()}
+    rel = rel.project(
+        SQLExpression("row_number() over ()").alias("_source_row"),
+        raw.alias("_raw_text"),
+        ConstantExpression(True).alias("_is_valid_record"),
+        *_canonical_projection(matched, values, default_model),
+    )
+    return rel, matched
+
+
+def json_path(name: str, *, nested: bool) -> str:
+    """A JSON path for a key (quoted, so any key is safe); dotted names may mean nesting."""
+    parts = name.split(".") if nested else [name]
+    return "$." + ".".join(json.dumps(part) for part in parts)
+
+
+def _jsonl_rows(
+    con: duckdb.DuckDBPyConnection,
+    source: SourceFile,
+    column_map: Mapping[str, str],
+    default_model: str | None,
+) -> tuple[duckdb.DuckDBPyRelation, dict[str, str]]:
+    lines = sqlrun.query(con, "sources/read_lines", {"path": source.read_path})
+    sample = lines.filter("json_valid(line)").limit(_JSON_SAMPLE_LINES)
+    keys = sorted(
+        {row[0] for row in sample.project(SQLExpression("unnest(json_keys(line))")).fetchall()}
+    )
+    # A mapped name that is not a top-level key may be a nested path ("input.tokenCount").
+    present = set(keys)
+    for theirs in column_map.values():
+        if theirs not in present and "." in theirs:
+            path = json_path(theirs, nested=True)
+            exists = sample.project(
+                FunctionExpression("json_exists", ColumnExpression("line"), ConstantExpression(path))
+            ).fetchall()
+            if any(row[0] for row in exists):
+                present.add(theirs)
+    matched = match_columns(
+        source, keys, column_map, has_default_model=default_model is not None, present=present
+    )
+    names = list(matched.items())
+    paths = [json_path(theirs, nested=theirs not in keys) for _, theirs in names]
+    numbered = lines.project(
+        SQLExpression("row_number() over ()").alias("_source_row"),
+        ColumnExpression("line").alias("_raw_text"),
+        SQLExpression("coalesce(json_valid(line), false)").alias("_is_valid_record"),
+    )
+    extracted = numbered.project(
+        ColumnExpression("_source_row"),
+        ColumnExpression("_raw_text"),
+        ColumnExpression("_is_valid_record"),
+        CaseExpression(
+            ColumnExpression("_is_valid_record"),
+            FunctionExpression(
+                "json_extract_string", ColumnExpression("_raw_text"), ConstantExpression(paths)
+            ),
+        ).alias("_fields"),
+    )
+    values: dict[str, duckdb.Expression] = {
+        canonical: FunctionExpression(
+            "list_extract", ColumnExpression("_fields"), ConstantExpression(position + 1)
+        )
+        for position, (canonical, _) in enumerate(names)
+    }
+    rel = extracted.project(
+        ColumnExpression("_source_row"),
+        ColumnExpression("_raw_text"),
+        ColumnExpression("_is_valid_record"),
+        *_canonical_projection(matched, values, default_model),
+    )
+    return rel, matched
+
+
+def _parquet_rows(
+    con: duckdb.DuckDBPyConnection,
+    source: SourceFile,
+    column_map: Mapping[str, str],
+    default_model: str | None,
+) -> tuple[duckdb.DuckDBPyRelation, dict[str, str]]:
+    rel = sqlrun.query(con, "sources/read_parquet", {"path": source.read_path})
+    found = [c for c in rel.columns if c != "file_row_number"]
+    matched = match_columns(
+        source, found, column_map, has_default_model=default_model is not None
+    )
+    raw = FunctionExpression(
+        "json_object",
+        *[arg for c in found for arg in (ConstantExpression(c), ColumnExpression(c))],
+    ).cast(duckdb.sqltype("VARCHAR"))
+    values = {canonical: ColumnExpression(theirs) for canonical, theirs in matched.items()}
+    rel = rel.project(
+        SQLExpression("file_row_number + 1").alias("_source_row"),
+        raw.alias("_raw_text"),
+        ConstantExpression(True).alias("_is_valid_record"),
+        *_canonical_projection(matched, values, default_model),
+    )
+    return rel, matched

@@ -1,0 +1,100 @@
+"""Run the SQL files under `sql/`: relations by logical name, values as `$params`.
+
+Each file starts with a header naming its grain, inputs and params::
+
+    -- params:  origin_us, window_us
+
+The runner checks that the declared, used and passed parameters agree, so that a query can
+never be run with a value missing or silently ignored, and Python never formats SQL text.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import duckdb
+
+from pipeline.errors import QueryError
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
+
+_PARAM_USE = re.compile(r"\$([a-z_][a-z0-9_]*)")
+_PARAM_HEADER = re.compile(r"^--\s*params:\s*(.*)$", re.MULTILINE)
+
+
+def sql_names() -> list[str]:
+    """Every query name, as `layer/name`, for the registry tests."""
+    return sorted(str(p.relative_to(SQL_DIR).with_suffix("")) for p in SQL_DIR.rglob("*.sql"))
+
+
+@cache
+def load_sql(name: str) -> tuple[str, frozenset[str]]:
+    """Text of `sql/<name>.sql` and its declared parameters, after checking the header."""
+    path = SQL_DIR / f"{name}.sql"
+    if not path.is_file():
+        raise QueryError(f"no SQL file {path}", hint="Reinstall servechar from its checkout.")
+    text = path.read_text(encoding="utf-8")
+    header = _PARAM_HEADER.search(text)
+    if header is None:
+        raise QueryError(f"{path.name} has no `-- params:` header line")
+    declared_text = header.group(1).strip()
+    declared = frozenset(
+        p.strip() for p in declared_text.split(",") if p.strip() and declared_text != "(none)"
+    )
+    body = "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("--"))
+    used = frozenset(_PARAM_USE.findall(body))
+    if used != declared:
+        raise QueryError(
+            f"{path.name}: header declares params {sorted(declared)} but the query uses "
+            f"{sorted(used)}"
+        )
+    return text, declared
+
+
+def query(
+    con: duckdb.DuckDBPyConnection, name: str, params: Mapping[str, Any] | None = None
+) -> duckdb.DuckDBPyRelation:
+    """A lazy relation for `sql/<name>.sql` with its `$params` bound."""
+    text, declared = load_sql(name)
+    passed = dict(params or {})
+    if set(passed) != declared:
+        raise QueryError(
+            f"{name}.sql declares params {sorted(declared)} but was given {sorted(passed)}"
+        )
+    return con.sql(text, params=passed or None)
+
+
+def execute(
+    con: duckdb.DuckDBPyConnection, name: str, params: Mapping[str, Any] | None = None
+) -> None:
+    """Run a statement file (DDL or INSERT) with its `$params` bound."""
+    text, declared = load_sql(name)
+    passed = dict(params or {})
+    if set(passed) != declared:
+        raise QueryError(
+            f"{name}.sql declares params {sorted(declared)} but was given {sorted(passed)}"
+        )
+    con.execute(text, passed or None)
+
+
+def connect(
+    *, threads: int | None, memory_limit: str, temp_dir: Path, tz: str = "UTC"
+) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB that spills to `temp_dir`; naive timestamps are read in `tz`."""
+    temp_dir.mkdir(parents=True, exist_ok=True)
+    config: dict[str, Any] = {
+        "memory_limit": memory_limit,
+        "temp_directory": str(temp_dir),
+        "preserve_insertion_order": True,
+    }
+    if threads:
+        config["threads"] = threads
+    con = duckdb.connect(config=config)
+    execute(con, "session/set_timezone", {"tz": tz})
+    return con

@@ -1,0 +1,234 @@
+"""Ingest: raw log files -> accepted requests, quarantined rejects and an exact account.
+
+Writes `ingest/requests.parquet` (contract requests@1), `rejects.csv` and `summary.json`.
+Every input record is either accepted or quarantined with a reason, and
+`rows_read == rows_accepted + rows_rejected` is checked before anything is reported.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import duckdb
+import pyarrow as pa
+
+from pipeline import sqlrun
+from pipeline.config import TIME_UNIT_US, EngineOptions, IngestOptions
+from pipeline.errors import ConfigError, InputError
+from pipeline.rundir import RunDir, sha256_of, write_json
+from pipeline.schema import REJECT_REASONS
+from pipeline.sources import SourceFile, resolve_inputs, source_rows
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+REQUESTS = "ingest/requests.parquet"
+STAGED_DIR = "ingest/staged"
+MAX_EPOCH_US = 7_258_118_400_000_000  # 2200-01-01: later "seconds" are nearly always ms or us
+
+
+@dataclass(frozen=True, slots=True)
+class IngestResult:
+    """What ingest wrote and the reconciled row counts."""
+
+    requests: Path
+    rejects: Path
+    summary: Path
+    rows_read: int
+    rows_accepted: int
+    rows_rejected: int
+
+
+def connect(run_dir: RunDir, engine: EngineOptions, tz: str = "UTC") -> duckdb.DuckDBPyConnection:
+    """A DuckDB connection with servechar's macros, spilling into the run directory."""
+    try:
+        con = sqlrun.connect(
+            threads=engine.threads,
+            memory_limit=engine.memory_limit,
+            temp_dir=run_dir.temp_dir,
+            tz=tz,
+        )
+    except duckdb.Error as exc:
+        raise ConfigError(
+            f"DuckDB rejected the engine settings (tz={tz!r}, memory_limit="
+            f"{engine.memory_limit!r}): {str(exc).splitlines()[0]}",
+            hint="Use an IANA time zone such as Europe/Berlin and a size such as 2GB.",
+        ) from None
+    sqlrun.execute(con, "macros/parse")
+    return con
+
+
+def run(
+    run_dir: RunDir,
+    inputs: list[str],
+    options: IngestOptions,
+    engine: EngineOptions,
+) -> IngestResult:
+    """Read, check and quarantine every input row; see the module docstring."""
+    started = time.perf_counter()
+    sources = resolve_inputs(inputs)
+    run_dir.root.mkdir(parents=True, exist_ok=True)
+    staged_dir = run_dir.path(STAGED_DIR)
+    shutil.rmtree(staged_dir, ignore_errors=True)
+    staged_dir.mkdir(parents=True)
+
+    con = connect(run_dir, engine, options.tz)
+    con.register("input_files", _input_files_table(sources))
+    con.register(
+        "category_overrides",
+        pa.table(
+            {
+                "model": pa.array(sorted(options.category_overrides), pa.string()),
+                "category": pa.array(
+                    [options.category_overrides[m] for m in sorted(options.category_overrides)],
+                    pa.string(),
+                ),
+            }
+        ),
+    )
+
+    column_maps: dict[str, dict[str, str]] = {}
+    for source in sources:
+        rel, matched = source_rows(con, source, options.column_map, options.default_model)
+        column_maps[str(source.path)] = matched
+        rel.create_view("source_rows", replace=True)
+        staged = sqlrun.query(
+            con,
+            "ingest/stg_requests",
+            {
+                "file_index": source.file_index,
+                "unit_us": TIME_UNIT_US[options.time_unit],
+                "max_epoch_us": MAX_EPOCH_US,
+            },
+        )
+        try:
+            staged.write_parquet(str(staged_dir / f"part-{source.file_index:05d}.parquet"))
+        except duckdb.Error as exc:
+            raise InputError(
+                f"{source.path}: reading failed: {str(exc).splitlines()[0]}",
+                hint="The file may be truncated or not in the format its name says.",
+            ) from None
+
+    has_reject_tables = any(s.format in ("csv", "tsv", "jsonl") for s in sources)
+    if has_reject_tables:
+        sqlrun.query(con, "ingest/structural_rejects").to_table("structural")
+    else:
+        con.sql("create table structural (file_index integer, line bigint, reject_reason varchar, "
+                "reject_detail varchar, raw_text varchar)")
+    con.read_parquet(str(staged_dir / "*.parquet")).create_view("staged")
+    sqlrun.query(con, "ingest/resolved_requests").to_table("resolved")
+
+    requests_path = run_dir.path(REQUESTS)
+    sqlrun.query(con, "ingest/requests").write_parquet(str(requests_path), compression="zstd")
+    rejects_path = run_dir.path("rejects.csv")
+    sqlrun.query(con, "ingest/rejects").write_csv(str(rejects_path), header=True)
+
+    counts = sqlrun.query(con, "ingest/row_counts").fetchall()
+    con.close()
+    shutil.rmtree(staged_dir, ignore_errors=True)
+
+    summary = _summary(sources, counts)
+    summary_path = write_json(run_dir.path("summary.json"), summary)
+    run_dir.update_manifest(
+        "ingest",
+        {
+            "options": options.model_dump(),
+            "engine": engine.model_dump(),
+            "inputs": [
+                {
+                    "path": str(s.path),
+                    "format": s.format,
+                    "compression": s.compression,
+                    "bytes": s.path.stat().st_size,
+                    "sha256": sha256_of(s.path),
+                    "columns": column_maps[str(s.path)],
+                }
+                for s in sources
+            ],
+            "outputs": [str(requests_path), str(rejects_path), str(summary_path)],
+            "seconds": round(time.perf_counter() - started, 3),
+            "rows_read": summary["rows_read"],
+        },
+    )
+    result = IngestResult(
+        requests_path,
+        rejects_path,
+        summary_path,
+        summary["rows_read"],
+        summary["rows_accepted"],
+        summary["rows_rejected"],
+    )
+    _check_reject_share(result, summary, options.max_reject_fraction)
+    return result
+
+
+def _input_files_table(sources: list[SourceFile]) -> pa.Table:
+    return pa.table(
+        {
+            "file_index": pa.array([s.file_index for s in sources], pa.int32()),
+            "read_path": pa.array([s.read_path for s in sources], pa.string()),
+            "display_path": pa.array([str(s.path) for s in sources], pa.string()),
+            "header_lines": pa.array([s.header_lines for s in sources], pa.int64()),
+        }
+    )
+
+
+def _summary(sources: list[SourceFile], counts: list[tuple[int, str, int]]) -> dict[str, object]:
+    files = []
+    by_reason: dict[str, int] = {}
+    for source in sources:
+        verdicts = {verdict: n for index, verdict, n in counts if index == source.file_index}
+        accepted = verdicts.pop("accepted", 0)
+        rejected = sum(verdicts.values())
+        for reason, n in verdicts.items():
+            by_reason[reason] = by_reason.get(reason, 0) + n
+        files.append(
+            {
+                "path": str(source.path),
+                "rows_read": accepted + rejected,
+                "rows_accepted": accepted,
+                "rows_rejected": rejected,
+                "rejects_by_reason": dict(sorted(verdicts.items())),
+            }
+        )
+    rows_accepted = sum(f["rows_accepted"] for f in files)  # type: ignore[misc]
+    rows_rejected = sum(f["rows_rejected"] for f in files)  # type: ignore[misc]
+    rows_read = sum(n for _, _, n in counts)
+    if rows_read != rows_accepted + rows_rejected:  # an internal invariant, not a user error
+        raise AssertionError(f"row accounting broke: {rows_read} != {rows_accepted} + {rows_rejected}")
+    unknown = set(by_reason) - set(REJECT_REASONS)
+    if unknown:
+        raise AssertionError(f"undocumented reject reasons {sorted(unknown)}")
+    return {
+        "rows_read": rows_read,
+        "rows_accepted": rows_accepted,
+        "rows_rejected": rows_rejected,
+        "rejects_by_reason": dict(sorted(by_reason.items())),
+        "files": files,
+    }
+
+
+def _check_reject_share(result: IngestResult, summary: dict[str, object], limit: float) -> None:
+    if result.rows_read == 0:
+        raise InputError(
+            "the input holds no request rows",
+            hint="Check that the files are not empty and have a header row (CSV/TSV).",
+        )
+    share = result.rows_rejected / result.rows_read
+    if share > limit:
+        files = summary["files"]
+        assert isinstance(files, list)
+        worst = max(files, key=lambda f: f["rows_rejected"])
+        top_reason = max(worst["rejects_by_reason"].items(), key=lambda kv: kv[1])[0]
+        raise InputError(
+            f"{result.rows_rejected:,} of {result.rows_read:,} rows ({share:.1%}) were rejected, "
+            f"above --max-reject-fraction {limit:g}; most in {worst['path']} "
+            f"({worst['rows_rejected']:,} rows, mostly {top_reason}: {REJECT_REASONS[top_reason]})",
+            hint=f"See {result.rejects} for each row and its reason; fix the input or the column "
+            "mapping (--map), or raise --max-reject-fraction.",
+        )
+    if result.rows_accepted == 0:
+        raise InputError("no row was accepted", hint=f"See {result.rejects}.")

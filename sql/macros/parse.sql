@@ -1,0 +1,59 @@
+-- parse
+-- grain:    (macros) helpers that turn untrusted text fields into typed values or NULL
+-- inputs:   (none)
+-- params:   (none)
+-- A NULL result means "present but not parseable"; callers compare with the raw text.
+
+-- An integer written as text: "12", " 12 ", "12.0" and "1.2e3" parse; "12.5", "x" do not.
+create or replace macro sc_int(t) as coalesce(
+    case when regexp_full_match(trim(t), '[+-]?[0-9]+') then try_cast(trim(t) as bigint) end,
+    case
+        when isfinite(try_cast(trim(t) as double))
+            and try_cast(trim(t) as double) = floor(try_cast(trim(t) as double))
+            and abs(try_cast(trim(t) as double)) < 9.0e18
+            then try_cast(trim(t) as double)::bigint
+    end
+);
+
+-- A list of per-item token counts, written "[256, 512]".
+create or replace macro sc_items(t) as
+    case when starts_with(ltrim(t), '[') then try_cast(trim(t) as bigint[]) end;
+
+-- A non-negative finite float (latencies).
+create or replace macro sc_nonneg_double(t) as
+    case
+        when isfinite(try_cast(trim(t) as double)) and try_cast(trim(t) as double) >= 0
+            then try_cast(trim(t) as double)
+    end;
+
+-- Arrival time in epoch microseconds: a number of `unit_us` microseconds, or ISO-8601 text
+-- (naive text is read in the session time zone, which ingest sets from --tz).
+create or replace macro sc_epoch_us(t, unit_us) as coalesce(
+    try_cast(round(try_cast(trim(t) as decimal(38, 9)) * unit_us) as bigint),
+    try_cast(round(try_cast(trim(t) as double) * unit_us) as bigint),
+    epoch_us(try_cast(trim(t) as timestamptz))
+);
+
+-- One modality of a request: item count, total tokens and per-item tokens, from the count
+-- column and the tokens column (a total, or a list of per-item tokens).
+create or replace macro sc_modality_parts(count_text, tokens_text, items) as struct_pack(
+    items := items,
+    tokens := coalesce(
+        list_sum(items)::bigint, case when items is not null then 0 end, sc_int(tokens_text), 0
+    )::bigint,
+    n_items := coalesce(
+        sc_int(count_text),
+        len(items),
+        case when sc_int(tokens_text) > 0 then 1 else 0 end
+    ),
+    is_valid := (count_text is null or sc_int(count_text) is not null)
+        and (tokens_text is null or items is not null or sc_int(tokens_text) is not null)
+        and coalesce(sc_int(count_text), 0) >= 0
+        and coalesce(sc_int(tokens_text), 0) >= 0
+        and coalesce(list_min(items), 0) >= 0
+        and (items is null or count_text is null or sc_int(count_text) = len(items))
+        and not (coalesce(sc_int(count_text), 1) = 0 and coalesce(list_sum(items), sc_int(tokens_text), 0) > 0)
+);
+
+create or replace macro sc_modality(count_text, tokens_text) as
+    sc_modality_parts(count_text, tokens_text, sc_items(tokens_text));
