@@ -66,9 +66,19 @@ class ArrivalFits:
 
     def better_of(self, first: str, second: str) -> NDArray[np.str_]:
         """Name of the family with the higher log-likelihood, per segment (ties: ``first``)."""
-        ll_first = np.nan_to_num(self.fits[first].loglik, nan=-np.inf)
-        ll_second = np.nan_to_num(self.fits[second].loglik, nan=-np.inf)
-        return np.where(ll_second > ll_first, second, first)
+        return better_by_loglik(self.fits[first].loglik, self.fits[second].loglik, first, second)
+
+
+def better_by_loglik(
+    loglik_first: NDArray[np.float64],
+    loglik_second: NDArray[np.float64],
+    first: str,
+    second: str,
+) -> NDArray[np.str_]:
+    """Per element, the name whose log-likelihood is higher; ties and NaN favour ``first``."""
+    ll_first = np.nan_to_num(np.asarray(loglik_first, dtype=np.float64), nan=-np.inf)
+    ll_second = np.nan_to_num(np.asarray(loglik_second, dtype=np.float64), nan=-np.inf)
+    return np.where(ll_second > ll_first, second, first)
 
 
 def segment_starts(lengths: NDArray[np.int64]) -> NDArray[np.int64]:
@@ -88,7 +98,7 @@ def fit_interarrivals(
     values: NDArray[np.float64],
     lengths: NDArray[np.int64],
     *,
-    tie_floor: float,
+    tie_floor: float | NDArray[np.float64],
 ) -> ArrivalFits:
     """Fit Gamma, Weibull, Exponential and Lognormal (location 0) to every segment.
 
@@ -99,9 +109,10 @@ def fit_interarrivals(
         (see :func:`sort_within_segments`). Zeros are allowed (timestamps that tie).
     lengths : ndarray of int
         Number of values in each segment; every length must be >= 2.
-    tie_floor : float
-        Positive value that replaces every smaller value before fitting, so that ties do not
-        put ``log(0)`` into the likelihood. Use half the timestamp resolution.
+    tie_floor : float or ndarray of float
+        Positive value (one, or one per segment) that replaces every smaller value before
+        fitting, so that ties do not put ``log(0)`` into the likelihood. Use half the
+        timestamp resolution.
 
     Returns
     -------
@@ -116,8 +127,9 @@ def fit_interarrivals(
         raise ValueError("`lengths` must be 1-d and sum to len(`values`)")
     if len(lengths) and lengths.min() < 2:
         raise ValueError("every segment needs at least 2 values; got a length below 2 in `lengths`")
-    if not tie_floor > 0:
-        raise ValueError(f"`tie_floor` must be positive, got {tie_floor!r}")
+    floors = np.broadcast_to(np.asarray(tie_floor, dtype=np.float64), lengths.shape)
+    if not np.all(floors > 0):
+        raise ValueError("`tie_floor` must be positive")
     if np.any(~np.isfinite(values)) or np.any(values < 0):
         raise ValueError("`values` must be finite and non-negative")
 
@@ -131,8 +143,9 @@ def fit_interarrivals(
 
     starts = segment_starts(lengths)
     n = lengths.astype(np.float64)
-    below = values < tie_floor
-    x = np.where(below, tie_floor, values)
+    floor_per_value = np.repeat(floors, lengths)
+    below = values < floor_per_value
+    x = np.where(below, floor_per_value, values)
     n_floored = np.add.reduceat(below.astype(np.int64), starts)
 
     log_x = np.log(x)

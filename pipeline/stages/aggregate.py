@@ -1,0 +1,143 @@
+"""Aggregate: requests -> per client-window arrival statistics and per dataset-window distributions.
+
+All of the per-request work runs in DuckDB (out of core); Python only sees per-window rows and,
+in the fit stage, the inter-arrival times streamed window by window.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+from pipeline import sqlrun
+from pipeline.errors import ConfigError, InputError
+from pipeline.rundir import RunDir, write_json
+from pipeline.stages.ingest import REQUESTS, connect
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from pipeline.config import AggregateOptions, EngineOptions, ExportOptions
+
+TRACE_WINDOWS = "aggregate/trace_windows.parquet"
+INTERARRIVALS = "aggregate/interarrivals.parquet"
+DISTRIBUTIONS = "aggregate/distributions.parquet"
+META = "aggregate/meta.json"
+US_PER_DAY = 86_400_000_000
+
+
+@dataclass(frozen=True, slots=True)
+class AggregateResult:
+    """Paths written by the aggregate stage and the time origin used."""
+
+    trace_windows: Path
+    interarrivals: Path
+    distributions: Path
+    meta: Path
+    origin_us: int
+
+
+def parse_origin(text: str) -> int:
+    """`--origin` as epoch microseconds: ISO-8601 (naive = UTC) or epoch seconds."""
+    try:
+        return round(float(text) * 1_000_000)
+    except ValueError:
+        pass
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise ConfigError(
+            f"--origin {text!r} is neither epoch seconds nor ISO-8601",
+            hint="For example --origin 2024-05-01T00:00:00Z or --origin 1714521600.",
+        ) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return round(moment.timestamp() * 1_000_000)
+
+
+def default_origin(first_arrival_us: int) -> int:
+    """The UTC midnight at or before the first arrival, so windows read as time of day."""
+    return (first_arrival_us // US_PER_DAY) * US_PER_DAY
+
+
+def run(
+    run_dir: RunDir,
+    options: AggregateOptions,
+    export_options: ExportOptions,
+    engine: EngineOptions,
+) -> AggregateResult:
+    """Compute trace windows, inter-arrival times and length distributions."""
+    started = time.perf_counter()
+    requests = run_dir.require(REQUESTS, "ingest")
+    con = connect(run_dir, engine)
+    con.read_parquet(str(requests)).create_view("requests")
+
+    first_us, last_us, n_requests = sqlrun.query(con, "aggregate/time_span").fetchall()[0]
+    if not n_requests:
+        raise InputError(f"{requests} holds no accepted requests", hint="Re-run ingest.")
+    origin_us = parse_origin(options.origin) if options.origin else default_origin(first_us)
+    if origin_us > first_us:
+        raise ConfigError(
+            f"--origin {options.origin} is after the first request ({_iso(first_us)})",
+            hint=f"Use an origin at or before {_iso(first_us)}, or leave --origin out.",
+        )
+    span_days = (last_us - origin_us) / US_PER_DAY
+    if span_days > options.max_span_days:
+        raise InputError(
+            f"the log spans {span_days:,.1f} days from the origin {_iso(origin_us)} to the last "
+            f"request {_iso(last_us)}, more than --max-span-days {options.max_span_days:g}",
+            hint="A few stray timestamps (or a wrong --time-unit) usually cause this; check "
+            "the first and last rows, or raise --max-span-days.",
+        )
+
+    window_us = options.window_s * 1_000_000
+    sqlrun.query(
+        con, "aggregate/arrivals", {"origin_us": origin_us, "window_us": window_us}
+    ).to_table("arrivals")
+    sqlrun.query(con, "aggregate/trace_windows", {"window_us": window_us}).to_table(
+        "trace_windows"
+    )
+    paths = {name: run_dir.path(name) for name in (TRACE_WINDOWS, INTERARRIVALS, DISTRIBUTIONS)}
+    paths[TRACE_WINDOWS].parent.mkdir(parents=True, exist_ok=True)
+    con.table("trace_windows").write_parquet(str(paths[TRACE_WINDOWS]))
+    sqlrun.query(con, "aggregate/interarrivals").write_parquet(str(paths[INTERARRIVALS]))
+    sqlrun.query(
+        con,
+        "aggregate/distributions",
+        {
+            "origin_us": origin_us,
+            "dataset_window_us": options.dataset_window_s * 1_000_000,
+            "ratio_points": export_options.reason_ratio_points,
+        },
+    ).write_parquet(str(paths[DISTRIBUTIONS]))
+    con.close()
+
+    meta = {
+        "origin_us": origin_us,
+        "origin": _iso(origin_us),
+        "first_arrival": _iso(first_us),
+        "last_arrival": _iso(last_us),
+        "n_requests": n_requests,
+        "window_s": options.window_s,
+        "dataset_window_s": options.dataset_window_s,
+        "reason_ratio_points": export_options.reason_ratio_points,
+    }
+    meta_path = write_json(run_dir.path(META), meta)
+    run_dir.update_manifest(
+        "aggregate",
+        {
+            "options": options.model_dump(),
+            "origin": meta["origin"],
+            "outputs": [str(p) for p in paths.values()] + [str(meta_path)],
+            "seconds": round(time.perf_counter() - started, 3),
+        },
+    )
+    return AggregateResult(
+        paths[TRACE_WINDOWS], paths[INTERARRIVALS], paths[DISTRIBUTIONS], meta_path, origin_us
+    )
+
+
+def _iso(epoch_us: int) -> str:
+    return datetime.fromtimestamp(epoch_us / 1_000_000, tz=UTC).isoformat().replace("+00:00", "Z")

@@ -1,0 +1,321 @@
+"""Fit: inter-arrival times -> per-window family fits and the exported arrival pattern.
+
+Inter-arrival times are streamed from `aggregate/interarrivals.parquet` in order, a batch of
+whole clients at a time, so memory stays bounded by the largest client rather than the log.
+Every window with at least `min_requests` requests gets all four families fitted; its pattern
+is the better of Gamma and Weibull by likelihood, with the shape matched to the window's CV and
+the scale to its mean inter-arrival time. Smaller windows keep their true rate and borrow the
+client's pooled pattern (or Gamma shape 1 where the client has too little data even pooled).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from fitting import (
+    FAMILIES,
+    better_by_loglik,
+    clamp_cv,
+    fit_interarrivals,
+    match_moments,
+    scale_for_mean,
+    shape_for_cv,
+    sort_within_segments,
+)
+from pipeline.rundir import RunDir
+from pipeline.stages.aggregate import INTERARRIVALS, META, TRACE_WINDOWS
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from numpy.typing import NDArray
+
+    from fitting import ArrivalFits
+    from pipeline.config import FitOptions
+
+WINDOW_FITS = "fit/window_fits.parquet"
+CLIENT_FITS = "fit/client_fits.parquet"
+POOLED_SAMPLE_CAP = 200_000  # quantile-thinned beyond this; a pooled shape needs no more
+BATCH_ROWS = 1 << 21
+DEFAULT_TIE_FLOOR_S = 0.5e-6  # half of the microsecond resolution that ingest keeps
+
+
+@dataclass(frozen=True, slots=True)
+class FitStageResult:
+    """Paths written by the fit stage and what happened to the windows."""
+
+    window_fits: Path
+    client_fits: Path
+    n_windows_fitted: int
+    n_windows_pooled: int
+    n_windows_default: int
+
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+
+def run(run_dir: RunDir, options: FitOptions) -> FitStageResult:
+    """Fit every eligible window and every client's pooled sample; choose exported patterns."""
+    started = time.perf_counter()
+    windows = pq.read_table(run_dir.require(TRACE_WINDOWS, "aggregate"))
+    run_dir.require(META, "aggregate")
+    columns = {name: windows.column(name).to_numpy(zero_copy_only=False) for name in windows.column_names}
+    n_windows = len(windows)
+    client_of_window = _client_index(columns)
+    n_clients = int(client_of_window.max()) + 1 if n_windows else 0
+    tie_floor = _tie_floor_per_window(columns)
+    eligible = (columns["n_requests"] >= options.min_requests) & ~np.isnan(
+        columns["cv"].astype(np.float64)
+    )
+
+    window_table = _empty_family_columns(n_windows)
+    client_table = _empty_family_columns(n_clients)
+    client_n = np.zeros(n_clients, np.int64)
+    client_cv = np.full(n_clients, np.nan)
+    mean_iat = columns["mean_iat_s"].astype(np.float64)
+
+    for window_keys, values in _client_batches(run_dir.path(INTERARRIVALS), client_of_window):
+        keys, lengths = _run_lengths(window_keys)
+        fit_mask = eligible[keys]
+        if fit_mask.any():
+            keep = np.repeat(fit_mask, lengths)
+            fits = fit_interarrivals(
+                values[keep], lengths[fit_mask], tie_floor=tie_floor[keys[fit_mask]]
+            )
+            _store(window_table, keys[fit_mask], fits)
+        _fit_pooled(
+            keys, lengths, values, columns, mean_iat, client_of_window, tie_floor,
+            client_table, client_n, client_cv,
+        )
+
+    pooled_ok = client_n >= options.min_requests - 1
+    client_family = np.where(
+        pooled_ok, _better_of(client_table, "gamma", "weibull_min"), "gamma"
+    )
+    client_shape_cv = np.where(pooled_ok, clamp_cv(np.nan_to_num(client_cv, nan=1.0)), 1.0)
+    client_shape = np.array(
+        [shape_for_cv(f, c)[()] for f, c in zip(client_family, client_shape_cv, strict=True)]
+    ) if n_clients else np.zeros(0)
+
+    # Exported pattern per window.
+    status = np.where(eligible, "fitted", np.where(pooled_ok[client_of_window], "pooled", "default"))
+    family = np.where(
+        eligible,
+        _better_of(window_table, "gamma", "weibull_min"),
+        client_family[client_of_window],
+    )
+    cv_export = np.where(eligible, clamp_cv(np.nan_to_num(columns["cv"].astype(float), nan=1.0)),
+                         client_shape_cv[client_of_window])
+    shape = np.full(n_windows, np.nan)
+    scale = np.full(n_windows, np.nan)
+    if eligible.any():
+        shape[eligible], scale[eligible] = match_moments(
+            family[eligible], mean_iat[eligible], cv_export[eligible]
+        )
+    borrowed = ~eligible
+    if borrowed.any():
+        shape[borrowed] = client_shape[client_of_window[borrowed]]
+        mean_for_rate = 1.0 / columns["rate_rps"][borrowed]
+        for name in ("gamma", "weibull_min"):
+            pick = family[borrowed] == name
+            scale_part = scale_for_mean(name, shape[borrowed][pick], mean_for_rate[pick])
+            idx = np.flatnonzero(borrowed)[pick]
+            scale[idx] = scale_part
+
+    window_out = pa.table(
+        {
+            "window_key": columns["window_key"],
+            "status": status,
+            "pattern_family": family,
+            "pattern_shape": shape,
+            "pattern_scale": scale,
+            "pattern_cv": cv_export,
+            "tie_floor_s": tie_floor,
+            **window_table,
+        }
+    )
+    client_keys = _client_keys(columns, client_of_window, n_clients)
+    client_out = pa.table(
+        {
+            **client_keys,
+            "status": np.where(pooled_ok, "fitted", "default"),
+            "n_pooled": client_n,
+            "pooled_cv": client_cv,
+            "pattern_family": client_family,
+            "pattern_shape": client_shape,
+            "pattern_cv": client_shape_cv,
+            **client_table,
+        }
+    )
+    paths = run_dir.path(WINDOW_FITS), run_dir.path(CLIENT_FITS)
+    paths[0].parent.mkdir(parents=True, exist_ok=True)
+    pq.write_table(window_out, paths[0])
+    pq.write_table(client_out, paths[1])
+    run_dir.update_manifest(
+        "fit",
+        {
+            "options": options.model_dump(),
+            "outputs": [str(p) for p in paths],
+            "seconds": round(time.perf_counter() - started, 3),
+            "windows": {s: int((status == s).sum()) for s in ("fitted", "pooled", "default")},
+        },
+    )
+    return FitStageResult(
+        paths[0],
+        paths[1],
+        int((status == "fitted").sum()),
+        int((status == "pooled").sum()),
+        int((status == "default").sum()),
+    )
+
+
+def _client_index(columns: dict[str, NDArray]) -> NDArray[np.int64]:
+    """0-based client number per window (windows are sorted by category, model, client)."""
+    n = len(columns["window_key"])
+    if n == 0:
+        return np.zeros(0, np.int64)
+    changed = np.zeros(n, bool)
+    changed[0] = True
+    for name in ("category", "model", "client_id"):
+        col = columns[name]
+        changed[1:] |= col[1:] != col[:-1]
+    return np.cumsum(changed) - 1
+
+
+def _client_keys(
+    columns: dict[str, NDArray], client_of_window: NDArray[np.int64], n_clients: int
+) -> dict[str, NDArray]:
+    first_window = np.zeros(n_clients, np.int64)
+    first_window[client_of_window[::-1]] = np.arange(len(client_of_window))[::-1]
+    return {name: columns[name][first_window] for name in ("category", "model", "client_id")}
+
+
+def _tie_floor_per_window(columns: dict[str, NDArray]) -> NDArray[np.float64]:
+    """Half the model's timestamp resolution (its smallest positive inter-arrival time)."""
+    models = columns["category"].astype(str) + "\x00" + columns["model"].astype(str)
+    min_positive = columns["min_positive_iat_s"].astype(np.float64)
+    floor = np.full(len(models), DEFAULT_TIE_FLOOR_S)
+    for model in np.unique(models):
+        pick = models == model
+        finite = min_positive[pick][np.isfinite(min_positive[pick])]
+        if finite.size:
+            floor[pick] = min(finite.min() / 2.0, 0.5)
+    return floor
+
+
+def _client_batches(
+    path: Path, client_of_window: NDArray[np.int64]
+) -> Iterator[tuple[NDArray[np.int64], NDArray[np.float64]]]:
+    """(window_key, iat_s) arrays holding whole clients, in file order."""
+    file = pq.ParquetFile(path)
+    keys_buffer: list[NDArray[np.int64]] = []
+    values_buffer: list[NDArray[np.float64]] = []
+    for batch in file.iter_batches(batch_size=BATCH_ROWS, columns=["window_key", "iat_s"]):
+        keys_buffer.append(batch.column(0).to_numpy().astype(np.int64))
+        values_buffer.append(batch.column(1).to_numpy().astype(np.float64))
+        keys = np.concatenate(keys_buffer)
+        values = np.concatenate(values_buffer)
+        last_client = client_of_window[keys[-1]]
+        complete = client_of_window[keys] < last_client
+        cut = int(np.argmin(complete)) if not complete.all() else len(keys)
+        if cut:
+            yield keys[:cut], values[:cut]
+        keys_buffer, values_buffer = [keys[cut:]], [values[cut:]]
+    if keys_buffer and len(keys_buffer[0]):
+        yield np.concatenate(keys_buffer), np.concatenate(values_buffer)
+
+
+def _run_lengths(keys: NDArray[np.int64]) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
+    lengths = np.diff(np.r_[starts, len(keys)])
+    return keys[starts], lengths
+
+
+def _fit_pooled(
+    keys: NDArray[np.int64],
+    lengths: NDArray[np.int64],
+    values: NDArray[np.float64],
+    columns: dict[str, NDArray],
+    mean_iat: NDArray[np.float64],
+    client_of_window: NDArray[np.int64],
+    tie_floor: NDArray[np.float64],
+    client_table: dict[str, NDArray],
+    client_n: NDArray[np.int64],
+    client_cv: NDArray[np.float64],
+) -> None:
+    """Fit each client's inter-arrival times divided by their window's mean."""
+    usable = (columns["n_intervals"][keys] >= 2) & (mean_iat[keys] > 0)
+    if not usable.any():
+        return
+    keep = np.repeat(usable, lengths)
+    window_of_value = np.repeat(keys, lengths)[keep]
+    # Ties are raised to their model's floor before normalising, so none are left at 0.
+    floored = np.maximum(values[keep], tie_floor[window_of_value])
+    normalised = floored / mean_iat[window_of_value]
+    clients_of_value = client_of_window[window_of_value]
+    clients, client_lengths = _run_lengths(clients_of_value)
+    normalised = sort_within_segments(normalised, client_lengths)
+    # Quantile-thin very large clients: evenly spaced order statistics keep the shape.
+    starts = np.r_[0, np.cumsum(client_lengths)[:-1]]
+    picks, kept_lengths = [], []
+    for start, length in zip(starts, client_lengths, strict=True):
+        if length > POOLED_SAMPLE_CAP:
+            picks.append(start + np.linspace(0, length - 1, POOLED_SAMPLE_CAP).round().astype(np.int64))
+            kept_lengths.append(POOLED_SAMPLE_CAP)
+        else:
+            picks.append(np.arange(start, start + length))
+            kept_lengths.append(length)
+    sample = normalised[np.concatenate(picks)]
+    kept = np.asarray(kept_lengths, np.int64)
+    client_n[clients] = client_lengths
+    segment_starts = np.r_[0, np.cumsum(kept)[:-1]]
+    mean = np.add.reduceat(sample, segment_starts) / kept
+    sd = np.sqrt(np.add.reduceat((sample - np.repeat(mean, kept)) ** 2, segment_starts) / kept)
+    client_cv[clients] = np.where(mean > 0, sd / mean, np.nan)
+    fit_mask = kept >= 2
+    if fit_mask.any():
+        keep_values = np.repeat(fit_mask, kept)
+        fits = fit_interarrivals(
+            sample[keep_values], kept[fit_mask], tie_floor=np.finfo(np.float64).tiny
+        )
+        _store(client_table, clients[fit_mask], fits)
+
+
+def _empty_family_columns(n: int) -> dict[str, NDArray]:
+    table: dict[str, NDArray] = {
+        "n_intervals_fitted": np.zeros(n, np.int64),
+        "n_tied": np.zeros(n, np.int64),
+    }
+    for family in FAMILIES:
+        for name in _param_names(family):
+            table[f"{family}__{name}"] = np.full(n, np.nan)
+        for stat in ("loglik", "aic", "ks"):
+            table[f"{family}__{stat}"] = np.full(n, np.nan)
+    return table
+
+
+def _param_names(family: str) -> tuple[str, ...]:
+    return {"gamma": ("a", "loc", "scale"), "weibull_min": ("c", "loc", "scale"),
+            "expon": ("loc", "scale"), "lognorm": ("s", "loc", "scale")}[family]
+
+
+def _store(table: dict[str, NDArray], rows: NDArray[np.int64], fits: ArrivalFits) -> None:
+    table["n_intervals_fitted"][rows] = fits.n
+    table["n_tied"][rows] = fits.n_floored
+    for family, result in fits.fits.items():
+        for name, values in result.params.items():
+            table[f"{family}__{name}"][rows] = values
+        table[f"{family}__loglik"][rows] = result.loglik
+        table[f"{family}__aic"][rows] = result.aic
+        table[f"{family}__ks"][rows] = result.ks
+
+
+def _better_of(table: dict[str, NDArray], first: str, second: str) -> NDArray[np.str_]:
+    return better_by_loglik(table[f"{first}__loglik"], table[f"{second}__loglik"], first, second)
