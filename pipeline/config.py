@@ -56,6 +56,7 @@ class AggregateOptions(BaseModel):
     dataset_window_s: int = Field(default=21600, gt=0)
     origin: str | None = None
     max_span_days: float = Field(default=366.0, gt=0)
+    reason_ratio_points: int = Field(default=501, ge=3)
 
     @model_validator(mode="after")
     def _dataset_window_is_multiple(self) -> AggregateOptions:
@@ -82,7 +83,6 @@ class ExportOptions(BaseModel):
 
     anonymize: bool = False
     salt: str | None = None
-    reason_ratio_points: int = Field(default=501, ge=3)
 
     @model_validator(mode="after")
     def _salt_with_anonymize(self) -> ExportOptions:

@@ -19,7 +19,7 @@ from pipeline.stages.ingest import REQUESTS, connect
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from pipeline.config import AggregateOptions, EngineOptions, ExportOptions
+    from pipeline.config import AggregateOptions, EngineOptions
 
 TRACE_WINDOWS = "aggregate/trace_windows.parquet"
 INTERARRIVALS = "aggregate/interarrivals.parquet"
@@ -65,7 +65,6 @@ def default_origin(first_arrival_us: int) -> int:
 def run(
     run_dir: RunDir,
     options: AggregateOptions,
-    export_options: ExportOptions,
     engine: EngineOptions,
 ) -> AggregateResult:
     """Compute trace windows, inter-arrival times and length distributions."""
@@ -109,7 +108,7 @@ def run(
         {
             "origin_us": origin_us,
             "dataset_window_us": options.dataset_window_s * 1_000_000,
-            "ratio_points": export_options.reason_ratio_points,
+            "ratio_points": options.reason_ratio_points,
         },
     ).write_parquet(str(paths[DISTRIBUTIONS]))
     con.close()
@@ -122,7 +121,7 @@ def run(
         "n_requests": n_requests,
         "window_s": options.window_s,
         "dataset_window_s": options.dataset_window_s,
-        "reason_ratio_points": export_options.reason_ratio_points,
+        "reason_ratio_points": options.reason_ratio_points,
     }
     meta_path = write_json(run_dir.path(META), meta)
     run_dir.update_manifest(

@@ -1,0 +1,87 @@
+"""servechar: LLM-serving request logs -> workload characterization and ServeGen profiles.
+
+The pipeline is a library; the `servechar` command is one client of it::
+
+    from pipeline import run_all, RunOptions
+    run_all(["logs/*.csv.gz"], "out", RunOptions())
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pipeline.config import (
+    AggregateOptions,
+    EngineOptions,
+    ExportOptions,
+    FitOptions,
+    IngestOptions,
+)
+from pipeline.errors import PipelineError
+from pipeline.rundir import RunDir
+from pipeline.stages import aggregate, export, fit, ingest
+
+SAMPLE_LOG = Path(__file__).resolve().parent.parent / "sample" / "requests.csv.gz"
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """Options of every stage, as one value."""
+
+    ingest: IngestOptions = field(default_factory=IngestOptions)
+    aggregate: AggregateOptions = field(default_factory=AggregateOptions)
+    fit: FitOptions = field(default_factory=FitOptions)
+    export: ExportOptions = field(default_factory=ExportOptions)
+    engine: EngineOptions = field(default_factory=EngineOptions)
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """What `run_all` produced, stage by stage, and how long each stage took."""
+
+    ingest: ingest.IngestResult
+    aggregate: aggregate.AggregateResult
+    fit: fit.FitStageResult
+    export: export.ExportResult
+    seconds: dict[str, float]
+
+
+def run_all(inputs: list[str], out: str | Path, options: RunOptions | None = None) -> RunResult:
+    """Run ingest, aggregate, fit and export in order; stop at the first error."""
+    options = options or RunOptions()
+    run_dir = RunDir(Path(out))
+    seconds: dict[str, float] = {}
+
+    started = time.perf_counter()
+    ingested = ingest.run(run_dir, inputs, options.ingest, options.engine)
+    seconds["ingest"] = time.perf_counter() - started
+
+    started = time.perf_counter()
+    aggregated = aggregate.run(run_dir, options.aggregate, options.engine)
+    seconds["aggregate"] = time.perf_counter() - started
+
+    started = time.perf_counter()
+    fitted = fit.run(run_dir, options.fit)
+    seconds["fit"] = time.perf_counter() - started
+
+    started = time.perf_counter()
+    exported = export.run(run_dir, options.export)
+    seconds["export"] = time.perf_counter() - started
+    return RunResult(ingested, aggregated, fitted, exported, seconds)
+
+
+__all__ = [
+    "SAMPLE_LOG",
+    "AggregateOptions",
+    "EngineOptions",
+    "ExportOptions",
+    "FitOptions",
+    "IngestOptions",
+    "PipelineError",
+    "RunDir",
+    "RunOptions",
+    "RunResult",
+    "run_all",
+]

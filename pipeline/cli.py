@@ -1,0 +1,270 @@
+"""The `servechar` command: thin typed adapters over the pipeline's stage functions.
+
+stdout carries only results (paths, one per line); progress and errors go to stderr.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from pipeline import SAMPLE_LOG, RunOptions, run_all
+from pipeline.config import (
+    AggregateOptions,
+    EngineOptions,
+    ExportOptions,
+    FitOptions,
+    IngestOptions,
+    parse_pairs,
+    read_map_file,
+    validated,
+)
+from pipeline.errors import PipelineError
+from pipeline.rundir import RunDir
+from pipeline.stages import aggregate as aggregate_stage
+from pipeline.stages import export as export_stage
+from pipeline.stages import fit as fit_stage
+from pipeline.stages import ingest as ingest_stage
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+app = typer.Typer(
+    help="Characterize LLM-serving request logs and fit per-client ServeGen workload profiles.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+OutOpt = Annotated[Path, typer.Option("--out", "-o", help="Run directory for every artefact.")]
+InputsArg = Annotated[
+    list[str] | None,
+    typer.Argument(
+        help="Log files, globs or directories (CSV/TSV/JSONL/Parquet, plain, .gz or .zst).",
+        show_default=False,
+    ),
+]
+MapOpt = Annotated[
+    list[str] | None,
+    typer.Option("--map", help="CANONICAL=THEIRS column mapping (repeatable)."),
+]
+MapFileOpt = Annotated[
+    Path | None, typer.Option("--map-file", help='TOML mapping file: timestamp = "created_at".')
+]
+TimeUnitOpt = Annotated[
+    str, typer.Option("--time-unit", help="Unit of numeric timestamps: s, ms or us.")
+]
+TzOpt = Annotated[str, typer.Option("--tz", help="Time zone of naive ISO-8601 timestamps.")]
+ModelOpt = Annotated[
+    str | None, typer.Option("--model", help="Model name for files without a model column.")
+]
+CategoryOpt = Annotated[
+    list[str] | None,
+    typer.Option("--category", help="MODEL=language|multimodal|reason override (repeatable)."),
+]
+MaxRejectOpt = Annotated[
+    float,
+    typer.Option("--max-reject-fraction", help="Stop when a larger share of rows is rejected."),
+]
+WindowOpt = Annotated[int, typer.Option("--window", help="Trace window length in seconds.")]
+DatasetWindowOpt = Annotated[
+    int,
+    typer.Option("--dataset-window", help="Dataset window in seconds (a multiple of --window)."),
+]
+OriginOpt = Annotated[
+    str | None,
+    typer.Option("--origin", help="Time origin (ISO-8601 or epoch s); default: UTC midnight."),
+]
+MaxSpanOpt = Annotated[
+    float, typer.Option("--max-span-days", help="Refuse logs spanning more days than this.")
+]
+MinRequestsOpt = Annotated[
+    int, typer.Option("--min-requests", help="Requests a window needs for its own fit.")
+]
+AnonymizeOpt = Annotated[
+    bool, typer.Option("--anonymize", help="Replace client ids with salted hashes.")
+]
+SaltOpt = Annotated[
+    str | None,
+    typer.Option("--salt", envvar="SERVECHAR_SALT", help="Salt for --anonymize."),
+]
+ThreadsOpt = Annotated[int | None, typer.Option("--threads", help="DuckDB threads.")]
+MemoryOpt = Annotated[str, typer.Option("--memory-limit", help="DuckDB memory limit.")]
+DebugOpt = Annotated[bool, typer.Option("--debug", help="Show tracebacks for errors.")]
+
+
+@contextmanager
+def reported_errors(debug: bool) -> Iterator[None]:
+    """The single place where user errors become `Error:`/`Hint:` lines and exit status 1."""
+    try:
+        yield
+    except PipelineError as exc:
+        if debug:
+            raise
+        typer.echo(f"Error: {exc.message}", err=True)
+        if exc.hint:
+            typer.echo(f"Hint: {exc.hint}", err=True)
+        raise typer.Exit(1) from None
+
+
+def echo_paths(*paths: Path) -> None:
+    for path in paths:
+        typer.echo(str(path))
+
+
+def _ingest_options(
+    column_map: list[str] | None,
+    map_file: Path | None,
+    time_unit: str,
+    tz: str,
+    model: str | None,
+    category: list[str] | None,
+    max_reject_fraction: float,
+) -> IngestOptions:
+    mapping = read_map_file(map_file) if map_file else {}
+    mapping.update(parse_pairs(column_map, "--map"))
+    return validated(  # type: ignore[return-value]
+        IngestOptions,
+        column_map=mapping,
+        time_unit=time_unit,
+        tz=tz,
+        default_model=model,
+        category_overrides=parse_pairs(category, "--category"),
+        max_reject_fraction=max_reject_fraction,
+    )
+
+
+@app.command()
+def run(
+    inputs: InputsArg = None,
+    out: OutOpt = Path("out"),
+    column_map: MapOpt = None,
+    map_file: MapFileOpt = None,
+    time_unit: TimeUnitOpt = "s",
+    tz: TzOpt = "UTC",
+    model: ModelOpt = None,
+    category: CategoryOpt = None,
+    max_reject_fraction: MaxRejectOpt = 0.05,
+    window: WindowOpt = 600,
+    dataset_window: DatasetWindowOpt = 21600,
+    origin: OriginOpt = None,
+    max_span_days: MaxSpanOpt = 366.0,
+    min_requests: MinRequestsOpt = 10,
+    anonymize: AnonymizeOpt = False,
+    salt: SaltOpt = None,
+    threads: ThreadsOpt = None,
+    memory_limit: MemoryOpt = "2GB",
+    debug: DebugOpt = False,
+) -> None:
+    """Run every stage: ingest, aggregate, fit, export. Without INPUT, uses the bundled sample."""
+    with reported_errors(debug):
+        options = RunOptions(
+            ingest=_ingest_options(
+                column_map, map_file, time_unit, tz, model, category, max_reject_fraction
+            ),
+            aggregate=validated(  # type: ignore[arg-type]
+                AggregateOptions,
+                window_s=window,
+                dataset_window_s=dataset_window,
+                origin=origin,
+                max_span_days=max_span_days,
+            ),
+            fit=validated(FitOptions, min_requests=min_requests),  # type: ignore[arg-type]
+            export=validated(ExportOptions, anonymize=anonymize, salt=salt),  # type: ignore[arg-type]
+            engine=validated(EngineOptions, threads=threads, memory_limit=memory_limit),  # type: ignore[arg-type]
+        )
+        result = run_all(inputs or [str(SAMPLE_LOG)], out, options)
+    typer.echo(
+        f"{result.ingest.rows_read:,} rows read, {result.ingest.rows_accepted:,} accepted, "
+        f"{result.ingest.rows_rejected:,} rejected; {result.export.n_clients} clients in "
+        f"{result.export.n_models} models; "
+        + ", ".join(f"{k} {v:.1f}s" for k, v in result.seconds.items()),
+        err=True,
+    )
+    echo_paths(result.export.profiles, result.export.clients, result.export.fits,
+               result.ingest.summary, result.ingest.rejects)
+
+
+@app.command()
+def ingest(
+    inputs: InputsArg = None,
+    out: OutOpt = Path("out"),
+    column_map: MapOpt = None,
+    map_file: MapFileOpt = None,
+    time_unit: TimeUnitOpt = "s",
+    tz: TzOpt = "UTC",
+    model: ModelOpt = None,
+    category: CategoryOpt = None,
+    max_reject_fraction: MaxRejectOpt = 0.05,
+    threads: ThreadsOpt = None,
+    memory_limit: MemoryOpt = "2GB",
+    debug: DebugOpt = False,
+) -> None:
+    """Read and check log files: requests, rejects.csv and summary.json."""
+    with reported_errors(debug):
+        options = _ingest_options(
+            column_map, map_file, time_unit, tz, model, category, max_reject_fraction
+        )
+        engine = validated(EngineOptions, threads=threads, memory_limit=memory_limit)
+        result = ingest_stage.run(RunDir(out), inputs or [str(SAMPLE_LOG)], options, engine)  # type: ignore[arg-type]
+    echo_paths(result.requests, result.rejects, result.summary)
+
+
+@app.command()
+def aggregate(
+    out: OutOpt = Path("out"),
+    window: WindowOpt = 600,
+    dataset_window: DatasetWindowOpt = 21600,
+    origin: OriginOpt = None,
+    max_span_days: MaxSpanOpt = 366.0,
+    threads: ThreadsOpt = None,
+    memory_limit: MemoryOpt = "2GB",
+    debug: DebugOpt = False,
+) -> None:
+    """Per client-window arrival statistics and per dataset-window distributions."""
+    with reported_errors(debug):
+        options = validated(
+            AggregateOptions,
+            window_s=window,
+            dataset_window_s=dataset_window,
+            origin=origin,
+            max_span_days=max_span_days,
+        )
+        engine = validated(EngineOptions, threads=threads, memory_limit=memory_limit)
+        result = aggregate_stage.run(RunDir(out), options, engine)  # type: ignore[arg-type]
+    echo_paths(result.trace_windows, result.interarrivals, result.distributions, result.meta)
+
+
+@app.command()
+def fit(
+    out: OutOpt = Path("out"),
+    min_requests: MinRequestsOpt = 10,
+    debug: DebugOpt = False,
+) -> None:
+    """Fit arrival families per window and per client; choose exported patterns."""
+    with reported_errors(debug):
+        options = validated(FitOptions, min_requests=min_requests)
+        result = fit_stage.run(RunDir(out), options)  # type: ignore[arg-type]
+    echo_paths(result.window_fits, result.client_fits)
+
+
+@app.command()
+def export(
+    out: OutOpt = Path("out"),
+    anonymize: AnonymizeOpt = False,
+    salt: SaltOpt = None,
+    debug: DebugOpt = False,
+) -> None:
+    """Write ServeGen profiles, profiles/clients.csv and fits.json."""
+    with reported_errors(debug):
+        options = validated(ExportOptions, anonymize=anonymize, salt=salt)
+        result = export_stage.run(RunDir(out), options)  # type: ignore[arg-type]
+    echo_paths(result.profiles, result.clients, result.fits)
+
+
+def main() -> None:
+    """Entry point of the `servechar` console script."""
+    app()

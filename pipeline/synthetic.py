@@ -1,0 +1,170 @@
+"""Seeded synthetic request logs from known per-client processes (ground truth for tests).
+
+Each client is a renewal process per trace window: inter-arrival times from a Gamma or Weibull
+with a known shape, rescaled to the window's rate, which follows a daily sine. Lengths come
+from known distributions (lognormal, Pareto-tailed, exponential), reasoning clients carry a
+Beta-distributed reasoning ratio and multimodal clients carry images. The bundled sample
+(`scripts/make_sample.py`), the tests and the benchmark all use this module.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import numpy as np
+import polars as pl
+from scipy import special
+
+START = datetime(2025, 3, 3, tzinfo=UTC)
+SECONDS_PER_DAY = 86_400
+
+
+@dataclass(frozen=True)
+class ClientSpec:
+    """A client's true arrival process and length distributions."""
+
+    client_id: str
+    model: str
+    category: str = "language"  # language | reason | multimodal
+    rate_rps: float = 1.0  # mean over the day
+    family: str = "gamma"  # gamma | weibull_min
+    shape: float = 1.0
+    diurnal_amplitude: float = 0.0  # rate(t) = rate * (1 + A sin(2 pi (t - 6h) / 1 day))
+    input_lognormal: tuple[float, float] = (6.0, 0.8)  # (mu, sigma) of log tokens
+    pareto_tail: tuple[float, float, float] | None = None  # (weight, xm, alpha)
+    output_mean: float = 200.0  # exponential unless output_lognormal is set
+    output_lognormal: tuple[float, float] | None = None
+    reason_beta: tuple[float, float] = (4.0, 2.0)  # reasoning share of output, reason clients
+    image_counts: tuple[float, ...] = (0.2, 0.6, 0.2)  # P(0), P(1), P(2) images, multimodal
+    image_item_tokens: tuple[int, ...] = (256, 576, 1024)
+    failure_rate: float = 0.0  # share answered with status 500 (arrivals, not lengths)
+    extra: dict[str, float] = field(default_factory=dict)
+
+
+def window_rates(spec: ClientSpec, n_windows: int, window_s: int) -> np.ndarray:
+    """True rate of each trace window (requests per second) at the window's midpoint."""
+    mid = (np.arange(n_windows) + 0.5) * window_s
+    phase = 2 * np.pi * (mid - 6 * 3600) / SECONDS_PER_DAY
+    return spec.rate_rps * (1 + spec.diurnal_amplitude * np.sin(phase))
+
+
+def _iat_draws(spec: ClientSpec, n: int, mean: float, rng: np.random.Generator) -> np.ndarray:
+    if spec.family == "gamma":
+        return rng.gamma(spec.shape, mean / spec.shape, n)
+    if spec.family == "weibull_min":
+        scale = mean / special.gamma(1 + 1 / spec.shape)
+        return scale * rng.weibull(spec.shape, n)
+    raise ValueError(f"`family` must be 'gamma' or 'weibull_min', got {spec.family!r}")
+
+
+def arrivals(
+    spec: ClientSpec, n_windows: int, window_s: int, rng: np.random.Generator
+) -> np.ndarray:
+    """Arrival offsets (seconds from the start) of one client, window by window."""
+    rates = window_rates(spec, n_windows, window_s)
+    out = []
+    for index, rate in enumerate(rates):
+        if rate <= 0:
+            continue
+        expected = rate * window_s
+        draws = _iat_draws(spec, int(expected * 1.5 + 10 * np.sqrt(expected) + 20), 1 / rate, rng)
+        times = np.cumsum(draws)
+        out.append(index * window_s + times[times < window_s])
+    return np.concatenate(out) if out else np.zeros(0)
+
+
+def _lengths(spec: ClientSpec, n: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
+    mu, sigma = spec.input_lognormal
+    text = np.exp(rng.normal(mu, sigma, n))
+    if spec.pareto_tail is not None:
+        weight, xm, alpha = spec.pareto_tail
+        tail = rng.random(n) < weight
+        text[tail] = xm * (1 + rng.pareto(alpha, tail.sum()))
+    text_tokens = np.maximum(1, np.round(text)).astype(np.int64)
+    if spec.output_lognormal is not None:
+        output = np.exp(rng.normal(*spec.output_lognormal, n))
+    else:
+        output = rng.exponential(spec.output_mean, n)
+    output_tokens = np.maximum(1, np.round(output)).astype(np.int64)
+    columns: dict[str, np.ndarray] = {"output_tokens": output_tokens}
+    if spec.category == "reason":
+        ratio = rng.beta(*spec.reason_beta, n)
+        columns["reason_tokens"] = np.round(ratio * output_tokens).astype(np.int64)
+    if spec.category == "multimodal":
+        counts = rng.choice(len(spec.image_counts), n, p=np.asarray(spec.image_counts))
+        per_item = rng.choice(np.asarray(spec.image_item_tokens), n)
+        columns["image_count"] = counts.astype(np.int64)
+        columns["image_tokens"] = (counts * per_item).astype(np.int64)
+        columns["input_tokens"] = text_tokens + columns["image_tokens"]
+    else:
+        columns["input_tokens"] = text_tokens
+    return columns
+
+
+def generate(
+    specs: list[ClientSpec],
+    *,
+    duration_s: int,
+    window_s: int = 600,
+    seed: int = 0,
+    start: datetime = START,
+) -> pl.DataFrame:
+    """A request log (one row per request, sorted by time) from the given clients."""
+    rng = np.random.default_rng(seed)
+    n_windows = int(np.ceil(duration_s / window_s))
+    frames = []
+    for spec in specs:
+        offsets = arrivals(spec, n_windows, window_s, rng)
+        offsets = offsets[offsets < duration_s]
+        n = len(offsets)
+        columns = _lengths(spec, n, rng)
+        failed = rng.random(n) < spec.failure_rate
+        frame = pl.DataFrame(
+            {
+                "offset_us": np.round(offsets * 1e6).astype(np.int64),
+                "model": [spec.model] * n,
+                "client_id": [spec.client_id] * n,
+                "input_tokens": columns["input_tokens"],
+                "output_tokens": columns["output_tokens"],
+                "reason_tokens": columns.get("reason_tokens", np.full(n, None)),
+                "image_count": columns.get("image_count", np.full(n, None)),
+                "image_tokens": columns.get("image_tokens", np.full(n, None)),
+                "status": np.where(failed, 500, 200),
+            },
+            schema_overrides={
+                "reason_tokens": pl.Int64,
+                "image_count": pl.Int64,
+                "image_tokens": pl.Int64,
+            },
+        )
+        frames.append(frame)
+    start_us = int(start.timestamp() * 1_000_000)
+    log = pl.concat(frames).sort(["offset_us", "client_id"], maintain_order=True)
+    return log.select(
+        pl.from_epoch(pl.col("offset_us") + start_us, time_unit="us")
+        .dt.strftime("%Y-%m-%dT%H:%M:%S%.6fZ")
+        .alias("timestamp"),
+        pl.format("req-{}", pl.int_range(pl.len())).alias("request_id"),
+        pl.exclude("offset_us"),
+    )
+
+
+def sample_clients() -> list[ClientSpec]:
+    """The bundled sample: three models (one per category), eight clients of varied burstiness."""
+    return [
+        ClientSpec("acme", "chat-large", rate_rps=0.12, family="weibull_min", shape=0.6,
+                   diurnal_amplitude=0.6, pareto_tail=(0.1, 2000.0, 1.8), failure_rate=0.02),
+        ClientSpec("globex", "chat-large", rate_rps=0.06, family="gamma", shape=0.5,
+                   diurnal_amplitude=0.4, input_lognormal=(7.0, 0.6)),
+        ClientSpec("initech", "chat-large", rate_rps=0.03, family="gamma", shape=2.0),
+        ClientSpec("umbrella", "chat-large", rate_rps=0.004, family="gamma", shape=1.0),
+        ClientSpec("hooli", "reasoner-r1", category="reason", rate_rps=0.05, family="gamma",
+                   shape=0.7, diurnal_amplitude=0.5, output_lognormal=(7.0, 0.7)),
+        ClientSpec("stark", "reasoner-r1", category="reason", rate_rps=0.02,
+                   family="weibull_min", shape=0.8, reason_beta=(2.0, 2.0)),
+        ClientSpec("wayne", "vision-pro", category="multimodal", rate_rps=0.04, family="gamma",
+                   shape=0.8, diurnal_amplitude=0.3),
+        ClientSpec("wonka", "vision-pro", category="multimodal", rate_rps=0.02,
+                   family="weibull_min", shape=1.5, image_counts=(0.0, 0.5, 0.5)),
+    ]
