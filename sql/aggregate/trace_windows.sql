@@ -5,6 +5,9 @@
 -- contract: trace_windows@1. window_key numbers the rows in grain order (from 0); the
 --           interarrivals artefact refers to it. cv is the population standard deviation of
 --           the window's inter-arrival times over their mean (NULL below 2 intervals).
+-- The moments come from exact integer sums of microseconds, so that they do not depend on
+-- the order in which parallel threads combine partial sums (byte-identical outputs):
+-- cv = sqrt(n * sum(x^2) - sum(x)^2) / sum(x).
 with per_window as (
     select
         category,
@@ -13,8 +16,8 @@ with per_window as (
         window_index,
         count(*) as n_requests,
         count(iat_us) as n_intervals,
-        avg(iat_us) / 1e6 as mean_iat_s,
-        stddev_pop(iat_us) / 1e6 as sd_iat_s,
+        sum(iat_us::hugeint) as sum_iat_us,
+        sum(iat_us::hugeint * iat_us::hugeint) as sum_sq_iat_us,
         min(iat_us) filter (where iat_us > 0) / 1e6 as min_positive_iat_s
     from arrivals
     group by category, model, client_id, window_index
@@ -30,8 +33,12 @@ final as (
         n_requests,
         n_requests / ($window_us / 1e6) as rate_rps,
         n_intervals,
-        mean_iat_s,
-        case when n_intervals >= 2 and mean_iat_s > 0 then sd_iat_s / mean_iat_s end as cv,
+        sum_iat_us::double / n_intervals / 1e6 as mean_iat_s,
+        case
+            when n_intervals >= 2 and sum_iat_us > 0
+                then sqrt((n_intervals * sum_sq_iat_us - sum_iat_us * sum_iat_us)::double)
+                / sum_iat_us::double
+        end as cv,
         min_positive_iat_s
     from per_window
 )
