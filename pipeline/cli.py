@@ -210,7 +210,7 @@ def ingest(
         )
         engine = validated(EngineOptions, threads=threads, memory_limit=memory_limit)
         result = ingest_stage.run(RunDir(out), inputs or [str(SAMPLE_LOG)], options, engine)  # type: ignore[arg-type]
-    echo_paths(result.requests, result.rejects, result.summary)
+    echo_paths(result.staged, result.rejects, result.summary)
 
 
 @app.command()

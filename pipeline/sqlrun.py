@@ -19,6 +19,8 @@ import duckdb
 
 from pipeline.errors import QueryError
 
+__all__ = ["SQL_DIR", "QueryError", "connect", "execute", "load_sql", "query", "sql_names"]
+
 if TYPE_CHECKING:
     from collections.abc import Mapping
 

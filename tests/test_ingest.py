@@ -88,7 +88,7 @@ def test_modality_and_category_rejects(tmp_path: Path) -> None:
         ("5", "invalid_latency"),
         ("6", "invalid_json"),
     ]
-    requests = pl.read_parquet(tmp_path / "out/ingest/requests.parquet")
+    requests = pl.from_arrow(ingest.read_requests(RunDir(tmp_path / "out")))
     assert requests.select("image_count", "image_tokens", "text_tokens", "category").row(0) == (
         2, 768, 132, "multimodal",
     )
@@ -123,7 +123,7 @@ def test_formats_and_compressions_give_the_same_requests(tmp_path: Path, suffix:
     result = _run(tmp_path, [path], column_map={"timestamp": "ts", "input_tokens": "input",
                                                 "output_tokens": "output"})
     assert result.rows_accepted == 3
-    got = pl.read_parquet(result.requests).sort("arrival_us")
+    got = pl.from_arrow(ingest.read_requests(RunDir(tmp_path / "out"))).sort("arrival_us")
     assert got["arrival_us"].to_list() == [1735689601123456, 1735689602000000, 1735689603000000]
     assert got["input_tokens"].to_list() == [1, 2, 3]
     assert got["client_id"].to_list() == ["all"] * 3  # no client column: one client
@@ -133,13 +133,14 @@ def test_time_units_time_zones_and_default_model(tmp_path: Path) -> None:
     path = tmp_path / "log.csv"
     path.write_text("timestamp,input_tokens,output_tokens\n1735689600500,1,1\n")
     result = _run(tmp_path, [path], time_unit="ms", default_model="given")
-    got = pl.read_parquet(result.requests)
+    got = pl.from_arrow(ingest.read_requests(RunDir(tmp_path / "out")))
     assert got["arrival_us"].to_list() == [1735689600500000]
     assert got["model"].to_list() == ["given"]
     naive = tmp_path / "naive.csv"
     naive.write_text("timestamp,model,input_tokens,output_tokens\n2025-01-01 01:00:00,m,1,1\n")
     result = ingest.run(RunDir(tmp_path / "tz"), [str(naive)], IngestOptions(tz="Europe/Berlin"), EngineOptions())
-    assert pl.read_parquet(result.requests)["arrival_us"].to_list() == [1735689600000000]
+    got = pl.from_arrow(ingest.read_requests(RunDir(tmp_path / "tz")))
+    assert got["arrival_us"].to_list() == [1735689600000000]
 
 
 def test_missing_required_column_names_columns_and_suggests_map(tmp_path: Path) -> None:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from pipeline import sqlrun
 from pipeline.errors import ConfigError, InputError
 from pipeline.rundir import RunDir, write_json
-from pipeline.stages.ingest import REQUESTS, connect
+from pipeline.stages.ingest import connect, open_requests
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -69,13 +69,12 @@ def run(
 ) -> AggregateResult:
     """Compute trace windows, inter-arrival times and length distributions."""
     started = time.perf_counter()
-    requests = run_dir.require(REQUESTS, "ingest")
     con = connect(run_dir, engine)
-    con.read_parquet(str(requests)).create_view("requests")
+    open_requests(con, run_dir)
 
     first_us, last_us, n_requests = sqlrun.query(con, "aggregate/time_span").fetchall()[0]
     if not n_requests:
-        raise InputError(f"{requests} holds no accepted requests", hint="Re-run ingest.")
+        raise InputError(f"{run_dir.root} holds no accepted requests", hint="Re-run ingest.")
     origin_us = parse_origin(options.origin) if options.origin else default_origin(first_us)
     if origin_us > first_us:
         raise ConfigError(

@@ -25,8 +25,9 @@ from pipeline.sources import SourceFile, resolve_inputs, source_rows
 if TYPE_CHECKING:
     from pathlib import Path
 
-REQUESTS = "ingest/requests.parquet"
 STAGED_DIR = "ingest/staged"
+DUPLICATES = "ingest/duplicates.parquet"
+MODEL_CATEGORIES = "ingest/model_categories.parquet"
 MAX_EPOCH_US = 7_258_118_400_000_000  # 2200-01-01: later "seconds" are nearly always ms or us
 
 
@@ -34,7 +35,7 @@ MAX_EPOCH_US = 7_258_118_400_000_000  # 2200-01-01: later "seconds" are nearly a
 class IngestResult:
     """What ingest wrote and the reconciled row counts."""
 
-    requests: Path
+    staged: Path
     rejects: Path
     summary: Path
     rows_read: int
@@ -92,43 +93,25 @@ def run(
 
     column_maps: dict[str, dict[str, str]] = {}
     for source in sources:
-        rel, matched = source_rows(con, source, options.column_map, options.default_model)
-        column_maps[str(source.path)] = matched
-        rel.create_view("source_rows", replace=True)
-        staged = sqlrun.query(
-            con,
-            "ingest/stg_requests",
-            {
-                "file_index": source.file_index,
-                "unit_us": TIME_UNIT_US[options.time_unit],
-                "max_epoch_us": MAX_EPOCH_US,
-            },
-        )
-        try:
-            staged.write_parquet(str(staged_dir / f"part-{source.file_index:05d}.parquet"))
-        except duckdb.Error as exc:
-            raise InputError(
-                f"{source.path}: reading failed: {str(exc).splitlines()[0]}",
-                hint="The file may be truncated or not in the format its name says.",
-            ) from None
+        column_maps[str(source.path)] = _stage_file(con, source, options, staged_dir)
 
     has_reject_tables = any(s.format in ("csv", "tsv", "jsonl") for s in sources)
     if has_reject_tables:
         sqlrun.query(con, "ingest/structural_rejects").to_table("structural")
     else:
-        con.sql("create table structural (file_index integer, line bigint, reject_reason varchar, "
-                "reject_detail varchar, raw_text varchar)")
+        sqlrun.execute(con, "ingest/create_empty_structural")
     con.read_parquet(str(staged_dir / "*.parquet")).create_view("staged")
-    sqlrun.query(con, "ingest/resolved_requests").to_table("resolved")
 
-    requests_path = run_dir.path(REQUESTS)
-    sqlrun.query(con, "ingest/requests").write_parquet(str(requests_path), compression="zstd")
+    sqlrun.query(con, "ingest/model_categories").write_parquet(str(run_dir.path(MODEL_CATEGORIES)))
+    sqlrun.query(con, "ingest/duplicates").to_table("duplicates_found")
+    duplicates = _with_duplicate_raw_text(con, sources, options)
+    duplicates.write_parquet(str(run_dir.path(DUPLICATES)))
+    con.read_parquet(str(run_dir.path(DUPLICATES))).create_view("duplicates")
+
     rejects_path = run_dir.path("rejects.csv")
     sqlrun.query(con, "ingest/rejects").write_csv(str(rejects_path), header=True)
-
     counts = sqlrun.query(con, "ingest/row_counts").fetchall()
     con.close()
-    shutil.rmtree(staged_dir, ignore_errors=True)
 
     summary = _summary(sources, counts)
     summary_path = write_json(run_dir.path("summary.json"), summary)
@@ -148,13 +131,13 @@ def run(
                 }
                 for s in sources
             ],
-            "outputs": [str(requests_path), str(rejects_path), str(summary_path)],
+            "outputs": [str(staged_dir), str(rejects_path), str(summary_path)],
             "seconds": round(time.perf_counter() - started, 3),
             "rows_read": summary["rows_read"],
         },
     )
     result = IngestResult(
-        requests_path,
+        staged_dir,
         rejects_path,
         summary_path,
         summary["rows_read"],
@@ -163,6 +146,71 @@ def run(
     )
     _check_reject_share(result, summary, options.max_reject_fraction)
     return result
+
+
+def _stage_file(
+    con: duckdb.DuckDBPyConnection, source: SourceFile, options: IngestOptions, staged_dir: Path
+) -> dict[str, str]:
+    """Check one file's rows and write them, verdicts included, as one staged part."""
+    rel, matched = source_rows(con, source, options.column_map, options.default_model)
+    rel.create_view("source_rows", replace=True)
+    staged = sqlrun.query(
+        con,
+        "ingest/stg_requests",
+        {
+            "file_index": source.file_index,
+            "unit_us": TIME_UNIT_US[options.time_unit],
+            "max_epoch_us": MAX_EPOCH_US,
+        },
+    )
+    try:
+        staged.write_parquet(str(staged_dir / f"part-{source.file_index:05d}.parquet"))
+    except duckdb.Error as exc:
+        raise InputError(
+            f"{source.path}: reading failed: {str(exc).splitlines()[0]}",
+            hint="The file may be truncated or not in the format its name says.",
+        ) from None
+    return matched
+
+
+def _with_duplicate_raw_text(
+    con: duckdb.DuckDBPyConnection, sources: list[SourceFile], options: IngestOptions
+) -> duckdb.DuckDBPyRelation:
+    """The duplicates, with their raw text read back from only the files that hold them."""
+    con.table("duplicates_found").create_view("duplicates", replace=True)
+    files = {row[0] for row in sqlrun.query(con, "ingest/duplicate_files").fetchall()}
+    sqlrun.execute(con, "ingest/create_duplicate_raw_text")
+    for source in sources:
+        if source.file_index in files:
+            rel, _ = source_rows(con, source, options.column_map, options.default_model)
+            rel.create_view("source_rows", replace=True)
+            sqlrun.query(
+                con, "ingest/duplicate_raw_text", {"file_index": source.file_index}
+            ).insert_into("duplicate_raw_text")
+    return sqlrun.query(con, "ingest/duplicates_with_raw_text")
+
+
+def open_requests(con: duckdb.DuckDBPyConnection, run_dir: RunDir) -> None:
+    """Register the `requests` view (contract requests@1) over ingest's artefacts."""
+    staged = run_dir.require(STAGED_DIR, "ingest")
+    con.read_parquet(str(staged / "*.parquet")).create_view("staged", replace=True)
+    con.read_parquet(str(run_dir.require(DUPLICATES, "ingest"))).create_view(
+        "duplicates", replace=True
+    )
+    con.read_parquet(str(run_dir.require(MODEL_CATEGORIES, "ingest"))).create_view(
+        "model_categories", replace=True
+    )
+    sqlrun.query(con, "ingest/requests").create_view("requests", replace=True)
+
+
+def read_requests(run_dir: RunDir, engine: EngineOptions | None = None) -> pa.Table:
+    """The accepted requests of a run as an Arrow table (for notebooks and tests)."""
+    con = connect(run_dir, engine or EngineOptions())
+    try:
+        open_requests(con, run_dir)
+        return con.table("requests").to_arrow_table()
+    finally:
+        con.close()
 
 
 def _input_files_table(sources: list[SourceFile]) -> pa.Table:

@@ -1,19 +1,22 @@
 -- rejects
 -- grain:    one row per rejected input record, in file order
--- inputs:   resolved (resolved_requests), structural (structural_rejects), input_files
+-- inputs:   staged, duplicates (with raw_text), structural (structural_rejects), input_files
 -- params:   (none)
 -- `line` is the physical line for text formats and the row number for Parquet. The CSV
 -- reader numbers only the records it could split, so a content reject's line is shifted
 -- past the structural rejects above it (and the header line).
 with content as (
+    select file_index, source_row, reject_reason, reject_detail, raw_text
+    from staged
+    where reject_reason is not null
+    union all
     select
-        r.file_index,
-        r.source_row,
-        r.reject_reason,
-        r.reject_detail,
-        r.raw_text
-    from resolved as r
-    where r.reject_reason is not null
+        file_index,
+        source_row,
+        'duplicate_request_id' as reject_reason,
+        'request_id=' || request_id as reject_detail,
+        raw_text
+    from duplicates
 ),
 
 structural_ranked as (

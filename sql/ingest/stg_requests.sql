@@ -101,9 +101,8 @@ final as (
             when 'invalid_latency' then 'ttft_ms=' || coalesce(ttft_ms_text, '')
                 || ' e2e_ms=' || coalesce(e2e_ms_text, '')
         end as reject_detail,
-        -- raw text is kept only where it may be needed in rejects.csv (duplicates included)
-        case when reject_reason is not null or request_id is not null then raw_text end
-            as raw_text,
+        -- raw text is kept for rejects only (duplicates fetch theirs in a second, targeted scan)
+        case when reject_reason is not null then raw_text end as raw_text,
         arrival_us,
         model,
         client_id,

@@ -5,15 +5,18 @@
 -- A NULL result means "present but not parseable"; callers compare with the raw text.
 
 -- An integer written as text: "12", " 12 ", "12.0" and "1.2e3" parse; "12.5", "x" do not.
-create or replace macro sc_int(t) as coalesce(
-    case when regexp_full_match(trim(t), '[+-]?[0-9]+') then try_cast(trim(t) as bigint) end,
+-- (A plain bigint cast would round "12.5" to 13, so text with a decimal point or an exponent
+-- goes through double and must be integral.)
+create or replace macro sc_int(t) as
     case
+        when t is null then null
+        when not (contains(t, '.') or contains(t, 'e') or contains(t, 'E'))
+            then try_cast(trim(t) as bigint)
         when isfinite(try_cast(trim(t) as double))
             and try_cast(trim(t) as double) = floor(try_cast(trim(t) as double))
             and abs(try_cast(trim(t) as double)) < 9.0e18
             then try_cast(trim(t) as double)::bigint
-    end
-);
+    end;
 
 -- A list of per-item token counts, written "[256, 512]".
 create or replace macro sc_items(t) as
@@ -27,12 +30,17 @@ create or replace macro sc_nonneg_double(t) as
     end;
 
 -- Arrival time in epoch microseconds: a number of `unit_us` microseconds, or ISO-8601 text
--- (naive text is read in the session time zone, which ingest sets from --tz).
-create or replace macro sc_epoch_us(t, unit_us) as coalesce(
-    try_cast(round(try_cast(trim(t) as decimal(38, 9)) * unit_us) as bigint),
-    try_cast(round(try_cast(trim(t) as double) * unit_us) as bigint),
-    epoch_us(try_cast(trim(t) as timestamptz))
-);
+-- (naive text is read in the session time zone, which ingest sets from --tz). Text with a
+-- colon is tried as a timestamp first: a failed numeric cast costs more than the test.
+create or replace macro sc_epoch_us(t, unit_us) as
+    case
+        when contains(t, ':') then epoch_us(try_cast(trim(t) as timestamptz))
+        else coalesce(
+            try_cast(round(try_cast(trim(t) as decimal(38, 9)) * unit_us) as bigint),
+            try_cast(round(try_cast(trim(t) as double) * unit_us) as bigint),
+            epoch_us(try_cast(trim(t) as timestamptz))
+        )
+    end;
 
 -- One modality of a request: item count, total tokens and per-item tokens, from the count
 -- column and the tokens column (a total, or a list of per-item tokens).

@@ -1,0 +1,35 @@
+-- duplicates
+-- grain:    one row per accepted-so-far record whose request_id was seen before
+-- inputs:   staged
+-- params:   (none)
+-- contract: duplicates@1. The first occurrence by (file_index, source_row) is kept; only ids
+--           that occur more than once are ranked, so logs without duplicates pay one group-by.
+with candidates as (
+    select file_index, source_row, request_id
+    from staged
+    where reject_reason is null and request_id is not null
+),
+
+repeated as (
+    select request_id from candidates group by request_id having count(*) > 1
+),
+
+ranked as (
+    select
+        c.file_index,
+        c.source_row,
+        c.request_id,
+        row_number() over (
+            partition by c.request_id order by c.file_index, c.source_row
+        ) as occurrence
+    from candidates as c
+    semi join repeated as r on c.request_id = r.request_id
+),
+
+final as (
+    select file_index, source_row, request_id
+    from ranked
+    where occurrence > 1
+)
+
+select * from final order by file_index, source_row
