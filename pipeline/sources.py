@@ -308,7 +308,7 @@ def _jsonl_rows(
         SQLExpression("row_number() over ()").alias("_source_row"),
         ColumnExpression("line").alias("_raw_text"),
         SQLExpression("coalesce(json_valid(line), false)").alias("_is_valid_record"),
-    )
+    ).filter("trim(coalesce(_raw_text, '')) <> ''")  # blank lines are not records
     extracted = numbered.project(
         ColumnExpression("_source_row"),
         ColumnExpression("_raw_text"),

@@ -6,7 +6,6 @@
 -- contract: staged rows; reject_reason is NULL for rows that pass every row-level check
 with source as (
     select * from source_rows
-    where _raw_text is not null and trim(_raw_text) <> ''
 ),
 
 parsed as (
