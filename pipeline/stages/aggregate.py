@@ -91,9 +91,11 @@ def run(
         )
 
     window_us = options.window_s * 1_000_000
-    sqlrun.query(
-        con, "aggregate/arrivals", {"origin_us": origin_us, "window_us": window_us}
-    ).to_table("arrivals")
+    sqlrun.query(con, "aggregate/clients").to_table("clients")
+    sqlrun.query(con, "aggregate/keyed_requests", {"origin_us": origin_us}).to_table(
+        "keyed_requests"
+    )
+    sqlrun.query(con, "aggregate/arrivals", {"window_us": window_us}).to_table("arrivals")
     sqlrun.query(con, "aggregate/trace_windows", {"window_us": window_us}).to_table(
         "trace_windows"
     )
@@ -105,7 +107,6 @@ def run(
         con,
         "aggregate/distributions",
         {
-            "origin_us": origin_us,
             "dataset_window_us": options.dataset_window_s * 1_000_000,
             "ratio_points": options.reason_ratio_points,
         },

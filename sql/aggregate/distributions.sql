@@ -1,8 +1,8 @@
 -- distributions
 -- grain:    one row per (category, model, client_id, dataset window, field), plus one per
 --           (category, model, field) over the whole log with client_id and dataset_index NULL
--- inputs:   requests
--- params:   origin_us, dataset_window_us, ratio_points
+-- inputs:   keyed_requests, clients
+-- params:   dataset_window_us, ratio_points
 -- contract: distributions@1. `dict_literal` is ServeGen's `{value: probability, ...}` text,
 --           built only from integers and doubles. Failed requests (non-2xx) are left out.
 --           Token fields use integer keys; reason_ratio is a dense grid k/(ratio_points-1);
@@ -10,18 +10,61 @@
 --           evenly over the request's items).
 with source as (
     select
-        category,
-        model,
-        client_id,
-        (arrival_us - $origin_us) // $dataset_window_us as dataset_index,
-        input_tokens,
+        client_key,
+        offset_us // $dataset_window_us as dataset_index,
+        case when category <> 'multimodal' then input_tokens end as input_tokens,
         output_tokens,
-        text_tokens,
-        image_count,
-        audio_count,
-        video_count,
-        round(coalesce(reason_tokens, 0) / nullif(output_tokens, 0) * ($ratio_points - 1))::bigint
-            as reason_ratio_index,
+        case
+            when category = 'reason' then coalesce(
+                round(
+                    coalesce(reason_tokens, 0) / nullif(output_tokens, 0) * ($ratio_points - 1)
+                )::bigint,
+                0
+            )
+        end as reason_ratio,
+        case when category = 'multimodal' then text_tokens end as text_tokens,
+        case when category = 'multimodal' then image_count end as image_count,
+        case when category = 'multimodal' then audio_count end as audio_count,
+        case when category = 'multimodal' then video_count end as video_count
+    from keyed_requests
+    where is_success
+),
+
+-- one pass, one hash table per field
+scalar_counts as (
+    select
+        client_key,
+        dataset_index,
+        case
+            when grouping(input_tokens) = 0 then 'input_tokens'
+            when grouping(output_tokens) = 0 then 'output_tokens'
+            when grouping(reason_ratio) = 0 then 'reason_ratio'
+            when grouping(text_tokens) = 0 then 'text_tokens'
+            when grouping(image_count) = 0 then 'image_count'
+            when grouping(audio_count) = 0 then 'audio_count'
+            else 'video_count'
+        end as field,
+        coalesce(
+            input_tokens, output_tokens, reason_ratio, text_tokens,
+            image_count, audio_count, video_count
+        ) as value,
+        count(*) as n
+    from source
+    group by grouping sets (
+        (client_key, dataset_index, input_tokens),
+        (client_key, dataset_index, output_tokens),
+        (client_key, dataset_index, reason_ratio),
+        (client_key, dataset_index, text_tokens),
+        (client_key, dataset_index, image_count),
+        (client_key, dataset_index, audio_count),
+        (client_key, dataset_index, video_count)
+    )
+),
+
+media as (
+    select
+        client_key,
+        offset_us // $dataset_window_us as dataset_index,
         coalesce(
             image_item_tokens,
             list_resize([]::bigint [], image_count, round(image_tokens / nullif(image_count, 0))::bigint)
@@ -34,55 +77,42 @@ with source as (
             video_item_tokens,
             list_resize([]::bigint [], video_count, round(video_tokens / nullif(video_count, 0))::bigint)
         ) as video_items
-    from requests
-    where is_success
+    from keyed_requests
+    where is_success and category = 'multimodal' and image_count + audio_count + video_count > 0
 ),
 
-pairs as (
-    select
-        category,
-        model,
-        client_id,
-        dataset_index,
-        unnest(
-            case category
-                when 'language' then [
-                    {'field': 'input_tokens', 'value': input_tokens},
-                    {'field': 'output_tokens', 'value': output_tokens}
-                ]
-                when 'reason' then [
-                    {'field': 'input_tokens', 'value': input_tokens},
-                    {'field': 'output_tokens', 'value': output_tokens},
-                    {'field': 'reason_ratio', 'value': coalesce(reason_ratio_index, 0)}
-                ]
-                else list_concat(
-                    [
-                        {'field': 'text_tokens', 'value': text_tokens},
-                        {'field': 'output_tokens', 'value': output_tokens},
-                        {'field': 'image_count', 'value': image_count},
-                        {'field': 'audio_count', 'value': audio_count},
-                        {'field': 'video_count', 'value': video_count}
-                    ],
-                    list_transform(image_items, lambda v: {'field': 'image_tokens', 'value': v}),
-                    list_transform(audio_items, lambda v: {'field': 'audio_tokens', 'value': v}),
-                    list_transform(video_items, lambda v: {'field': 'video_tokens', 'value': v})
-                )
-            end
-        ) as pair
-    from source
+item_values as (
+    select client_key, dataset_index, 'image_tokens' as field, unnest(image_items) as value
+    from media
+    union all
+    select client_key, dataset_index, 'audio_tokens' as field, unnest(audio_items) as value
+    from media
+    union all
+    select client_key, dataset_index, 'video_tokens' as field, unnest(video_items) as value
+    from media
+),
+
+item_counts as (
+    select client_key, dataset_index, field, value, count(*) as n
+    from item_values
+    group by all
 ),
 
 client_counts as (
     select
-        category,
-        model,
-        client_id,
-        dataset_index,
-        pair.field as field,
-        pair.value as value,
-        count(*) as n
-    from pairs
-    group by all
+        c.category,
+        c.model,
+        c.client_id,
+        k.dataset_index,
+        k.field,
+        k.value,
+        k.n
+    from (
+        select * from scalar_counts where value is not null
+        union all
+        select * from item_counts
+    ) as k
+    inner join clients as c on k.client_key = c.client_key
 ),
 
 model_counts as (

@@ -10,11 +10,7 @@ with final as (
         a.iat_us / 1e6 as iat_s
     from arrivals as a
     inner join trace_windows as w
-        on
-            a.category = w.category
-            and a.model = w.model
-            and a.client_id = w.client_id
-            and a.window_index = w.window_index
+        on a.client_key = w.client_key and a.window_index = w.window_index
     where a.iat_us is not null
 )
 
