@@ -27,8 +27,12 @@ def make_log(path: Path, rows: int, seed: int) -> None:
     from pipeline.synthetic import ClientSpec, generate
 
     rng = np.random.default_rng(seed)
-    models = [("gpt-large", "language"), ("gpt-small", "language"), ("r1", "reason"),
-              ("vision", "multimodal")]
+    models = [
+        ("gpt-large", "language"),
+        ("gpt-small", "language"),
+        ("r1", "reason"),
+        ("vision", "multimodal"),
+    ]
     weights = rng.pareto(1.2, 200) + 0.05  # skewed client sizes, as in production
     rates = weights / weights.sum() * rows / 86_400
     specs = [
@@ -49,7 +53,10 @@ def make_log(path: Path, rows: int, seed: int) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     log = generate(specs, duration_s=86_400, seed=seed)
     log.write_csv(path)
-    print(f"generated {len(log):,} rows into {path} ({path.stat().st_size / 1e6:,.0f} MB)", file=sys.stderr)
+    print(
+        f"generated {len(log):,} rows into {path} ({path.stat().st_size / 1e6:,.0f} MB)",
+        file=sys.stderr,
+    )
 
 
 def run_stage(stage: str, log: Path, out: Path) -> dict[str, float]:
@@ -91,8 +98,10 @@ def main() -> None:
     print(f"input: {log.name}, {rows:,} rows, {log.stat().st_size / 1e6:,.0f} MB")
     print(f"{'stage':<10} {'seconds':>8} {'rows/s':>12} {'peak RSS MB':>12}")
     for stage, result in results.items():
-        print(f"{stage:<10} {result['seconds']:>8.1f} {rows / result['seconds']:>12,.0f} "
-              f"{result['peak_rss_mb']:>12,.0f}")
+        print(
+            f"{stage:<10} {result['seconds']:>8.1f} {rows / result['seconds']:>12,.0f} "
+            f"{result['peak_rss_mb']:>12,.0f}"
+        )
     peak = max(r["peak_rss_mb"] for r in results.values())
     print(f"{'total':<10} {total:>8.1f} {rows / total:>12,.0f} {peak:>12,.0f}")
     print(f"(own process: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:,.0f} MB)")

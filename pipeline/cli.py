@@ -184,8 +184,13 @@ def run(
         + ", ".join(f"{k} {v:.1f}s" for k, v in result.seconds.items()),
         err=True,
     )
-    echo_paths(result.export.profiles, result.export.clients, result.export.fits,
-               result.ingest.summary, result.ingest.rejects)
+    echo_paths(
+        result.export.profiles,
+        result.export.clients,
+        result.export.fits,
+        result.ingest.summary,
+        result.ingest.rejects,
+    )
 
 
 @app.command()

@@ -26,4 +26,6 @@ def model_dir_name(model: str) -> str:
 
 def pseudonym(client_id: str, salt: str) -> str:
     """A salted, keyed hash of a client id (HMAC-SHA256, 16 hex digits)."""
-    return hmac.new(salt.encode("utf-8"), client_id.encode("utf-8"), hashlib.sha256).hexdigest()[:16]
+    return hmac.new(salt.encode("utf-8"), client_id.encode("utf-8"), hashlib.sha256).hexdigest()[
+        :16
+    ]

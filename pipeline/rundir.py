@@ -27,7 +27,11 @@ def dumps_json(data: Any) -> str:
     return json.dumps(data, sort_keys=True, indent=2, allow_nan=False) + "\n"
 
 
-def write_json(path: Path, data: Any) -> Path:
+def write_json(path: Path, data: Any, *, compact: bool = False) -> Path:
+    """Deterministic JSON; `compact` drops the indent so that large files use the C encoder."""
+    if compact:
+        text = json.dumps(data, sort_keys=True, separators=(",", ":"), allow_nan=False) + "\n"
+        return write_text_atomic(path, text)
     return write_text_atomic(path, dumps_json(data))
 
 

@@ -59,6 +59,7 @@ class SourceFile:
     path: Path
     format: str
     compression: str | None
+    display: str = ""  # the path as the user wrote it (or as a glob or directory expanded it)
 
     @property
     def read_path(self) -> str:
@@ -102,16 +103,18 @@ def resolve_inputs(inputs: list[str]) -> list[SourceFile]:
             found.append(path)
         else:
             raise InputError(f"input {item} does not exist", hint="Check the path.")
-    unique = list(dict.fromkeys(p.resolve() for p in found))
+    unique: dict[Path, Path] = {}
+    for path in found:
+        unique.setdefault(path.resolve(), path)
     sources = []
-    for index, path in enumerate(unique):
+    for index, (path, given) in enumerate(unique.items()):
         kind = format_of(path)
         if kind is None:
             raise InputError(
-                f"{path}: unknown file type",
+                f"{given}: unknown file type",
                 hint=f"Name it with one of {', '.join(FORMATS)} (optionally .gz or .zst).",
             )
-        sources.append(SourceFile(index, path, kind[0], kind[1]))
+        sources.append(SourceFile(index, path, kind[0], kind[1], str(given)))
     return sources
 
 
@@ -170,7 +173,7 @@ def match_columns(
     has_default_model: bool,
     present: set[str] | None = None,
 ) -> dict[str, str]:
-    """Canonical name -> the file's column, by explicit map, exact name or unique case-insensitive name."""
+    """Canonical name -> file column: explicit map, exact name, or unique case-insensitive match."""
     available = set(found) if present is None else present
     lower: dict[str, list[str]] = {}
     for name in found:
@@ -254,9 +257,7 @@ def _csv_rows(
     delimiter = "\t" if source.format == "tsv" else _header_delimiter(source)
     rel = sqlrun.query(con, "sources/read_csv", {"path": source.read_path, "delim": delimiter})
     found = list(rel.columns)
-    matched = match_columns(
-        source, found, column_map, has_default_model=default_model is not None
-    )
+    matched = match_columns(source, found, column_map, has_default_model=default_model is not None)
     raw = FunctionExpression(
         "concat_ws",
         ConstantExpression(delimiter),
@@ -295,7 +296,9 @@ def _jsonl_rows(
         if theirs not in present and "." in theirs:
             path = json_path(theirs, nested=True)
             exists = sample.project(
-                FunctionExpression("json_exists", ColumnExpression("line"), ConstantExpression(path))
+                FunctionExpression(
+                    "json_exists", ColumnExpression("line"), ConstantExpression(path)
+                )
             ).fetchall()
             if any(row[0] for row in exists):
                 present.add(theirs)
@@ -343,9 +346,7 @@ def _parquet_rows(
 ) -> tuple[duckdb.DuckDBPyRelation, dict[str, str]]:
     rel = sqlrun.query(con, "sources/read_parquet", {"path": source.read_path})
     found = [c for c in rel.columns if c != "file_row_number"]
-    matched = match_columns(
-        source, found, column_map, has_default_model=default_model is not None
-    )
+    matched = match_columns(source, found, column_map, has_default_model=default_model is not None)
     raw = FunctionExpression(
         "json_object",
         *[arg for c in found for arg in (ConstantExpression(c), ColumnExpression(c))],

@@ -23,17 +23,48 @@ def sample_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 GROUND_TRUTH = [
     # Busy clients (about 1,200 requests per window) whose shapes the fits should recover.
-    ClientSpec("gamma-bursty", "truth-lang", rate_rps=2.0, family="gamma", shape=0.5,
-               diurnal_amplitude=0.5, input_lognormal=(6.5, 0.5), output_mean=150.0),
-    ClientSpec("weibull-bursty", "truth-lang", rate_rps=2.0, family="weibull_min", shape=0.6,
-               pareto_tail=(0.2, 3000.0, 1.5), output_lognormal=(5.0, 0.6)),
-    ClientSpec("gamma-regular", "truth-lang", rate_rps=1.0, family="gamma", shape=4.0,
-               failure_rate=0.05),
+    ClientSpec(
+        "gamma-bursty",
+        "truth-lang",
+        rate_rps=2.0,
+        family="gamma",
+        shape=0.5,
+        diurnal_amplitude=0.5,
+        input_lognormal=(6.5, 0.5),
+        output_mean=150.0,
+    ),
+    ClientSpec(
+        "weibull-bursty",
+        "truth-lang",
+        rate_rps=2.0,
+        family="weibull_min",
+        shape=0.6,
+        pareto_tail=(0.2, 3000.0, 1.5),
+        output_lognormal=(5.0, 0.6),
+    ),
+    ClientSpec(
+        "gamma-regular", "truth-lang", rate_rps=1.0, family="gamma", shape=4.0, failure_rate=0.05
+    ),
     ClientSpec("sparse", "truth-lang", rate_rps=0.004, family="gamma", shape=1.0),
-    ClientSpec("thinker", "truth-reason", category="reason", rate_rps=0.5, family="gamma",
-               shape=0.8, reason_beta=(6.0, 2.0)),
-    ClientSpec("viewer", "truth-mm", category="multimodal", rate_rps=0.5, family="weibull_min",
-               shape=0.9, image_counts=(0.3, 0.5, 0.2), image_item_tokens=(256, 1024)),
+    ClientSpec(
+        "thinker",
+        "truth-reason",
+        category="reason",
+        rate_rps=0.5,
+        family="gamma",
+        shape=0.8,
+        reason_beta=(6.0, 2.0),
+    ),
+    ClientSpec(
+        "viewer",
+        "truth-mm",
+        category="multimodal",
+        rate_rps=0.5,
+        family="weibull_min",
+        shape=0.9,
+        image_counts=(0.3, 0.5, 0.2),
+        image_item_tokens=(256, 1024),
+    ),
 ]
 TRUTH_DURATION_S = 4 * 3600
 

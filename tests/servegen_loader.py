@@ -20,8 +20,14 @@ CATEGORY_FIELDS = {
     "language": {"input_tokens", "output_tokens"},
     "reason": {"input_tokens", "output_tokens", "reason_ratio"},
     "multimodal": {
-        "text_tokens", "image_tokens", "audio_tokens", "video_tokens",
-        "image_count", "audio_count", "video_count", "output_tokens",
+        "text_tokens",
+        "image_tokens",
+        "audio_tokens",
+        "video_tokens",
+        "image_count",
+        "audio_count",
+        "video_count",
+        "output_tokens",
     },
 }
 
@@ -141,12 +147,16 @@ def generate(
             if window.pattern == "Gamma":
                 iats = stats.gamma(a=window.shape, scale=window.scale).rvs(n, random_state=rng)
             else:
-                iats = stats.weibull_min(c=window.shape, scale=window.scale).rvs(n, random_state=rng)
+                iats = stats.weibull_min(c=window.shape, scale=window.scale).rvs(
+                    n, random_state=rng
+                )
             times = np.cumsum(iats)
             times = times * (n / window.rate) / times[-1]  # rescale to the window's rate
             times = times[times < window_s] + window.timestamp
             before = [s for s in stamps if s <= window.timestamp]
-            assert before, f"client {client.client_id}: no dataset window at or before {window.timestamp}"
+            assert before, (
+                f"client {client.client_id}: no dataset window at or before {window.timestamp}"
+            )
             dists = client.dataset[before[-1]]
             shared = rng.random(len(times))
             columns: dict[str, np.ndarray] = {}

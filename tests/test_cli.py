@@ -105,7 +105,9 @@ def test_anonymize_replaces_client_ids_everywhere(tmp_path: Path, sample_run: Pa
     result = runner.invoke(app, ["run", "--out", str(out), "--anonymize", "--salt", "s3cret"])
     assert result.exit_code == 0, result.output
     rows = list(csv.DictReader((out / "profiles" / "clients.csv").open()))
-    originals = {r["client_id"] for r in csv.DictReader((sample_run / "profiles" / "clients.csv").open())}
+    originals = {
+        r["client_id"] for r in csv.DictReader((sample_run / "profiles" / "clients.csv").open())
+    }
     assert all(len(r["client_id"]) == 16 for r in rows)
     assert not originals & {r["client_id"] for r in rows}
     fits = (out / "fits.json").read_text()

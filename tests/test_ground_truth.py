@@ -15,7 +15,6 @@ import polars as pl
 import pytest
 
 from fitting import weibull_cv
-from tests.conftest import GROUND_TRUTH
 
 WINDOW_S = 600
 SHAPE_RTOL = 0.10  # median over ~24 windows of ~1,200 requests: sampling error is a few %
@@ -28,7 +27,13 @@ def _clients(out: Path) -> dict[str, dict[str, str]]:
 
 
 def _trace(out: Path, row: dict[str, str]) -> list[list[str]]:
-    path = out / "profiles/data" / row["category"] / row["model_dir"] / f"chunk-{row['chunk']}-trace.csv"
+    path = (
+        out
+        / "profiles/data"
+        / row["category"]
+        / row["model_dir"]
+        / f"chunk-{row['chunk']}-trace.csv"
+    )
     return [line.split(",") for line in path.read_text().splitlines()]
 
 
@@ -80,13 +85,13 @@ def test_family_and_shape_are_recovered(
     true_cv = 1 / np.sqrt(shape) if family == "Gamma" else float(weibull_cv(shape))
     assert np.median([float(f[2]) for f in active]) == pytest.approx(true_cv, rel=SHAPE_RTOL)
     fits = json.loads((truth_run / "fits.json").read_text())
-    client = next(
-        c for m in fits["models"] for c in m["clients"] if c["client_id"] == client_id
-    )
+    client = next(c for m in fits["models"] for c in m["clients"] if c["client_id"] == client_id)
     scipy_name, param = ("gamma", "a") if family == "Gamma" else ("weibull_min", "c")
     mle = [w["fits"][scipy_name]["params"][param] for w in client["windows"] if w["fits"]]
     assert np.median(mle) == pytest.approx(shape, rel=SHAPE_RTOL)
-    assert client["pooled"]["fits"][scipy_name]["params"][param] == pytest.approx(shape, rel=SHAPE_RTOL)
+    assert client["pooled"]["fits"][scipy_name]["params"][param] == pytest.approx(
+        shape, rel=SHAPE_RTOL
+    )
 
 
 def test_sparse_client_keeps_true_rates_with_pooled_or_default_pattern(truth_run: Path) -> None:
@@ -99,12 +104,22 @@ def test_sparse_client_keeps_true_rates_with_pooled_or_default_pattern(truth_run
 
 def _dataset(out: Path, client_id: str) -> dict[str, dict[str, str]]:
     row = _clients(out)[client_id]
-    path = out / "profiles/data" / row["category"] / row["model_dir"] / f"chunk-{row['chunk']}-dataset.json"
+    path = (
+        out
+        / "profiles/data"
+        / row["category"]
+        / row["model_dir"]
+        / f"chunk-{row['chunk']}-dataset.json"
+    )
     return json.loads(path.read_text())
 
 
-def test_length_distributions_are_the_exact_empirical_ones(truth_run: Path, truth_log: Path) -> None:
-    log = _log(truth_log).filter((pl.col("client_id") == "gamma-regular") & (pl.col("status") == 200))
+def test_length_distributions_are_the_exact_empirical_ones(
+    truth_run: Path, truth_log: Path
+) -> None:
+    log = _log(truth_log).filter(
+        (pl.col("client_id") == "gamma-regular") & (pl.col("status") == 200)
+    )
     origin = log["t_us"].min() // 86_400_000_000 * 86_400_000_000
     window = log.filter(pl.col("t_us") - origin < 21_600 * 1_000_000)
     dataset = _dataset(truth_run, "gamma-regular")

@@ -23,7 +23,9 @@ GOOD = "2025-01-01T00:00:{s:02d}Z,m,c,10,5,,r{s},200\n"
 
 def _run(tmp_path: Path, files: list[Path], **options: object) -> ingest.IngestResult:
     options.setdefault("max_reject_fraction", 1.0)
-    return ingest.run(RunDir(tmp_path / "out"), [str(f) for f in files], IngestOptions(**options), EngineOptions())
+    return ingest.run(
+        RunDir(tmp_path / "out"), [str(f) for f in files], IngestOptions(**options), EngineOptions()
+    )
 
 
 def _rejects(result: ingest.IngestResult) -> list[dict[str, str]]:
@@ -56,7 +58,7 @@ def test_every_reject_reason_is_quarantined_with_its_line(tmp_path: Path) -> Non
     assert [int(r["line"]) for r in rejects] == list(range(7, 7 + len(BAD_ROWS)))
     for row, raw in zip(rejects, BAD_ROWS.values(), strict=True):
         assert row["raw_text"] == raw.strip()
-        assert row["source_file"] == str(path.resolve())
+        assert row["source_file"] == str(path)
     summary = json.loads(result.summary.read_text())
     assert summary["rows_read"] == 5 + len(BAD_ROWS)
     assert summary["rows_accepted"] == 5
@@ -68,16 +70,42 @@ def test_every_reject_reason_is_quarantined_with_its_line(tmp_path: Path) -> Non
 def test_modality_and_category_rejects(tmp_path: Path) -> None:
     path = tmp_path / "log.jsonl"
     rows = [
-        {"timestamp": 1735689601, "model": "v", "input_tokens": 900, "output_tokens": 3,
-         "image_tokens": [256, 512]},
-        {"timestamp": 1735689602, "model": "v", "input_tokens": 100, "output_tokens": 3,
-         "image_tokens": [256, 512]},
-        {"timestamp": 1735689603, "model": "v", "input_tokens": 900, "output_tokens": 3,
-         "image_count": 3, "image_tokens": [256, 512]},
-        {"timestamp": 1735689604, "model": "v", "input_tokens": 9, "output_tokens": 3,
-         "category": "poetry"},
-        {"timestamp": 1735689605, "model": "v", "input_tokens": 9, "output_tokens": 3,
-         "ttft_ms": -4},
+        {
+            "timestamp": 1735689601,
+            "model": "v",
+            "input_tokens": 900,
+            "output_tokens": 3,
+            "image_tokens": [256, 512],
+        },
+        {
+            "timestamp": 1735689602,
+            "model": "v",
+            "input_tokens": 100,
+            "output_tokens": 3,
+            "image_tokens": [256, 512],
+        },
+        {
+            "timestamp": 1735689603,
+            "model": "v",
+            "input_tokens": 900,
+            "output_tokens": 3,
+            "image_count": 3,
+            "image_tokens": [256, 512],
+        },
+        {
+            "timestamp": 1735689604,
+            "model": "v",
+            "input_tokens": 9,
+            "output_tokens": 3,
+            "category": "poetry",
+        },
+        {
+            "timestamp": 1735689605,
+            "model": "v",
+            "input_tokens": 9,
+            "output_tokens": 3,
+            "ttft_ms": -4,
+        },
     ]
     path.write_text("\n".join(json.dumps(r) for r in rows) + "\nnot json\n\n")
     rejects = _rejects(_run(tmp_path, [path]))
@@ -90,7 +118,10 @@ def test_modality_and_category_rejects(tmp_path: Path) -> None:
     ]
     requests = pl.from_arrow(ingest.read_requests(RunDir(tmp_path / "out")))
     assert requests.select("image_count", "image_tokens", "text_tokens", "category").row(0) == (
-        2, 768, 132, "multimodal",
+        2,
+        768,
+        132,
+        "multimodal",
     )
 
 
@@ -120,8 +151,11 @@ def test_formats_and_compressions_give_the_same_requests(tmp_path: Path, suffix:
         data = zstandard.ZstdCompressor().compress(data)
     if data:
         path.write_bytes(data)
-    result = _run(tmp_path, [path], column_map={"timestamp": "ts", "input_tokens": "input",
-                                                "output_tokens": "output"})
+    result = _run(
+        tmp_path,
+        [path],
+        column_map={"timestamp": "ts", "input_tokens": "input", "output_tokens": "output"},
+    )
     assert result.rows_accepted == 3
     got = pl.from_arrow(ingest.read_requests(RunDir(tmp_path / "out"))).sort("arrival_us")
     assert got["arrival_us"].to_list() == [1735689601123456, 1735689602000000, 1735689603000000]
@@ -132,13 +166,15 @@ def test_formats_and_compressions_give_the_same_requests(tmp_path: Path, suffix:
 def test_time_units_time_zones_and_default_model(tmp_path: Path) -> None:
     path = tmp_path / "log.csv"
     path.write_text("timestamp,input_tokens,output_tokens\n1735689600500,1,1\n")
-    result = _run(tmp_path, [path], time_unit="ms", default_model="given")
+    _run(tmp_path, [path], time_unit="ms", default_model="given")
     got = pl.from_arrow(ingest.read_requests(RunDir(tmp_path / "out")))
     assert got["arrival_us"].to_list() == [1735689600500000]
     assert got["model"].to_list() == ["given"]
     naive = tmp_path / "naive.csv"
     naive.write_text("timestamp,model,input_tokens,output_tokens\n2025-01-01 01:00:00,m,1,1\n")
-    result = ingest.run(RunDir(tmp_path / "tz"), [str(naive)], IngestOptions(tz="Europe/Berlin"), EngineOptions())
+    ingest.run(
+        RunDir(tmp_path / "tz"), [str(naive)], IngestOptions(tz="Europe/Berlin"), EngineOptions()
+    )
     got = pl.from_arrow(ingest.read_requests(RunDir(tmp_path / "tz")))
     assert got["arrival_us"].to_list() == [1735689600000000]
 
@@ -159,7 +195,7 @@ def test_reject_share_above_the_limit_stops_after_writing_the_account(tmp_path: 
     with pytest.raises(InputError) as error:
         _run(tmp_path, [path], max_reject_fraction=0.05)
     assert "1 of 2 rows (50.0%)" in error.value.message
-    assert str(path.resolve()) in error.value.message
+    assert str(path) in error.value.message
     assert "negative_tokens" in error.value.message
     assert json.loads((tmp_path / "out/summary.json").read_text())["rows_rejected"] == 1
 
@@ -169,7 +205,7 @@ def test_unreadable_inputs_are_named(tmp_path: Path) -> None:
         _run(tmp_path, [tmp_path / "nope.csv"])
     fake = tmp_path / "fake.csv.gz"
     fake.write_text("not gzip")
-    with pytest.raises(InputError, match="fake.csv.gz: named .gz but is not gzip"):
+    with pytest.raises(InputError, match=r"fake\.csv\.gz: named \.gz but is not gzip"):
         _run(tmp_path, [fake])
     array = tmp_path / "array.json"
     array.write_text('[{"a": 1}]')
@@ -185,7 +221,9 @@ def test_directories_and_globs_expand(tmp_path: Path) -> None:
     logs = tmp_path / "logs"
     logs.mkdir()
     for day in range(3):
-        (logs / f"day{day}.csv").write_text(HEADER + GOOD.format(s=day).replace(f"r{day}", f"d{day}"))
+        (logs / f"day{day}.csv").write_text(
+            HEADER + GOOD.format(s=day).replace(f"r{day}", f"d{day}")
+        )
     assert _run(tmp_path, [logs]).rows_accepted == 3
     assert _run(tmp_path, [logs / "day[01].csv"]).rows_accepted == 2
 

@@ -62,10 +62,10 @@ def test_windows_have_patterns_exactly_where_there_were_requests(sample_run: Pat
     rows = list(csv.DictReader((sample_run / "profiles" / "clients.csv").open()))
     root = sample_run / "profiles" / "data"
     for row in rows:
-        lines = (root / row["category"] / row["model_dir"] / f"chunk-{row['chunk']}-trace.csv")
+        lines = root / row["category"] / row["model_dir"] / f"chunk-{row['chunk']}-trace.csv"
         total = 0.0
         for line in lines.read_text().splitlines():
-            ts, rate, cv, pattern, shape, scale = line.split(",")
+            _ts, rate, cv, pattern, shape, _scale = line.split(",")
             total += float(rate) * 600
             if pattern == "Gamma":
                 # ServeGen's published Gamma rows satisfy cv == 1/sqrt(shape); so do ours.

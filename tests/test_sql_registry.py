@@ -9,7 +9,7 @@ from pipeline import sqlrun
 
 @pytest.mark.parametrize("name", sqlrun.sql_names())
 def test_header_declares_exactly_the_params_used(name: str) -> None:
-    text, declared = sqlrun.load_sql(name)
+    text, _declared = sqlrun.load_sql(name)
     assert text.startswith(f"-- {name.split('/')[-1]}\n")
     assert "-- grain:" in text and "-- inputs:" in text
 

@@ -96,9 +96,7 @@ def run(
         "keyed_requests"
     )
     sqlrun.query(con, "aggregate/arrivals", {"window_us": window_us}).to_table("arrivals")
-    sqlrun.query(con, "aggregate/trace_windows", {"window_us": window_us}).to_table(
-        "trace_windows"
-    )
+    sqlrun.query(con, "aggregate/trace_windows", {"window_us": window_us}).to_table("trace_windows")
     paths = {name: run_dir.path(name) for name in (TRACE_WINDOWS, INTERARRIVALS, DISTRIBUTIONS)}
     paths[TRACE_WINDOWS].parent.mkdir(parents=True, exist_ok=True)
     con.table("trace_windows").write_parquet(str(paths[TRACE_WINDOWS]))

@@ -17,6 +17,8 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from fitting import FAMILIES, SERVEGEN_NAMES
@@ -69,8 +71,8 @@ def run(run_dir: RunDir, options: ExportOptions) -> ExportResult:
     started = time.perf_counter()
     meta = run_dir.read_json(META, "aggregate")
     windows = pq.read_table(run_dir.require(TRACE_WINDOWS, "aggregate")).to_pylist()
-    window_fits = pq.read_table(run_dir.require(WINDOW_FITS, "fit")).to_pylist()
-    client_fits = pq.read_table(run_dir.require(CLIENT_FITS, "fit")).to_pylist()
+    window_fits = _nan_to_null(pq.read_table(run_dir.require(WINDOW_FITS, "fit"))).to_pylist()
+    client_fits = _nan_to_null(pq.read_table(run_dir.require(CLIENT_FITS, "fit"))).to_pylist()
     distributions = pq.read_table(run_dir.require(DISTRIBUTIONS, "aggregate")).to_pylist()
     window_s = int(meta["window_s"])
     dataset_window_s = int(meta["dataset_window_s"])
@@ -114,15 +116,27 @@ def run(run_dir: RunDir, options: ExportOptions) -> ExportResult:
             trace = _trace_lines(client_windows, fits_by_key, last_window, window_s)
             write_text_atomic(directory / f"chunk-{chunk}-trace.csv", trace)
             dataset = _dataset(
-                dict(dists[key]), client_windows, model_fallback, category,
-                window_s, dataset_window_s, ratio_points,
+                dict(dists[key]),
+                client_windows,
+                model_fallback,
+                category,
+                window_s,
+                dataset_window_s,
+                ratio_points,
             )
             write_text_atomic(directory / f"chunk-{chunk}-dataset.json", json.dumps(dataset) + "\n")
-            clients_rows.append([category, model, model_dir, chunk, public_id(key[2]), requests_of[key]])
+            clients_rows.append(
+                [category, model, model_dir, chunk, public_id(key[2]), requests_of[key]]
+            )
             fits_clients.append(
                 _client_fit_record(
-                    public_id(key[2]), chunk, requests_of[key], client_windows,
-                    fits_by_key, pooled_by_client[key], window_s,
+                    public_id(key[2]),
+                    chunk,
+                    requests_of[key],
+                    client_windows,
+                    fits_by_key,
+                    pooled_by_client[key],
+                    window_s,
                 )
             )
         fits_models.append(
@@ -132,17 +146,16 @@ def run(run_dir: RunDir, options: ExportOptions) -> ExportResult:
     clients_path = write_text_atomic(profiles / "clients.csv", _csv(clients_rows))
     fits_path = write_json(
         run_dir.path("fits.json"),
-        _clean(
-            {
-                "format": "servechar.fits/1",
-                "window_s": window_s,
-                "origin": meta["origin"],
-                "families": list(FAMILIES),
-                "pattern_rule": "better of gamma and weibull_min by log-likelihood; shape "
-                "matched to the window's CV, scale to its mean inter-arrival time",
-                "models": fits_models,
-            }
-        ),
+        {
+            "format": "servechar.fits/1",
+            "window_s": window_s,
+            "origin": meta["origin"],
+            "families": list(FAMILIES),
+            "pattern_rule": "better of gamma and weibull_min by log-likelihood; shape "
+            "matched to the window's CV, scale to its mean inter-arrival time",
+            "models": fits_models,
+        },
+        compact=True,
     )
     run_dir.update_manifest(
         "export",
@@ -221,7 +234,9 @@ def _dataset(
 def _point_mass_at_zero(field: str, ratio_points: int) -> str:
     """`{0: 1.0}`: the value of a modality that never occurs (dense grid for reason_ratio)."""
     if field == "reason_ratio":
-        grid = [f"{k / (ratio_points - 1)!r}: {1.0 if k == 0 else 0.0!r}" for k in range(ratio_points)]
+        grid = [
+            f"{k / (ratio_points - 1)!r}: {1.0 if k == 0 else 0.0!r}" for k in range(ratio_points)
+        ]
         return "{" + ", ".join(grid) + "}"
     return "{0: 1.0}"
 
@@ -293,15 +308,14 @@ def _pattern(fit: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _clean(value: Any) -> Any:
-    """NaN and infinities become null, so that fits.json is strict JSON."""
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, dict):
-        return {k: _clean(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_clean(v) for v in value]
-    return value
+def _nan_to_null(table: pa.Table) -> pa.Table:
+    """NaN (no fit) becomes null, so that fits.json is strict JSON."""
+    columns = []
+    for column in table.columns:
+        if pa.types.is_floating(column.type):
+            column = pc.if_else(pc.is_nan(column), pa.scalar(None, column.type), column)
+        columns.append(column)
+    return pa.table(columns, names=table.column_names)
 
 
 def _csv(rows: list[list[Any]]) -> str:

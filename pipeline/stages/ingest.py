@@ -218,7 +218,7 @@ def _input_files_table(sources: list[SourceFile]) -> pa.Table:
         {
             "file_index": pa.array([s.file_index for s in sources], pa.int32()),
             "read_path": pa.array([s.read_path for s in sources], pa.string()),
-            "display_path": pa.array([str(s.path) for s in sources], pa.string()),
+            "display_path": pa.array([s.display for s in sources], pa.string()),
             "header_lines": pa.array([s.header_lines for s in sources], pa.int64()),
         }
     )
@@ -235,7 +235,7 @@ def _summary(sources: list[SourceFile], counts: list[tuple[int, str, int]]) -> d
             by_reason[reason] = by_reason.get(reason, 0) + n
         files.append(
             {
-                "path": str(source.path),
+                "path": source.display,
                 "rows_read": accepted + rejected,
                 "rows_accepted": accepted,
                 "rows_rejected": rejected,
@@ -246,7 +246,9 @@ def _summary(sources: list[SourceFile], counts: list[tuple[int, str, int]]) -> d
     rows_rejected = sum(f["rows_rejected"] for f in files)  # type: ignore[misc]
     rows_read = sum(n for _, _, n in counts)
     if rows_read != rows_accepted + rows_rejected:  # an internal invariant, not a user error
-        raise AssertionError(f"row accounting broke: {rows_read} != {rows_accepted} + {rows_rejected}")
+        raise AssertionError(
+            f"row accounting broke: {rows_read} != {rows_accepted} + {rows_rejected}"
+        )
     unknown = set(by_reason) - set(REJECT_REASONS)
     if unknown:
         raise AssertionError(f"undocumented reject reasons {sorted(unknown)}")

@@ -17,8 +17,12 @@ from fitting import (
     weibull_shape_for_cv,
 )
 
-SCIPY = {"gamma": stats.gamma, "weibull_min": stats.weibull_min, "expon": stats.expon,
-         "lognorm": stats.lognorm}
+SCIPY = {
+    "gamma": stats.gamma,
+    "weibull_min": stats.weibull_min,
+    "expon": stats.expon,
+    "lognorm": stats.lognorm,
+}
 RTOL_VS_SCIPY = 1e-4  # scipy's Weibull optimiser stops short by ~1e-5 (ours solves the score)
 RTOL_SHAPE = 0.05  # recovery at n = 20,000
 
@@ -36,8 +40,9 @@ def _segments(seed: int) -> list[np.ndarray]:
 def test_matches_scipy_fit_loglik_and_ks_for_every_family() -> None:
     segments = _segments(1)
     lengths = np.array([len(s) for s in segments])
-    fits = fit_interarrivals(sort_within_segments(np.concatenate(segments), lengths), lengths,
-                             tie_floor=1e-9)
+    fits = fit_interarrivals(
+        sort_within_segments(np.concatenate(segments), lengths), lengths, tie_floor=1e-9
+    )
     for index, sample in enumerate(segments):
         for family, dist in SCIPY.items():
             expected = dist.fit(sample, floc=0)
@@ -59,8 +64,10 @@ def test_matches_scipy_fit_loglik_and_ks_for_every_family() -> None:
             assert ours.aic[index] == pytest.approx(2 * k - 2 * ours.loglik[index])
 
 
-@pytest.mark.parametrize(("family", "shape"), [("gamma", 0.5), ("gamma", 3.0),
-                                               ("weibull_min", 0.6), ("weibull_min", 1.8)])
+@pytest.mark.parametrize(
+    ("family", "shape"),
+    [("gamma", 0.5), ("gamma", 3.0), ("weibull_min", 0.6), ("weibull_min", 1.8)],
+)
 def test_shape_is_recovered_and_the_true_family_wins(family: str, shape: float) -> None:
     rng = np.random.default_rng(7)
     sample = np.sort(SCIPY[family](shape, scale=2.0).rvs(20_000, random_state=rng))
