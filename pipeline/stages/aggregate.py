@@ -70,46 +70,51 @@ def run(
     """Compute trace windows, inter-arrival times and length distributions."""
     started = time.perf_counter()
     con = connect(run_dir, engine)
-    open_requests(con, run_dir)
+    try:
+        open_requests(con, run_dir)
 
-    first_us, last_us, n_requests = sqlrun.query(con, "aggregate/time_span").fetchall()[0]
-    if not n_requests:
-        raise InputError(f"{run_dir.root} holds no accepted requests", hint="Re-run ingest.")
-    origin_us = parse_origin(options.origin) if options.origin else default_origin(first_us)
-    if origin_us > first_us:
-        raise ConfigError(
-            f"--origin {options.origin} is after the first request ({_iso(first_us)})",
-            hint=f"Use an origin at or before {_iso(first_us)}, or leave --origin out.",
-        )
-    span_days = (last_us - origin_us) / US_PER_DAY
-    if span_days > options.max_span_days:
-        raise InputError(
-            f"the log spans {span_days:,.1f} days from the origin {_iso(origin_us)} to the last "
-            f"request {_iso(last_us)}, more than --max-span-days {options.max_span_days:g}",
-            hint="A few stray timestamps (or a wrong --time-unit) usually cause this; check "
-            "the first and last rows, or raise --max-span-days.",
-        )
+        first_us, last_us, n_requests = sqlrun.query(con, "aggregate/time_span").fetchall()[0]
+        if not n_requests:
+            raise InputError(f"{run_dir.root} holds no accepted requests", hint="Re-run ingest.")
+        origin_us = parse_origin(options.origin) if options.origin else default_origin(first_us)
+        if origin_us > first_us:
+            raise ConfigError(
+                f"--origin {options.origin} is after the first request ({_iso(first_us)})",
+                hint=f"Use an origin at or before {_iso(first_us)}, or leave --origin out.",
+            )
+        span_days = (last_us - origin_us) / US_PER_DAY
+        if span_days > options.max_span_days:
+            raise InputError(
+                f"the log spans {span_days:,.1f} days from the origin {_iso(origin_us)} to the "
+                f"last request {_iso(last_us)}, more than --max-span-days "
+                f"{options.max_span_days:g}",
+                hint="A few stray timestamps (or a wrong --time-unit) usually cause this; check "
+                "the first and last rows, or raise --max-span-days.",
+            )
 
-    window_us = options.window_s * 1_000_000
-    sqlrun.query(con, "aggregate/clients").to_table("clients")
-    sqlrun.query(con, "aggregate/keyed_requests", {"origin_us": origin_us}).to_table(
-        "keyed_requests"
-    )
-    sqlrun.query(con, "aggregate/arrivals", {"window_us": window_us}).to_table("arrivals")
-    sqlrun.query(con, "aggregate/trace_windows", {"window_us": window_us}).to_table("trace_windows")
-    paths = {name: run_dir.path(name) for name in (TRACE_WINDOWS, INTERARRIVALS, DISTRIBUTIONS)}
-    paths[TRACE_WINDOWS].parent.mkdir(parents=True, exist_ok=True)
-    con.table("trace_windows").write_parquet(str(paths[TRACE_WINDOWS]))
-    sqlrun.query(con, "aggregate/interarrivals").write_parquet(str(paths[INTERARRIVALS]))
-    sqlrun.query(
-        con,
-        "aggregate/distributions",
-        {
-            "dataset_window_us": options.dataset_window_s * 1_000_000,
-            "ratio_points": options.reason_ratio_points,
-        },
-    ).write_parquet(str(paths[DISTRIBUTIONS]))
-    con.close()
+        window_us = options.window_s * 1_000_000
+        sqlrun.query(con, "aggregate/clients").to_table("clients")
+        sqlrun.query(con, "aggregate/keyed_requests", {"origin_us": origin_us}).to_table(
+            "keyed_requests"
+        )
+        sqlrun.query(con, "aggregate/arrivals", {"window_us": window_us}).to_table("arrivals")
+        sqlrun.query(con, "aggregate/trace_windows", {"window_us": window_us}).to_table(
+            "trace_windows"
+        )
+        paths = {name: run_dir.path(name) for name in (TRACE_WINDOWS, INTERARRIVALS, DISTRIBUTIONS)}
+        paths[TRACE_WINDOWS].parent.mkdir(parents=True, exist_ok=True)
+        con.table("trace_windows").write_parquet(str(paths[TRACE_WINDOWS]))
+        sqlrun.query(con, "aggregate/interarrivals").write_parquet(str(paths[INTERARRIVALS]))
+        sqlrun.query(
+            con,
+            "aggregate/distributions",
+            {
+                "dataset_window_us": options.dataset_window_s * 1_000_000,
+                "ratio_points": options.reason_ratio_points,
+            },
+        ).write_parquet(str(paths[DISTRIBUTIONS]))
+    finally:
+        con.close()
 
     meta = {
         "origin_us": origin_us,

@@ -77,41 +77,45 @@ def run(
     staged_dir.mkdir(parents=True)
 
     con = connect(run_dir, engine, options.tz)
-    con.register("input_files", _input_files_table(sources))
-    con.register(
-        "category_overrides",
-        pa.table(
-            {
-                "model": pa.array(sorted(options.category_overrides), pa.string()),
-                "category": pa.array(
-                    [options.category_overrides[m] for m in sorted(options.category_overrides)],
-                    pa.string(),
-                ),
-            }
-        ),
-    )
+    try:
+        con.register("input_files", _input_files_table(sources))
+        con.register(
+            "category_overrides",
+            pa.table(
+                {
+                    "model": pa.array(sorted(options.category_overrides), pa.string()),
+                    "category": pa.array(
+                        [options.category_overrides[m] for m in sorted(options.category_overrides)],
+                        pa.string(),
+                    ),
+                }
+            ),
+        )
 
-    column_maps: dict[str, dict[str, str]] = {}
-    for source in sources:
-        column_maps[str(source.path)] = _stage_file(con, source, options, staged_dir)
+        column_maps: dict[str, dict[str, str]] = {}
+        for source in sources:
+            column_maps[str(source.path)] = _stage_file(con, source, options, staged_dir)
 
-    has_reject_tables = any(s.format in ("csv", "tsv", "jsonl") for s in sources)
-    if has_reject_tables:
-        sqlrun.query(con, "ingest/structural_rejects").to_table("structural")
-    else:
-        sqlrun.execute(con, "ingest/create_empty_structural")
-    con.read_parquet(str(staged_dir / "*.parquet")).create_view("staged")
+        has_reject_tables = any(s.format in ("csv", "tsv", "jsonl") for s in sources)
+        if has_reject_tables:
+            sqlrun.query(con, "ingest/structural_rejects").to_table("structural")
+        else:
+            sqlrun.execute(con, "ingest/create_empty_structural")
+        con.read_parquet(str(staged_dir / "*.parquet")).create_view("staged")
 
-    sqlrun.query(con, "ingest/model_categories").write_parquet(str(run_dir.path(MODEL_CATEGORIES)))
-    sqlrun.query(con, "ingest/duplicates").to_table("duplicates_found")
-    duplicates = _with_duplicate_raw_text(con, sources, options)
-    duplicates.write_parquet(str(run_dir.path(DUPLICATES)))
-    con.read_parquet(str(run_dir.path(DUPLICATES))).create_view("duplicates")
+        sqlrun.query(con, "ingest/model_categories").write_parquet(
+            str(run_dir.path(MODEL_CATEGORIES))
+        )
+        sqlrun.query(con, "ingest/duplicates").to_table("duplicates_found")
+        duplicates = _with_duplicate_raw_text(con, sources, options)
+        duplicates.write_parquet(str(run_dir.path(DUPLICATES)))
+        con.read_parquet(str(run_dir.path(DUPLICATES))).create_view("duplicates")
 
-    rejects_path = run_dir.path("rejects.csv")
-    sqlrun.query(con, "ingest/rejects").write_csv(str(rejects_path), header=True)
-    counts = sqlrun.query(con, "ingest/row_counts").fetchall()
-    con.close()
+        rejects_path = run_dir.path("rejects.csv")
+        sqlrun.query(con, "ingest/rejects").write_csv(str(rejects_path), header=True)
+        counts = sqlrun.query(con, "ingest/row_counts").fetchall()
+    finally:
+        con.close()
 
     summary = _summary(sources, counts)
     summary_path = write_json(run_dir.path("summary.json"), summary)
