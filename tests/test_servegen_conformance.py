@@ -86,3 +86,53 @@ def test_reason_ratio_is_a_dense_grid_and_strings_are_numeric_literals(sample_ru
                 if field == "reason_ratio":
                     keys = list(ast.literal_eval(text))
                     assert keys == [k / 500 for k in range(501)]
+
+
+@pytest.mark.parametrize(
+    ("relative", "args", "rows"),
+    [
+        (
+            "azure_llm_2023/AzureLLMInferenceTrace_conv.csv",
+            [
+                "--model",
+                "azure-conv",
+                "--map",
+                "timestamp=TIMESTAMP",
+                "--map",
+                "input_tokens=ContextTokens",
+                "--map",
+                "output_tokens=GeneratedTokens",
+            ],
+            19_366,
+        ),
+        (
+            "mooncake_fast25/conversation_trace.jsonl",
+            [
+                "--model",
+                "mooncake",
+                "--time-unit",
+                "ms",
+                "--map",
+                "input_tokens=input_length",
+                "--map",
+                "output_tokens=output_length",
+            ],
+            12_031,
+        ),
+    ],
+)
+def test_real_public_traces_export_loadable_profiles(
+    tmp_path: Path, relative: str, args: list[str], rows: int
+) -> None:
+    from typer.testing import CliRunner
+
+    from pipeline.cli import app
+
+    out = tmp_path / "out"
+    result = CliRunner().invoke(app, ["run", str(TRACES / relative), "--out", str(out), *args])
+    assert result.exit_code == 0, result.output
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["rows_read"] == summary["rows_accepted"] == rows
+    (model_dir,) = [p.name for p in (out / "profiles/data/language").iterdir()]
+    clients = load_model(out / "profiles", "language", model_dir)
+    assert generate(clients, "language", window_s=600, seed=5)
