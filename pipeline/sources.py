@@ -255,8 +255,10 @@ def _csv_rows(
     default_model: str | None,
 ) -> tuple[duckdb.DuckDBPyRelation, dict[str, str]]:
     delimiter = "\t" if source.format == "tsv" else _header_delimiter(source)
-    rel = sqlrun.query(con, "sources/read_csv", {"path": source.read_path, "delim": delimiter})
-    found = list(rel.columns)
+    rel = _materialised(
+        con, sqlrun.query(con, "sources/read_csv", {"path": source.read_path, "delim": delimiter})
+    )
+    found = [c for c in rel.columns if c != "rowid"]
     matched = match_columns(source, found, column_map, has_default_model=default_model is not None)
     raw = FunctionExpression(
         "concat_ws",
@@ -265,12 +267,26 @@ def _csv_rows(
     )
     values = {canonical: ColumnExpression(theirs) for canonical, theirs in matched.items()}
     rel = rel.project(
-        SQLExpression("row_number() over ()").alias("_source_row"),
+        SQLExpression("rowid + 1").alias("_source_row"),
         raw.alias("_raw_text"),
         ConstantExpression(True).alias("_is_valid_record"),
         *_canonical_projection(matched, values, default_model),
     )
     return rel, matched
+
+
+def _materialised(
+    con: duckdb.DuckDBPyConnection, rel: duckdb.DuckDBPyRelation
+) -> duckdb.DuckDBPyRelation:
+    """The file read once into the table `raw_rows`, its rowid numbering records in file order.
+
+    A parallel read into a table keeps the file's order (DuckDB inserts by batch index), so
+    rowid is the record number; `row_number() over ()` would serialise everything after it.
+    DuckDB spills the table to the run's temp directory when it outgrows the memory limit.
+    """
+    sqlrun.execute(con, "sources/drop_raw_rows")
+    rel.to_table("raw_rows")
+    return con.table("raw_rows").project(SQLExpression("rowid"), SQLExpression("*"))
 
 
 def json_path(name: str, *, nested: bool) -> str:
@@ -285,7 +301,7 @@ def _jsonl_rows(
     column_map: Mapping[str, str],
     default_model: str | None,
 ) -> tuple[duckdb.DuckDBPyRelation, dict[str, str]]:
-    lines = sqlrun.query(con, "sources/read_lines", {"path": source.read_path})
+    lines = _materialised(con, sqlrun.query(con, "sources/read_lines", {"path": source.read_path}))
     sample = lines.filter("json_valid(line)").limit(_JSON_SAMPLE_LINES)
     keys = sorted(
         {row[0] for row in sample.project(SQLExpression("unnest(json_keys(line))")).fetchall()}
@@ -308,7 +324,7 @@ def _jsonl_rows(
     names = list(matched.items())
     paths = [json_path(theirs, nested=theirs not in keys) for _, theirs in names]
     numbered = lines.project(
-        SQLExpression("row_number() over ()").alias("_source_row"),
+        SQLExpression("rowid + 1").alias("_source_row"),
         ColumnExpression("line").alias("_raw_text"),
         SQLExpression("coalesce(json_valid(line), false)").alias("_is_valid_record"),
     ).filter("trim(coalesce(_raw_text, '')) <> ''")  # blank lines are not records

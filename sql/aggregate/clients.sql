@@ -11,6 +11,7 @@ with distinct_clients as (
 final as (
     select
         row_number() over (order by category, model, client_id) - 1 as client_key,
+        dense_rank() over (order by category, model) - 1 as model_key,
         category,
         model,
         client_id

@@ -30,35 +30,35 @@ with source as (
     where is_success
 ),
 
--- one pass, one hash table per field
+-- one aggregate per field over only the rows of the categories that use it
 scalar_counts as (
-    select
-        client_key,
-        dataset_index,
-        case
-            when grouping(input_tokens) = 0 then 'input_tokens'
-            when grouping(output_tokens) = 0 then 'output_tokens'
-            when grouping(reason_ratio) = 0 then 'reason_ratio'
-            when grouping(text_tokens) = 0 then 'text_tokens'
-            when grouping(image_count) = 0 then 'image_count'
-            when grouping(audio_count) = 0 then 'audio_count'
-            else 'video_count'
-        end as field,
-        coalesce(
-            input_tokens, output_tokens, reason_ratio, text_tokens,
-            image_count, audio_count, video_count
-        ) as value,
-        count(*) as n
+    select client_key, dataset_index, 'input_tokens' as field, input_tokens as value, count(*) as n
+    from source where input_tokens is not null
+    group by client_key, dataset_index, input_tokens
+    union all
+    select client_key, dataset_index, 'output_tokens' as field, output_tokens as value, count(*) as n
     from source
-    group by grouping sets (
-        (client_key, dataset_index, input_tokens),
-        (client_key, dataset_index, output_tokens),
-        (client_key, dataset_index, reason_ratio),
-        (client_key, dataset_index, text_tokens),
-        (client_key, dataset_index, image_count),
-        (client_key, dataset_index, audio_count),
-        (client_key, dataset_index, video_count)
-    )
+    group by client_key, dataset_index, output_tokens
+    union all
+    select client_key, dataset_index, 'reason_ratio' as field, reason_ratio as value, count(*) as n
+    from source where reason_ratio is not null
+    group by client_key, dataset_index, reason_ratio
+    union all
+    select client_key, dataset_index, 'text_tokens' as field, text_tokens as value, count(*) as n
+    from source where text_tokens is not null
+    group by client_key, dataset_index, text_tokens
+    union all
+    select client_key, dataset_index, 'image_count' as field, image_count as value, count(*) as n
+    from source where image_count is not null
+    group by client_key, dataset_index, image_count
+    union all
+    select client_key, dataset_index, 'audio_count' as field, audio_count as value, count(*) as n
+    from source where audio_count is not null
+    group by client_key, dataset_index, audio_count
+    union all
+    select client_key, dataset_index, 'video_count' as field, video_count as value, count(*) as n
+    from source where video_count is not null
+    group by client_key, dataset_index, video_count
 ),
 
 media as (
@@ -99,33 +99,22 @@ item_counts as (
 ),
 
 client_counts as (
-    select
-        c.category,
-        c.model,
-        c.client_id,
-        k.dataset_index,
-        k.field,
-        k.value,
-        k.n
-    from (
-        select * from scalar_counts where value is not null
-        union all
-        select * from item_counts
-    ) as k
-    inner join clients as c on k.client_key = c.client_key
+    select * from scalar_counts
+    union all
+    select * from item_counts
 ),
 
+-- the model's distribution over all its clients; keyed -1 - model_key to share one key column
 model_counts as (
     select
-        category,
-        model,
-        null::varchar as client_id,
+        -1 - c.model_key as client_key,
         null::bigint as dataset_index,
-        field,
-        value,
-        sum(n)::bigint as n
-    from client_counts
-    group by category, model, field, value
+        k.field,
+        k.value,
+        sum(k.n)::bigint as n
+    from client_counts as k
+    inner join clients as c on k.client_key = c.client_key
+    group by c.model_key, k.field, k.value
 ),
 
 counts as (
@@ -135,16 +124,14 @@ counts as (
 ),
 
 ratio_groups as (
-    select distinct category, model, client_id, dataset_index
+    select distinct client_key, dataset_index
     from counts
     where field = 'reason_ratio'
 ),
 
 dense_ratio as (
     select
-        g.category,
-        g.model,
-        g.client_id,
+        g.client_key,
         g.dataset_index,
         'reason_ratio' as field,
         grid.value,
@@ -154,9 +141,7 @@ dense_ratio as (
     left join counts as c
         on
             c.field = 'reason_ratio'
-            and c.category = g.category
-            and c.model = g.model
-            and c.client_id is not distinct from g.client_id
+            and c.client_key = g.client_key
             and c.dataset_index is not distinct from g.dataset_index
             and c.value = grid.value
 ),
@@ -167,32 +152,50 @@ all_counts as (
     select * from dense_ratio
 ),
 
-with_probability as (
-    select
-        *,
-        n / sum(n) over (partition by category, model, client_id, dataset_index, field)
-            as probability,
-        sum(n) over (partition by category, model, client_id, dataset_index, field) as n_total
+totals as (
+    select client_key, dataset_index, field, sum(n) as n_total
     from all_counts
+    group by client_key, dataset_index, field
+),
+
+literals as (
+    select
+        a.client_key,
+        a.dataset_index,
+        a.field,
+        any_value(t.n_total)::bigint as n_values,
+        '{' || string_agg(
+            case
+                when a.field = 'reason_ratio' then (a.value / ($ratio_points - 1))::double::varchar
+                else a.value::varchar
+            end || ': ' || (a.n / t.n_total)::double::varchar,
+            ', ' order by a.value
+        ) || '}' as dict_literal
+    from all_counts as a
+    inner join totals as t
+        on
+            a.client_key = t.client_key
+            and a.dataset_index is not distinct from t.dataset_index
+            and a.field = t.field
+    group by a.client_key, a.dataset_index, a.field
+),
+
+models as (
+    select distinct model_key, category, model from clients
 ),
 
 final as (
     select
-        category,
-        model,
-        client_id,
-        dataset_index,
-        field,
-        any_value(n_total)::bigint as n_values,
-        '{' || string_agg(
-            case
-                when field = 'reason_ratio' then (value / ($ratio_points - 1))::double::varchar
-                else value::varchar
-            end || ': ' || probability::double::varchar,
-            ', ' order by value
-        ) || '}' as dict_literal
-    from with_probability
-    group by category, model, client_id, dataset_index, field
+        coalesce(c.category, m.category) as category,
+        coalesce(c.model, m.model) as model,
+        c.client_id,
+        l.dataset_index,
+        l.field,
+        l.n_values,
+        l.dict_literal
+    from literals as l
+    left join clients as c on l.client_key = c.client_key
+    left join models as m on l.client_key = -1 - m.model_key
 )
 
 select * from final
