@@ -265,14 +265,24 @@ def _csv_rows(
         ConstantExpression(delimiter),
         *[CoalesceOperator(ColumnExpression(c), ConstantExpression("")) for c in found],
     )
+    return _tabular_rows(rel, "rowid + 1", raw, matched, default_model), matched
+
+
+def _tabular_rows(
+    rel: duckdb.DuckDBPyRelation,
+    row_number: str,
+    raw: duckdb.Expression,
+    matched: Mapping[str, str],
+    default_model: str | None,
+) -> duckdb.DuckDBPyRelation:
+    """`source_rows` of a file with named columns (CSV/TSV, Parquet)."""
     values = {canonical: ColumnExpression(theirs) for canonical, theirs in matched.items()}
-    rel = rel.project(
-        SQLExpression("rowid + 1").alias("_source_row"),
+    return rel.project(
+        SQLExpression(row_number).alias("_source_row"),
         raw.alias("_raw_text"),
         ConstantExpression(True).alias("_is_valid_record"),
         *_canonical_projection(matched, values, default_model),
     )
-    return rel, matched
 
 
 def _materialised(
@@ -367,11 +377,4 @@ def _parquet_rows(
         "json_object",
         *[arg for c in found for arg in (ConstantExpression(c), ColumnExpression(c))],
     ).cast(duckdb.sqltype("VARCHAR"))
-    values = {canonical: ColumnExpression(theirs) for canonical, theirs in matched.items()}
-    rel = rel.project(
-        SQLExpression("file_row_number + 1").alias("_source_row"),
-        raw.alias("_raw_text"),
-        ConstantExpression(True).alias("_is_valid_record"),
-        *_canonical_projection(matched, values, default_model),
-    )
-    return rel, matched
+    return _tabular_rows(rel, "file_row_number + 1", raw, matched, default_model), matched

@@ -9,7 +9,7 @@ Beta-distributed reasoning ratio and multimodal clients carry images. The bundle
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import numpy as np
@@ -39,7 +39,6 @@ class ClientSpec:
     image_counts: tuple[float, ...] = (0.2, 0.6, 0.2)  # P(0), P(1), P(2) images, multimodal
     image_item_tokens: tuple[int, ...] = (256, 576, 1024)
     failure_rate: float = 0.0  # share answered with status 500 (arrivals, not lengths)
-    extra: dict[str, float] = field(default_factory=dict)
 
 
 def window_rates(spec: ClientSpec, n_windows: int, window_s: int) -> np.ndarray:
