@@ -4,7 +4,7 @@ Every format ends up as the same relation, all text, so that one SQL file
 (`sql/ingest/stg_requests.sql`) does every check:
 
 - `_source_row`: the record's position (CSV: data record number; JSON Lines: line number;
-  Parquet: row number), `_raw_text`, `_is_valid_record`;
+  Parquet: row number) and `_is_valid_record`;
 - one text column per canonical name, NULL where the file has no such column.
 
 Column names from the user and the file only ever reach DuckDB as expression objects or
@@ -227,13 +227,43 @@ def _canonical_projection(
     return columns
 
 
+@dataclass(frozen=True)
+class SourceRows:
+    """One file, loaded into the table `raw_rows` (its rowid numbers the records).
+
+    `rows` is the `source_rows` relation; `raw_text` rebuilds a record's original text from
+    the `raw_rows` columns, and is evaluated only for the few records that need it (rejects),
+    since building it for every row costs as much as parsing the row.
+    """
+
+    rows: duckdb.DuckDBPyRelation
+    raw_text: duckdb.Expression
+    matched: dict[str, str]
+
+    def raw_texts(self, con: duckdb.DuckDBPyConnection, wanted: str) -> duckdb.DuckDBPyRelation:
+        """(source_row, raw_text) of the records listed in the view `wanted(source_row)`."""
+        return (
+            con.table("raw_rows")
+            .filter(SQLExpression(f"rowid + 1 in (select source_row from {_identifier(wanted)})"))
+            .project(
+                SQLExpression("rowid + 1").alias("source_row"), self.raw_text.alias("raw_text")
+            )
+        )
+
+
+def _identifier(name: str) -> str:
+    if not name.isidentifier():
+        raise ValueError(f"`wanted` must be a plain view name, got {name!r}")
+    return name
+
+
 def source_rows(
     con: duckdb.DuckDBPyConnection,
     source: SourceFile,
     column_map: Mapping[str, str],
     default_model: str | None,
-) -> tuple[duckdb.DuckDBPyRelation, dict[str, str]]:
-    """The file as the `source_rows` relation, and the canonical -> file column mapping."""
+) -> SourceRows:
+    """The file as the `source_rows` relation, with its raw text and column mapping."""
     _check_readable(source)
     try:
         if source.format in ("csv", "tsv"):
@@ -265,21 +295,16 @@ def _csv_rows(
         ConstantExpression(delimiter),
         *[CoalesceOperator(ColumnExpression(c), ConstantExpression("")) for c in found],
     )
-    return _tabular_rows(rel, "rowid + 1", raw, matched, default_model), matched
+    return SourceRows(_tabular_rows(rel, matched, default_model), raw, matched)
 
 
 def _tabular_rows(
-    rel: duckdb.DuckDBPyRelation,
-    row_number: str,
-    raw: duckdb.Expression,
-    matched: Mapping[str, str],
-    default_model: str | None,
+    rel: duckdb.DuckDBPyRelation, matched: Mapping[str, str], default_model: str | None
 ) -> duckdb.DuckDBPyRelation:
     """`source_rows` of a file with named columns (CSV/TSV, Parquet)."""
     values = {canonical: ColumnExpression(theirs) for canonical, theirs in matched.items()}
     return rel.project(
-        SQLExpression(row_number).alias("_source_row"),
-        raw.alias("_raw_text"),
+        SQLExpression("rowid + 1").alias("_source_row"),
         ConstantExpression(True).alias("_is_valid_record"),
         *_canonical_projection(matched, values, default_model),
     )
@@ -333,19 +358,18 @@ def _jsonl_rows(
     )
     names = list(matched.items())
     paths = [json_path(theirs, nested=theirs not in keys) for _, theirs in names]
-    numbered = lines.project(
+    numbered = lines.filter("trim(coalesce(line, '')) <> ''").project(  # blank: no record
         SQLExpression("rowid + 1").alias("_source_row"),
-        ColumnExpression("line").alias("_raw_text"),
+        ColumnExpression("line"),
         SQLExpression("coalesce(json_valid(line), false)").alias("_is_valid_record"),
-    ).filter("trim(coalesce(_raw_text, '')) <> ''")  # blank lines are not records
+    )
     extracted = numbered.project(
         ColumnExpression("_source_row"),
-        ColumnExpression("_raw_text"),
         ColumnExpression("_is_valid_record"),
         CaseExpression(
             ColumnExpression("_is_valid_record"),
             FunctionExpression(
-                "json_extract_string", ColumnExpression("_raw_text"), ConstantExpression(paths)
+                "json_extract_string", ColumnExpression("line"), ConstantExpression(paths)
             ),
         ).alias("_fields"),
     )
@@ -357,11 +381,10 @@ def _jsonl_rows(
     }
     rel = extracted.project(
         ColumnExpression("_source_row"),
-        ColumnExpression("_raw_text"),
         ColumnExpression("_is_valid_record"),
         *_canonical_projection(matched, values, default_model),
     )
-    return rel, matched
+    return SourceRows(rel, ColumnExpression("line"), matched)
 
 
 def _parquet_rows(
@@ -370,11 +393,11 @@ def _parquet_rows(
     column_map: Mapping[str, str],
     default_model: str | None,
 ) -> tuple[duckdb.DuckDBPyRelation, dict[str, str]]:
-    rel = sqlrun.query(con, "sources/read_parquet", {"path": source.read_path})
-    found = [c for c in rel.columns if c != "file_row_number"]
+    rel = _materialised(con, sqlrun.query(con, "sources/read_parquet", {"path": source.read_path}))
+    found = [c for c in rel.columns if c != "rowid"]
     matched = match_columns(source, found, column_map, has_default_model=default_model is not None)
     raw = FunctionExpression(
         "json_object",
         *[arg for c in found for arg in (ConstantExpression(c), ColumnExpression(c))],
     ).cast(duckdb.sqltype("VARCHAR"))
-    return _tabular_rows(rel, "file_row_number + 1", raw, matched, default_model), matched
+    return SourceRows(_tabular_rows(rel, matched, default_model), raw, matched)

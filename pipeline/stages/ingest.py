@@ -20,7 +20,7 @@ from pipeline.config import TIME_UNIT_US, EngineOptions, IngestOptions
 from pipeline.errors import ConfigError, InputError
 from pipeline.rundir import RunDir, sha256_of, write_json
 from pipeline.schema import REJECT_REASONS
-from pipeline.sources import SourceFile, resolve_inputs, source_rows
+from pipeline.sources import SourceFile, SourceRows, resolve_inputs, source_rows
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -92,6 +92,7 @@ def run(
             ),
         )
 
+        sqlrun.execute(con, "ingest/create_raw_texts")
         column_maps: dict[str, dict[str, str]] = {}
         for source in sources:
             column_maps[str(source.path)] = _stage_file(con, source, options, staged_dir)
@@ -106,10 +107,9 @@ def run(
         sqlrun.query(con, "ingest/model_categories").write_parquet(
             str(run_dir.path(MODEL_CATEGORIES))
         )
-        sqlrun.query(con, "ingest/duplicates").to_table("duplicates_found")
-        duplicates = _with_duplicate_raw_text(con, sources, options)
-        duplicates.write_parquet(str(run_dir.path(DUPLICATES)))
+        sqlrun.query(con, "ingest/duplicates").write_parquet(str(run_dir.path(DUPLICATES)))
         con.read_parquet(str(run_dir.path(DUPLICATES))).create_view("duplicates")
+        _collect_duplicate_raw_texts(con, sources, options)
 
         rejects_path = run_dir.path("rejects.csv")
         sqlrun.query(con, "ingest/rejects").write_csv(str(rejects_path), header=True)
@@ -156,8 +156,8 @@ def _stage_file(
     con: duckdb.DuckDBPyConnection, source: SourceFile, options: IngestOptions, staged_dir: Path
 ) -> dict[str, str]:
     """Check one file's rows and write them, verdicts included, as one staged part."""
-    rel, matched = source_rows(con, source, options.column_map, options.default_model)
-    rel.create_view("source_rows", replace=True)
+    loaded = source_rows(con, source, options.column_map, options.default_model)
+    loaded.rows.create_view("source_rows", replace=True)
     staged = sqlrun.query(
         con,
         "ingest/stg_requests",
@@ -167,31 +167,41 @@ def _stage_file(
             "max_epoch_us": MAX_EPOCH_US,
         },
     )
+    part = staged_dir / f"part-{source.file_index:05d}.parquet"
     try:
-        staged.write_parquet(str(staged_dir / f"part-{source.file_index:05d}.parquet"))
+        staged.write_parquet(str(part))
     except duckdb.Error as exc:
         raise InputError(
             f"{source.path}: reading failed: {str(exc).splitlines()[0]}",
             hint="The file may be truncated or not in the format its name says.",
         ) from None
-    return matched
+    # The raw text of the rows that failed, while the file is still loaded.
+    con.read_parquet(str(part)).create_view("staged_part", replace=True)
+    sqlrun.query(con, "ingest/part_rejects").create_view("wanted_rows", replace=True)
+    _collect_raw_texts(con, loaded, source)
+    return loaded.matched
 
 
-def _with_duplicate_raw_text(
+def _collect_raw_texts(
+    con: duckdb.DuckDBPyConnection, loaded: SourceRows, source: SourceFile
+) -> None:
+    """Add the raw text of the records in the view `wanted_rows` to the raw_texts table."""
+    loaded.raw_texts(con, "wanted_rows").create_view("found_raw_texts", replace=True)
+    sqlrun.execute(con, "ingest/insert_raw_texts", {"file_index": source.file_index})
+
+
+def _collect_duplicate_raw_texts(
     con: duckdb.DuckDBPyConnection, sources: list[SourceFile], options: IngestOptions
-) -> duckdb.DuckDBPyRelation:
-    """The duplicates, with their raw text read back from only the files that hold them."""
-    con.table("duplicates_found").create_view("duplicates", replace=True)
+) -> None:
+    """Duplicates are known only after every file: read back just the files that hold them."""
     files = {row[0] for row in sqlrun.query(con, "ingest/duplicate_files").fetchall()}
-    sqlrun.execute(con, "ingest/create_duplicate_raw_text")
     for source in sources:
         if source.file_index in files:
-            rel, _ = source_rows(con, source, options.column_map, options.default_model)
-            rel.create_view("source_rows", replace=True)
+            loaded = source_rows(con, source, options.column_map, options.default_model)
             sqlrun.query(
-                con, "ingest/duplicate_raw_text", {"file_index": source.file_index}
-            ).insert_into("duplicate_raw_text")
-    return sqlrun.query(con, "ingest/duplicates_with_raw_text")
+                con, "ingest/duplicate_rows", {"file_index": source.file_index}
+            ).create_view("wanted_rows", replace=True)
+            _collect_raw_texts(con, loaded, source)
 
 
 def open_requests(con: duckdb.DuckDBPyConnection, run_dir: RunDir) -> None:

@@ -1,12 +1,12 @@
 -- rejects
 -- grain:    one row per rejected input record, in file order
--- inputs:   staged, duplicates (with raw_text), structural (structural_rejects), input_files
+-- inputs:   staged, duplicates, raw_texts, structural (structural_rejects), input_files
 -- params:   (none)
 -- `line` is the physical line for text formats and the row number for Parquet. The CSV
 -- reader numbers only the records it could split, so a content reject's line is shifted
 -- past the structural rejects above it (and the header line).
-with content as (
-    select file_index, source_row, reject_reason, reject_detail, raw_text
+with flagged as (
+    select file_index, source_row, reject_reason, reject_detail
     from staged
     where reject_reason is not null
     union all
@@ -14,9 +14,14 @@ with content as (
         file_index,
         source_row,
         'duplicate_request_id' as reject_reason,
-        'request_id=' || request_id as reject_detail,
-        raw_text
+        'request_id=' || request_id as reject_detail
     from duplicates
+),
+
+content as (
+    select f.*, r.raw_text
+    from flagged as f
+    left join raw_texts as r on f.file_index = r.file_index and f.source_row = r.source_row
 ),
 
 structural_ranked as (

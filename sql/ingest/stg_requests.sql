@@ -1,6 +1,6 @@
 -- stg_requests
 -- grain:    one row per record of one input file (accepted or not)
--- inputs:   source_rows: the canonical columns as text, plus _source_row, _raw_text and
+-- inputs:   source_rows: the canonical columns as text, plus _source_row and
 --           _is_valid_record (built per file format by pipeline/sources.py)
 -- params:   file_index, unit_us, max_epoch_us
 -- contract: staged rows; reject_reason is NULL for rows that pass every row-level check
@@ -13,7 +13,6 @@ parsed as (
         $file_index::integer as file_index,
         _source_row::bigint as source_row,
         _is_valid_record as is_valid_record,
-        _raw_text as raw_text,
         nullif(trim("timestamp"), '') as timestamp_text,
         sc_epoch_us(nullif(trim("timestamp"), ''), $unit_us) as arrival_us,
         nullif(trim(model), '') as model,
@@ -35,16 +34,49 @@ parsed as (
         sc_int(status) as status,
         sc_nonneg_double(ttft_ms) as ttft_ms,
         sc_nonneg_double(e2e_ms) as e2e_ms,
-        sc_modality(image_count, image_tokens) as image,
-        sc_modality(audio_count, audio_tokens) as audio,
-        sc_modality(video_count, video_tokens) as video
+        image_count as image_count_text,
+        image_tokens as image_tokens_text,
+        sc_int(image_count) as image_count_n,
+        sc_int(image_tokens) as image_tokens_n,
+        sc_items(image_tokens) as image_items,
+        audio_count as audio_count_text,
+        audio_tokens as audio_tokens_text,
+        sc_int(audio_count) as audio_count_n,
+        sc_int(audio_tokens) as audio_tokens_n,
+        sc_items(audio_tokens) as audio_items,
+        video_count as video_count_text,
+        video_tokens as video_tokens_text,
+        sc_int(video_count) as video_count_n,
+        sc_int(video_tokens) as video_tokens_n,
+        sc_items(video_tokens) as video_items
     from source
+),
+
+modalities as (
+    select
+        *,
+        sc_modality_tokens(image_tokens_n, image_items) as image_tokens,
+        sc_modality_items(image_count_n, image_tokens_n, image_items) as image_count,
+        sc_modality_tokens(audio_tokens_n, audio_items) as audio_tokens,
+        sc_modality_items(audio_count_n, audio_tokens_n, audio_items) as audio_count,
+        sc_modality_tokens(video_tokens_n, video_items) as video_tokens,
+        sc_modality_items(video_count_n, video_tokens_n, video_items) as video_count,
+        sc_modality_is_valid(
+            image_count_text, image_count_n, image_tokens_text, image_tokens_n, image_items
+        )
+        and sc_modality_is_valid(
+            audio_count_text, audio_count_n, audio_tokens_text, audio_tokens_n, audio_items
+        )
+        and sc_modality_is_valid(
+            video_count_text, video_count_n, video_tokens_text, video_tokens_n, video_items
+        ) as is_valid_modality
+    from parsed
 ),
 
 checked as (
     select
         *,
-        image.tokens + audio.tokens + video.tokens as modality_tokens,
+        image_tokens + audio_tokens + video_tokens as modality_tokens,
         case
             when not is_valid_record then 'invalid_json'
             when timestamp_text is null then 'missing_timestamp'
@@ -60,8 +92,8 @@ checked as (
                 or coalesce(reason_tokens, 0) < 0 or coalesce(text_tokens_given, 0) < 0
                 then 'negative_tokens'
             when reason_tokens > output_tokens then 'reason_exceeds_output'
-            when not (image.is_valid and audio.is_valid and video.is_valid) then 'invalid_modality'
-            when image.tokens + audio.tokens + video.tokens > input_tokens
+            when not is_valid_modality then 'invalid_modality'
+            when image_tokens + audio_tokens + video_tokens > input_tokens
                 then 'modality_exceeds_input'
             when category_text not in ('language', 'multimodal', 'reason') then 'invalid_category'
             when status_text is not null and (status is null or status not between 100 and 599)
@@ -69,7 +101,7 @@ checked as (
             when (ttft_ms_text is not null and ttft_ms is null)
                 or (e2e_ms_text is not null and e2e_ms is null) then 'invalid_latency'
         end as reject_reason
-    from parsed
+    from modalities
 ),
 
 final as (
@@ -100,8 +132,6 @@ final as (
             when 'invalid_latency' then 'ttft_ms=' || coalesce(ttft_ms_text, '')
                 || ' e2e_ms=' || coalesce(e2e_ms_text, '')
         end as reject_detail,
-        -- raw text is kept for rejects only (duplicates fetch theirs in a second, targeted scan)
-        case when reject_reason is not null then raw_text end as raw_text,
         arrival_us,
         model,
         client_id,
@@ -112,15 +142,15 @@ final as (
         output_tokens,
         reason_tokens,
         coalesce(text_tokens_given, input_tokens - modality_tokens) as text_tokens,
-        image.n_items as image_count,
-        image.tokens as image_tokens,
-        image.items as image_item_tokens,
-        audio.n_items as audio_count,
-        audio.tokens as audio_tokens,
-        audio.items as audio_item_tokens,
-        video.n_items as video_count,
-        video.tokens as video_tokens,
-        video.items as video_item_tokens,
+        image_count,
+        image_tokens,
+        image_items as image_item_tokens,
+        audio_count,
+        audio_tokens,
+        audio_items as audio_item_tokens,
+        video_count,
+        video_tokens,
+        video_items as video_item_tokens,
         status,
         ttft_ms,
         e2e_ms
