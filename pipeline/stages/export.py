@@ -11,6 +11,7 @@ import csv
 import io
 import json
 import math
+import os
 import shutil
 import time
 from collections import defaultdict
@@ -23,7 +24,7 @@ import pyarrow.parquet as pq
 
 from fitting import FAMILIES, SERVEGEN_NAMES
 from pipeline.naming import model_dir_name, pseudonym
-from pipeline.rundir import RunDir, write_json, write_text_atomic
+from pipeline.rundir import RunDir, write_text_atomic
 from pipeline.stages.aggregate import DISTRIBUTIONS, META, TRACE_WINDOWS
 from pipeline.stages.fit import CLIENT_FITS, WINDOW_FITS
 
@@ -67,27 +68,29 @@ class ExportResult:
 
 
 def run(run_dir: RunDir, options: ExportOptions) -> ExportResult:
-    """Write `profiles/`, `profiles/clients.csv` and `fits.json`."""
+    """Write `profiles/`, `profiles/clients.csv` and `fits.json`.
+
+    The per-window artefacts are streamed one client at a time (all of them are sorted by
+    category, model and client), so memory follows the largest client, not the log.
+    """
     started = time.perf_counter()
     meta = run_dir.read_json(META, "aggregate")
-    windows = pq.read_table(run_dir.require(TRACE_WINDOWS, "aggregate")).to_pylist()
-    window_fits = _nan_to_null(pq.read_table(run_dir.require(WINDOW_FITS, "fit"))).to_pylist()
-    client_fits = _nan_to_null(pq.read_table(run_dir.require(CLIENT_FITS, "fit"))).to_pylist()
-    distributions = pq.read_table(run_dir.require(DISTRIBUTIONS, "aggregate")).to_pylist()
     window_s = int(meta["window_s"])
-    dataset_window_s = int(meta["dataset_window_s"])
-    ratio_points = int(meta["reason_ratio_points"])
+    clients = _nan_to_null(pq.read_table(run_dir.require(CLIENT_FITS, "fit"))).to_pylist()
+    windows = _GroupedRows(run_dir.require(TRACE_WINDOWS, "aggregate"))
+    fits = _GroupedRows(run_dir.require(WINDOW_FITS, "fit"), nan_to_null=True)
+    dists = _GroupedRows(run_dir.require(DISTRIBUTIONS, "aggregate"))
+    layout = _Layout(window_s, int(meta["dataset_window_s"]), int(meta["reason_ratio_points"]))
 
-    fits_by_key = {row["window_key"]: row for row in window_fits}
-    windows_by_client: dict[tuple[str, str, str], list[dict[str, Any]]] = defaultdict(list)
-    for row in windows:
-        windows_by_client[(row["category"], row["model"], row["client_id"])].append(row)
-    pooled_by_client = {(r["category"], r["model"], r["client_id"]): r for r in client_fits}
-    # (category, model, client_id) -> dataset_index -> field -> literal; client_id None = model
-    dists: dict[tuple[Any, ...], dict[Any, dict[str, str]]] = defaultdict(lambda: defaultdict(dict))
-    for row in distributions:
-        key = (row["category"], row["model"], row["client_id"])
-        dists[key][row["dataset_index"]][row["field"]] = row["dict_literal"]
+    # Chunk numbers: per model, by request count (largest first), then client id.
+    by_model: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
+    for client in clients:
+        by_model[(client["category"], client["model"])].append(client)
+    chunk_of: dict[tuple[str, str, str], int] = {}
+    for model_clients in by_model.values():
+        ranked = sorted(model_clients, key=lambda c: (-c["n_requests"], c["client_id"]))
+        for chunk, client in enumerate(ranked):
+            chunk_of[(client["category"], client["model"], client["client_id"])] = chunk
 
     def public_id(client_id: str) -> str:
         return pseudonym(client_id, options.salt or "") if options.anonymize else client_id
@@ -95,96 +98,185 @@ def run(run_dir: RunDir, options: ExportOptions) -> ExportResult:
     profiles = run_dir.path("profiles")
     shutil.rmtree(profiles, ignore_errors=True)
     clients_rows: list[list[Any]] = []
-    fits_models: list[dict[str, Any]] = []
-
-    by_model: dict[tuple[str, str], list[tuple[str, str, str]]] = defaultdict(list)
-    for key in windows_by_client:
-        by_model[(key[0], key[1])].append(key)
-
-    for category, model in sorted(by_model):
-        model_dir = model_dir_name(model)
-        directory = profiles / "data" / category / model_dir
-        directory.mkdir(parents=True, exist_ok=True)
-        client_keys = by_model[(category, model)]
-        requests_of = {k: sum(w["n_requests"] for w in windows_by_client[k]) for k in client_keys}
-        ordered = sorted(client_keys, key=lambda k: (-requests_of[k], k[2]))
-        last_window = max(w["window_index"] for k in client_keys for w in windows_by_client[k])
-        model_fallback = dists[(category, model, None)][None]
-        fits_clients = []
-        for chunk, key in enumerate(ordered):
-            client_windows = windows_by_client[key]
-            trace = _trace_lines(client_windows, fits_by_key, last_window, window_s)
-            write_text_atomic(directory / f"chunk-{chunk}-trace.csv", trace)
-            dataset = _dataset(
-                dict(dists[key]),
-                client_windows,
-                model_fallback,
-                category,
-                window_s,
-                dataset_window_s,
-                ratio_points,
-            )
-            write_text_atomic(directory / f"chunk-{chunk}-dataset.json", json.dumps(dataset) + "\n")
-            clients_rows.append(
-                [category, model, model_dir, chunk, public_id(key[2]), requests_of[key]]
-            )
-            fits_clients.append(
-                _client_fit_record(
-                    public_id(key[2]),
-                    chunk,
-                    requests_of[key],
-                    client_windows,
-                    fits_by_key,
-                    pooled_by_client[key],
-                    window_s,
+    fits_path = run_dir.path("fits.json")
+    with _FitsWriter(fits_path, meta) as fits_out:
+        for (category, model), model_clients in by_model.items():  # file order
+            model_dir = model_dir_name(model)
+            directory = profiles / "data" / category / model_dir
+            directory.mkdir(parents=True, exist_ok=True)
+            last_window = max(c["last_window_index"] for c in model_clients)
+            model_fallback = _by_dataset_window(dists.take((category, model, None)))[None]
+            fits_out.begin_model(category, model, model_dir)
+            for client in model_clients:
+                key = (category, model, client["client_id"])
+                chunk = chunk_of[key]
+                client_windows = windows.take(key)
+                client_fits = fits.take(key)
+                write_text_atomic(
+                    directory / f"chunk-{chunk}-trace.csv",
+                    _trace_lines(client_windows, client_fits, last_window, window_s),
                 )
-            )
-        fits_models.append(
-            {"category": category, "model": model, "model_dir": model_dir, "clients": fits_clients}
-        )
+                dataset = _dataset(
+                    _by_dataset_window(dists.take(key)),
+                    client_windows,
+                    model_fallback,
+                    category,
+                    layout,
+                )
+                write_text_atomic(
+                    directory / f"chunk-{chunk}-dataset.json", json.dumps(dataset) + "\n"
+                )
+                public = public_id(client["client_id"])
+                clients_rows.append(
+                    [category, model, model_dir, chunk, public, client["n_requests"]]
+                )
+                fits_out.client(
+                    _client_fit_record(public, chunk, client_windows, client_fits, client, window_s)
+                )
+            fits_out.end_model()
 
+    clients_rows.sort(key=lambda row: (row[0], row[1], row[3]))
     clients_path = write_text_atomic(profiles / "clients.csv", _csv(clients_rows))
-    fits_path = write_json(
-        run_dir.path("fits.json"),
-        {
-            "format": "servechar.fits/1",
-            "window_s": window_s,
-            "origin": meta["origin"],
-            "families": list(FAMILIES),
-            "pattern_rule": "better of gamma and weibull_min by log-likelihood; shape "
-            "matched to the window's CV, scale to its mean inter-arrival time",
-            "models": fits_models,
-        },
-        compact=True,
-    )
     run_dir.update_manifest(
         "export",
         {
             "options": {**options.model_dump(), "salt": "***" if options.salt else None},
             "outputs": [str(profiles), str(clients_path), str(fits_path)],
             "seconds": round(time.perf_counter() - started, 3),
-            "models": len(fits_models),
+            "models": len(by_model),
             "clients": len(clients_rows),
         },
     )
-    return ExportResult(profiles, clients_path, fits_path, len(fits_models), len(clients_rows))
+    return ExportResult(profiles, clients_path, fits_path, len(by_model), len(clients_rows))
+
+
+@dataclass(frozen=True, slots=True)
+class _Layout:
+    window_s: int
+    dataset_window_s: int
+    ratio_points: int
+
+
+class _GroupedRows:
+    """Rows of a Parquet file sorted by (category, model, client_id), one group at a time.
+
+    `take(key)` returns the rows of `key` as dicts; keys must be asked for in file order, and
+    groups before `key` that nobody asked for are skipped. Only one batch is held at a time.
+    """
+
+    KEYS = ("category", "model", "client_id")
+
+    def __init__(self, path: Path, *, nan_to_null: bool = False, batch_rows: int = 65536) -> None:
+        self._batches = pq.ParquetFile(path).iter_batches(batch_size=batch_rows)
+        self._nan_to_null = nan_to_null
+        self._rows: list[dict[str, Any]] = []
+        self._position = 0
+
+    def _peek(self) -> dict[str, Any] | None:
+        while self._position >= len(self._rows):
+            batch = next(self._batches, None)
+            if batch is None:
+                return None
+            table = pa.Table.from_batches([batch])
+            if self._nan_to_null:
+                table = _nan_to_null(table)
+            self._rows, self._position = table.to_pylist(), 0
+        return self._rows[self._position]
+
+    def take(self, key: tuple[Any, ...]) -> list[dict[str, Any]]:
+        taken = []
+        while (row := self._peek()) is not None:
+            row_key = tuple(row[k] for k in self.KEYS)
+            if row_key == key:
+                taken.append(row)
+            elif taken or _before(key, row_key):
+                break
+            self._position += 1
+        return taken
+
+
+def _before(key: tuple[Any, ...], row_key: tuple[Any, ...]) -> bool:
+    """Whether `key` sorts before `row_key` (NULL client ids first, as the SQL orders them)."""
+
+    def sortable(k: tuple[Any, ...]) -> tuple[Any, ...]:
+        return tuple((v is not None, v.encode() if isinstance(v, str) else v) for v in k)
+
+    return sortable(key) < sortable(row_key)
+
+
+class _FitsWriter:
+    """fits.json written client by client, with the keys in sorted order (as json sort_keys)."""
+
+    def __init__(self, path: Path, meta: dict[str, Any]) -> None:
+        self._path = path
+        self._meta = meta
+        self._tmp = path.with_name(f".{path.name}.tmp")
+        self._first_model = True
+        self._first_client = True
+
+    def __enter__(self) -> _FitsWriter:
+        self._handle = self._tmp.open("w", encoding="utf-8", newline="\n")
+        head = {
+            "families": list(FAMILIES),
+            "format": "servechar.fits/1",
+        }
+        self._handle.write(_compact(head)[:-1] + ',"models":[')
+        return self
+
+    def begin_model(self, category: str, model: str, model_dir: str) -> None:
+        prefix = "" if self._first_model else ","
+        self._first_model, self._first_client = False, True
+        record = _compact({"category": category})[:-1]
+        self._handle.write(f'{prefix}{record},"clients":[')
+        self._model_tail = _compact({"model": model, "model_dir": model_dir})[1:]
+
+    def client(self, record: dict[str, Any]) -> None:
+        self._handle.write(("" if self._first_client else ",") + _compact(record))
+        self._first_client = False
+
+    def end_model(self) -> None:
+        self._handle.write("]," + self._model_tail)
+
+    def __exit__(self, *exc: object) -> None:
+        tail = {
+            "origin": self._meta["origin"],
+            "pattern_rule": "better of gamma and weibull_min by log-likelihood; shape "
+            "matched to the window's CV, scale to its mean inter-arrival time",
+            "window_s": int(self._meta["window_s"]),
+        }
+        self._handle.write("]," + _compact(tail)[1:] + "\n")
+        self._handle.close()
+        if exc[0] is None:
+            os.replace(self._tmp, self._path)
+        else:
+            self._tmp.unlink(missing_ok=True)
+
+
+def _compact(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), allow_nan=False)
+
+
+def _by_dataset_window(rows: list[dict[str, Any]]) -> dict[Any, dict[str, str]]:
+    result: dict[Any, dict[str, str]] = defaultdict(dict)
+    for row in rows:
+        result[row["dataset_index"]][row["field"]] = row["dict_literal"]
+    return result
 
 
 def _trace_lines(
     client_windows: list[dict[str, Any]],
-    fits_by_key: dict[int, dict[str, Any]],
+    client_fits: list[dict[str, Any]],
     last_window: int,
     window_s: int,
 ) -> str:
-    active = {w["window_index"]: w for w in client_windows}
+    active = {w["window_index"]: (w, f) for w, f in zip(client_windows, client_fits, strict=True)}
     lines = []
     for index in range(last_window + 1):
         timestamp = index * window_s
-        window = active.get(index)
-        if window is None:
+        if index not in active:
             lines.append(f"{timestamp},0,0,,0,0")
             continue
-        fit = fits_by_key[window["window_key"]]
+        window, fit = active[index]
         lines.append(
             f"{timestamp},{_num(window['rate_rps'])},{_num(fit['pattern_cv'])},"
             f"{SERVEGEN_NAMES[fit['pattern_family']]},{_num(fit['pattern_shape'])},"
@@ -202,13 +294,11 @@ def _num(value: float) -> str:
 
 
 def _dataset(
-    own: dict[int, dict[str, str]],
+    own: dict[Any, dict[str, str]],
     client_windows: list[dict[str, Any]],
     model_fallback: dict[str, str],
     category: str,
-    window_s: int,
-    dataset_window_s: int,
-    ratio_points: int,
+    layout: _Layout,
 ) -> dict[str, dict[str, str]]:
     """Dataset windows of one client, each with every field its category needs.
 
@@ -218,15 +308,18 @@ def _dataset(
     client has no successful request at all, so that every trace window finds one.
     """
     fields = CATEGORY_FIELDS[category]
-    first_index = min(w["window_index"] for w in client_windows) * window_s // dataset_window_s
+    first_index = (
+        min(w["window_index"] for w in client_windows) * layout.window_s // layout.dataset_window_s
+    )
     if not own or min(own) > first_index:
         source = own[min(own)] if own else model_fallback
         own = {first_index: source, **own}
     result: dict[str, dict[str, str]] = {}
     for index in sorted(own):
         entry = own[index]
-        result[str(index * dataset_window_s)] = {
-            field: entry.get(field) or _point_mass_at_zero(field, ratio_points) for field in fields
+        result[str(index * layout.dataset_window_s)] = {
+            field: entry.get(field) or _point_mass_at_zero(field, layout.ratio_points)
+            for field in fields
         }
     return result
 
@@ -244,15 +337,13 @@ def _point_mass_at_zero(field: str, ratio_points: int) -> str:
 def _client_fit_record(
     client_id: str,
     chunk: int,
-    requests: int,
     client_windows: list[dict[str, Any]],
-    fits_by_key: dict[int, dict[str, Any]],
+    client_fits: list[dict[str, Any]],
     pooled: dict[str, Any],
     window_s: int,
 ) -> dict[str, Any]:
     windows = []
-    for window in client_windows:
-        fit = fits_by_key[window["window_key"]]
+    for window, fit in zip(client_windows, client_fits, strict=True):
         windows.append(
             {
                 "timestamp": window["window_index"] * window_s,
@@ -271,7 +362,7 @@ def _client_fit_record(
     return {
         "client_id": client_id,
         "chunk": chunk,
-        "requests": requests,
+        "requests": pooled["n_requests"],
         "pooled": {
             "status": pooled["status"],
             "n_intervals": pooled["n_pooled"],

@@ -149,6 +149,9 @@ def run(run_dir: RunDir, options: FitOptions) -> FitStageResult:
     window_out = pa.table(
         {
             "window_key": columns["window_key"],
+            "category": columns["category"],
+            "model": columns["model"],
+            "client_id": columns["client_id"],
             "status": status,
             "pattern_family": family,
             "pattern_shape": shape,
@@ -162,6 +165,14 @@ def run(run_dir: RunDir, options: FitOptions) -> FitStageResult:
     client_out = pa.table(
         {
             **client_keys,
+            "n_requests": np.bincount(
+                client_of_window, weights=columns["n_requests"], minlength=n_clients
+            ).astype(np.int64),
+            "last_window_index": np.maximum.reduceat(
+                columns["window_index"], np.r_[0, np.flatnonzero(np.diff(client_of_window)) + 1]
+            )
+            if n_clients
+            else np.zeros(0, np.int64),
             "status": np.where(pooled_ok, "fitted", "default"),
             "n_pooled": client_n,
             "pooled_cv": client_cv,
