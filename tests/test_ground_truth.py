@@ -162,3 +162,19 @@ def test_failed_requests_count_as_arrivals_not_lengths(truth_run: Path, truth_lo
     failed = log.filter(pl.col("status") != 200)
     assert len(failed) > 0
     assert int(_clients(truth_run)["gamma-regular"]["requests"]) == len(log)
+
+
+def test_pareto_tail_of_input_lengths_is_kept(truth_run: Path) -> None:
+    # weibull-bursty: 20 % of inputs are Pareto(xm=3000, alpha=1.5), the rest lognormal(6, 0.8)
+    dataset = _dataset(truth_run, "weibull-bursty")
+    values, probs = [], []
+    for window in dataset.values():
+        dist = ast.literal_eval(window["input_tokens"])
+        values.extend(dist)
+        probs.extend(dist.values())
+    x, p = np.array(values, float), np.array(probs) / len(dataset)
+    tail = x >= 3000
+    assert p[tail].sum() == pytest.approx(0.2 + 0.8 * 0.006, abs=0.02)
+    # Hill / Pareto MLE of the tail index over the tail (weights are the probabilities)
+    alpha = p[tail].sum() / np.sum(p[tail] * np.log(x[tail] / 3000))
+    assert alpha == pytest.approx(1.5, rel=0.15)
