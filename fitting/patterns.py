@@ -79,18 +79,39 @@ def scale_for_mean(family: str, shape: ArrayLike, mean: ArrayLike) -> NDArray[np
     raise ValueError(f"`family` must be 'gamma' or 'weibull_min', got {family!r}")
 
 
-def match_moments(
-    families: ArrayLike, mean: ArrayLike, cv: ArrayLike
-) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    """Shape and scale per element for a mix of 'gamma' and 'weibull_min' families."""
+def shapes_for_cv(families: ArrayLike, cv: ArrayLike) -> NDArray[np.float64]:
+    """Per element, the shape of that element's family ('gamma' or 'weibull_min') for its CV."""
     names = np.asarray(families)
-    mean_arr = np.broadcast_to(np.asarray(mean, dtype=np.float64), names.shape)
     cv_arr = np.broadcast_to(np.asarray(cv, dtype=np.float64), names.shape)
+    unknown = set(np.unique(names)) - {"gamma", "weibull_min"}
+    if unknown:
+        raise ValueError(
+            f"`families` may hold only 'gamma' and 'weibull_min', got {sorted(unknown)}"
+        )
     shape = np.full(names.shape, np.nan)
-    scale = np.full(names.shape, np.nan)
     for family in ("gamma", "weibull_min"):
         pick = names == family
         if pick.any():
             shape[pick] = shape_for_cv(family, cv_arr[pick])
-            scale[pick] = scale_for_mean(family, shape[pick], mean_arr[pick])
-    return shape, scale
+    return shape
+
+
+def scales_for_mean(families: ArrayLike, shape: ArrayLike, mean: ArrayLike) -> NDArray[np.float64]:
+    """Per element, the scale of that element's family and shape whose mean is `mean`."""
+    names = np.asarray(families)
+    shape_arr = np.broadcast_to(np.asarray(shape, dtype=np.float64), names.shape)
+    mean_arr = np.broadcast_to(np.asarray(mean, dtype=np.float64), names.shape)
+    scale = np.full(names.shape, np.nan)
+    for family in ("gamma", "weibull_min"):
+        pick = names == family
+        if pick.any():
+            scale[pick] = scale_for_mean(family, shape_arr[pick], mean_arr[pick])
+    return scale
+
+
+def match_moments(
+    families: ArrayLike, mean: ArrayLike, cv: ArrayLike
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Shape and scale per element for a mix of 'gamma' and 'weibull_min' families."""
+    shape = shapes_for_cv(families, cv)
+    return shape, scales_for_mean(families, shape, mean)

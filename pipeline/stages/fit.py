@@ -23,9 +23,8 @@ from fitting import (
     better_by_loglik,
     clamp_cv,
     fit_interarrivals,
-    match_moments,
-    scale_for_mean,
-    shape_for_cv,
+    scales_for_mean,
+    shapes_for_cv,
     sort_within_segments,
 )
 from pipeline.rundir import RunDir
@@ -46,6 +45,10 @@ BATCH_ROWS = 1 << 21
 DEFAULT_TIE_FLOOR_S = 0.5e-6  # half of the microsecond resolution that ingest keeps
 
 
+if TYPE_CHECKING:
+    from pathlib import Path
+
+
 @dataclass(frozen=True, slots=True)
 class FitStageResult:
     """Paths written by the fit stage and what happened to the windows."""
@@ -55,10 +58,6 @@ class FitStageResult:
     n_windows_fitted: int
     n_windows_pooled: int
     n_windows_default: int
-
-
-if TYPE_CHECKING:
-    from pathlib import Path
 
 
 def run(run_dir: RunDir, options: FitOptions) -> FitStageResult:
@@ -105,18 +104,13 @@ def run(run_dir: RunDir, options: FitOptions) -> FitStageResult:
             client_cv,
         )
 
+    # Pooled pattern per client: the better family, CV-matched (Gamma shape 1 if too little).
     pooled_ok = client_n >= options.min_requests - 1
     client_family = np.where(pooled_ok, _better_of(client_table, "gamma", "weibull_min"), "gamma")
     client_shape_cv = np.where(pooled_ok, clamp_cv(np.nan_to_num(client_cv, nan=1.0)), 1.0)
-    client_shape = (
-        np.array(
-            [shape_for_cv(f, c)[()] for f, c in zip(client_family, client_shape_cv, strict=True)]
-        )
-        if n_clients
-        else np.zeros(0)
-    )
+    client_shape = shapes_for_cv(client_family, client_shape_cv)
 
-    # Exported pattern per window.
+    # Exported pattern per window: its own fit, or its client's pooled pattern at its rate.
     status = np.where(
         eligible, "fitted", np.where(pooled_ok[client_of_window], "pooled", "default")
     )
@@ -130,21 +124,8 @@ def run(run_dir: RunDir, options: FitOptions) -> FitStageResult:
         clamp_cv(np.nan_to_num(columns["cv"].astype(float), nan=1.0)),
         client_shape_cv[client_of_window],
     )
-    shape = np.full(n_windows, np.nan)
-    scale = np.full(n_windows, np.nan)
-    if eligible.any():
-        shape[eligible], scale[eligible] = match_moments(
-            family[eligible], mean_iat[eligible], cv_export[eligible]
-        )
-    borrowed = ~eligible
-    if borrowed.any():
-        shape[borrowed] = client_shape[client_of_window[borrowed]]
-        mean_for_rate = 1.0 / columns["rate_rps"][borrowed]
-        for name in ("gamma", "weibull_min"):
-            pick = family[borrowed] == name
-            scale_part = scale_for_mean(name, shape[borrowed][pick], mean_for_rate[pick])
-            idx = np.flatnonzero(borrowed)[pick]
-            scale[idx] = scale_part
+    shape = shapes_for_cv(family, cv_export)
+    scale = scales_for_mean(family, shape, np.where(eligible, mean_iat, 1.0 / columns["rate_rps"]))
 
     window_out = pa.table(
         {
