@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pipeline.config import (
     AggregateOptions,
@@ -21,7 +22,9 @@ from pipeline.config import (
 )
 from pipeline.errors import PipelineError
 from pipeline.rundir import RunDir
-from pipeline.stages import aggregate, export, fit, ingest
+
+if TYPE_CHECKING:  # the stages import duckdb and scipy: only when a stage runs
+    from pipeline.stages import aggregate, export, fit, ingest
 
 SAMPLE_LOG = Path(__file__).resolve().parent.parent / "sample" / "requests.csv.gz"
 
@@ -50,6 +53,8 @@ class RunResult:
 
 def run_all(inputs: list[str], out: str | Path, options: RunOptions | None = None) -> RunResult:
     """Run ingest, aggregate, fit and export in order; stop at the first error."""
+    from pipeline.stages import aggregate, export, fit, ingest
+
     options = options or RunOptions()
     run_dir = RunDir(Path(out))
     seconds: dict[str, float] = {}

@@ -24,10 +24,6 @@ from pipeline.config import (
 )
 from pipeline.errors import PipelineError
 from pipeline.rundir import RunDir
-from pipeline.stages import aggregate as aggregate_stage
-from pipeline.stages import export as export_stage
-from pipeline.stages import fit as fit_stage
-from pipeline.stages import ingest as ingest_stage
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -209,6 +205,8 @@ def ingest(
     debug: DebugOpt = False,
 ) -> None:
     """Read and check log files: requests, rejects.csv and summary.json."""
+    from pipeline.stages import ingest as ingest_stage
+
     with reported_errors(debug):
         options = _ingest_options(
             column_map, map_file, time_unit, tz, model, category, max_reject_fraction
@@ -230,6 +228,8 @@ def aggregate(
     debug: DebugOpt = False,
 ) -> None:
     """Per client-window arrival statistics and per dataset-window distributions."""
+    from pipeline.stages import aggregate as aggregate_stage
+
     with reported_errors(debug):
         options = validated(
             AggregateOptions,
@@ -250,6 +250,8 @@ def fit(
     debug: DebugOpt = False,
 ) -> None:
     """Fit arrival families per window and per client; choose exported patterns."""
+    from pipeline.stages import fit as fit_stage
+
     with reported_errors(debug):
         options = validated(FitOptions, min_requests=min_requests)
         result = fit_stage.run(RunDir(out), options)  # type: ignore[arg-type]
@@ -264,6 +266,8 @@ def export(
     debug: DebugOpt = False,
 ) -> None:
     """Write ServeGen profiles, profiles/clients.csv and fits.json."""
+    from pipeline.stages import export as export_stage
+
     with reported_errors(debug):
         options = validated(ExportOptions, anonymize=anonymize, salt=salt)
         result = export_stage.run(RunDir(out), options)  # type: ignore[arg-type]
