@@ -240,21 +240,18 @@ class SourceRows:
     raw_text: duckdb.Expression
     matched: dict[str, str]
 
-    def raw_texts(self, con: duckdb.DuckDBPyConnection, wanted: str) -> duckdb.DuckDBPyRelation:
-        """(source_row, raw_text) of the records listed in the view `wanted(source_row)`."""
+    def raw_texts(self, con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyRelation:
+        """(source_row, raw_text) of the records listed in the view `wanted_rows(source_row)`.
+
+        The filter runs before the projection, so the text is built for those records only.
+        """
         return (
             con.table("raw_rows")
-            .filter(SQLExpression(f"rowid + 1 in (select source_row from {_identifier(wanted)})"))
+            .filter(SQLExpression("rowid + 1 in (select source_row from wanted_rows)"))
             .project(
                 SQLExpression("rowid + 1").alias("source_row"), self.raw_text.alias("raw_text")
             )
         )
-
-
-def _identifier(name: str) -> str:
-    if not name.isidentifier():
-        raise ValueError(f"`wanted` must be a plain view name, got {name!r}")
-    return name
 
 
 def source_rows(

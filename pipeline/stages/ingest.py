@@ -186,7 +186,7 @@ def _collect_raw_texts(
     con: duckdb.DuckDBPyConnection, loaded: SourceRows, source: SourceFile
 ) -> None:
     """Add the raw text of the records in the view `wanted_rows` to the raw_texts table."""
-    loaded.raw_texts(con, "wanted_rows").create_view("found_raw_texts", replace=True)
+    loaded.raw_texts(con).create_view("found_raw_texts", replace=True)
     sqlrun.execute(con, "ingest/insert_raw_texts", {"file_index": source.file_index})
 
 
