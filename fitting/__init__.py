@@ -2,6 +2,7 @@
 
 from fitting.arrivals import (
     FAMILIES,
+    PARAM_NAMES,
     ArrivalFits,
     FamilyFits,
     better_by_loglik,
@@ -28,6 +29,7 @@ __all__ = [
     "CV_MAX",
     "CV_MIN",
     "FAMILIES",
+    "PARAM_NAMES",
     "SERVEGEN_NAMES",
     "ArrivalFits",
     "FamilyFits",

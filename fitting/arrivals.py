@@ -26,7 +26,16 @@ if TYPE_CHECKING:
 FAMILIES: tuple[str, ...] = ("gamma", "weibull_min", "expon", "lognorm")
 """Families fitted to every segment, by their ``scipy.stats`` names (location fixed at 0)."""
 
+PARAM_NAMES: Mapping[str, tuple[str, ...]] = {
+    "gamma": ("a", "loc", "scale"),
+    "weibull_min": ("c", "loc", "scale"),
+    "expon": ("loc", "scale"),
+    "lognorm": ("s", "loc", "scale"),
+}
+"""Each family's parameters, by scipy's names and in scipy's order."""
+
 N_PARAMS: Mapping[str, int] = {"gamma": 2, "weibull_min": 2, "expon": 1, "lognorm": 2}
+"""Free parameters (location is fixed at 0), for the AIC."""
 
 _NEWTON_STEPS = 60
 _DEGENERATE_LOG_SD = 1e-9  # all values (numerically) equal: no finite-shape MLE exists

@@ -22,7 +22,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from fitting import FAMILIES, SERVEGEN_NAMES
+from fitting import FAMILIES, PARAM_NAMES, SERVEGEN_NAMES
 from pipeline.naming import model_dir_name, pseudonym
 from pipeline.rundir import RunDir, write_text_atomic
 from pipeline.stages.aggregate import DISTRIBUTIONS, META, TRACE_WINDOWS
@@ -46,13 +46,6 @@ CATEGORY_FIELDS: dict[str, tuple[str, ...]] = {
         "video_count",
         "output_tokens",
     ),
-}
-PER_ITEM_FIELDS = ("image_tokens", "audio_tokens", "video_tokens")
-_PARAM_NAMES = {
-    "gamma": ("a", "loc", "scale"),
-    "weibull_min": ("c", "loc", "scale"),
-    "expon": ("loc", "scale"),
-    "lognorm": ("s", "loc", "scale"),
 }
 
 
@@ -381,7 +374,7 @@ def _client_fit_record(
 def _family_records(row: dict[str, Any]) -> dict[str, Any]:
     return {
         family: {
-            "params": {name: row[f"{family}__{name}"] for name in _PARAM_NAMES[family]},
+            "params": {name: row[f"{family}__{name}"] for name in PARAM_NAMES[family]},
             "loglik": row[f"{family}__loglik"],
             "aic": row[f"{family}__aic"],
             "ks": row[f"{family}__ks"],

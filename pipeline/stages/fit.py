@@ -20,6 +20,7 @@ import pyarrow.parquet as pq
 
 from fitting import (
     FAMILIES,
+    PARAM_NAMES,
     better_by_loglik,
     clamp_cv,
     fit_interarrivals,
@@ -300,20 +301,11 @@ def _empty_family_columns(n: int) -> dict[str, NDArray]:
         "n_tied": np.zeros(n, np.int64),
     }
     for family in FAMILIES:
-        for name in _param_names(family):
+        for name in PARAM_NAMES[family]:
             table[f"{family}__{name}"] = np.full(n, np.nan)
         for stat in ("loglik", "aic", "ks"):
             table[f"{family}__{stat}"] = np.full(n, np.nan)
     return table
-
-
-def _param_names(family: str) -> tuple[str, ...]:
-    return {
-        "gamma": ("a", "loc", "scale"),
-        "weibull_min": ("c", "loc", "scale"),
-        "expon": ("loc", "scale"),
-        "lognorm": ("s", "loc", "scale"),
-    }[family]
 
 
 def _store(table: dict[str, NDArray], rows: NDArray[np.int64], fits: ArrivalFits) -> None:
