@@ -22,7 +22,7 @@ from pipeline.config import (
     read_map_file,
     validated,
 )
-from pipeline.errors import PipelineError
+from pipeline.errors import OUT_OF_MEMORY_HINT, PipelineError
 from pipeline.rundir import RunDir
 
 if TYPE_CHECKING:
@@ -100,10 +100,20 @@ def reported_errors(debug: bool) -> Iterator[None]:
     except PipelineError as exc:
         if debug:
             raise
-        typer.echo(f"Error: {exc.message}", err=True)
-        if exc.hint:
-            typer.echo(f"Hint: {exc.hint}", err=True)
-        raise typer.Exit(1) from None
+        _report(exc.message, exc.hint)
+    except Exception as exc:
+        import duckdb  # lazily: a stage that ran has imported it already
+
+        if debug or not isinstance(exc, duckdb.OutOfMemoryException):
+            raise
+        _report(f"out of memory: {str(exc).splitlines()[0]}", OUT_OF_MEMORY_HINT)
+
+
+def _report(message: str, hint: str | None) -> None:
+    typer.echo(f"Error: {message}", err=True)
+    if hint:
+        typer.echo(f"Hint: {hint}", err=True)
+    raise typer.Exit(1)
 
 
 def echo_paths(*paths: Path) -> None:

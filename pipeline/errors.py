@@ -26,3 +26,13 @@ class StageOrderError(PipelineError):
 
 class QueryError(PipelineError):
     """A SQL file is missing or its parameters do not match its header."""
+
+
+class ResourceError(PipelineError):
+    """The engine ran out of memory or disk for this input and these settings."""
+
+
+OUT_OF_MEMORY_HINT = (
+    "Raise --memory-limit (a few hundred MB is enough for most logs; DuckDB spills the rest to "
+    "the run directory's .tmp), or lower --threads."
+)

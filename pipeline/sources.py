@@ -31,7 +31,7 @@ from duckdb import (
 )
 
 from pipeline import sqlrun
-from pipeline.errors import InputError
+from pipeline.errors import OUT_OF_MEMORY_HINT, InputError, ResourceError
 from pipeline.schema import CANONICAL_COLUMNS, NO_CLIENT_COLUMN_ID, REQUIRED_COLUMNS
 
 if TYPE_CHECKING:
@@ -268,6 +268,11 @@ def source_rows(
         if source.format == "jsonl":
             return _jsonl_rows(con, source, column_map, default_model)
         return _parquet_rows(con, source, column_map, default_model)
+    except duckdb.OutOfMemoryException as exc:
+        raise ResourceError(
+            f"{source.path}: out of memory while reading: {str(exc).splitlines()[0]}",
+            hint=OUT_OF_MEMORY_HINT,
+        ) from None
     except duckdb.Error as exc:
         raise InputError(
             f"{source.path}: cannot be read as {source.format}: {str(exc).splitlines()[0]}",

@@ -98,7 +98,7 @@ def run(run_dir: RunDir, options: ExportOptions) -> ExportResult:
             directory = profiles / "data" / category / model_dir
             directory.mkdir(parents=True, exist_ok=True)
             last_window = max(c["last_window_index"] for c in model_clients)
-            model_fallback = _by_dataset_window(dists.take((category, model, None)))[None]
+            model_fallback = _literals(dists.take((category, model, None)), layout)[None]
             fits_out.begin_model(category, model, model_dir)
             for client in model_clients:
                 key = (category, model, client["client_id"])
@@ -110,7 +110,7 @@ def run(run_dir: RunDir, options: ExportOptions) -> ExportResult:
                     _trace_lines(client_windows, client_fits, last_window, window_s),
                 )
                 dataset = _dataset(
-                    _by_dataset_window(dists.take(key)),
+                    _literals(dists.take(key), layout),
                     client_windows,
                     model_fallback,
                     category,
@@ -249,10 +249,26 @@ def _compact(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), allow_nan=False)
 
 
-def _by_dataset_window(rows: list[dict[str, Any]]) -> dict[Any, dict[str, str]]:
-    result: dict[Any, dict[str, str]] = defaultdict(dict)
+def _literals(rows: list[dict[str, Any]], layout: _Layout) -> dict[Any, dict[str, str]]:
+    """dataset_index -> field -> ServeGen's `{value: probability, ...}` text.
+
+    Built only from integers and floats (never from log text), because ServeGen `eval`s it.
+    `rows` are one client's (or model's) counts, sorted by dataset window, field and value.
+    """
+    counts: dict[tuple[Any, str], dict[int, int]] = defaultdict(dict)
     for row in rows:
-        result[row["dataset_index"]][row["field"]] = row["dict_literal"]
+        counts[(row["dataset_index"], row["field"])][int(row["value"])] = int(row["n"])
+    result: dict[Any, dict[str, str]] = defaultdict(dict)
+    for (dataset_index, field), by_value in counts.items():
+        total = sum(by_value.values())
+        if field == "reason_ratio":  # a dense grid: the loader reads the values in order
+            last = layout.ratio_points - 1
+            pairs = [(k / last, by_value.get(k, 0) / total) for k in range(layout.ratio_points)]
+        else:
+            pairs = [(value, n / total) for value, n in by_value.items()]
+        result[dataset_index][field] = (
+            "{" + ", ".join(f"{key!r}: {probability!r}" for key, probability in pairs) + "}"
+        )
     return result
 
 

@@ -1,13 +1,14 @@
 -- distributions
--- grain:    one row per (category, model, client_id, dataset window, field), plus one per
---           (category, model, field) over the whole log with client_id and dataset_index NULL
+-- grain:    one row per (category, model, client_id, dataset window, field, value), plus
+--           the model's own rows over the whole log with client_id and dataset_index NULL
 -- inputs:   keyed_requests, clients
 -- params:   dataset_window_us, ratio_points
--- contract: distributions@1. `dict_literal` is ServeGen's `{value: probability, ...}` text,
---           built only from integers and doubles. Failed requests (non-2xx) are left out.
---           Token fields use integer keys; reason_ratio is a dense grid k/(ratio_points-1);
---           *_tokens of a modality are per item (a list per request, or the total spread
---           evenly over the request's items).
+-- contract: distributions@2 (BREAKING: counts, not literals). n counts the requests (items,
+--           for per-item modality tokens) with that value; failed requests (non-2xx) are left
+--           out. reason_ratio values are grid indexes k of k/(ratio_points-1). Rows are
+--           sorted by (category, model, client_id, dataset_index, field, value), so that
+--           export builds ServeGen's literals one client at a time; plain hash aggregates
+--           and a sort keep every step able to spill to disk.
 with source as (
     select
         client_key,
@@ -123,80 +124,20 @@ counts as (
     select * from model_counts
 ),
 
-ratio_groups as (
-    select distinct client_key, dataset_index
-    from counts
-    where field = 'reason_ratio'
-),
-
-dense_ratio as (
-    select
-        g.client_key,
-        g.dataset_index,
-        'reason_ratio' as field,
-        grid.value,
-        coalesce(c.n, 0) as n
-    from ratio_groups as g
-    cross join (select range as value from range($ratio_points)) as grid
-    left join counts as c
-        on
-            c.field = 'reason_ratio'
-            and c.client_key = g.client_key
-            and c.dataset_index is not distinct from g.dataset_index
-            and c.value = grid.value
-),
-
-all_counts as (
-    select * from counts where field <> 'reason_ratio'
-    union all
-    select * from dense_ratio
-),
-
-totals as (
-    select client_key, dataset_index, field, sum(n) as n_total
-    from all_counts
-    group by client_key, dataset_index, field
-),
-
-literals as (
-    select
-        a.client_key,
-        a.dataset_index,
-        a.field,
-        any_value(t.n_total)::bigint as n_values,
-        '{' || string_agg(
-            case
-                when a.field = 'reason_ratio' then (a.value / ($ratio_points - 1))::double::varchar
-                else a.value::varchar
-            end || ': ' || (a.n / t.n_total)::double::varchar,
-            ', ' order by a.value
-        ) || '}' as dict_literal
-    from all_counts as a
-    inner join totals as t
-        on
-            a.client_key = t.client_key
-            and a.dataset_index is not distinct from t.dataset_index
-            and a.field = t.field
-    group by a.client_key, a.dataset_index, a.field
-),
-
-models as (
-    select distinct model_key, category, model from clients
-),
-
 final as (
     select
         coalesce(c.category, m.category) as category,
         coalesce(c.model, m.model) as model,
         c.client_id,
-        l.dataset_index,
-        l.field,
-        l.n_values,
-        l.dict_literal
-    from literals as l
-    left join clients as c on l.client_key = c.client_key
-    left join models as m on l.client_key = -1 - m.model_key
+        k.dataset_index,
+        k.field,
+        k.value,
+        k.n
+    from counts as k
+    left join clients as c on k.client_key = c.client_key
+    left join (select distinct model_key, category, model from clients) as m
+        on k.client_key = -1 - m.model_key
 )
 
 select * from final
-order by category, model, client_id nulls first, dataset_index nulls first, field
+order by category, model, client_id nulls first, dataset_index nulls first, field, value
