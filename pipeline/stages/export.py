@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import json
 import math
 import os
@@ -98,19 +99,19 @@ def run(run_dir: RunDir, options: ExportOptions) -> ExportResult:
             directory = profiles / "data" / category / model_dir
             directory.mkdir(parents=True, exist_ok=True)
             last_window = max(c["last_window_index"] for c in model_clients)
-            model_fallback = _literals(dists.take((category, model, None)), layout)[None]
+            model_fallback = _literals(dists.take((category, model, None)))[None]
             fits_out.begin_model(category, model, model_dir)
             for client in model_clients:
                 key = (category, model, client["client_id"])
                 chunk = chunk_of[key]
-                client_windows = windows.take(key)
-                client_fits = fits.take(key)
+                client_windows = _rows(windows.take(key))
+                client_fits = _rows(fits.take(key))
                 write_text_atomic(
                     directory / f"chunk-{chunk}-trace.csv",
                     _trace_lines(client_windows, client_fits, last_window, window_s),
                 )
                 dataset = _dataset(
-                    _literals(dists.take(key), layout),
+                    _literals(dists.take(key)),
                     client_windows,
                     model_fallback,
                     category,
@@ -153,8 +154,8 @@ class _Layout:
 class _GroupedRows:
     """Rows of a Parquet file sorted by (category, model, client_id), one group at a time.
 
-    `take(key)` returns the rows of `key` as dicts; keys must be asked for in file order, and
-    groups before `key` that nobody asked for are skipped. Only one batch is held at a time.
+    `take(key)` returns the group's columns (name -> list); keys must be asked for in file
+    order, and groups nobody asks for are skipped. Only one batch is held at a time.
     """
 
     KEYS = ("category", "model", "client_id")
@@ -162,30 +163,43 @@ class _GroupedRows:
     def __init__(self, path: Path, *, nan_to_null: bool = False, batch_rows: int = 65536) -> None:
         self._batches = pq.ParquetFile(path).iter_batches(batch_size=batch_rows)
         self._nan_to_null = nan_to_null
-        self._rows: list[dict[str, Any]] = []
+        self._columns: dict[str, list[Any]] = {}
+        self._keys: list[tuple[Any, ...]] = []
         self._position = 0
 
-    def _peek(self) -> dict[str, Any] | None:
-        while self._position >= len(self._rows):
-            batch = next(self._batches, None)
-            if batch is None:
-                return None
-            table = pa.Table.from_batches([batch])
-            if self._nan_to_null:
-                table = _nan_to_null(table)
-            self._rows, self._position = table.to_pylist(), 0
-        return self._rows[self._position]
+    def _next_batch(self) -> bool:
+        batch = next(self._batches, None)
+        if batch is None:
+            return False
+        table = pa.Table.from_batches([batch])
+        if self._nan_to_null:
+            table = _nan_to_null(table)
+        self._columns = {name: table.column(name).to_pylist() for name in table.column_names}
+        self._keys = list(zip(*(self._columns[k] for k in self.KEYS), strict=True))
+        self._position = 0
+        return True
 
-    def take(self, key: tuple[Any, ...]) -> list[dict[str, Any]]:
-        taken = []
-        while (row := self._peek()) is not None:
-            row_key = tuple(row[k] for k in self.KEYS)
-            if row_key == key:
-                taken.append(row)
-            elif taken or _before(key, row_key):
+    def take(self, key: tuple[Any, ...]) -> dict[str, list[Any]]:
+        parts: list[dict[str, list[Any]]] = []
+        while self._position < len(self._keys) or self._next_batch():
+            row_key = self._keys[self._position]
+            if row_key != key and (parts or _before(key, row_key)):
                 break
-            self._position += 1
-        return taken
+            end = self._position
+            while end < len(self._keys) and self._keys[end] == row_key:
+                end += 1
+            if row_key == key:
+                parts.append({n: c[self._position : end] for n, c in self._columns.items()})
+            self._position = end
+        if not parts:
+            return {}
+        return {name: [v for part in parts for v in part[name]] for name in parts[0]}
+
+
+def _rows(columns: dict[str, list[Any]]) -> list[dict[str, Any]]:
+    """Columns (name -> list) as a list of row dicts."""
+    names = list(columns)
+    return [dict(zip(names, values, strict=True)) for values in zip(*columns.values(), strict=True)]
 
 
 def _before(key: tuple[Any, ...], row_key: tuple[Any, ...]) -> bool:
@@ -249,26 +263,21 @@ def _compact(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), allow_nan=False)
 
 
-def _literals(rows: list[dict[str, Any]], layout: _Layout) -> dict[Any, dict[str, str]]:
+def _literals(columns: dict[str, list[Any]]) -> dict[Any, dict[str, str]]:
     """dataset_index -> field -> ServeGen's `{value: probability, ...}` text.
 
-    Built only from integers and floats (never from log text), because ServeGen `eval`s it.
-    `rows` are one client's (or model's) counts, sorted by dataset window, field and value.
+    The entries are made in SQL from integers and doubles only (never from log text), because
+    ServeGen `eval`s the literal; `columns` are one client's (or model's) rows, in order.
     """
-    counts: dict[tuple[Any, str], dict[int, int]] = defaultdict(dict)
-    for row in rows:
-        counts[(row["dataset_index"], row["field"])][int(row["value"])] = int(row["n"])
     result: dict[Any, dict[str, str]] = defaultdict(dict)
-    for (dataset_index, field), by_value in counts.items():
-        total = sum(by_value.values())
-        if field == "reason_ratio":  # a dense grid: the loader reads the values in order
-            last = layout.ratio_points - 1
-            pairs = [(k / last, by_value.get(k, 0) / total) for k in range(layout.ratio_points)]
-        else:
-            pairs = [(value, n / total) for value, n in by_value.items()]
-        result[dataset_index][field] = (
-            "{" + ", ".join(f"{key!r}: {probability!r}" for key, probability in pairs) + "}"
-        )
+    if not columns:
+        return result
+    groups = zip(columns["dataset_index"], columns["field"], strict=True)
+    start = 0
+    for (dataset_index, field), run in itertools.groupby(groups):
+        end = start + sum(1 for _ in run)
+        result[dataset_index][field] = "{" + ", ".join(columns["entry"][start:end]) + "}"
+        start = end
     return result
 
 
