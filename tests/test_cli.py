@@ -112,3 +112,18 @@ def test_anonymize_replaces_client_ids_everywhere(tmp_path: Path, sample_run: Pa
     assert not originals & {r["client_id"] for r in rows}
     fits = (out / "fits.json").read_text()
     assert not any(f'"{name}"' in fits for name in originals)
+
+
+def test_readme_documents_every_command_and_option() -> None:
+    import typer.main
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    group = typer.main.get_command(app)
+    commands = group.commands  # type: ignore[attr-defined]
+    assert set(commands) == {"run", "ingest", "aggregate", "fit", "export"}
+    for name, command in commands.items():
+        assert f"`{name}`" in readme or f"servechar {name}" in readme, name
+        for param in command.params:
+            for option in getattr(param, "opts", []):
+                if option.startswith("--"):
+                    assert option in readme, f"{name} {option} is not in README.md"
