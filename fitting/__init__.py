@@ -1,4 +1,9 @@
-"""Pure statistics for servechar: arrays in, frozen results out, no I/O."""
+"""Pure statistics for servechar: arrays in, frozen results out, no I/O.
+
+`fitting.arrivals` and `fitting.patterns` fit arrival processes for the profiles;
+`fitting.workload` holds the characterization statistics (concentration, Fano factors,
+bimodality, correlation, latency regression).
+"""
 
 from fitting.arrivals import (
     FAMILIES,

@@ -1,0 +1,99 @@
+"""Workload statistics against known answers (seeded synthetic data, stated tolerances)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from fitting.workload import (
+    bimodality,
+    correlation,
+    fano_factors,
+    gini,
+    latency_model,
+    lorenz_curve,
+    top_k_shares,
+)
+
+
+def test_gini_of_equal_clients_is_zero_and_of_one_client_approaches_one() -> None:
+    assert gini([5.0] * 100) == 0.0
+    assert gini([0.0] * 99 + [1.0]) == pytest.approx(0.99)
+    # Exponential amounts have Gini 1/2 (closed form); n = 200,000 gives ~0.003 error.
+    assert gini(np.random.default_rng(1).exponential(size=200_000)) == pytest.approx(0.5, abs=0.01)
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.lists(st.floats(0, 1e6), min_size=1, max_size=100), st.floats(1e-3, 1e3))
+def test_gini_is_scale_free_and_within_bounds(amounts: list[float], factor: float) -> None:
+    g = gini(amounts)
+    assert 0.0 <= g <= 1.0
+    assert gini(np.asarray(amounts) * factor) == pytest.approx(g, abs=1e-9)
+
+
+def test_top_shares_and_lorenz_curve() -> None:
+    shares = top_k_shares([50, 30, 10, 5, 5], ks=(1, 2, 10))
+    assert shares == {1: 0.5, 2: 0.8, 10: 1.0}
+    population, cumulative = lorenz_curve([1, 1, 2])
+    assert population.tolist() == [0.0, 1 / 3, 2 / 3, 1.0]
+    assert cumulative.tolist() == [0.0, 0.25, 0.5, 1.0]
+
+
+FANO_TOL = 0.15  # a Poisson count series over >= 24 windows: the sampling sd is ~sqrt(2/n)
+
+
+def test_fano_factor_is_one_for_poisson_and_large_for_bursty_arrivals() -> None:
+    rng = np.random.default_rng(3)
+    duration = 86_400.0
+    poisson = np.cumsum(rng.exponential(1.0, 100_000))
+    poisson = poisson[poisson < duration]
+    scales = [1.0, 10.0, 60.0, 600.0, 3600.0]
+    for result in fano_factors(poisson, scales, start_s=0.0, end_s=duration):
+        assert result.fano_factor == pytest.approx(
+            1.0, abs=FANO_TOL + 1.5 / np.sqrt(result.n_windows)
+        ), result
+    # A Gamma renewal process with shape 0.1 (CV^2 = 10) has Fano -> CV^2 at long scales.
+    bursty = np.cumsum(rng.gamma(0.1, 10.0, 100_000))
+    bursty = bursty[bursty < duration]
+    long_scale = fano_factors(bursty, [600.0], start_s=0.0, end_s=duration)[0]
+    assert long_scale.fano_factor == pytest.approx(10.0, rel=0.35)
+    assert fano_factors(bursty, [1.0], start_s=0.0, end_s=duration)[0].fano_factor > 2.0
+
+
+def test_bimodality_is_found_only_where_it_exists() -> None:
+    rng = np.random.default_rng(5)
+    one = rng.normal(0.5, 0.1, 3000)
+    two = np.concatenate([rng.normal(0.2, 0.05, 1500), rng.normal(0.8, 0.05, 1500)])
+    assert not bimodality(one).is_bimodal
+    result = bimodality(two)
+    assert result.is_bimodal
+    assert result.means == pytest.approx((0.2, 0.8), abs=0.01)
+    assert result.weights == pytest.approx((0.5, 0.5), abs=0.03)
+    skewed = rng.beta(6, 2, 3000)  # one mode, skewed: must not be called bimodal
+    assert not bimodality(skewed).is_bimodal
+
+
+def test_correlations_recover_known_dependence() -> None:
+    rng = np.random.default_rng(9)
+    x = rng.normal(size=5000)
+    y = 0.6 * x + np.sqrt(1 - 0.36) * rng.normal(size=5000)
+    result = correlation(x, y)
+    assert result.pearson == pytest.approx(0.6, abs=0.03)
+    assert correlation(x, np.exp(3 * x)).spearman == pytest.approx(1.0)
+    assert np.isnan(correlation([1, 2], [3, 4]).pearson)
+
+
+def test_latency_slopes_are_recovered_with_confidence_intervals() -> None:
+    rng = np.random.default_rng(11)
+    n = 4000
+    inputs = rng.integers(10, 8000, n)
+    outputs = rng.integers(1, 1000, n)
+    latency = 150.0 + 0.05 * inputs + 20.0 * outputs + rng.normal(0, 50.0, n)
+    model = latency_model(latency, inputs, outputs)
+    assert model.ms_per_input_token == pytest.approx(0.05, abs=0.005)
+    assert model.ms_per_output_token == pytest.approx(20.0, abs=0.1)
+    low, high = model.ci95["ms_per_output_token"]
+    assert low < 20.0 < high
+    assert model.r_squared > 0.99
