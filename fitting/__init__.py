@@ -1,8 +1,9 @@
 """Pure statistics for servechar: arrays in, frozen results out, no I/O.
 
 `fitting.arrivals` and `fitting.patterns` fit arrival processes for the profiles;
-`fitting.workload` holds the characterization statistics (concentration, Fano factors,
-bimodality, correlation, latency regression).
+`fitting.workload` (concentration, Fano factors, bimodality, correlation, latency
+regression), `fitting.lengths` (Pareto plus log-normal mixture, drift distances) and
+`fitting.periodicity` (STL strengths, peaks and troughs) hold the characterization statistics.
 """
 
 from fitting.arrivals import (
