@@ -132,7 +132,7 @@ def _ingest_options(
 ) -> IngestOptions:
     mapping = read_map_file(map_file) if map_file else {}
     mapping.update(parse_pairs(column_map, "--map"))
-    return validated(  # type: ignore[return-value]
+    return validated(
         IngestOptions,
         column_map=mapping,
         time_unit=time_unit,
@@ -141,6 +141,22 @@ def _ingest_options(
         category_overrides=parse_pairs(category, "--category"),
         max_reject_fraction=max_reject_fraction,
     )
+
+
+def _aggregate_options(
+    window: int, dataset_window: int, origin: str | None, max_span_days: float
+) -> AggregateOptions:
+    return validated(
+        AggregateOptions,
+        window_s=window,
+        dataset_window_s=dataset_window,
+        origin=origin,
+        max_span_days=max_span_days,
+    )
+
+
+def _engine_options(threads: int | None, memory_limit: str) -> EngineOptions:
+    return validated(EngineOptions, threads=threads, memory_limit=memory_limit)
 
 
 @app.command()
@@ -171,16 +187,10 @@ def run(
             ingest=_ingest_options(
                 column_map, map_file, time_unit, tz, model, category, max_reject_fraction
             ),
-            aggregate=validated(  # type: ignore[arg-type]
-                AggregateOptions,
-                window_s=window,
-                dataset_window_s=dataset_window,
-                origin=origin,
-                max_span_days=max_span_days,
-            ),
-            fit=validated(FitOptions, min_requests=min_requests),  # type: ignore[arg-type]
-            export=validated(ExportOptions, anonymize=anonymize, salt=salt),  # type: ignore[arg-type]
-            engine=validated(EngineOptions, threads=threads, memory_limit=memory_limit),  # type: ignore[arg-type]
+            aggregate=_aggregate_options(window, dataset_window, origin, max_span_days),
+            fit=validated(FitOptions, min_requests=min_requests),
+            export=validated(ExportOptions, anonymize=anonymize, salt=salt),
+            engine=_engine_options(threads, memory_limit),
         )
         result = run_all(inputs or [str(SAMPLE_LOG)], out, options)
     typer.echo(
@@ -221,8 +231,8 @@ def ingest(
         options = _ingest_options(
             column_map, map_file, time_unit, tz, model, category, max_reject_fraction
         )
-        engine = validated(EngineOptions, threads=threads, memory_limit=memory_limit)
-        result = ingest_stage.run(RunDir(out), inputs or [str(SAMPLE_LOG)], options, engine)  # type: ignore[arg-type]
+        engine = _engine_options(threads, memory_limit)
+        result = ingest_stage.run(RunDir(out), inputs or [str(SAMPLE_LOG)], options, engine)
     echo_paths(result.staged, result.rejects, result.summary)
 
 
@@ -241,15 +251,9 @@ def aggregate(
     from pipeline.stages import aggregate as aggregate_stage
 
     with reported_errors(debug):
-        options = validated(
-            AggregateOptions,
-            window_s=window,
-            dataset_window_s=dataset_window,
-            origin=origin,
-            max_span_days=max_span_days,
-        )
-        engine = validated(EngineOptions, threads=threads, memory_limit=memory_limit)
-        result = aggregate_stage.run(RunDir(out), options, engine)  # type: ignore[arg-type]
+        options = _aggregate_options(window, dataset_window, origin, max_span_days)
+        engine = _engine_options(threads, memory_limit)
+        result = aggregate_stage.run(RunDir(out), options, engine)
     echo_paths(result.trace_windows, result.interarrivals, result.distributions, result.meta)
 
 
@@ -264,7 +268,7 @@ def fit(
 
     with reported_errors(debug):
         options = validated(FitOptions, min_requests=min_requests)
-        result = fit_stage.run(RunDir(out), options)  # type: ignore[arg-type]
+        result = fit_stage.run(RunDir(out), options)
     echo_paths(result.window_fits, result.client_fits)
 
 
@@ -280,7 +284,7 @@ def export(
 
     with reported_errors(debug):
         options = validated(ExportOptions, anonymize=anonymize, salt=salt)
-        result = export_stage.run(RunDir(out), options)  # type: ignore[arg-type]
+        result = export_stage.run(RunDir(out), options)
     echo_paths(result.profiles, result.clients, result.fits)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import tomllib
 from pathlib import Path
-from typing import Literal
+from typing import Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -103,7 +103,10 @@ class EngineOptions(BaseModel):
     memory_limit: str = "2GB"
 
 
-def validated(model: type[BaseModel], **values: object) -> BaseModel:
+OptionsT = TypeVar("OptionsT", bound=BaseModel)
+
+
+def validated(model: type[OptionsT], **values: object) -> OptionsT:
     """Build an options model, turning pydantic's error into a ConfigError naming the key."""
     try:
         return model(**{k: v for k, v in values.items() if v is not None})

@@ -59,30 +59,31 @@ def load_sql(name: str) -> tuple[str, frozenset[str]]:
     return text, declared
 
 
-def query(
-    con: duckdb.DuckDBPyConnection, name: str, params: Mapping[str, Any] | None = None
-) -> duckdb.DuckDBPyRelation:
-    """A lazy relation for `sql/<name>.sql` with its `$params` bound."""
+def _bound(name: str, params: Mapping[str, Any] | None) -> tuple[str, dict[str, Any] | None]:
+    """The text of `sql/<name>.sql` and its params, after checking they are the declared ones."""
     text, declared = load_sql(name)
     passed = dict(params or {})
     if set(passed) != declared:
         raise QueryError(
             f"{name}.sql declares params {sorted(declared)} but was given {sorted(passed)}"
         )
-    return con.sql(text, params=passed or None)
+    return text, passed or None
+
+
+def query(
+    con: duckdb.DuckDBPyConnection, name: str, params: Mapping[str, Any] | None = None
+) -> duckdb.DuckDBPyRelation:
+    """A lazy relation for `sql/<name>.sql` with its `$params` bound."""
+    text, passed = _bound(name, params)
+    return con.sql(text, params=passed)
 
 
 def execute(
     con: duckdb.DuckDBPyConnection, name: str, params: Mapping[str, Any] | None = None
 ) -> None:
     """Run a statement file (DDL or INSERT) with its `$params` bound."""
-    text, declared = load_sql(name)
-    passed = dict(params or {})
-    if set(passed) != declared:
-        raise QueryError(
-            f"{name}.sql declares params {sorted(declared)} but was given {sorted(passed)}"
-        )
-    con.execute(text, passed or None)
+    text, passed = _bound(name, params)
+    con.execute(text, passed)
 
 
 def connect(

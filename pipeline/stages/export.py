@@ -19,6 +19,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
@@ -164,8 +165,8 @@ class _GroupedRows:
         self._batches = pq.ParquetFile(path).iter_batches(batch_size=batch_rows)
         self._nan_to_null = nan_to_null
         self._columns: dict[str, list[Any]] = {}
-        self._keys: list[tuple[Any, ...]] = []
-        self._position = 0
+        self._runs: list[tuple[tuple[Any, ...], int, int]] = []  # (key, start, end) per group
+        self._run = 0
 
     def _next_batch(self) -> bool:
         batch = next(self._batches, None)
@@ -175,25 +176,42 @@ class _GroupedRows:
         if self._nan_to_null:
             table = _nan_to_null(table)
         self._columns = {name: table.column(name).to_pylist() for name in table.column_names}
-        self._keys = list(zip(*(self._columns[k] for k in self.KEYS), strict=True))
-        self._position = 0
+        starts = _group_starts(table, self.KEYS)
+        ends = [*starts[1:], table.num_rows]
+        self._runs = [
+            (tuple(self._columns[k][start] for k in self.KEYS), start, end)
+            for start, end in zip(starts, ends, strict=True)
+        ]
+        self._run = 0
         return True
 
     def take(self, key: tuple[Any, ...]) -> dict[str, list[Any]]:
         parts: list[dict[str, list[Any]]] = []
-        while self._position < len(self._keys) or self._next_batch():
-            row_key = self._keys[self._position]
-            if row_key != key and (parts or _before(key, row_key)):
+        while self._run < len(self._runs) or self._next_batch():
+            run_key, start, end = self._runs[self._run]
+            if run_key != key and (parts or _before(key, run_key)):
                 break
-            end = self._position
-            while end < len(self._keys) and self._keys[end] == row_key:
-                end += 1
-            if row_key == key:
-                parts.append({n: c[self._position : end] for n, c in self._columns.items()})
-            self._position = end
+            if run_key == key:
+                parts.append({n: c[start:end] for n, c in self._columns.items()})
+            self._run += 1
         if not parts:
             return {}
         return {name: [v for part in parts for v in part[name]] for name in parts[0]}
+
+
+def _group_starts(table: pa.Table, keys: tuple[str, ...]) -> list[int]:
+    """Row numbers where the key columns change (0 included), found column-wise by Arrow."""
+    n = table.num_rows
+    if n == 0:
+        return []
+    changed = np.zeros(n - 1, dtype=bool)
+    for name in keys:
+        column = table.column(name)
+        before, after = column.slice(0, n - 1), column.slice(1)
+        both_null = pc.and_(pc.is_null(before), pc.is_null(after))
+        same = pc.or_(pc.fill_null(pc.equal(before, after), False), both_null)
+        changed |= ~same.to_numpy(zero_copy_only=False)
+    return [0, *(np.flatnonzero(changed) + 1).tolist()]
 
 
 def _rows(columns: dict[str, list[Any]]) -> list[dict[str, Any]]:

@@ -210,14 +210,14 @@ def _client_keys(
 def _tie_floor_per_window(columns: dict[str, NDArray]) -> NDArray[np.float64]:
     """Half the model's timestamp resolution (its smallest positive inter-arrival time)."""
     models = columns["category"].astype(str) + "\x00" + columns["model"].astype(str)
-    min_positive = columns["min_positive_iat_s"].astype(np.float64)
-    floor = np.full(len(models), DEFAULT_TIE_FLOOR_S)
-    for model in np.unique(models):
-        pick = models == model
-        finite = min_positive[pick][np.isfinite(min_positive[pick])]
-        if finite.size:
-            floor[pick] = min(finite.min() / 2.0, 0.5)
-    return floor
+    _, model_of_window = np.unique(models, return_inverse=True)
+    min_positive = np.nan_to_num(columns["min_positive_iat_s"].astype(np.float64), nan=np.inf)
+    resolution = np.full(model_of_window.max() + 1 if len(models) else 0, np.inf)
+    np.minimum.at(resolution, model_of_window, min_positive)
+    floor = np.where(
+        np.isfinite(resolution), np.minimum(resolution / 2.0, 0.5), DEFAULT_TIE_FLOOR_S
+    )
+    return floor[model_of_window]
 
 
 def _client_batches(
