@@ -51,7 +51,21 @@ MapFileOpt = Annotated[
     Path | None, typer.Option("--map-file", help='TOML mapping file: timestamp = "created_at".')
 ]
 TimeUnitOpt = Annotated[
-    str, typer.Option("--time-unit", help="Unit of numeric timestamps: s, ms or us.")
+    str | None,
+    typer.Option(
+        "--time-unit", help="Unit of numeric timestamps: s, ms or us (default: preset's, or s)."
+    ),
+]
+PresetOpt = Annotated[
+    str | None,
+    typer.Option("--preset", help="Known log format (see `servechar presets`)."),
+]
+ClientKeyOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--client-key",
+        help="Column (or preset alias such as session_id, log_type) that identifies clients.",
+    ),
 ]
 TzOpt = Annotated[str, typer.Option("--tz", help="Time zone of naive ISO-8601 timestamps.")]
 ModelOpt = Annotated[
@@ -124,11 +138,13 @@ def echo_paths(*paths: Path) -> None:
 def _ingest_options(
     column_map: list[str] | None,
     map_file: Path | None,
-    time_unit: str,
+    time_unit: str | None,
     tz: str,
     model: str | None,
     category: list[str] | None,
     max_reject_fraction: float,
+    preset: str | None = None,
+    client_key: str | None = None,
 ) -> IngestOptions:
     mapping = read_map_file(map_file) if map_file else {}
     mapping.update(parse_pairs(column_map, "--map"))
@@ -140,6 +156,8 @@ def _ingest_options(
         default_model=model,
         category_overrides=parse_pairs(category, "--category"),
         max_reject_fraction=max_reject_fraction,
+        preset=preset,
+        client_key=client_key,
     )
 
 
@@ -165,11 +183,13 @@ def run(
     out: OutOpt = Path("out"),
     column_map: MapOpt = None,
     map_file: MapFileOpt = None,
-    time_unit: TimeUnitOpt = "s",
+    time_unit: TimeUnitOpt = None,
     tz: TzOpt = "UTC",
     model: ModelOpt = None,
     category: CategoryOpt = None,
     max_reject_fraction: MaxRejectOpt = 0.05,
+    preset: PresetOpt = None,
+    client_key: ClientKeyOpt = None,
     window: WindowOpt = 600,
     dataset_window: DatasetWindowOpt = 21600,
     origin: OriginOpt = None,
@@ -185,7 +205,15 @@ def run(
     with reported_errors(debug):
         options = RunOptions(
             ingest=_ingest_options(
-                column_map, map_file, time_unit, tz, model, category, max_reject_fraction
+                column_map,
+                map_file,
+                time_unit,
+                tz,
+                model,
+                category,
+                max_reject_fraction,
+                preset,
+                client_key,
             ),
             aggregate=_aggregate_options(window, dataset_window, origin, max_span_days),
             fit=validated(FitOptions, min_requests=min_requests),
@@ -215,11 +243,13 @@ def ingest(
     out: OutOpt = Path("out"),
     column_map: MapOpt = None,
     map_file: MapFileOpt = None,
-    time_unit: TimeUnitOpt = "s",
+    time_unit: TimeUnitOpt = None,
     tz: TzOpt = "UTC",
     model: ModelOpt = None,
     category: CategoryOpt = None,
     max_reject_fraction: MaxRejectOpt = 0.05,
+    preset: PresetOpt = None,
+    client_key: ClientKeyOpt = None,
     threads: ThreadsOpt = None,
     memory_limit: MemoryOpt = "2GB",
     debug: DebugOpt = False,
@@ -229,7 +259,15 @@ def ingest(
 
     with reported_errors(debug):
         options = _ingest_options(
-            column_map, map_file, time_unit, tz, model, category, max_reject_fraction
+            column_map,
+            map_file,
+            time_unit,
+            tz,
+            model,
+            category,
+            max_reject_fraction,
+            preset,
+            client_key,
         )
         engine = _engine_options(threads, memory_limit)
         result = ingest_stage.run(RunDir(out), inputs or [str(SAMPLE_LOG)], options, engine)
@@ -286,6 +324,65 @@ def export(
         options = validated(ExportOptions, anonymize=anonymize, salt=salt)
         result = export_stage.run(RunDir(out), options)
     echo_paths(result.profiles, result.clients, result.fits)
+
+
+@app.command()
+def presets() -> None:
+    """List the known log formats and the columns each expects."""
+    from pipeline.presets import PRESETS
+
+    for preset in PRESETS.values():
+        typer.echo(f"{preset.name}: {preset.description}")
+        typer.echo(f"  files: {', '.join(preset.formats)}; time unit: {preset.time_unit}")
+        typer.echo(f"  expects: {', '.join(preset.signature)}")
+        mapped = ", ".join(f"{c}={theirs}" for c, theirs in preset.column_map.items())
+        typer.echo(f"  maps: {mapped}")
+        if preset.client_keys:
+            typer.echo(f"  --client-key: {', '.join(preset.client_keys)}")
+        for quirk in preset.quirks:
+            typer.echo(f"  - {quirk}")
+
+
+@app.command()
+def inspect(
+    file: Annotated[str, typer.Argument(help="One log file.", show_default=False)],
+    preset: PresetOpt = None,
+    column_map: MapOpt = None,
+    time_unit: TimeUnitOpt = None,
+    model: ModelOpt = None,
+    client_key: ClientKeyOpt = None,
+    debug: DebugOpt = False,
+) -> None:
+    """Show a log's columns, matching presets, time span, resolution and parsed rows."""
+    from pipeline.inspection import inspect_file
+
+    with reported_errors(debug):
+        options = _ingest_options(
+            column_map, None, time_unit, "UTC", model, None, 1.0, preset, client_key
+        )
+        found = inspect_file(file, options)
+    typer.echo(f"file: {found.path} ({found.format})")
+    typer.echo(f"columns: {', '.join(found.columns)}")
+    typer.echo(f"matching presets: {', '.join(found.matching_presets) or 'none'}")
+    typer.echo(f"read as: {found.preset or 'canonical column names (no preset)'}")
+    scope = "whole file" if found.is_whole_file else f"first {found.sample_rows:,} rows"
+    typer.echo(
+        f"rows ({scope}): {found.sample_rows:,}, accepted {found.rows_accepted:,}"
+        + "".join(f", {reason} {n:,}" for reason, n in found.rejects_by_reason.items())
+    )
+    typer.echo(f"clients: {found.time_quality.get('identity', 'n/a')}")
+    for model_name, facts in found.time_quality["models"].items():
+        typer.echo(
+            f"model {model_name!r}: {facts['requests']:,} requests, covers {facts['covers']}, "
+            f"resolution {facts['timestamp_resolution_s']:g} s"
+            f" ({'quantized' if facts['is_quantized'] else 'continuous'}), "
+            f"{facts['distinct_arrival_times']:,} distinct times, "
+            f"longest idle gap {facts['longest_idle_gap_s']:g} s"
+        )
+        if facts["sub_resolution_note"]:
+            typer.echo(f"  note: {facts['sub_resolution_note']}")
+    for row in found.rows:
+        typer.echo("  " + ", ".join(f"{k}={v}" for k, v in row.items() if v is not None))
 
 
 def main() -> None:

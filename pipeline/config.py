@@ -20,7 +20,9 @@ class IngestOptions(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     column_map: dict[str, str] = Field(default_factory=dict)
-    time_unit: Literal["s", "ms", "us"] = "s"
+    time_unit: Literal["s", "ms", "us"] | None = None  # None: the preset's unit, else seconds
+    preset: str | None = None
+    client_key: str | None = None
     tz: str = "UTC"
     default_model: str | None = None
     category_overrides: dict[str, str] = Field(default_factory=dict)
@@ -35,6 +37,23 @@ class IngestOptions(BaseModel):
                 f"unknown canonical column(s) {unknown}; known: {', '.join(CANONICAL_COLUMNS)}"
             )
         return value
+
+    @field_validator("preset")
+    @classmethod
+    def _known_preset(cls, value: str | None) -> str | None:
+        from pipeline.presets import PRESETS
+
+        if value is not None and value not in PRESETS:
+            raise ValueError(f"unknown preset {value!r}; known: {', '.join(PRESETS)}")
+        return value
+
+    @property
+    def unit_us(self) -> int:
+        """Microseconds per unit of numeric timestamps: --time-unit, the preset's, or seconds."""
+        from pipeline.presets import PRESETS
+
+        preset_unit = PRESETS[self.preset].time_unit if self.preset else "s"
+        return TIME_UNIT_US[self.time_unit or preset_unit]
 
     @field_validator("category_overrides")
     @classmethod
