@@ -40,6 +40,8 @@ if TYPE_CHECKING:
 
     from numpy.typing import NDArray
 
+MIN_DISTINCT_TIMES = 20
+"""Fewer distinct arrival times cannot show a grid: such models are taken as continuous."""
 STORAGE_SHARE = 0.99
 """A tick is the storage resolution when at least this share of arrivals sit on its grid."""
 CLOCK_TIE_SHARE = 0.2
@@ -83,6 +85,7 @@ def detect_resolution(
     n_ties: int,
     p05_positive_gap_us: float | None,
     median_positive_gap_us: float | None,
+    distinct_times: int = MIN_DISTINCT_TIMES,
 ) -> Resolution:
     """The arrival clock's resolution from grid shares and gap quantiles.
 
@@ -110,6 +113,8 @@ def detect_resolution(
     if len(tick_candidates_us) != len(share_multiple) or not len(tick_candidates_us):
         raise ValueError("`tick_candidates_us` and `share_multiple` must be equal, non-empty")
     storage_us = 1
+    if distinct_times < MIN_DISTINCT_TIMES:
+        return Resolution(1e-6, 1e-6, n_ties / n_gaps if n_gaps else 0.0, False)
     for tick, share in zip(tick_candidates_us, share_multiple, strict=True):
         if share >= STORAGE_SHARE:
             storage_us = max(storage_us, int(tick))
@@ -197,6 +202,13 @@ def tick_probabilities(
     ndarray of float
         Probabilities, each at least 1e-300 (so their log is finite).
     """
+    with np.errstate(over="ignore", divide="ignore", invalid="ignore", under="ignore"):
+        return _tick_probabilities(family, shape, scale, ticks, resolution)
+
+
+def _tick_probabilities(
+    family: str, shape: float, scale: float, ticks: NDArray[np.int64], resolution: float
+) -> NDArray[np.float64]:
     k = np.asarray(ticks, dtype=np.float64)
     parts = _PARTS[family]
 

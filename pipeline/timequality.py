@@ -56,6 +56,7 @@ def time_quality(con: duckdb.DuckDBPyConnection, origin_us: int, identity: str) 
             n_ties=facts["n_ties"],
             p05_positive_gap_us=facts["p05_positive_gap_us"],
             median_positive_gap_us=facts["median_positive_gap_us"],
+            distinct_times=facts["distinct_arrival_times"],
         )
         first_s = facts["first_offset_us"] / 1e6
         last_s = facts["last_offset_us"] / 1e6

@@ -26,6 +26,8 @@ TRACE_WINDOWS = "aggregate/trace_windows.parquet"
 INTERARRIVALS = "aggregate/interarrivals.parquet"
 DISTRIBUTIONS = "aggregate/distributions.parquet"
 META = "aggregate/meta.json"
+TICK_DISPERSION = "aggregate/tick_dispersion.parquet"
+MIN_TICKS = 10  # fewer ticks give no usable variance of counts per tick
 US_PER_DAY = 86_400_000_000
 
 
@@ -122,6 +124,19 @@ def run(
             else "client_id"  # a run directory ingested before identity.json existed
         )
         quality = time_quality(con, origin_us, identity)
+        quantized = sorted(m for m, f in quality["models"].items() if f["is_quantized"])
+        sqlrun.query(
+            con,
+            "aggregate/tick_dispersion",
+            {
+                "window_us": window_us,
+                "models": quantized,
+                "ticks_us": [
+                    round(quality["models"][m]["timestamp_resolution_s"] * 1e6) for m in quantized
+                ],
+                "min_ticks": MIN_TICKS,
+            },
+        ).write_parquet(str(run_dir.path(TICK_DISPERSION)))
     finally:
         con.close()
 

@@ -34,7 +34,7 @@ from fitting import (
 )
 from fitting.quantization import fit_quantized_interarrivals
 from pipeline.rundir import RunDir
-from pipeline.stages.aggregate import INTERARRIVALS, META, TRACE_WINDOWS
+from pipeline.stages.aggregate import INTERARRIVALS, META, TICK_DISPERSION, TRACE_WINDOWS
 from pipeline.timequality import TIME_QUALITY
 
 if TYPE_CHECKING:
@@ -138,7 +138,14 @@ def run(run_dir: RunDir, options: FitOptions) -> FitStageResult:
     status = np.where(
         eligible, "fitted", np.where(pooled_ok[client_of_window], "pooled", "default")
     )
-    status = np.where(unidentifiable, "below_resolution", status)
+    # Windows below the resolution: the dispersion of counts per tick estimates CV^2 (the
+    # index of dispersion of a renewal process tends to CV^2 over long intervals; Cox and
+    # Lewis 1966, sec. 4.5), else Poisson.
+    tick_fano = _tick_fano_per_window(run_dir, n_windows)
+    from_counts = unidentifiable & np.isfinite(tick_fano) & (tick_fano > 0)
+    status = np.where(
+        unidentifiable, np.where(from_counts, "tick_counts", "below_resolution"), status
+    )
     family = np.where(
         eligible,
         _better_of(window_table, "gamma", "weibull_min"),
@@ -153,7 +160,11 @@ def run(run_dir: RunDir, options: FitOptions) -> FitStageResult:
         clamp_cv(np.nan_to_num(window_cv, nan=1.0)),
         client_shape_cv[client_of_window],
     )
-    cv_export = np.where(unidentifiable, 1.0, cv_export)
+    cv_export = np.where(
+        unidentifiable,
+        np.where(from_counts, clamp_cv(np.sqrt(np.where(from_counts, tick_fano, 1.0))), 1.0),
+        cv_export,
+    )
     shape = shapes_for_cv(family, cv_export)
     scale = scales_for_mean(family, shape, np.where(eligible, mean_iat, 1.0 / columns["rate_rps"]))
 
@@ -170,6 +181,7 @@ def run(run_dir: RunDir, options: FitOptions) -> FitStageResult:
             "pattern_cv": cv_export,
             "tie_floor_s": tie_floor,
             "resolution_s": tick,
+            "tick_fano": tick_fano,
             **window_table,
         }
     )
@@ -206,7 +218,7 @@ def run(run_dir: RunDir, options: FitOptions) -> FitStageResult:
             "seconds": round(time.perf_counter() - started, 3),
             "windows": {
                 s: int((status == s).sum())
-                for s in ("fitted", "pooled", "default", "below_resolution")
+                for s in ("fitted", "pooled", "default", "tick_counts", "below_resolution")
             },
         },
     )
@@ -261,6 +273,17 @@ def _resolution_per_window(
     floors = np.array([floor_of.get(m, DEFAULT_TIE_FLOOR_S) for m in unique], np.float64)
     ticks = np.array([tick_of.get(m, np.nan) for m in unique], np.float64)
     return floors[model_of_window], ticks[model_of_window]
+
+
+def _tick_fano_per_window(run_dir: RunDir, n_windows: int) -> NDArray[np.float64]:
+    """Variance over mean of counts per clock tick, per window (NaN where not computed)."""
+    fano = np.full(n_windows, np.nan)
+    path = run_dir.path(TICK_DISPERSION)
+    if path.exists():  # absent in run directories aggregated before it existed
+        table = pq.read_table(path, columns=["window_key", "tick_fano"])
+        keys = table.column("window_key").to_numpy()
+        fano[keys] = table.column("tick_fano").to_numpy(zero_copy_only=False).astype(np.float64)
+    return fano
 
 
 def _fitted_cv(table: dict[str, NDArray], family: NDArray[np.str_]) -> NDArray[np.float64]:
