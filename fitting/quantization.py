@@ -313,6 +313,16 @@ def _maximise(
         out_of_bounds = (point[:, 0] < lo) | (point[:, 0] > hi)
         return np.where(out_of_bounds | ~np.isfinite(value), -np.inf, value)
 
+    with np.errstate(invalid="ignore", over="ignore"):  # -inf at the shape bounds: no step
+        return _newton(f, data, theta, one_parameter)
+
+
+def _newton(
+    f: Callable[[_TickCounts, NDArray[np.float64]], NDArray[np.float64]],
+    data: _TickCounts,
+    theta: NDArray[np.float64],
+    one_parameter: bool,
+) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
     h = _LOG_STEP
     e = [np.array([h, 0.0]), np.array([0.0, h])]
     current = f(data, theta)

@@ -23,6 +23,7 @@ from pipeline.stages.ingest import MAX_EPOCH_US, connect, load_source
 from pipeline.timequality import time_quality
 
 SAMPLE_ROWS = 20_000
+WHOLE_FILE_BYTES = 8 * 1024 * 1024  # smaller files are read whole
 SHOWN_ROWS = 5
 
 
@@ -48,7 +49,7 @@ def inspect_file(path: str, options: IngestOptions) -> Inspection:
     sources = resolve_inputs([path])
     source = sources[0]
     columns = head_columns(source)
-    matches = [m for m in matching_presets(columns)]
+    matches = matching_presets(columns)
     preset = options.preset or (matches[0] if matches else None)
     if preset != options.preset:
         options = options.model_copy(update={"preset": preset})
@@ -107,7 +108,7 @@ def inspect_file(path: str, options: IngestOptions) -> Inspection:
 
 def _head_sample(source: SourceFile, tmp: Path) -> tuple[SourceFile, bool]:
     """The file itself if small, else its first SAMPLE_ROWS records in a temporary file."""
-    if source.format == "parquet" or source.path.stat().st_size < 8 * 1024 * 1024:
+    if source.format == "parquet" or source.path.stat().st_size < WHOLE_FILE_BYTES:
         return source, True
     text = _head_text(source, 64 * 1024 * 1024)
     lines = text.splitlines(keepends=True)[: SAMPLE_ROWS + source.header_lines]

@@ -179,3 +179,16 @@ def test_every_preset_is_documented_in_the_readme() -> None:
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
     for name in PRESETS:
         assert f"| `{name}` |" in readme, name
+
+
+def test_inspect_reads_only_the_head_of_a_large_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pipeline import inspection
+
+    monkeypatch.setattr(inspection, "WHOLE_FILE_BYTES", 0)
+    monkeypatch.setattr(inspection, "SAMPLE_ROWS", 2)
+    found = inspection.inspect_file(str(DATA / "burstgpt_v1.csv"), IngestOptions(preset="burstgpt"))
+    assert not found.is_whole_file
+    assert found.sample_rows == 2 and found.rows_accepted == 2
+    assert [r["input_tokens"] for r in found.rows] == [472, 1087]

@@ -10,7 +10,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from pipeline import RunOptions, run_all
-from pipeline.config import IngestOptions
+from pipeline.config import EngineOptions, IngestOptions
 from pipeline.rundir import RunDir
 from pipeline.stages.ingest import read_requests
 from tests.conftest import TRACES
@@ -146,3 +146,45 @@ def test_ragpulse_hourly_counts_differ_strongly(trace_run: tuple[str, Path]) -> 
     counts = np.bincount(hours, minlength=24)
     assert counts.sum() == 7_106
     assert counts.max() >= 10 * max(counts.min(), 1)
+
+
+def test_quantized_runs_are_byte_identical(tmp_path: Path) -> None:
+    relative, preset = CASES["mooncake-conv"]
+    outputs = []
+    for threads in (1, 2):
+        out = tmp_path / f"t{threads}"
+        options = RunOptions(
+            ingest=IngestOptions(preset=preset), engine=EngineOptions(threads=threads)
+        )
+        run_all([str(TRACES / relative)], out, options)
+        outputs.append(
+            [
+                (out / name).read_bytes()
+                for name in ("fits.json", "aggregate/time_quality.json", "summary.json")
+            ]
+        )
+    assert outputs[0] == outputs[1]
+
+
+def test_ragpulse_sessions_as_clients(tmp_path: Path) -> None:
+    relative, preset = CASES["ragpulse"]
+    out = tmp_path / "sessions"
+    options = RunOptions(ingest=IngestOptions(preset=preset, client_key="session_id"))
+    run_all([str(TRACES / relative)], out, options)
+    quality = json.loads((out / "aggregate" / "time_quality.json").read_text())
+    assert quality["identity"] == "session_id"
+    clients = (out / "profiles" / "clients.csv").read_text().splitlines()
+    assert len(clients) - 1 == 3_990  # the trace's distinct sessions
+
+
+def test_inspect_reports_the_mooncake_clock() -> None:
+    from typer.testing import CliRunner
+
+    from pipeline.cli import app
+
+    relative, _ = CASES["mooncake-conv"]
+    result = CliRunner().invoke(app, ["inspect", str(TRACES / relative)])
+    assert result.exit_code == 0, result.output
+    assert "matching presets: mooncake" in result.output
+    assert "resolution 3 s (quantized), 1,180 distinct times" in result.output
+    assert "burstiness below 3 s cannot be measured" in result.output
