@@ -9,6 +9,7 @@ from typing import Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from pipeline.errors import ConfigError
+from pipeline.presets import PRESETS
 from pipeline.schema import CANONICAL_COLUMNS, CATEGORIES
 
 TIME_UNIT_US = {"s": 1_000_000, "ms": 1_000, "us": 1}
@@ -41,8 +42,6 @@ class IngestOptions(BaseModel):
     @field_validator("preset")
     @classmethod
     def _known_preset(cls, value: str | None) -> str | None:
-        from pipeline.presets import PRESETS
-
         if value is not None and value not in PRESETS:
             raise ValueError(f"unknown preset {value!r}; known: {', '.join(PRESETS)}")
         return value
@@ -50,8 +49,6 @@ class IngestOptions(BaseModel):
     @property
     def unit_us(self) -> int:
         """Microseconds per unit of numeric timestamps: --time-unit, the preset's, or seconds."""
-        from pipeline.presets import PRESETS
-
         preset_unit = PRESETS[self.preset].time_unit if self.preset else "s"
         return TIME_UNIT_US[self.time_unit or preset_unit]
 

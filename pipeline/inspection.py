@@ -17,7 +17,7 @@ from pipeline import sqlrun
 from pipeline.config import EngineOptions, IngestOptions
 from pipeline.presets import matching_presets
 from pipeline.rundir import RunDir
-from pipeline.sources import SourceFile, _head_text, head_columns, resolve_inputs
+from pipeline.sources import SourceFile, head_columns, head_text, resolve_inputs
 from pipeline.stages.aggregate import default_origin
 from pipeline.stages.ingest import MAX_EPOCH_US, connect, load_source
 from pipeline.timequality import time_quality
@@ -110,7 +110,7 @@ def _head_sample(source: SourceFile, tmp: Path) -> tuple[SourceFile, bool]:
     """The file itself if small, else its first SAMPLE_ROWS records in a temporary file."""
     if source.format == "parquet" or source.path.stat().st_size < WHOLE_FILE_BYTES:
         return source, True
-    text = _head_text(source, 64 * 1024 * 1024)
+    text = head_text(source, 64 * 1024 * 1024)
     lines = text.splitlines(keepends=True)[: SAMPLE_ROWS + source.header_lines]
     head = tmp / f"head{''.join(source.path.suffixes[:1]) or '.txt'}.gz"
     with gzip.open(head, "wt", encoding="utf-8") as handle:

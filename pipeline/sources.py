@@ -137,7 +137,7 @@ def _check_readable(source: SourceFile) -> None:
             )
 
 
-def _head_text(source: SourceFile, n_bytes: int = 65536) -> str:
+def head_text(source: SourceFile, n_bytes: int = 65536) -> str:
     """The first bytes of the (decompressed) file as text."""
     if source.compression == "zstd":
         import zstandard
@@ -150,7 +150,7 @@ def _head_text(source: SourceFile, n_bytes: int = 65536) -> str:
 
 
 def _first_text_char(source: SourceFile) -> str:
-    return _head_text(source, 256).lstrip()[:1]
+    return head_text(source, 256).lstrip()[:1]
 
 
 def _header_delimiter(source: SourceFile) -> str:
@@ -159,7 +159,7 @@ def _header_delimiter(source: SourceFile) -> str:
     DuckDB's sniffer looks at data rows too, and one malformed row can mislead it; the header
     is the one line whose shape the user controls.
     """
-    header = _head_text(source).splitlines()[0] if _head_text(source).strip() else ""
+    header = head_text(source).splitlines()[0] if head_text(source).strip() else ""
     counts = {d: header.count(d) for d in (",", ";", "|", "\t")}
     best = max(counts, key=lambda d: counts[d])
     return best if counts[best] > 0 else ","
@@ -471,7 +471,7 @@ def head_columns(source: SourceFile) -> list[str]:
         import pyarrow.parquet as pq
 
         return list(pq.read_schema(source.path).names)
-    text = _head_text(source)
+    text = head_text(source)
     if source.format in ("csv", "tsv"):
         import csv
         import io

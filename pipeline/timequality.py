@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 
 TIME_QUALITY = "aggregate/time_quality.json"
 TICK_CANDIDATES_US = (1, 10, 100, 1_000, 10_000, 100_000, 1_000_000, 10_000_000, 60_000_000)
+"""Candidate clock ticks (us), each dividing the next; time_grid.sql expects these nine."""
 N_IDLE_GAPS = 5
 SECONDS_PER_DAY = 86_400
 
@@ -24,10 +25,13 @@ SECONDS_PER_DAY = 86_400
 def time_quality(con: duckdb.DuckDBPyConnection, origin_us: int, identity: str) -> dict[str, Any]:
     """The time_quality.json document for the `requests` view, offsets from `origin_us`."""
     rows = sqlrun.query(
-        con,
-        "aggregate/time_quality",
-        {"origin_us": origin_us, "tick_candidates_us": list(TICK_CANDIDATES_US)},
+        con, "aggregate/time_quality", {"origin_us": origin_us, "n_gaps": N_IDLE_GAPS}
     ).fetchall()
+    on_grid: dict[str, dict[int, int]] = {}
+    for model, finest_tick_us, n in sqlrun.query(
+        con, "aggregate/time_grid", {"tick_candidates_us": list(TICK_CANDIDATES_US)}
+    ).fetchall():
+        on_grid.setdefault(model, {})[finest_tick_us] = n
     columns = [
         "model",
         "n_requests",
@@ -38,20 +42,20 @@ def time_quality(con: duckdb.DuckDBPyConnection, origin_us: int, identity: str) 
         "median_positive_gap_us",
         "first_offset_us",
         "last_offset_us",
-        "share_multiple",
+        "idle_gaps",
     ]
-    gaps: dict[str, list[dict[str, float]]] = {}
-    for model, _rank, start_us, length_us in sqlrun.query(
-        con, "aggregate/idle_gaps", {"origin_us": origin_us, "n_gaps": N_IDLE_GAPS}
-    ).fetchall():
-        gaps.setdefault(model, []).append({"start_s": start_us / 1e6, "length_s": length_us / 1e6})
     models = {}
     for row in rows:
         facts = dict(zip(columns, row, strict=True))
         model = facts["model"]
+        finest = on_grid.get(model, {})
+        share_multiple = [
+            sum(n for tick, n in finest.items() if tick >= candidate) / facts["n_requests"]
+            for candidate in TICK_CANDIDATES_US
+        ]
         resolution = detect_resolution(
             TICK_CANDIDATES_US,
-            facts["share_multiple"],
+            share_multiple,
             n_gaps=facts["n_gaps"],
             n_ties=facts["n_ties"],
             p05_positive_gap_us=facts["p05_positive_gap_us"],
@@ -61,7 +65,10 @@ def time_quality(con: duckdb.DuckDBPyConnection, origin_us: int, identity: str) 
         first_s = facts["first_offset_us"] / 1e6
         last_s = facts["last_offset_us"] / 1e6
         tick = _format_seconds(resolution.resolution_s)
-        model_gaps = gaps.get(model, [])
+        model_gaps = [
+            {"start_s": gap["start_us"] / 1e6, "length_s": gap["length_us"] / 1e6}
+            for gap in facts["idle_gaps"] or []
+        ]
         models[model] = {
             "requests": facts["n_requests"],
             "distinct_arrival_times": facts["distinct_arrival_times"],
