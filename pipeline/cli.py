@@ -329,18 +329,10 @@ def export(
 @app.command()
 def presets() -> None:
     """List the known log formats and the columns each expects."""
-    from pipeline.presets import PRESETS
+    from pipeline.presets import describe_presets
 
-    for preset in PRESETS.values():
-        typer.echo(f"{preset.name}: {preset.description}")
-        typer.echo(f"  files: {', '.join(preset.formats)}; time unit: {preset.time_unit}")
-        typer.echo(f"  expects: {', '.join(preset.signature)}")
-        mapped = ", ".join(f"{c}={theirs}" for c, theirs in preset.column_map.items())
-        typer.echo(f"  maps: {mapped}")
-        if preset.client_keys:
-            typer.echo(f"  --client-key: {', '.join(preset.client_keys)}")
-        for quirk in preset.quirks:
-            typer.echo(f"  - {quirk}")
+    for line in describe_presets():
+        typer.echo(line)
 
 
 @app.command()
@@ -354,35 +346,15 @@ def inspect(
     debug: DebugOpt = False,
 ) -> None:
     """Show a log's columns, matching presets, time span, resolution and parsed rows."""
-    from pipeline.inspection import inspect_file
+    from pipeline.inspection import describe, inspect_file
 
     with reported_errors(debug):
         options = _ingest_options(
             column_map, None, time_unit, "UTC", model, None, 1.0, preset, client_key
         )
         found = inspect_file(file, options)
-    typer.echo(f"file: {found.path} ({found.format})")
-    typer.echo(f"columns: {', '.join(found.columns)}")
-    typer.echo(f"matching presets: {', '.join(found.matching_presets) or 'none'}")
-    typer.echo(f"read as: {found.preset or 'canonical column names (no preset)'}")
-    scope = "whole file" if found.is_whole_file else f"first {found.sample_rows:,} rows"
-    typer.echo(
-        f"rows ({scope}): {found.sample_rows:,}, accepted {found.rows_accepted:,}"
-        + "".join(f", {reason} {n:,}" for reason, n in found.rejects_by_reason.items())
-    )
-    typer.echo(f"clients: {found.time_quality.get('identity', 'n/a')}")
-    for model_name, facts in found.time_quality["models"].items():
-        typer.echo(
-            f"model {model_name!r}: {facts['requests']:,} requests, covers {facts['covers']}, "
-            f"resolution {facts['timestamp_resolution_s']:g} s"
-            f" ({'quantized' if facts['is_quantized'] else 'continuous'}), "
-            f"{facts['distinct_arrival_times']:,} distinct times, "
-            f"longest idle gap {facts['longest_idle_gap_s']:g} s"
-        )
-        if facts["sub_resolution_note"]:
-            typer.echo(f"  note: {facts['sub_resolution_note']}")
-    for row in found.rows:
-        typer.echo("  " + ", ".join(f"{k}={v}" for k, v in row.items() if v is not None))
+    for line in describe(found):
+        typer.echo(line)
 
 
 def main() -> None:

@@ -106,6 +106,34 @@ def inspect_file(path: str, options: IngestOptions) -> Inspection:
     )
 
 
+def describe(found: Inspection) -> list[str]:
+    """What `servechar inspect` prints."""
+    scope = "whole file" if found.is_whole_file else f"first {found.sample_rows:,} rows"
+    lines = [
+        f"file: {found.path} ({found.format})",
+        f"columns: {', '.join(found.columns)}",
+        f"matching presets: {', '.join(found.matching_presets) or 'none'}",
+        f"read as: {found.preset or 'canonical column names (no preset)'}",
+        f"rows ({scope}): {found.sample_rows:,}, accepted {found.rows_accepted:,}"
+        + "".join(f", {reason} {n:,}" for reason, n in found.rejects_by_reason.items()),
+        f"clients: {found.time_quality.get('identity', 'n/a')}",
+    ]
+    for model, facts in found.time_quality["models"].items():
+        clock = "quantized" if facts["is_quantized"] else "continuous"
+        lines.append(
+            f"model {model!r}: {facts['requests']:,} requests, covers {facts['covers']}, "
+            f"resolution {facts['timestamp_resolution_s']:g} s ({clock}), "
+            f"{facts['distinct_arrival_times']:,} distinct times, "
+            f"longest idle gap {facts['longest_idle_gap_s']:g} s"
+        )
+        if facts["sub_resolution_note"]:
+            lines.append(f"  note: {facts['sub_resolution_note']}")
+    lines.extend(
+        "  " + ", ".join(f"{k}={v}" for k, v in row.items() if v is not None) for row in found.rows
+    )
+    return lines
+
+
 def _head_sample(source: SourceFile, tmp: Path) -> tuple[SourceFile, bool]:
     """The file itself if small, else its first SAMPLE_ROWS records in a temporary file."""
     if source.format == "parquet" or source.path.stat().st_size < WHOLE_FILE_BYTES:

@@ -285,3 +285,18 @@ def client_column(preset: Preset | None, client_key: str) -> str:
         if client_key in preset.column_map:
             return preset.column_map[client_key]
     return client_key
+
+
+def describe_presets() -> list[str]:
+    """What `servechar presets` prints: each preset, its files, columns, map and quirks."""
+    lines = []
+    for preset in PRESETS.values():
+        lines.append(f"{preset.name}: {preset.description}")
+        lines.append(f"  files: {', '.join(preset.formats)}; time unit: {preset.time_unit}")
+        lines.append(f"  expects: {', '.join(preset.signature)}")
+        mapped = ", ".join(f"{c}={theirs}" for c, theirs in preset.column_map.items())
+        lines.append(f"  maps: {mapped}")
+        if preset.client_keys:
+            lines.append(f"  --client-key: {', '.join(preset.client_keys)}")
+        lines.extend(f"  - {quirk}" for quirk in preset.quirks)
+    return lines
