@@ -399,14 +399,17 @@ def fit_quantized_interarrivals(
     lengths : ndarray of int
         Values per segment (each >= 2).
     resolution : float or ndarray of float
-        The clock tick (seconds), one or one per segment; values are rounded to it.
+        The clock tick (seconds): one, one per segment, or one per value (for pooled values
+        that were divided by their window's mean gap, whose tick was divided alike). Values
+        are rounded to it.
 
     Returns
     -------
     ArrivalFits
         ``n_floored`` counts the ties (gaps of 0 ticks); ``ks`` is the largest distance
-        between the fitted and the observed distribution of tick counts. Segments whose gaps
-        are all ties are ``degenerate`` (NaN parameters).
+        between the fitted and the observed distribution of tick counts (NaN where a
+        segment's values have different ticks). Segments whose gaps are all ties are
+        ``degenerate`` (NaN parameters).
     """
     values = np.asarray(values, dtype=np.float64)
     lengths = np.asarray(lengths, dtype=np.int64)
@@ -414,15 +417,19 @@ def fit_quantized_interarrivals(
         raise ValueError("`lengths` must be 1-d and sum to len(`values`)")
     if len(lengths) and lengths.min() < 2:
         raise ValueError("every segment needs at least 2 values; got a length below 2 in `lengths`")
-    resolutions = np.broadcast_to(np.asarray(resolution, dtype=np.float64), lengths.shape)
-    if not np.all(resolutions > 0) or not np.all(np.isfinite(resolutions)):
+    n_segments = len(lengths)
+    segment_of_value = np.repeat(np.arange(n_segments), lengths)
+    given = np.asarray(resolution, dtype=np.float64)
+    if given.ndim == 1 and len(given) == len(values) and len(values) != n_segments:
+        tick_of_value = given
+    else:
+        tick_of_value = np.broadcast_to(given, lengths.shape)[segment_of_value]
+    if not np.all(tick_of_value > 0) or not np.all(np.isfinite(tick_of_value)):
         raise ValueError("`resolution` must be positive and finite")
     if np.any(~np.isfinite(values)) or np.any(values < 0):
         raise ValueError("`values` must be finite and non-negative")
 
-    n_segments = len(lengths)
-    segment_of_value = np.repeat(np.arange(n_segments), lengths)
-    ticks_all = np.rint(values / resolutions[segment_of_value]).astype(np.int64)
+    ticks_all = np.rint(values / tick_of_value).astype(np.int64)
     n_ties = np.bincount(segment_of_value, weights=ticks_all == 0, minlength=n_segments)
     total_ticks = np.bincount(segment_of_value, weights=ticks_all, minlength=n_segments)
     degenerate = total_ticks == 0
@@ -434,35 +441,51 @@ def fit_quantized_interarrivals(
         for family in FAMILIES
     }
     if len(fitted):
-        # distinct (segment, ticks) pairs with their counts; segments renumbered 0..m-1
+        # distinct (segment, tick, ticks) triples with their counts; segments renumbered
         renumber = np.cumsum(~degenerate) - 1
-        pairs, counts = np.unique(
-            np.column_stack([renumber[segment_of_value[keep]], ticks_all[keep]]),
+        triples, counts = np.unique(
+            np.column_stack(
+                [renumber[segment_of_value[keep]], tick_of_value[keep], ticks_all[keep]]
+            ),
             axis=0,
             return_counts=True,
         )
-        segment, ticks = pairs[:, 0], pairs[:, 1].astype(np.float64)
+        segment, d, ticks = triples[:, 0].astype(np.int64), triples[:, 1], triples[:, 2]
         starts = np.flatnonzero(np.r_[True, segment[1:] != segment[:-1]])
-        d = resolutions[fitted]
-        data = _TickCounts(
-            ticks, counts.astype(np.float64), segment, d[segment], starts, len(fitted)
-        )
+        data = _TickCounts(ticks, counts.astype(np.float64), segment, d, starts, len(fitted))
         n = np.add.reduceat(data.counts, starts)
-        gaps = ticks * d[segment]
-        mean = np.maximum(np.add.reduceat(gaps * data.counts, starts) / n, d / 2.0)
+        gaps = ticks * d
+        mean_tick = np.add.reduceat(d * data.counts, starts) / n
+        mean = np.maximum(np.add.reduceat(gaps * data.counts, starts) / n, mean_tick / 2.0)
         # The kernel adds the variance of a difference of two uniform phases, d^2 / 6.
         raw_variance = np.add.reduceat(data.counts * (gaps - mean[segment]) ** 2, starts) / n
-        variance = np.maximum(raw_variance - d**2 / 6.0, (0.05 * mean) ** 2)
+        kernel_variance = np.add.reduceat(data.counts * d**2, starts) / n / 6.0
+        variance = np.maximum(raw_variance - kernel_variance, (0.05 * mean) ** 2)
+        one_tick = np.minimum.reduceat(d, starts) == np.maximum.reduceat(d, starts)
         observed_cdf = (
             np.cumsum(data.counts)
             - np.repeat(np.r_[0, np.cumsum(n)[:-1]], np.diff(np.r_[starts, len(segment)]))
         ) / n[segment]
         for family in FAMILIES:
             shape0, scale0 = _start(family, mean, variance)
+            shape0 = np.clip(shape0, 2 * _SHAPE_BOUNDS[0], _SHAPE_BOUNDS[1] / 2)
             shape, scale, loglik = _maximise(family, data, shape0, scale0)
+            finite = np.isfinite(loglik)  # no improving start: no fit rather than -inf
             row = out[family]
-            row["shape"][fitted], row["scale"][fitted], row["loglik"][fitted] = shape, scale, loglik
-            row["ks"][fitted] = _ks(family, data, shape, scale, observed_cdf)
+            row["shape"][fitted] = np.where(finite, shape, np.nan)
+            row["scale"][fitted] = np.where(finite, scale, np.nan)
+            row["loglik"][fitted] = np.where(finite, loglik, np.nan)
+            ks = np.full(len(fitted), np.nan)
+            if one_tick.any():
+                rows = np.flatnonzero(one_tick)
+                ks[rows] = _ks(
+                    family,
+                    data.subset(rows),
+                    shape[rows],
+                    scale[rows],
+                    observed_cdf[np.isin(segment, rows)],
+                )
+            row["ks"][fitted] = np.where(finite, ks, np.nan)
 
     fits: dict[str, FamilyFits] = {}
     zeros = np.zeros(n_segments)

@@ -306,35 +306,41 @@ def _fit_pooled_quantized(
     client_table: dict[str, NDArray],
     client_cv: NDArray[np.float64],
 ) -> None:
-    """Clients of quantized models: pooled fit through the tick on their raw gaps.
+    """Clients of quantized models: pooled fit through the tick of their sparse windows.
 
-    Dividing by each window's mean (as the continuous path does) would move the tick grid, so
-    the raw gaps are pooled; windows of very different rates then widen the pooled shape.
+    As on the continuous path, each gap is divided by its window's mean gap, so windows of
+    different rates share one shape; the tick is divided alike, so every value keeps its own
+    censoring interval. Windows with several arrivals per tick carry no shape and are left
+    out; a client with no other windows gets CV 1 (Poisson).
     """
-    usable = (columns["n_intervals"][keys] >= 1) & ~np.isnan(tick[keys])
+    mean_iat = columns["mean_iat_s"].astype(np.float64)
+    usable = (
+        (columns["n_intervals"][keys] >= 1)
+        & ~np.isnan(tick[keys])
+        & (np.nan_to_num(mean_iat[keys], nan=0.0) >= tick[keys])
+    )
+    quantized_clients = np.unique(client_of_window[keys[~np.isnan(tick[keys])]])
+    client_cv[quantized_clients] = 1.0
     if not usable.any():
         return
     keep = np.repeat(usable, lengths)
     window_of_value = np.repeat(keys, lengths)[keep]
     clients, client_lengths = _run_lengths(client_of_window[window_of_value])
-    first_window = window_of_value[np.r_[0, np.cumsum(client_lengths)[:-1]]]
-    starts = np.r_[0, np.cumsum(client_lengths)[:-1]]
-    mean_gap = np.add.reduceat(values[keep], starts) / client_lengths
-    # Mostly ties (several arrivals per tick): no shape to fit; Poisson stands in.
-    fit_mask = (client_lengths >= 2) & (mean_gap >= tick[first_window])
-    client_cv[clients[~fit_mask]] = 1.0
+    fit_mask = client_lengths >= 2
     if not fit_mask.any():
         return
     keep_values = np.repeat(fit_mask, client_lengths)
+    window_mean = mean_iat[window_of_value][keep_values]
     fits = fit_quantized_interarrivals(
-        values[keep][keep_values],
+        values[keep][keep_values] / window_mean,
         client_lengths[fit_mask],
-        resolution=tick[first_window[fit_mask]],
+        resolution=tick[window_of_value][keep_values] / window_mean,
     )
     _store(client_table, clients[fit_mask], fits)
     rows = clients[fit_mask]
     better = _better_of({k: v[rows] for k, v in client_table.items()}, "gamma", "weibull_min")
-    client_cv[rows] = _fitted_cv({k: v[rows] for k, v in client_table.items()}, better)
+    fitted_cv = _fitted_cv({k: v[rows] for k, v in client_table.items()}, better)
+    client_cv[rows] = np.where(np.isfinite(fitted_cv), fitted_cv, 1.0)
 
 
 def _client_batches(

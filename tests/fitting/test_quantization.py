@@ -127,3 +127,19 @@ def test_whole_seconds_with_stray_fractions_are_still_seconds() -> None:
 def test_too_few_times_show_no_grid() -> None:
     found = _detect(np.array([0, 6_000_000, 9_000_000]))
     assert found.resolution_s == 1e-6 and not found.is_quantized
+
+
+def test_pooled_windows_of_different_rates_share_one_shape() -> None:
+    # Two windows, mean gaps 2 s and 20 s, on a 1 s clock. Divided by their window's mean
+    # (each tick divided alike), they pool into the generating shape; pooled raw, the rate
+    # difference would pass for burstiness.
+    shape = 2.0
+    slow = _quantized_gamma_gaps(shape, tick=0.05, n=2001, seed=21) * 20.0  # tick 1 s
+    fast = _quantized_gamma_gaps(shape, tick=0.5, n=2001, seed=22) * 2.0  # tick 1 s
+    values = np.r_[slow / 20.0, fast / 2.0]
+    ticks = np.r_[np.full(len(slow), 1.0 / 20.0), np.full(len(fast), 1.0 / 2.0)]
+    pooled = fit_quantized_interarrivals(values, np.array([len(values)]), resolution=ticks)
+    assert pooled.fits["gamma"].params["a"][0] == pytest.approx(shape, rel=RTOL_SHAPE)
+    assert np.isnan(pooled.fits["gamma"].ks[0])  # mixed ticks: no single tick CDF
+    raw = fit_quantized_interarrivals(np.r_[slow, fast], np.array([len(values)]), resolution=1.0)
+    assert raw.fits["gamma"].params["a"][0] < shape / 2
