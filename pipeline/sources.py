@@ -173,14 +173,17 @@ def match_columns(
     has_default_model: bool,
     present: set[str] | None = None,
     preset_map: Mapping[str, str] | None = None,
+    option_labels: Mapping[str, str] | None = None,
 ) -> dict[str, str]:
     """Canonical name -> file column: explicit map, preset map, exact name, or unique match.
 
     The explicit map (`--map`) must name columns of the file; a preset's map is used where the
-    file has the column (its optional columns may be absent).
+    file has the column (its optional columns may be absent). `option_labels` names the
+    option behind an explicit mapping in errors (`--client-key tenant`), `--map` by default.
     """
     available = set(found) if present is None else present
     preset_map = preset_map or {}
+    option_labels = option_labels or {}
     lower: dict[str, list[str]] = {}
     for name in found:
         lower.setdefault(name.lower(), []).append(name)
@@ -189,10 +192,12 @@ def match_columns(
         if canonical in column_map:
             theirs = column_map[canonical]
             if theirs not in available:
+                option = option_labels.get(canonical, f"--map {canonical}={theirs}")
                 raise InputError(
-                    f"{source.path}: --map {canonical}={theirs} names no column of this file "
+                    f"{source.path}: {option} names no column of this file "
                     f"(columns found: {', '.join(found) or 'none'})",
-                    hint="Column names are case-sensitive in --map.",
+                    hint="Column names are case-sensitive; nested JSON fields are dotted paths "
+                    '(identity.arn) or JSON paths ($.attributes."user.id").',
                 )
             matched[canonical] = theirs
         elif preset_map.get(canonical) in available:
@@ -270,10 +275,15 @@ def source_rows(
     column_map: Mapping[str, str],
     default_model: str | None,
     preset_map: Mapping[str, str] | None = None,
+    option_labels: Mapping[str, str] | None = None,
 ) -> SourceRows:
     """The file as the `source_rows` relation, with its raw text and column mapping."""
     _check_readable(source)
-    maps = {"column_map": column_map, "preset_map": preset_map or {}}
+    maps = {
+        "column_map": column_map,
+        "preset_map": preset_map or {},
+        "option_labels": option_labels or {},
+    }
     try:
         if source.format in ("csv", "tsv"):
             return _csv_rows(con, source, default_model=default_model, **maps)
@@ -298,6 +308,7 @@ def _csv_rows(
     *,
     column_map: Mapping[str, str],
     preset_map: Mapping[str, str],
+    option_labels: Mapping[str, str],
     default_model: str | None,
 ) -> SourceRows:
     delimiter = "\t" if source.format == "tsv" else _header_delimiter(source)
@@ -311,6 +322,7 @@ def _csv_rows(
         column_map,
         has_default_model=default_model is not None,
         preset_map=preset_map,
+        option_labels=option_labels,
     )
     raw = FunctionExpression(
         "concat_ws",
@@ -364,6 +376,7 @@ def _jsonl_rows(
     *,
     column_map: Mapping[str, str],
     preset_map: Mapping[str, str],
+    option_labels: Mapping[str, str],
     default_model: str | None,
 ) -> SourceRows:
     lines = _materialised(con, sqlrun.query(con, "sources/read_lines", {"path": source.read_path}))
@@ -390,6 +403,7 @@ def _jsonl_rows(
         has_default_model=default_model is not None,
         present=present,
         preset_map=preset_map,
+        option_labels=option_labels,
     )
     names = list(matched.items())
     paths = [json_path(theirs, nested=theirs not in keys) for _, theirs in names]
@@ -428,6 +442,7 @@ def _parquet_rows(
     *,
     column_map: Mapping[str, str],
     preset_map: Mapping[str, str],
+    option_labels: Mapping[str, str],
     default_model: str | None,
 ) -> SourceRows:
     rel = _materialised(con, sqlrun.query(con, "sources/read_parquet", {"path": source.read_path}))
@@ -438,6 +453,7 @@ def _parquet_rows(
         column_map,
         has_default_model=default_model is not None,
         preset_map=preset_map,
+        option_labels=option_labels,
     )
     raw = FunctionExpression(
         "json_object",

@@ -192,3 +192,10 @@ def test_inspect_reads_only_the_head_of_a_large_file(
     assert not found.is_whole_file
     assert found.sample_rows == 2 and found.rows_accepted == 2
     assert [r["input_tokens"] for r in found.rows] == [472, 1087]
+
+
+def test_a_client_key_that_names_no_column_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(InputError) as caught:
+        _requests(tmp_path, "bedrock.jsonl", preset="bedrock", client_key="tenant")
+    assert "--client-key tenant names no column" in caught.value.message
+    assert "accountId" in caught.value.message

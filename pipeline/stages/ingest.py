@@ -187,8 +187,10 @@ def load_source(
     """One file as `source_rows`: the preset's and the user's mapping, then its transform."""
     preset = PRESETS[options.preset] if options.preset else None
     column_map = dict(options.column_map)
+    labels = {}
     if options.client_key:
         column_map["client_id"] = client_column(preset, options.client_key)
+        labels["client_id"] = f"--client-key {options.client_key}"
     default_model = options.default_model
     if preset is not None:
         _check_preset_fits(source, preset, column_map)
@@ -200,6 +202,7 @@ def load_source(
         column_map,
         default_model,
         preset_map=preset.column_map if preset else None,
+        option_labels=labels,
     )
     if preset is not None and preset.transform:
         loaded.rows.create_view("preset_input", replace=True)
