@@ -126,6 +126,13 @@ def describe(found: Inspection) -> list[str]:
             f"{facts['distinct_arrival_times']:,} distinct times, "
             f"longest idle gap {facts['longest_idle_gap_s']:g} s"
         )
+        if facts["is_partial_day"]:
+            lines.append("  less than a day: the origin stays at UTC midnight")
+        if facts["idle_gaps"]:
+            gaps = ", ".join(
+                f"{gap['length_s']:g} s at {gap['start_s']:g} s" for gap in facts["idle_gaps"]
+            )
+            lines.append(f"  longest idle gaps: {gaps}")
         if facts["sub_resolution_note"]:
             lines.append(f"  note: {facts['sub_resolution_note']}")
     lines.extend(
