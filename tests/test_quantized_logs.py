@@ -71,3 +71,30 @@ def test_dense_ticks_take_the_cv_from_counts_per_tick(
     assert set(fits["status"]) == {"tick_counts"}
     cv2 = np.median(fits["pattern_cv"] ** 2)
     assert cv2 == pytest.approx(1.0 / shape, rel=RTOL_DENSE_CV2)
+
+
+def test_time_quality_document_has_the_agreed_shape(tmp_path: Path) -> None:
+    # The report renders aggregate/time_quality.json: these keys and types are its contract.
+    quality, _ = _run(tmp_path, shape=1.0, mean_gap=3.0, tick=1.0, seed=9)
+    document = json.loads((tmp_path / "out" / "aggregate" / "time_quality.json").read_text())
+    assert document["identity"] in {"client_id", "session_id", "single_client"}
+    types = {
+        "requests": int,
+        "distinct_arrival_times": int,
+        "timestamp_resolution_s": float,
+        "is_quantized": bool,
+        "idle_gaps": list,
+        "longest_idle_gap_s": float,
+        "first_arrival_s": float,
+        "last_arrival_s": float,
+        "covers": str,
+        "is_partial_day": bool,
+    }
+    for key, kind in types.items():
+        assert isinstance(quality[key], kind), key
+    assert isinstance(quality["sub_resolution_note"], str)  # quantized: a note, else null
+    assert all(set(gap) == {"start_s", "length_s"} for gap in quality["idle_gaps"])
+    lengths = [gap["length_s"] for gap in quality["idle_gaps"]]
+    assert lengths == sorted(lengths, reverse=True) and lengths[0] == quality["longest_idle_gap_s"]
+    text = (tmp_path / "out" / "aggregate" / "time_quality.json").read_text()
+    assert text == json.dumps(document, sort_keys=True, indent=2) + "\n"

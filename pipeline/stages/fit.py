@@ -321,6 +321,12 @@ def _fit_pooled_quantized(
     )
     quantized_clients = np.unique(client_of_window[keys[~np.isnan(tick[keys])]])
     client_cv[quantized_clients] = 1.0
+    # The continuous pooled fit of tick-rounded gaps is not kept for these clients.
+    for column in client_table.values():
+        if column.dtype.kind == "f":
+            column[quantized_clients] = np.nan
+        else:
+            column[quantized_clients] = 0
     if not usable.any():
         return
     keep = np.repeat(usable, lengths)
