@@ -30,6 +30,7 @@ class Preset:
     formats: tuple[str, ...]
     column_map: Mapping[str, str]
     signature: tuple[str, ...]
+    excludes: tuple[str, ...] = ()  # columns that mark a look-alike format
     time_unit: str = "s"
     model_from_file: bool = False
     transform: str | None = None
@@ -41,11 +42,19 @@ class Preset:
     def matches(self, columns: Iterable[str]) -> bool:
         """Whether a file with these columns (nested JSON keys dotted) has this format."""
         found = set(columns)
-        return all(column in found for column in self.signature)
+        return all(c in found for c in self.signature) and not any(
+            c in found for c in self.excludes
+        )
 
     def missing(self, columns: Iterable[str]) -> list[str]:
+        """Signature columns the file lacks."""
         found = set(columns)
         return [column for column in self.signature if column not in found]
+
+    def conflicting(self, columns: Iterable[str]) -> list[str]:
+        """Columns the file has that belong to a look-alike format."""
+        found = set(columns)
+        return [column for column in self.excludes if column in found]
 
 
 PRESETS: dict[str, Preset] = {
@@ -80,6 +89,8 @@ PRESETS: dict[str, Preset] = {
                 "output_tokens": "output_length",
             },
             signature=("timestamp", "input_length", "output_length", "hash_ids"),
+            # RAGPulse has the same fields (its timestamps are seconds) plus session_id.
+            excludes=("session_id",),
             time_unit="ms",
             model_from_file=True,
             quirks=(

@@ -199,3 +199,26 @@ def test_a_client_key_that_names_no_column_is_a_clear_error(tmp_path: Path) -> N
         _requests(tmp_path, "bedrock.jsonl", preset="bedrock", client_key="tenant")
     assert "--client-key tenant names no column" in caught.value.message
     assert "accountId" in caught.value.message
+
+
+def test_a_ragpulse_file_is_not_taken_for_mooncake(tmp_path: Path) -> None:
+    # Same fields, but RAGPulse timestamps are seconds: reading them as Mooncake's
+    # milliseconds would shrink a week to ten minutes.
+    log = tmp_path / "trace.jsonl"
+    line = {
+        "timestamp": "82",
+        "input_length": 3112,
+        "output_length": 192,
+        "hash_ids": {"sys_prompt": [1], "passages_ids": [2]},
+        "session_id": "1757476916095-afhwfadnh5ew",
+    }
+    log.write_text(json.dumps(line) + "\n")
+    from pipeline.sources import head_columns, resolve_inputs
+
+    assert matching_presets(head_columns(resolve_inputs([str(log)])[0])) == ["ragpulse"]
+    with pytest.raises(InputError) as caught:
+        ingest.run(
+            RunDir(tmp_path / "out"), [str(log)], IngestOptions(preset="mooncake"), EngineOptions()
+        )
+    assert "session_id, the mark of another format" in caught.value.message
+    assert caught.value.hint == "Presets that fit this file: ragpulse."

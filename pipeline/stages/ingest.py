@@ -217,13 +217,15 @@ def _check_preset_fits(source: SourceFile, preset: Preset, column_map: dict[str,
     # A column the user maps explicitly stands in for the preset's own.
     overridden = {preset.column_map[c] for c in column_map if c in preset.column_map}
     missing = [c for c in preset.missing(columns) if c not in overridden]
-    if source.format in preset.formats and not missing:
+    conflicting = preset.conflicting(columns)
+    if source.format in preset.formats and not missing and not conflicting:
         return
-    problem = (
-        f"no column {', '.join(missing)}"
-        if source.format in preset.formats
-        else f"it reads {', '.join(preset.formats)} files, not {source.format}"
-    )
+    if source.format not in preset.formats:
+        problem = f"it reads {', '.join(preset.formats)} files, not {source.format}"
+    elif missing:
+        problem = f"no column {', '.join(missing)}"
+    else:
+        problem = f"it has {', '.join(conflicting)}, the mark of another format"
     fitting = [name for name in matching_presets(columns) if source.format in PRESETS[name].formats]
     raise InputError(
         f"{source.path} does not look like preset {preset.name}: {problem} "
