@@ -54,7 +54,7 @@ def test_bedrock_nested_fields(tmp_path: Path) -> None:
     assert [r["input_tokens"] for r in rows] == [4, 150, 1200]
     assert [r["output_tokens"] for r in rows] == [38, 45, 310]
     assert rows[0]["client_id"] == "arn:aws:iam::123456789012:user/alice"
-    assert rows[1]["model"] == "us.anthropic.claude-3-5-haiku-20241022-v1:0"
+    assert rows[1]["model"] == "meta.llama3-70b-instruct-v1:0"
     assert rows[0]["request_id"] == "ff4b6c63-5561-4431-93b8-06a817275900"
     assert rows[2]["arrival_us"] - rows[0]["arrival_us"] == 7_000_000
 
@@ -71,7 +71,7 @@ def test_litellm_latencies_from_times_and_status(tmp_path: Path) -> None:
 
 def test_otel_genai_attributes_with_dots_in_their_keys(tmp_path: Path) -> None:
     rows = _requests(tmp_path, "otel_genai_spans.jsonl", preset="otel-genai")
-    assert [r["model"] for r in rows] == ["gpt-4o", "gpt-4o", "claude-sonnet"]
+    assert [r["model"] for r in rows] == ["gpt-4o", "gpt-4o", "mistral-large"]
     assert [r["input_tokens"] for r in rows] == [120, 800, 64]
     assert [r["output_tokens"] for r in rows] == [30, 0, 12]
     assert [r["e2e_ms"] for r in rows] == [2250.0, 30000.0, 500.0]
