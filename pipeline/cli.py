@@ -51,7 +51,21 @@ MapFileOpt = Annotated[
     Path | None, typer.Option("--map-file", help='TOML mapping file: timestamp = "created_at".')
 ]
 TimeUnitOpt = Annotated[
-    str, typer.Option("--time-unit", help="Unit of numeric timestamps: s, ms or us.")
+    str | None,
+    typer.Option(
+        "--time-unit", help="Unit of numeric timestamps: s, ms or us (default: preset's, or s)."
+    ),
+]
+PresetOpt = Annotated[
+    str | None,
+    typer.Option("--preset", help="Known log format (see `servechar presets`)."),
+]
+ClientKeyOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--client-key",
+        help="Column (or preset alias such as session_id, log_type) that identifies clients.",
+    ),
 ]
 TzOpt = Annotated[str, typer.Option("--tz", help="Time zone of naive ISO-8601 timestamps.")]
 ModelOpt = Annotated[
@@ -124,11 +138,13 @@ def echo_paths(*paths: Path) -> None:
 def _ingest_options(
     column_map: list[str] | None,
     map_file: Path | None,
-    time_unit: str,
+    time_unit: str | None,
     tz: str,
     model: str | None,
     category: list[str] | None,
     max_reject_fraction: float,
+    preset: str | None = None,
+    client_key: str | None = None,
 ) -> IngestOptions:
     mapping = read_map_file(map_file) if map_file else {}
     mapping.update(parse_pairs(column_map, "--map"))
@@ -140,6 +156,8 @@ def _ingest_options(
         default_model=model,
         category_overrides=parse_pairs(category, "--category"),
         max_reject_fraction=max_reject_fraction,
+        preset=preset,
+        client_key=client_key,
     )
 
 
@@ -165,11 +183,13 @@ def run(
     out: OutOpt = Path("out"),
     column_map: MapOpt = None,
     map_file: MapFileOpt = None,
-    time_unit: TimeUnitOpt = "s",
+    time_unit: TimeUnitOpt = None,
     tz: TzOpt = "UTC",
     model: ModelOpt = None,
     category: CategoryOpt = None,
     max_reject_fraction: MaxRejectOpt = 0.05,
+    preset: PresetOpt = None,
+    client_key: ClientKeyOpt = None,
     window: WindowOpt = 600,
     dataset_window: DatasetWindowOpt = 21600,
     origin: OriginOpt = None,
@@ -185,7 +205,15 @@ def run(
     with reported_errors(debug):
         options = RunOptions(
             ingest=_ingest_options(
-                column_map, map_file, time_unit, tz, model, category, max_reject_fraction
+                column_map,
+                map_file,
+                time_unit,
+                tz,
+                model,
+                category,
+                max_reject_fraction,
+                preset,
+                client_key,
             ),
             aggregate=_aggregate_options(window, dataset_window, origin, max_span_days),
             fit=validated(FitOptions, min_requests=min_requests),
@@ -215,11 +243,13 @@ def ingest(
     out: OutOpt = Path("out"),
     column_map: MapOpt = None,
     map_file: MapFileOpt = None,
-    time_unit: TimeUnitOpt = "s",
+    time_unit: TimeUnitOpt = None,
     tz: TzOpt = "UTC",
     model: ModelOpt = None,
     category: CategoryOpt = None,
     max_reject_fraction: MaxRejectOpt = 0.05,
+    preset: PresetOpt = None,
+    client_key: ClientKeyOpt = None,
     threads: ThreadsOpt = None,
     memory_limit: MemoryOpt = "2GB",
     debug: DebugOpt = False,
@@ -229,7 +259,15 @@ def ingest(
 
     with reported_errors(debug):
         options = _ingest_options(
-            column_map, map_file, time_unit, tz, model, category, max_reject_fraction
+            column_map,
+            map_file,
+            time_unit,
+            tz,
+            model,
+            category,
+            max_reject_fraction,
+            preset,
+            client_key,
         )
         engine = _engine_options(threads, memory_limit)
         result = ingest_stage.run(RunDir(out), inputs or [str(SAMPLE_LOG)], options, engine)
@@ -286,6 +324,37 @@ def export(
         options = validated(ExportOptions, anonymize=anonymize, salt=salt)
         result = export_stage.run(RunDir(out), options)
     echo_paths(result.profiles, result.clients, result.fits)
+
+
+@app.command()
+def presets() -> None:
+    """List the known log formats and the columns each expects."""
+    from pipeline.presets import describe_presets
+
+    for line in describe_presets():
+        typer.echo(line)
+
+
+@app.command()
+def inspect(
+    file: Annotated[str, typer.Argument(help="One log file.", show_default=False)],
+    preset: PresetOpt = None,
+    column_map: MapOpt = None,
+    time_unit: TimeUnitOpt = None,
+    model: ModelOpt = None,
+    client_key: ClientKeyOpt = None,
+    debug: DebugOpt = False,
+) -> None:
+    """Show a log's columns, matching presets, time span, resolution and parsed rows."""
+    from pipeline.inspection import describe, inspect_file
+
+    with reported_errors(debug):
+        options = _ingest_options(
+            column_map, None, time_unit, "UTC", model, None, 1.0, preset, client_key
+        )
+        found = inspect_file(file, options)
+    for line in describe(found):
+        typer.echo(line)
 
 
 def main() -> None:

@@ -9,6 +9,7 @@ from typing import Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from pipeline.errors import ConfigError
+from pipeline.presets import PRESETS
 from pipeline.schema import CANONICAL_COLUMNS, CATEGORIES
 
 TIME_UNIT_US = {"s": 1_000_000, "ms": 1_000, "us": 1}
@@ -20,7 +21,9 @@ class IngestOptions(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     column_map: dict[str, str] = Field(default_factory=dict)
-    time_unit: Literal["s", "ms", "us"] = "s"
+    time_unit: Literal["s", "ms", "us"] | None = None  # None: the preset's unit, else seconds
+    preset: str | None = None
+    client_key: str | None = None
     tz: str = "UTC"
     default_model: str | None = None
     category_overrides: dict[str, str] = Field(default_factory=dict)
@@ -35,6 +38,19 @@ class IngestOptions(BaseModel):
                 f"unknown canonical column(s) {unknown}; known: {', '.join(CANONICAL_COLUMNS)}"
             )
         return value
+
+    @field_validator("preset")
+    @classmethod
+    def _known_preset(cls, value: str | None) -> str | None:
+        if value is not None and value not in PRESETS:
+            raise ValueError(f"unknown preset {value!r}; known: {', '.join(PRESETS)}")
+        return value
+
+    @property
+    def unit_us(self) -> int:
+        """Microseconds per unit of numeric timestamps: --time-unit, the preset's, or seconds."""
+        preset_unit = PRESETS[self.preset].time_unit if self.preset else "s"
+        return TIME_UNIT_US[self.time_unit or preset_unit]
 
     @field_validator("category_overrides")
     @classmethod

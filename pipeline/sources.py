@@ -137,7 +137,7 @@ def _check_readable(source: SourceFile) -> None:
             )
 
 
-def _head_text(source: SourceFile, n_bytes: int = 65536) -> str:
+def head_text(source: SourceFile, n_bytes: int = 65536) -> str:
     """The first bytes of the (decompressed) file as text."""
     if source.compression == "zstd":
         import zstandard
@@ -150,7 +150,7 @@ def _head_text(source: SourceFile, n_bytes: int = 65536) -> str:
 
 
 def _first_text_char(source: SourceFile) -> str:
-    return _head_text(source, 256).lstrip()[:1]
+    return head_text(source, 256).lstrip()[:1]
 
 
 def _header_delimiter(source: SourceFile) -> str:
@@ -159,7 +159,7 @@ def _header_delimiter(source: SourceFile) -> str:
     DuckDB's sniffer looks at data rows too, and one malformed row can mislead it; the header
     is the one line whose shape the user controls.
     """
-    header = _head_text(source).splitlines()[0] if _head_text(source).strip() else ""
+    header = head_text(source).splitlines()[0] if head_text(source).strip() else ""
     counts = {d: header.count(d) for d in (",", ";", "|", "\t")}
     best = max(counts, key=lambda d: counts[d])
     return best if counts[best] > 0 else ","
@@ -172,9 +172,18 @@ def match_columns(
     *,
     has_default_model: bool,
     present: set[str] | None = None,
+    preset_map: Mapping[str, str] | None = None,
+    option_labels: Mapping[str, str] | None = None,
 ) -> dict[str, str]:
-    """Canonical name -> file column: explicit map, exact name, or unique case-insensitive match."""
+    """Canonical name -> file column: explicit map, preset map, exact name, or unique match.
+
+    The explicit map (`--map`) must name columns of the file; a preset's map is used where the
+    file has the column (its optional columns may be absent). `option_labels` names the
+    option behind an explicit mapping in errors (`--client-key tenant`), `--map` by default.
+    """
     available = set(found) if present is None else present
+    preset_map = preset_map or {}
+    option_labels = option_labels or {}
     lower: dict[str, list[str]] = {}
     for name in found:
         lower.setdefault(name.lower(), []).append(name)
@@ -183,12 +192,18 @@ def match_columns(
         if canonical in column_map:
             theirs = column_map[canonical]
             if theirs not in available:
+                option = option_labels.get(canonical, f"--map {canonical}={theirs}")
                 raise InputError(
-                    f"{source.path}: --map {canonical}={theirs} names no column of this file "
+                    f"{source.path}: {option} names no column of this file "
                     f"(columns found: {', '.join(found) or 'none'})",
-                    hint="Column names are case-sensitive in --map.",
+                    hint="Column names are case-sensitive; nested JSON fields are dotted paths "
+                    '(identity.arn) or JSON paths ($.attributes."user.id").',
                 )
             matched[canonical] = theirs
+        elif preset_map.get(canonical) in available:
+            matched[canonical] = preset_map[canonical]
+        elif canonical in preset_map and canonical in REQUIRED_COLUMNS:
+            continue  # the preset's required column is missing: reported below
         elif canonical in available:
             matched[canonical] = canonical
         elif len(lower.get(canonical, [])) == 1:
@@ -259,15 +274,22 @@ def source_rows(
     source: SourceFile,
     column_map: Mapping[str, str],
     default_model: str | None,
+    preset_map: Mapping[str, str] | None = None,
+    option_labels: Mapping[str, str] | None = None,
 ) -> SourceRows:
     """The file as the `source_rows` relation, with its raw text and column mapping."""
     _check_readable(source)
+    maps = {
+        "column_map": column_map,
+        "preset_map": preset_map or {},
+        "option_labels": option_labels or {},
+    }
     try:
         if source.format in ("csv", "tsv"):
-            return _csv_rows(con, source, column_map, default_model)
+            return _csv_rows(con, source, default_model=default_model, **maps)
         if source.format == "jsonl":
-            return _jsonl_rows(con, source, column_map, default_model)
-        return _parquet_rows(con, source, column_map, default_model)
+            return _jsonl_rows(con, source, default_model=default_model, **maps)
+        return _parquet_rows(con, source, default_model=default_model, **maps)
     except duckdb.OutOfMemoryException as exc:
         raise ResourceError(
             f"{source.path}: out of memory while reading: {str(exc).splitlines()[0]}",
@@ -283,15 +305,25 @@ def source_rows(
 def _csv_rows(
     con: duckdb.DuckDBPyConnection,
     source: SourceFile,
+    *,
     column_map: Mapping[str, str],
+    preset_map: Mapping[str, str],
+    option_labels: Mapping[str, str],
     default_model: str | None,
-) -> tuple[duckdb.DuckDBPyRelation, dict[str, str]]:
+) -> SourceRows:
     delimiter = "\t" if source.format == "tsv" else _header_delimiter(source)
     rel = _materialised(
         con, sqlrun.query(con, "sources/read_csv", {"path": source.read_path, "delim": delimiter})
     )
     found = [c for c in rel.columns if c != "rowid"]
-    matched = match_columns(source, found, column_map, has_default_model=default_model is not None)
+    matched = match_columns(
+        source,
+        found,
+        column_map,
+        has_default_model=default_model is not None,
+        preset_map=preset_map,
+        option_labels=option_labels,
+    )
     raw = FunctionExpression(
         "concat_ws",
         ConstantExpression(delimiter),
@@ -327,7 +359,13 @@ def _materialised(
 
 
 def json_path(name: str, *, nested: bool) -> str:
-    """A JSON path for a key (quoted, so any key is safe); dotted names may mean nesting."""
+    """A JSON path for a key (quoted, so any key is safe); dotted names may mean nesting.
+
+    A name that is already a JSON path (`$.attributes."gen_ai.request.model"`, for keys that
+    hold dots themselves) is used as it is.
+    """
+    if name.startswith("$."):
+        return name
     parts = name.split(".") if nested else [name]
     return "$." + ".".join(json.dumps(part) for part in parts)
 
@@ -335,9 +373,12 @@ def json_path(name: str, *, nested: bool) -> str:
 def _jsonl_rows(
     con: duckdb.DuckDBPyConnection,
     source: SourceFile,
+    *,
     column_map: Mapping[str, str],
+    preset_map: Mapping[str, str],
+    option_labels: Mapping[str, str],
     default_model: str | None,
-) -> tuple[duckdb.DuckDBPyRelation, dict[str, str]]:
+) -> SourceRows:
     lines = _materialised(con, sqlrun.query(con, "sources/read_lines", {"path": source.read_path}))
     sample = lines.filter("json_valid(line)").limit(_JSON_SAMPLE_LINES)
     keys = sorted(
@@ -345,7 +386,7 @@ def _jsonl_rows(
     )
     # A mapped name that is not a top-level key may be a nested path ("input.tokenCount").
     present = set(keys)
-    for theirs in column_map.values():
+    for theirs in [*column_map.values(), *preset_map.values()]:
         if theirs not in present and "." in theirs:
             path = json_path(theirs, nested=True)
             exists = sample.project(
@@ -356,7 +397,13 @@ def _jsonl_rows(
             if any(row[0] for row in exists):
                 present.add(theirs)
     matched = match_columns(
-        source, keys, column_map, has_default_model=default_model is not None, present=present
+        source,
+        keys,
+        column_map,
+        has_default_model=default_model is not None,
+        present=present,
+        preset_map=preset_map,
+        option_labels=option_labels,
     )
     names = list(matched.items())
     paths = [json_path(theirs, nested=theirs not in keys) for _, theirs in names]
@@ -392,14 +439,82 @@ def _jsonl_rows(
 def _parquet_rows(
     con: duckdb.DuckDBPyConnection,
     source: SourceFile,
+    *,
     column_map: Mapping[str, str],
+    preset_map: Mapping[str, str],
+    option_labels: Mapping[str, str],
     default_model: str | None,
-) -> tuple[duckdb.DuckDBPyRelation, dict[str, str]]:
+) -> SourceRows:
     rel = _materialised(con, sqlrun.query(con, "sources/read_parquet", {"path": source.read_path}))
     found = [c for c in rel.columns if c != "rowid"]
-    matched = match_columns(source, found, column_map, has_default_model=default_model is not None)
+    matched = match_columns(
+        source,
+        found,
+        column_map,
+        has_default_model=default_model is not None,
+        preset_map=preset_map,
+        option_labels=option_labels,
+    )
     raw = FunctionExpression(
         "json_object",
         *[arg for c in found for arg in (ConstantExpression(c), ColumnExpression(c))],
     ).cast(duckdb.sqltype("VARCHAR"))
     return SourceRows(_tabular_rows(rel, matched, default_model), raw, matched)
+
+
+_HEAD_RECORDS = 200
+
+
+def _flattened_keys(record: dict[str, object], prefix: str = "") -> list[str]:
+    """Keys of a JSON object, nested objects' keys joined with dots (`input.inputTokenCount`)."""
+    keys = []
+    for key, value in record.items():
+        name = f"{prefix}{key}"
+        keys.append(name)
+        if isinstance(value, dict):
+            keys.extend(_flattened_keys(value, f"{name}."))
+    return keys
+
+
+def head_columns(source: SourceFile) -> list[str]:
+    """The columns of a file from its first records, without loading it.
+
+    CSV/TSV: the header's fields. JSON Lines: every key of the first records, nested keys
+    dotted (so presets can be recognised by nested fields). Parquet: the schema's names.
+    """
+    _check_readable(source)
+    if source.format == "parquet":
+        import pyarrow.parquet as pq
+
+        return list(pq.read_schema(source.path).names)
+    text = head_text(source)
+    if source.format in ("csv", "tsv"):
+        import csv
+        import io
+
+        delimiter = "\t" if source.format == "tsv" else _header_delimiter(source)
+        header = next(csv.reader(io.StringIO(text), delimiter=delimiter), [])
+        return [name.strip() for name in header]
+    lines = text.splitlines()[:_HEAD_RECORDS]
+    if len(text) >= 65536 and lines:
+        lines = lines[:-1]  # the last line may be cut at the byte limit
+    keys: dict[str, None] = {}
+    for line in lines:
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(record, dict):
+            keys.update(dict.fromkeys(_flattened_keys(record)))
+    return list(keys)
+
+
+def file_stem(source: SourceFile) -> str:
+    """The file name without its format and compression suffixes (a model name for presets)."""
+    name = source.path.name
+    for suffix in reversed(source.path.suffixes):
+        if suffix.lower() in FORMATS or suffix.lower() in COMPRESSIONS:
+            name = name[: -len(suffix)]
+        else:
+            break
+    return name or source.path.name

@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING
 from pipeline import sqlrun
 from pipeline.errors import ConfigError, InputError
 from pipeline.rundir import RunDir, write_json
-from pipeline.stages.ingest import connect, open_requests
+from pipeline.stages.ingest import IDENTITY, connect, open_requests
+from pipeline.timequality import TIME_QUALITY, time_quality
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -25,6 +26,8 @@ TRACE_WINDOWS = "aggregate/trace_windows.parquet"
 INTERARRIVALS = "aggregate/interarrivals.parquet"
 DISTRIBUTIONS = "aggregate/distributions.parquet"
 META = "aggregate/meta.json"
+TICK_DISPERSION = "aggregate/tick_dispersion.parquet"
+MIN_TICKS = 10  # fewer ticks give no usable variance of counts per tick
 US_PER_DAY = 86_400_000_000
 
 
@@ -37,6 +40,7 @@ class AggregateResult:
     distributions: Path
     meta: Path
     origin_us: int
+    time_quality: Path
 
 
 def parse_origin(text: str) -> int:
@@ -113,6 +117,26 @@ def run(
                 "ratio_points": options.reason_ratio_points,
             },
         ).write_parquet(str(paths[DISTRIBUTIONS]))
+        identity_path = run_dir.path(IDENTITY)
+        identity = (
+            run_dir.read_json(IDENTITY, "ingest")["identity"]
+            if identity_path.exists()
+            else "client_id"  # a run directory ingested before identity.json existed
+        )
+        quality = time_quality(con, origin_us, identity)
+        quantized = sorted(m for m, f in quality["models"].items() if f["is_quantized"])
+        sqlrun.query(
+            con,
+            "aggregate/tick_dispersion",
+            {
+                "window_us": window_us,
+                "models": quantized,
+                "ticks_us": [
+                    round(quality["models"][m]["timestamp_resolution_s"] * 1e6) for m in quantized
+                ],
+                "min_ticks": MIN_TICKS,
+            },
+        ).write_parquet(str(run_dir.path(TICK_DISPERSION)))
     finally:
         con.close()
 
@@ -127,17 +151,23 @@ def run(
         "reason_ratio_points": options.reason_ratio_points,
     }
     meta_path = write_json(run_dir.path(META), meta)
+    quality_path = write_json(run_dir.path(TIME_QUALITY), quality)
     run_dir.update_manifest(
         "aggregate",
         {
             "options": options.model_dump(),
             "origin": meta["origin"],
-            "outputs": [str(p) for p in paths.values()] + [str(meta_path)],
+            "outputs": [str(p) for p in paths.values()] + [str(meta_path), str(quality_path)],
             "seconds": round(time.perf_counter() - started, 3),
         },
     )
     return AggregateResult(
-        paths[TRACE_WINDOWS], paths[INTERARRIVALS], paths[DISTRIBUTIONS], meta_path, origin_us
+        paths[TRACE_WINDOWS],
+        paths[INTERARRIVALS],
+        paths[DISTRIBUTIONS],
+        meta_path,
+        origin_us,
+        quality_path,
     )
 
 

@@ -4,7 +4,10 @@ Inter-arrival times are streamed from `aggregate/interarrivals.parquet` in order
 whole clients at a time, so memory stays bounded by the largest client rather than the log.
 Every window with at least `min_requests` requests gets all four families fitted; its pattern
 is the better of Gamma and Weibull by likelihood, with the shape matched to the window's CV and
-the scale to its mean inter-arrival time. Smaller windows keep their true rate and borrow the
+the scale to its mean inter-arrival time. Models whose arrivals are quantized (see
+`aggregate/time_quality.json`) are fitted by interval-censored likelihood instead
+(`fitting.quantization`), and their exported CV is the fitted family's, since the raw CV of
+tick-rounded gaps measures the clock. Smaller windows keep their true rate and borrow the
 client's pooled pattern (or Gamma shape 1 where the client has too little data even pooled).
 """
 
@@ -12,7 +15,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyarrow as pa
@@ -27,9 +30,12 @@ from fitting import (
     scales_for_mean,
     shapes_for_cv,
     sort_within_segments,
+    weibull_cv,
 )
+from fitting.quantization import fit_quantized_interarrivals
 from pipeline.rundir import RunDir
-from pipeline.stages.aggregate import INTERARRIVALS, META, TRACE_WINDOWS
+from pipeline.stages.aggregate import INTERARRIVALS, META, TICK_DISPERSION, TRACE_WINDOWS
+from pipeline.timequality import TIME_QUALITY
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -44,6 +50,7 @@ CLIENT_FITS = "fit/client_fits.parquet"
 POOLED_SAMPLE_CAP = 20_000  # thinned beyond this: a shape from 20k values is good to ~1 %
 BATCH_ROWS = 1 << 21
 DEFAULT_TIE_FLOOR_S = 0.5e-6  # half of the microsecond resolution that ingest keeps
+MAX_TIE_FLOOR_S = 0.5
 
 
 if TYPE_CHECKING:
@@ -72,16 +79,22 @@ def run(run_dir: RunDir, options: FitOptions) -> FitStageResult:
     n_windows = len(windows)
     client_of_window = _client_index(columns)
     n_clients = int(client_of_window.max()) + 1 if n_windows else 0
-    tie_floor = _tie_floor_per_window(columns)
-    eligible = (columns["n_requests"] >= options.min_requests) & ~np.isnan(
-        columns["cv"].astype(np.float64)
+    tie_floor, tick = _resolution_per_window(columns, run_dir.read_json(TIME_QUALITY, "aggregate"))
+    quantized = ~np.isnan(tick)
+    mean_iat = columns["mean_iat_s"].astype(np.float64)
+    # Several arrivals per tick on average: the gaps are mostly ties and carry no shape
+    # information, so such windows are exported as Poisson (Gamma shape 1) and marked.
+    unidentifiable = quantized & (np.nan_to_num(mean_iat, nan=np.inf) < tick)
+    eligible = (
+        (columns["n_requests"] >= options.min_requests)
+        & ~np.isnan(columns["cv"].astype(np.float64))
+        & ~unidentifiable
     )
 
     window_table = _empty_family_columns(n_windows)
     client_table = _empty_family_columns(n_clients)
     client_n = np.zeros(n_clients, np.int64)
     client_cv = np.full(n_clients, np.nan)
-    mean_iat = columns["mean_iat_s"].astype(np.float64)
 
     for window_keys, values in _client_batches(run_dir.path(INTERARRIVALS), client_of_window):
         keys, lengths = _run_lengths(window_keys)
@@ -92,6 +105,13 @@ def run(run_dir: RunDir, options: FitOptions) -> FitStageResult:
                 values[keep], lengths[fit_mask], tie_floor=tie_floor[keys[fit_mask]]
             )
             _store(window_table, keys[fit_mask], fits)
+            censored = fit_mask & quantized[keys]
+            if censored.any():  # the slower, honest path for coarse clocks
+                keep = np.repeat(censored, lengths)
+                fits = fit_quantized_interarrivals(
+                    values[keep], lengths[censored], resolution=tick[keys[censored]]
+                )
+                _store(window_table, keys[censored], fits)
         _fit_pooled(
             keys,
             lengths,
@@ -104,6 +124,9 @@ def run(run_dir: RunDir, options: FitOptions) -> FitStageResult:
             client_n,
             client_cv,
         )
+        _fit_pooled_quantized(
+            keys, lengths, values, columns, client_of_window, tick, client_table, client_cv
+        )
 
     # Pooled pattern per client: the better family, CV-matched (Gamma shape 1 if too little).
     pooled_ok = client_n >= options.min_requests - 1
@@ -115,15 +138,32 @@ def run(run_dir: RunDir, options: FitOptions) -> FitStageResult:
     status = np.where(
         eligible, "fitted", np.where(pooled_ok[client_of_window], "pooled", "default")
     )
+    # Windows below the resolution: the dispersion of counts per tick estimates CV^2 (the
+    # index of dispersion of a renewal process tends to CV^2 over long intervals; Cox and
+    # Lewis 1966, sec. 4.5), else Poisson.
+    tick_fano = _tick_fano_per_window(run_dir, n_windows)
+    from_counts = unidentifiable & np.isfinite(tick_fano) & (tick_fano > 0)
+    status = np.where(
+        unidentifiable, np.where(from_counts, "tick_counts", "below_resolution"), status
+    )
     family = np.where(
         eligible,
         _better_of(window_table, "gamma", "weibull_min"),
         client_family[client_of_window],
     )
+    family = np.where(unidentifiable, "gamma", family)
+    window_cv = np.where(
+        quantized, _fitted_cv(window_table, family), columns["cv"].astype(np.float64)
+    )
     cv_export = np.where(
         eligible,
-        clamp_cv(np.nan_to_num(columns["cv"].astype(float), nan=1.0)),
+        clamp_cv(np.nan_to_num(window_cv, nan=1.0)),
         client_shape_cv[client_of_window],
+    )
+    cv_export = np.where(
+        unidentifiable,
+        np.where(from_counts, clamp_cv(np.sqrt(np.where(from_counts, tick_fano, 1.0))), 1.0),
+        cv_export,
     )
     shape = shapes_for_cv(family, cv_export)
     scale = scales_for_mean(family, shape, np.where(eligible, mean_iat, 1.0 / columns["rate_rps"]))
@@ -140,6 +180,8 @@ def run(run_dir: RunDir, options: FitOptions) -> FitStageResult:
             "pattern_scale": scale,
             "pattern_cv": cv_export,
             "tie_floor_s": tie_floor,
+            "resolution_s": tick,
+            "tick_fano": tick_fano,
             **window_table,
         }
     )
@@ -174,7 +216,10 @@ def run(run_dir: RunDir, options: FitOptions) -> FitStageResult:
             "options": options.model_dump(),
             "outputs": [str(p) for p in paths],
             "seconds": round(time.perf_counter() - started, 3),
-            "windows": {s: int((status == s).sum()) for s in ("fitted", "pooled", "default")},
+            "windows": {
+                s: int((status == s).sum())
+                for s in ("fitted", "pooled", "default", "tick_counts", "below_resolution")
+            },
         },
     )
     return FitStageResult(
@@ -207,17 +252,101 @@ def _client_keys(
     return {name: columns[name][first_window] for name in ("category", "model", "client_id")}
 
 
-def _tie_floor_per_window(columns: dict[str, NDArray]) -> NDArray[np.float64]:
-    """Half the model's timestamp resolution (its smallest positive inter-arrival time)."""
-    models = columns["category"].astype(str) + "\x00" + columns["model"].astype(str)
-    _, model_of_window = np.unique(models, return_inverse=True)
-    min_positive = np.nan_to_num(columns["min_positive_iat_s"].astype(np.float64), nan=np.inf)
-    resolution = np.full(model_of_window.max() + 1 if len(models) else 0, np.inf)
-    np.minimum.at(resolution, model_of_window, min_positive)
-    floor = np.where(
-        np.isfinite(resolution), np.minimum(resolution / 2.0, 0.5), DEFAULT_TIE_FLOOR_S
+def _resolution_per_window(
+    columns: dict[str, NDArray], quality: dict[str, Any]
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Per window, the tie floor for continuous-time fits and the clock tick (NaN unless quantized).
+
+    A model on a fine clock has few ties; they get half its storage resolution so that the
+    likelihood never takes log(0). A quantized model's windows are fitted through the tick.
+    """
+    models = quality["models"]
+    floor_of = {
+        m: min(f.get("storage_resolution_s", 2 * DEFAULT_TIE_FLOOR_S) / 2.0, MAX_TIE_FLOOR_S)
+        for m, f in models.items()
+    }
+    tick_of = {
+        m: f["timestamp_resolution_s"] if f["is_quantized"] else np.nan for m, f in models.items()
+    }
+    names = columns["model"].astype(str)
+    unique, model_of_window = np.unique(names, return_inverse=True)
+    floors = np.array([floor_of.get(m, DEFAULT_TIE_FLOOR_S) for m in unique], np.float64)
+    ticks = np.array([tick_of.get(m, np.nan) for m in unique], np.float64)
+    return floors[model_of_window], ticks[model_of_window]
+
+
+def _tick_fano_per_window(run_dir: RunDir, n_windows: int) -> NDArray[np.float64]:
+    """Variance over mean of counts per clock tick, per window (NaN where not computed)."""
+    fano = np.full(n_windows, np.nan)
+    path = run_dir.path(TICK_DISPERSION)
+    if path.exists():  # absent in run directories aggregated before it existed
+        table = pq.read_table(path, columns=["window_key", "tick_fano"])
+        keys = table.column("window_key").to_numpy()
+        fano[keys] = table.column("tick_fano").to_numpy(zero_copy_only=False).astype(np.float64)
+    return fano
+
+
+def _fitted_cv(table: dict[str, NDArray], family: NDArray[np.str_]) -> NDArray[np.float64]:
+    """The CV of each row's fitted family (Gamma 1/sqrt(a), Weibull from c)."""
+    gamma_cv = 1.0 / np.sqrt(table["gamma__a"])
+    shape = table["weibull_min__c"]
+    weibull = weibull_cv(np.where(np.isfinite(shape), shape, 1.0))
+    return np.where(
+        family == "weibull_min", np.where(np.isfinite(shape), weibull, np.nan), gamma_cv
     )
-    return floor[model_of_window]
+
+
+def _fit_pooled_quantized(
+    keys: NDArray[np.int64],
+    lengths: NDArray[np.int64],
+    values: NDArray[np.float64],
+    columns: dict[str, NDArray],
+    client_of_window: NDArray[np.int64],
+    tick: NDArray[np.float64],
+    client_table: dict[str, NDArray],
+    client_cv: NDArray[np.float64],
+) -> None:
+    """Clients of quantized models: pooled fit through the tick of their sparse windows.
+
+    As on the continuous path, each gap is divided by its window's mean gap, so windows of
+    different rates share one shape; the tick is divided alike, so every value keeps its own
+    censoring interval. Windows with several arrivals per tick carry no shape and are left
+    out; a client with no other windows gets CV 1 (Poisson).
+    """
+    mean_iat = columns["mean_iat_s"].astype(np.float64)
+    usable = (
+        (columns["n_intervals"][keys] >= 1)
+        & ~np.isnan(tick[keys])
+        & (np.nan_to_num(mean_iat[keys], nan=0.0) >= tick[keys])
+    )
+    quantized_clients = np.unique(client_of_window[keys[~np.isnan(tick[keys])]])
+    client_cv[quantized_clients] = 1.0
+    # The continuous pooled fit of tick-rounded gaps is not kept for these clients.
+    for column in client_table.values():
+        if column.dtype.kind == "f":
+            column[quantized_clients] = np.nan
+        else:
+            column[quantized_clients] = 0
+    if not usable.any():
+        return
+    keep = np.repeat(usable, lengths)
+    window_of_value = np.repeat(keys, lengths)[keep]
+    clients, client_lengths = _run_lengths(client_of_window[window_of_value])
+    fit_mask = client_lengths >= 2
+    if not fit_mask.any():
+        return
+    keep_values = np.repeat(fit_mask, client_lengths)
+    window_mean = mean_iat[window_of_value][keep_values]
+    fits = fit_quantized_interarrivals(
+        values[keep][keep_values] / window_mean,
+        client_lengths[fit_mask],
+        resolution=tick[window_of_value][keep_values] / window_mean,
+    )
+    _store(client_table, clients[fit_mask], fits)
+    rows = clients[fit_mask]
+    better = _better_of({k: v[rows] for k, v in client_table.items()}, "gamma", "weibull_min")
+    fitted_cv = _fitted_cv({k: v[rows] for k, v in client_table.items()}, better)
+    client_cv[rows] = np.where(np.isfinite(fitted_cv), fitted_cv, 1.0)
 
 
 def _client_batches(

@@ -16,11 +16,19 @@ import duckdb
 import pyarrow as pa
 
 from pipeline import sqlrun
-from pipeline.config import TIME_UNIT_US, EngineOptions, IngestOptions
+from pipeline.config import EngineOptions, IngestOptions
 from pipeline.errors import ConfigError, InputError
+from pipeline.presets import PRESETS, Preset, client_column, matching_presets
 from pipeline.rundir import RunDir, sha256_of, write_json
-from pipeline.schema import REJECT_REASONS
-from pipeline.sources import SourceFile, SourceRows, resolve_inputs, source_rows
+from pipeline.schema import NO_CLIENT_COLUMN_ID, REJECT_REASONS
+from pipeline.sources import (
+    SourceFile,
+    SourceRows,
+    file_stem,
+    head_columns,
+    resolve_inputs,
+    source_rows,
+)
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -28,6 +36,7 @@ if TYPE_CHECKING:
 STAGED_DIR = "ingest/staged"
 DUPLICATES = "ingest/duplicates.parquet"
 MODEL_CATEGORIES = "ingest/model_categories.parquet"
+IDENTITY = "ingest/identity.json"
 MAX_EPOCH_US = 7_258_118_400_000_000  # 2200-01-01: later "seconds" are nearly always ms or us
 
 
@@ -148,22 +157,99 @@ def run(
         summary["rows_accepted"],
         summary["rows_rejected"],
     )
+    write_json(run_dir.path(IDENTITY), _identity(options, column_maps))
     _check_reject_share(result, summary, options.max_reject_fraction)
     return result
+
+
+def _identity(options: IngestOptions, column_maps: dict[str, dict[str, str]]) -> dict[str, object]:
+    """Who a "client" is in this run: a client column, a session, or one client for all."""
+    preset = PRESETS[options.preset] if options.preset else None
+    columns = sorted({m["client_id"] for m in column_maps.values() if "client_id" in m})
+    session_column = preset.column_map.get("session_id") if preset else None
+    if not columns:
+        identity = "single_client"
+    elif options.client_key == "session_id" or (session_column and columns == [session_column]):
+        identity = "session_id"
+    else:
+        identity = "client_id"
+    return {
+        "identity": identity,
+        "client_columns": columns,
+        "single_client_id": NO_CLIENT_COLUMN_ID if identity == "single_client" else None,
+        "preset": options.preset,
+    }
+
+
+def load_source(
+    con: duckdb.DuckDBPyConnection, source: SourceFile, options: IngestOptions
+) -> SourceRows:
+    """One file as `source_rows`: the preset's and the user's mapping, then its transform."""
+    preset = PRESETS[options.preset] if options.preset else None
+    column_map = dict(options.column_map)
+    labels = {}
+    if options.client_key:
+        column_map["client_id"] = client_column(preset, options.client_key)
+        labels["client_id"] = f"--client-key {options.client_key}"
+    default_model = options.default_model
+    if preset is not None:
+        _check_preset_fits(source, preset, column_map)
+        if default_model is None and preset.model_from_file:
+            default_model = file_stem(source)
+    loaded = source_rows(
+        con,
+        source,
+        column_map,
+        default_model,
+        preset_map=preset.column_map if preset else None,
+        option_labels=labels,
+    )
+    if preset is not None and preset.transform:
+        loaded.rows.create_view("preset_input", replace=True)
+        rows = sqlrun.query(con, preset.transform, dict(preset.transform_params))
+        return SourceRows(rows, loaded.raw_text, loaded.matched)
+    return loaded
+
+
+def _check_preset_fits(source: SourceFile, preset: Preset, column_map: dict[str, str]) -> None:
+    """A file that lacks the preset's signature columns: name what it has and what would fit."""
+    columns = head_columns(source)
+    # A column the user maps explicitly stands in for the preset's own.
+    overridden = {preset.column_map[c] for c in column_map if c in preset.column_map}
+    missing = [c for c in preset.missing(columns) if c not in overridden]
+    conflicting = preset.conflicting(columns)
+    if source.format in preset.formats and not missing and not conflicting:
+        return
+    if source.format not in preset.formats:
+        problem = f"it reads {', '.join(preset.formats)} files, not {source.format}"
+    elif missing:
+        problem = f"no column {', '.join(missing)}"
+    else:
+        problem = f"it has {', '.join(conflicting)}, the mark of another format"
+    fitting = [name for name in matching_presets(columns) if source.format in PRESETS[name].formats]
+    raise InputError(
+        f"{source.path} does not look like preset {preset.name}: {problem} "
+        f"(columns found: {', '.join(columns) or 'none'})",
+        hint=(
+            f"Presets that fit this file: {', '.join(fitting)}."
+            if fitting
+            else "No preset fits this file; map its columns with --map CANONICAL=THEIRS."
+        ),
+    )
 
 
 def _stage_file(
     con: duckdb.DuckDBPyConnection, source: SourceFile, options: IngestOptions, staged_dir: Path
 ) -> dict[str, str]:
     """Check one file's rows and write them, verdicts included, as one staged part."""
-    loaded = source_rows(con, source, options.column_map, options.default_model)
+    loaded = load_source(con, source, options)
     loaded.rows.create_view("source_rows", replace=True)
     staged = sqlrun.query(
         con,
         "ingest/stg_requests",
         {
             "file_index": source.file_index,
-            "unit_us": TIME_UNIT_US[options.time_unit],
+            "unit_us": options.unit_us,
             "max_epoch_us": MAX_EPOCH_US,
         },
     )
@@ -197,7 +283,7 @@ def _collect_duplicate_raw_texts(
     files = {row[0] for row in sqlrun.query(con, "ingest/duplicate_files").fetchall()}
     for source in sources:
         if source.file_index in files:
-            loaded = source_rows(con, source, options.column_map, options.default_model)
+            loaded = load_source(con, source, options)
             sqlrun.query(
                 con, "ingest/duplicate_rows", {"file_index": source.file_index}
             ).create_view("wanted_rows", replace=True)
