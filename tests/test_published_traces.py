@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -24,14 +25,26 @@ CASES = {
 }
 
 
-@pytest.fixture(scope="module", params=sorted(CASES))
-def trace_run(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> tuple[str, Path]:
-    relative, preset = CASES[request.param]
-    out = tmp_path_factory.mktemp(request.param)
-    run_all([str(TRACES / relative)], out, RunOptions(ingest=IngestOptions(preset=preset)))
-    return request.param, out
+@pytest.fixture(scope="module")
+def run_trace(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Path]:
+    """Run the pipeline on one public trace through its preset, once per module."""
+    runs: dict[str, Path] = {}
+
+    def run(name: str) -> Path:
+        if name not in runs:
+            relative, preset = CASES[name]
+            out = tmp_path_factory.mktemp(name)
+            options = RunOptions(ingest=IngestOptions(preset=preset))
+            run_all([str(TRACES / relative)], out, options)
+            runs[name] = out
+        return runs[name]
+
+    return run
+
+
+@pytest.fixture(params=sorted(CASES))
+def trace_run(request: pytest.FixtureRequest, run_trace: Callable[[str], Path]) -> tuple[str, Path]:
+    return request.param, run_trace(request.param)
 
 
 def _column(out: Path, name: str) -> np.ndarray:
@@ -121,10 +134,8 @@ def test_idle_gaps_never_enter_a_window_fit(trace_run: tuple[str, Path]) -> None
     assert np.isfinite(fitted["gamma__loglik"]).all()
 
 
-def test_mooncake_ticks_are_not_fitted_as_bursts(trace_run: tuple[str, Path]) -> None:
-    name, out = trace_run
-    if name != "mooncake-conv":
-        pytest.skip("Mooncake only")
+def test_mooncake_ticks_are_not_fitted_as_bursts(run_trace: Callable[[str], Path]) -> None:
+    out = run_trace("mooncake-conv")
     fits = pq.read_table(out / "fit" / "window_fits.parquet").to_pandas()
     assert np.allclose(fits["resolution_s"], 3.0, atol=0.005)
     # About 10 arrivals per 3 s tick: the gaps hold no shape (90 % are ties), so every
@@ -136,12 +147,10 @@ def test_mooncake_ticks_are_not_fitted_as_bursts(trace_run: tuple[str, Path]) ->
     assert np.allclose(fits["pattern_cv"] ** 2, fits["tick_fano"])
 
 
-def test_ragpulse_hourly_counts_differ_strongly(trace_run: tuple[str, Path]) -> None:
+def test_ragpulse_hourly_counts_differ_strongly(run_trace: Callable[[str], Path]) -> None:
     # Daily periodicity (the STL view belongs to the report): the busiest hour of the day
     # has many times the requests of the quietest.
-    name, out = trace_run
-    if name != "ragpulse":
-        pytest.skip("RAGPulse only")
+    out = run_trace("ragpulse")
     hours = (_column(out, "arrival_us") // 3_600_000_000) % 24
     counts = np.bincount(hours, minlength=24)
     assert counts.sum() == 7_106
