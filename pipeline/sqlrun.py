@@ -99,5 +99,7 @@ def connect(
     if threads:
         config["threads"] = threads
     con = duckdb.connect(config=config)
+    # stderr carries our progress and errors; DuckDB's bar would interleave with them
+    execute(con, "session/disable_progress_bar")
     execute(con, "session/set_timezone", {"tz": tz})
     return con
