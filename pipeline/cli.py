@@ -288,6 +288,90 @@ def export(
     echo_paths(result.profiles, result.clients, result.fits)
 
 
+@app.command()
+def generate(
+    out: Annotated[Path, typer.Argument(help="Run directory with exported profiles.")],
+    duration: Annotated[float, typer.Option("--duration", help="Seconds to generate.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="CSV trace to write.")] = Path(
+        "requests.csv"
+    ),
+    start: Annotated[
+        float, typer.Option("--start", help="First second (since the profile origin).")
+    ] = 0.0,
+    scale: Annotated[
+        float | None, typer.Option("--scale", help="Multiply every window's rate.")
+    ] = None,
+    rate_fn: Annotated[
+        Path | None,
+        typer.Option("--rate-fn", help="CSV window_start_s,rate_rps: aggregate target rate."),
+    ] = None,
+    seed: Annotated[int, typer.Option("--seed", help="Random seed.")] = 0,
+    faithful: Annotated[
+        bool, typer.Option("--faithful", help="One shared uniform per request (as ServeGen).")
+    ] = False,
+    debug: DebugOpt = False,
+) -> None:
+    """Generate a replayable request trace from OUT's profiles (per-client composition)."""
+    from pipeline import generate as generate_module
+
+    with reported_errors(debug):
+        result = generate_module.run(
+            RunDir(out),
+            output,
+            duration_s=duration,
+            start_s=start,
+            scale=scale,
+            rate_fn_path=rate_fn,
+            seed=seed,
+            faithful=faithful,
+        )
+    typer.echo(f"{result.n_requests:,} requests", err=True)
+    echo_paths(result.trace)
+
+
+@app.command()
+def validate(
+    out: Annotated[Path, typer.Argument(help="Run directory of a finished `servechar run`.")],
+    seed: Annotated[int, typer.Option("--seed", help="Random seed.")] = 0,
+    faithful: Annotated[
+        bool, typer.Option("--faithful", help="One shared uniform per request (as ServeGen).")
+    ] = False,
+    target_p99: Annotated[
+        float, typer.Option("--target-p99", help="Queueing-delay target (s) of the capacity model.")
+    ] = 2.0,
+    train_until: Annotated[
+        str | None,
+        typer.Option("--train-until", help="Fit before this time, score after (ISO-8601/epoch s)."),
+    ] = None,
+    top_clients: Annotated[
+        int, typer.Option("--top-clients", help="Clients scored one by one, per model.")
+    ] = 5,
+    threads: ThreadsOpt = None,
+    memory_limit: MemoryOpt = "2GB",
+    debug: DebugOpt = False,
+) -> None:
+    """Score per-client and naive generated workloads against the real log: validation.json."""
+    from pipeline import validate as validate_module
+
+    with reported_errors(debug):
+        options = validate_module.ValidateOptions(
+            seed=seed,
+            faithful=faithful,
+            target_p99_s=target_p99,
+            train_until=train_until,
+            top_clients=top_clients,
+        )
+        result = validate_module.run(RunDir(out), options, _engine_options(threads, memory_limit))
+    for model in result.models:
+        under = model["capacity"]["under_provisioning_pct"]
+        typer.echo(
+            f"{model['model']}: naive under-provisions by {under['naive']:.1f}%, "
+            f"per-client by {under['generated']:.1f}%",
+            err=True,
+        )
+    echo_paths(result.path)
+
+
 def main() -> None:
     """Entry point of the `servechar` console script."""
     app()

@@ -1,0 +1,363 @@
+"""Generate request traces from a run's exported profiles (`servechar generate`).
+
+The profiles are read as ServeGen reads them (docs/servegen-format.md): `profiles/clients.csv`
+names the chunks, `chunk-<N>-trace.csv` gives six comma-separated fields per trace window, and
+each dataset field is a `{value: probability}` literal, parsed with `ast.literal_eval` (never
+`eval`). The sampling itself is `fitting.generation`.
+"""
+
+from __future__ import annotations
+
+import ast
+import csv
+import io
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from fitting.generation import ClientProfile, FieldDistribution, Workload, generate_clients
+from pipeline.errors import ConfigError, InputError
+from pipeline.rundir import RunDir, write_text_atomic
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from numpy.typing import NDArray
+
+META = "aggregate/meta.json"
+TRACE_COLUMNS = (
+    "input_tokens",
+    "output_tokens",
+    "reason_tokens",
+    "text_tokens",
+    "image_count",
+    "image_tokens",
+    "audio_count",
+    "audio_tokens",
+    "video_count",
+    "video_tokens",
+)
+"""Field columns of a generated trace, after timestamp, client_id, model and category.
+
+`image_tokens` (and audio, video) is the tokens of all of the request's items, as in the
+input log, so that a generated trace can be ingested again."""
+
+
+@dataclass(frozen=True)
+class ModelProfiles:
+    """Every client profile of one model, in chunk order."""
+
+    category: str
+    model: str
+    clients: tuple[ClientProfile, ...]
+
+    @property
+    def timestamps(self) -> NDArray[np.int64]:
+        return self.clients[0].timestamps
+
+    def total_rates(self) -> NDArray[np.float64]:
+        return np.sum([c.rates for c in self.clients], axis=0)
+
+
+@dataclass(frozen=True)
+class GenerateResult:
+    trace: Path
+    n_requests: int
+
+
+def load_profiles(run_dir: RunDir) -> list[ModelProfiles]:
+    """Every model's client profiles from `profiles/`, in clients.csv order."""
+    clients_csv = run_dir.require("profiles/clients.csv", "export")
+    rows = list(csv.reader(clients_csv.open(encoding="utf-8", newline="")))
+    header = ["category", "model", "model_dir", "chunk", "client_id", "requests"]
+    if not rows or rows[0] != header:
+        raise InputError(
+            f"{clients_csv}: header is not {','.join(header)}",
+            hint="Re-run `servechar export` to rewrite the profiles.",
+        )
+    by_model: dict[tuple[str, str, str], list[tuple[int, str]]] = {}
+    for number, row in enumerate(rows[1:], 2):
+        if len(row) != len(header) or not row[3].isdigit():
+            raise InputError(f"{clients_csv}:{number}: malformed row", hint="Re-run export.")
+        category, model, model_dir, chunk, client_id, _ = row
+        by_model.setdefault((category, model, model_dir), []).append((int(chunk), client_id))
+    models = []
+    for (category, model, model_dir), chunks in by_model.items():
+        directory = run_dir.path("profiles") / "data" / category / model_dir
+        profiles = tuple(
+            _load_client(directory, chunk, client_id) for chunk, client_id in sorted(chunks)
+        )
+        stamps = profiles[0].timestamps
+        for profile in profiles:
+            if not np.array_equal(profile.timestamps, stamps):
+                raise InputError(
+                    f"{directory}: clients of one model have different trace timestamps",
+                    hint="Re-run `servechar export`; every client needs every window.",
+                )
+        models.append(ModelProfiles(category, model, profiles))
+    return models
+
+
+def _load_client(directory: Path, chunk: int, client_id: str) -> ClientProfile:
+    trace = directory / f"chunk-{chunk}-trace.csv"
+    dataset = directory / f"chunk-{chunk}-dataset.json"
+    for path in (trace, dataset):
+        if not path.is_file():
+            raise InputError(f"{path} does not exist", hint="Re-run `servechar export`.")
+    stamps, rates, patterns, shapes, scales = [], [], [], [], []
+    for number, line in enumerate(trace.read_text(encoding="utf-8").splitlines(), 1):
+        fields = line.split(",")
+        try:
+            if len(fields) != 6 or fields[3] not in ("Gamma", "Weibull", ""):
+                raise ValueError
+            stamps.append(int(fields[0]))
+            rates.append(float(fields[1]))
+            patterns.append(fields[3])
+            shapes.append(float(fields[4]))
+            scales.append(float(fields[5]))
+        except ValueError:
+            raise InputError(
+                f"{trace}:{number}: expected timestamp,rate,cv,Gamma|Weibull|,shape,scale; "
+                f"got {line[:80]!r}",
+                hint="Re-run `servechar export`.",
+            ) from None
+    try:
+        raw = json.loads(dataset.read_text(encoding="utf-8"))
+        windows = sorted((int(key), value) for key, value in raw.items())
+        datasets = tuple(
+            {name: _distribution(name, text) for name, text in fields.items()}
+            for _, fields in windows
+        )
+    except (ValueError, SyntaxError, AttributeError, TypeError) as exc:
+        raise InputError(
+            f"{dataset}: not a ServeGen dataset ({exc})", hint="Re-run export."
+        ) from None
+    return ClientProfile(
+        name=client_id,
+        timestamps=np.asarray(stamps, dtype=np.int64),
+        rates=np.asarray(rates, dtype=np.float64),
+        patterns=tuple(patterns),
+        shapes=np.asarray(shapes, dtype=np.float64),
+        scales=np.asarray(scales, dtype=np.float64),
+        dataset_timestamps=np.asarray([stamp for stamp, _ in windows], dtype=np.int64),
+        datasets=datasets,
+    )
+
+
+def _distribution(name: str, text: str) -> FieldDistribution:
+    """ServeGen's reading of a `{value: probability}` literal (see the format page)."""
+    mapping = ast.literal_eval(text)
+    if not isinstance(mapping, dict) or not mapping:
+        raise ValueError(f"{name} is not a non-empty dict literal")
+    probs = np.asarray([float(v) for v in mapping.values()], dtype=np.float64)
+    if name == "reason_ratio":  # keys ignored: list index i maps to i / (len - 1)
+        values = np.arange(probs.size, dtype=np.float64) / max(probs.size - 1, 1)
+    else:
+        keys = np.asarray([int(k) for k in mapping], dtype=np.float64)
+        order = np.argsort(keys, kind="stable")
+        values, probs = keys[order], probs[order]
+    return FieldDistribution(values, probs)
+
+
+def window_length(run_dir: RunDir) -> int:
+    return int(run_dir.read_json(META, "aggregate")["window_s"])
+
+
+def read_rate_function(path: Path) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """A rate-function file: CSV with header `window_start_s,rate_rps`, ascending starts.
+
+    The rate applies from its start until the next row's start (a step function).
+    """
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot read rate-function file {path}: {exc.strerror}") from None
+    hint = "Write a CSV with the header window_start_s,rate_rps, e.g. `0,12.5` per line."
+    rows = list(csv.reader(io.StringIO(text)))
+    if not rows or [c.strip() for c in rows[0]] != ["window_start_s", "rate_rps"]:
+        raise ConfigError(f"{path}:1: header must be window_start_s,rate_rps", hint=hint)
+    starts, rates = [], []
+    for number, row in enumerate(rows[1:], 2):
+        if not row:
+            continue
+        try:
+            if len(row) != 2:
+                raise ValueError(f"{len(row)} fields, not 2")
+            start, rate = float(row[0]), float(row[1])
+            if not (math.isfinite(start) and math.isfinite(rate)) or rate < 0:
+                raise ValueError("values must be finite and rate_rps >= 0")
+        except ValueError as exc:
+            raise ConfigError(f"{path}:{number}: {row!r}: {exc}", hint=hint) from None
+        if starts and start <= starts[-1]:
+            raise ConfigError(
+                f"{path}:{number}: window_start_s {start:g} is not after {starts[-1]:g}",
+                hint="Sort the rows by window_start_s, without repeats.",
+            )
+        starts.append(start)
+        rates.append(rate)
+    if not starts:
+        raise ConfigError(f"{path}: no rows after the header", hint=hint)
+    return np.asarray(starts), np.asarray(rates)
+
+
+def target_rates(
+    profiles: ModelProfiles,
+    window_starts: NDArray[np.int64],
+    *,
+    scale: float | None,
+    rate_fn: tuple[NDArray[np.float64], NDArray[np.float64]] | None,
+    share: float,
+) -> NDArray[np.float64]:
+    """Aggregate target rate of each window: `scale` times the profile's, or the rate function
+    times this model's `share` of all models' requests (so that models keep their mix)."""
+    if rate_fn is None:
+        column = np.searchsorted(profiles.timestamps, window_starts)
+        return profiles.total_rates()[column] * (1.0 if scale is None else scale)
+    starts, rates = rate_fn
+    index = np.searchsorted(starts, window_starts, side="right") - 1
+    if np.any(index < 0):
+        raise ConfigError(
+            f"the rate function starts at {starts[0]:g} s, after the first generated window "
+            f"({int(window_starts[0])} s)",
+            hint="Add a row for window_start_s 0 (or --start later).",
+        )
+    return rates[index] * share
+
+
+def generation_windows(
+    profiles: ModelProfiles, window_s: int, start_s: float, duration_s: float
+) -> NDArray[np.int64]:
+    """Trace windows that overlap ``[start_s, start_s + duration_s)``."""
+    stamps = profiles.timestamps
+    return stamps[(stamps + window_s > start_s) & (stamps < start_s + duration_s)]
+
+
+def generate_model(
+    profiles: ModelProfiles,
+    *,
+    window_s: int,
+    start_s: float,
+    duration_s: float,
+    rates: NDArray[np.float64],
+    windows: NDArray[np.int64],
+    rng: np.random.Generator,
+    faithful: bool,
+) -> Workload:
+    workload = generate_clients(
+        profiles.clients,
+        profiles.category,
+        window_s=window_s,
+        window_starts=windows.tolist(),
+        target_rates=rates.tolist(),
+        end_s=start_s + duration_s,
+        rng=rng,
+        faithful=faithful,
+    )
+    keep = workload.time_s >= start_s
+    return Workload(
+        workload.time_s[keep],
+        workload.client[keep],
+        {name: values[keep] for name, values in workload.fields.items()},
+    )
+
+
+def run(
+    run_dir: RunDir,
+    output: Path,
+    *,
+    duration_s: float,
+    start_s: float = 0.0,
+    scale: float | None = None,
+    rate_fn_path: Path | None = None,
+    seed: int = 0,
+    faithful: bool = False,
+) -> GenerateResult:
+    """Write a replayable trace of every model's generated requests to `output` (CSV)."""
+    if not duration_s > 0 or start_s < 0:
+        raise ConfigError("--duration must be positive and --start non-negative")
+    if scale is not None and rate_fn_path is not None:
+        raise ConfigError("--scale and --rate-fn are alternatives", hint="Give one of them.")
+    if scale is not None and not (math.isfinite(scale) and scale > 0):
+        raise ConfigError(f"--scale must be a positive number, got {scale}")
+    rate_fn = read_rate_function(rate_fn_path) if rate_fn_path else None
+    window_s = window_length(run_dir)
+    models = load_profiles(run_dir)
+    rng = np.random.default_rng(seed)
+    totals = [float(m.total_rates().sum()) for m in models]
+    all_total = sum(totals) or 1.0
+    parts = []
+    for profiles, total in zip(models, totals, strict=True):
+        windows = generation_windows(profiles, window_s, start_s, duration_s)
+        rates = target_rates(
+            profiles, windows, scale=scale, rate_fn=rate_fn, share=total / all_total
+        )
+        workload = generate_model(
+            profiles,
+            window_s=window_s,
+            start_s=start_s,
+            duration_s=duration_s,
+            rates=rates,
+            windows=windows,
+            rng=rng,
+            faithful=faithful,
+        )
+        parts.append((profiles, workload))
+    n = write_trace(output, parts)
+    return GenerateResult(output, n)
+
+
+def write_trace(output: Path, parts: Sequence[tuple[ModelProfiles, Workload]]) -> int:
+    """CSV sorted by timestamp: timestamp (s since the profile origin), client, model, fields.
+
+    Names go through the csv module (quoted as needed): they are data, never markup.
+    """
+    model_of = np.concatenate(
+        [np.full(w.time_s.size, m, dtype=np.int64) for m, (_, w) in enumerate(parts)] or [[]]
+    ).astype(np.int64)
+    row_of = np.concatenate(
+        [np.arange(w.time_s.size, dtype=np.int64) for _, w in parts] or [[]]
+    ).astype(np.int64)
+    times = np.concatenate([w.time_s for _, w in parts] or [[]])
+    order = np.lexsort((row_of, model_of, times))
+    merged = zip(
+        times[order].tolist(), model_of[order].tolist(), row_of[order].tolist(), strict=True
+    )
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["timestamp", "client_id", "model", "category", *TRACE_COLUMNS])
+    columns = [_trace_columns(profiles.category, workload) for profiles, workload in parts]
+    for time_s, model_index, i in merged:
+        profiles, workload = parts[model_index]
+        client = profiles.clients[int(workload.client[i])].name
+        values = columns[model_index]
+        writer.writerow(
+            [
+                f"{time_s:.6f}",
+                client,
+                profiles.model,
+                profiles.category,
+                *("" if values[c] is None else str(int(values[c][i])) for c in TRACE_COLUMNS),
+            ]
+        )
+    write_text_atomic(output, buffer.getvalue())
+    return int(times.size)
+
+
+def _trace_columns(category: str, workload: Workload) -> dict[str, NDArray[np.float64] | None]:
+    fields = workload.fields
+    columns: dict[str, NDArray[np.float64] | None] = dict.fromkeys(TRACE_COLUMNS)
+    columns["input_tokens"] = fields.get("input_tokens")
+    columns["output_tokens"] = fields.get("output_tokens")
+    if category == "reason":
+        columns["reason_tokens"] = fields["reason_tokens"]
+    if category == "multimodal":
+        columns["text_tokens"] = fields["text_tokens"]
+        for modality in ("image", "audio", "video"):
+            count = fields[f"{modality}_count"]
+            columns[f"{modality}_count"] = count
+            columns[f"{modality}_tokens"] = count * fields[f"{modality}_tokens"]
+    return columns
