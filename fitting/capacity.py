@@ -111,6 +111,44 @@ def under_provisioning_pct(real: Capacity, baseline: Capacity) -> float:
     return 100.0 * (real.throughput_tps - baseline.throughput_tps) / real.throughput_tps
 
 
+@dataclass(frozen=True)
+class QuotaWindows:
+    """Requests grouped by (client, fixed window): each one's rank and running token count.
+
+    Built once per workload so that trying many quotas costs one comparison per request.
+    """
+
+    rank: NDArray[np.int64]  # 1-based position of the request in its client's window
+    tokens_so_far: NDArray[np.float64]  # the window's tokens up to and including it
+    window: NDArray[np.int64]  # window index of each request (arrival order)
+
+    @classmethod
+    def build(
+        cls, arrival_s: ArrayLike, client: ArrayLike, tokens: ArrayLike, window_s: float
+    ) -> QuotaWindows:
+        t = np.asarray(arrival_s, dtype=np.float64)
+        owner = np.asarray(client, dtype=np.int64)
+        work = np.asarray(tokens, dtype=np.float64)
+        if not (t.shape == owner.shape == work.shape):
+            raise ValueError("`arrival_s`, `client` and `tokens` must have the same length")
+        window = np.floor(t / window_s).astype(np.int64)
+        order = np.lexsort((np.arange(t.size), window, owner))  # by client, window, arrival
+        key_owner, key_window = owner[order], window[order]
+        new_group = np.ones(t.size, dtype=bool)
+        new_group[1:] = (key_owner[1:] != key_owner[:-1]) | (key_window[1:] != key_window[:-1])
+        group_start = np.maximum.accumulate(np.where(new_group, np.arange(t.size), 0))
+        cumulative = np.cumsum(work[order])
+        before_group = np.concatenate([[0.0], cumulative])[group_start]
+        rank = np.empty(t.size, dtype=np.int64)
+        tokens_so_far = np.empty(t.size, dtype=np.float64)
+        rank[order] = np.arange(t.size) - group_start + 1
+        tokens_so_far[order] = cumulative - before_group
+        return cls(rank, tokens_so_far, window)
+
+    def admitted(self, rpm: float, tpm: float) -> NDArray[np.bool_]:
+        return (self.rank <= rpm) & (self.tokens_so_far <= tpm)
+
+
 def quota_admitted(
     arrival_s: ArrayLike,
     client: ArrayLike,
@@ -122,28 +160,9 @@ def quota_admitted(
 ) -> NDArray[np.bool_]:
     """Which requests a per-client RPM/TPM quota over fixed windows admits (see module docs).
 
-    Requests must be sorted by arrival. ``math.inf`` disables a limit.
+    ``math.inf`` disables a limit.
     """
-    t = np.asarray(arrival_s, dtype=np.float64)
-    owner = np.asarray(client, dtype=np.int64)
-    work = np.asarray(tokens, dtype=np.float64)
-    if not (t.shape == owner.shape == work.shape):
-        raise ValueError("`arrival_s`, `client` and `tokens` must have the same length")
-    if t.size == 0:
-        return np.zeros(0, dtype=bool)
-    window = np.floor(t / window_s).astype(np.int64)
-    order = np.lexsort((np.arange(t.size), window, owner))  # by client, window, arrival
-    key_owner, key_window = owner[order], window[order]
-    new_group = np.ones(t.size, dtype=bool)
-    new_group[1:] = (key_owner[1:] != key_owner[:-1]) | (key_window[1:] != key_window[:-1])
-    group_start = np.maximum.accumulate(np.where(new_group, np.arange(t.size), 0))
-    rank = np.arange(t.size) - group_start + 1  # 1-based position within (client, window)
-    cumulative = np.cumsum(work[order])
-    before_group = np.concatenate([[0.0], cumulative])[group_start]
-    tokens_so_far = cumulative - before_group
-    admitted = np.empty(t.size, dtype=bool)
-    admitted[order] = (rank <= rpm) & (tokens_so_far <= tpm)
-    return admitted
+    return QuotaWindows.build(arrival_s, client, tokens, window_s).admitted(rpm, tpm)
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,30 +195,29 @@ def smallest_quota(
     so each search is a bisection: integer RPM and TPM alone, and a common scale of the
     given pair (to a relative width of 1e-3).
     """
-    t = np.asarray(arrival_s, dtype=np.float64)
-    owner = np.asarray(client, dtype=np.int64)
-    work = np.asarray(tokens, dtype=np.float64)
+    if not 0 <= target_share < 1:
+        raise ValueError("`target_share` must be in [0, 1)")
+    if not (math.isfinite(rpm) or math.isfinite(tpm)) or rpm <= 0 or tpm <= 0:
+        raise ValueError("`rpm` and `tpm` must be positive, and at least one finite")
+    windows = QuotaWindows.build(arrival_s, client, tokens, window_s)
+    if windows.rank.size == 0:
+        return QuotaSearch(0.0, 0.0, 0.0, target_share)
 
     def share(r: float, k: float) -> float:
-        return rejected_share(quota_admitted(t, owner, work, rpm=r, tpm=k, window_s=window_s))
+        return rejected_share(windows.admitted(r, k))
 
-    def smallest_int(limit_share: float, upper: int, at: Callable[[int], float]) -> float:
-        low, high = 0, max(upper, 1)  # share(high) is 0: nothing is ever over the top
+    def smallest_int(upper: float, at: Callable[[int], float]) -> float:
+        low, high = 0, max(math.ceil(upper), 1)  # nothing is over the top: share 0
         while high - low > 1:
             middle = (low + high) // 2
-            if at(middle) <= limit_share:
+            if at(middle) <= target_share:
                 high = middle
             else:
                 low = middle
         return float(high)
 
-    if t.size == 0:
-        return QuotaSearch(0.0, 0.0, 0.0, target_share)
-    window = np.floor(t / window_s).astype(np.int64)
-    _, per_group = np.unique(np.stack([owner, window]), axis=1, return_counts=True)
-    max_tokens = int(np.ceil(work.sum()))
-    best_rpm = smallest_int(target_share, int(per_group.max()), lambda r: share(r, math.inf))
-    best_tpm = smallest_int(target_share, max_tokens, lambda k: share(math.inf, k))
+    best_rpm = smallest_int(windows.rank.max(), lambda r: share(r, math.inf))
+    best_tpm = smallest_int(windows.tokens_so_far.max(), lambda k: share(math.inf, k))
     low, high = 0.0, 1.0
     while share(rpm * high, tpm * high) > target_share:
         low, high = high, high * 2

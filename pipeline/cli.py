@@ -372,6 +372,47 @@ def validate(
     echo_paths(result.path)
 
 
+@app.command()
+def whatif(
+    out: Annotated[Path, typer.Argument(help="Run directory with exported profiles.")],
+    scale: Annotated[float, typer.Option("--scale", help="Multiple of the observed rate.")] = 1.0,
+    rpm: Annotated[
+        float | None, typer.Option("--rpm", help="Requests per minute per client (quota).")
+    ] = None,
+    tpm: Annotated[
+        float | None, typer.Option("--tpm", help="Tokens per minute per client (quota).")
+    ] = None,
+    target_share: Annotated[
+        float, typer.Option("--target-share", help="429 share the searched quota must meet.")
+    ] = 0.01,
+    seed: Annotated[int, typer.Option("--seed", help="Random seed.")] = 0,
+    debug: DebugOpt = False,
+) -> None:
+    """Replay the generated workload at --scale against RPM/TPM quotas: whatif.json."""
+    import math
+
+    from pipeline import whatif as whatif_module
+
+    with reported_errors(debug):
+        options = whatif_module.WhatifOptions(
+            scale=scale,
+            rpm=math.inf if rpm is None else rpm,
+            tpm=math.inf if tpm is None else tpm,
+            target_share=target_share,
+            seed=seed,
+        )
+        result = whatif_module.run(RunDir(out), options)
+    for model in result.models:
+        found = model["quota_for_target"] or {}
+        typer.echo(
+            f"{model['model']}: {model['rejected_share']:.1%} of {model['n_requests']:,} "
+            f"requests rate-limited; under {target_share:.1%} needs rpm {found.get('rpm', 0):g} "
+            f"or tpm {found.get('tpm', 0):g} alone, or {found.get('scale', 0):.3g}x both",
+            err=True,
+        )
+    echo_paths(result.path)
+
+
 def main() -> None:
     """Entry point of the `servechar` console script."""
     app()

@@ -123,7 +123,7 @@ def run(run_dir: RunDir, options: ValidateOptions, engine: EngineOptions) -> Val
         "scored_until_s": end_s,
         "models": results,
     }
-    path = write_json(run_dir.path(VALIDATION), _clean(document))
+    path = write_json(run_dir.path(VALIDATION), clean_json(document))
     run_dir.update_manifest(
         "validate",
         {
@@ -498,13 +498,13 @@ def _curves(
     }
 
 
-def _clean(value: Any) -> Any:
+def clean_json(value: Any) -> Any:
     """JSON-ready: NaN/inf become null, floats keep SIG_DIGITS significant digits, int keys
     become strings (so that sorting keys is well defined)."""
     if isinstance(value, dict):
-        return {str(k): _clean(v) for k, v in value.items()}
+        return {str(k): clean_json(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_clean(v) for v in value]
+        return [clean_json(v) for v in value]
     if isinstance(value, (bool, np.bool_)):
         return bool(value)
     if isinstance(value, (int, np.integer)):

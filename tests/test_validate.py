@@ -218,3 +218,43 @@ def test_held_out_validation_scores_the_log_after_the_split(bursty_run: Path) ->
         assert generated[score] < naive[score], score
     bad = runner.invoke(app, ["validate", str(bursty_run), "--train-until", "2025-03-03T03:01:00Z"])
     assert bad.exit_code == 1 and "boundary" in bad.output
+
+
+def _whatif(run: Path, *args: str) -> dict:
+    result = runner.invoke(app, ["whatif", str(run), *args])
+    assert result.exit_code == 0, result.output
+    return json.loads((run / "whatif.json").read_text())
+
+
+def test_whatif_rate_limits_more_at_a_larger_scale(bursty_run: Path) -> None:
+    quota = ["--rpm", "120", "--tpm", "200000", "--seed", "3"]
+    (once,) = _whatif(bursty_run, "--scale", "1", *quota)["models"]
+    ten = _whatif(bursty_run, "--scale", "10", *quota)
+    (tenfold,) = ten["models"]
+    assert tenfold["n_requests"] == pytest.approx(10 * once["n_requests"], rel=0.05)
+    assert tenfold["rejected_share"] > once["rejected_share"]
+    # the share over time and by client account for the same rejected requests
+    by_client = sum(c["n_requests"] * (c["rejected_share"] or 0) for c in tenfold["by_client"])
+    over_time = sum(w["n_requests"] * (w["rejected_share"] or 0) for w in tenfold["over_time"])
+    total = tenfold["n_requests"] * tenfold["rejected_share"]
+    assert by_client == pytest.approx(total, rel=1e-4)
+    assert over_time == pytest.approx(total, rel=1e-4)
+    assert (bursty_run / "whatif.json").read_bytes() == json.dumps(
+        ten, sort_keys=True, indent=2
+    ).encode() + b"\n"
+    # the small client stays far under the quota even at ten times its rate
+    shares = {c["client_id"]: c["rejected_share"] for c in tenfold["by_client"]}
+    assert shares["small"] == 0.0 < shares["steady"]
+
+
+def test_whatif_quota_search_meets_the_target(bursty_run: Path) -> None:
+    (model,) = _whatif(bursty_run, "--scale", "5", "--rpm", "60", "--target-share", "0.02")[
+        "models"
+    ]
+    found = model["quota_for_target"]
+    (at_found,) = _whatif(bursty_run, "--scale", "5", "--rpm", str(found["rpm"]))["models"]
+    assert at_found["rejected_share"] <= 0.02
+    (below,) = _whatif(bursty_run, "--scale", "5", "--rpm", str(found["rpm"] - 1))["models"]
+    assert below["rejected_share"] > 0.02
+    bad = runner.invoke(app, ["whatif", str(bursty_run), "--scale", "5"])
+    assert bad.exit_code == 1 and "give a quota" in bad.output

@@ -1,0 +1,153 @@
+"""What-if scaling (`servechar whatif`): the generated workload at `scale` times the observed
+rate against per-client RPM/TPM quotas, and the quota that keeps rate limiting rare.
+
+The workload is the per-client composition of `pipeline.generate` at `scale` times every
+window's rate (ServeGen's rate function: the target is split among clients in proportion to
+their rates, so each keeps its burstiness); the quota model is `fitting.capacity`'s fixed
+60-second windows per (model, client). Results go to `whatif.json`.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from fitting.capacity import QUOTA_WINDOW_S, QuotaWindows, rejected_share, smallest_quota
+from pipeline.errors import ConfigError
+from pipeline.generate import (
+    generate_model,
+    generation_windows,
+    load_profiles,
+    target_rates,
+    window_length,
+)
+from pipeline.rundir import RunDir, write_json
+from pipeline.validate import clean_json
+
+WHATIF = "whatif.json"
+FORMAT = "servechar.whatif/1"
+
+
+@dataclass(frozen=True)
+class WhatifOptions:
+    scale: float = 1.0
+    rpm: float = math.inf
+    tpm: float = math.inf
+    target_share: float = 0.01
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class WhatifResult:
+    path: Path
+    models: list[dict[str, Any]]
+
+
+def run(run_dir: RunDir, options: WhatifOptions) -> WhatifResult:
+    """Replay every model's generated workload against the quotas; write whatif.json."""
+    started = time.perf_counter()
+    if not (math.isfinite(options.scale) and options.scale > 0):
+        raise ConfigError(f"--scale must be a positive number, got {options.scale}")
+    if options.rpm <= 0 or options.tpm <= 0:
+        raise ConfigError("--rpm and --tpm must be positive", hint="For example --rpm 500.")
+    if not (math.isfinite(options.rpm) or math.isfinite(options.tpm)):
+        raise ConfigError("give a quota: --rpm, --tpm or both", hint="For example --rpm 500.")
+    if not 0 <= options.target_share < 1:
+        raise ConfigError(f"--target-share must be in [0, 1), got {options.target_share}")
+    window_s = window_length(run_dir)
+    rng = np.random.default_rng(options.seed)
+    models = []
+    for profiles in load_profiles(run_dir):
+        span = float(profiles.timestamps[-1] + window_s)
+        windows = generation_windows(profiles, window_s, 0.0, span)
+        rates = target_rates(profiles, windows, scale=options.scale, rate_fn=None, share=1.0)
+        workload = generate_model(
+            profiles,
+            window_s=window_s,
+            start_s=0.0,
+            duration_s=span,
+            rates=rates,
+            windows=windows,
+            rng=rng,
+            faithful=False,
+        )
+        tokens = workload.tokens() if workload.time_s.size else np.zeros(0)
+        quota = QuotaWindows.build(workload.time_s, workload.client, tokens, QUOTA_WINDOW_S)
+        admitted = quota.admitted(options.rpm, options.tpm)
+        rejected = ~admitted
+        window_index = (workload.time_s // window_s).astype(np.int64)
+        n_windows = windows.size
+        per_window_n = np.bincount(window_index, minlength=n_windows)[:n_windows]
+        per_window_rejected = np.bincount(window_index, weights=rejected, minlength=n_windows)
+        over_time = [
+            {
+                "start_s": int(start),
+                "n_requests": int(n),
+                "rejected_share": float(r / n) if n else None,
+            }
+            for start, n, r in zip(
+                windows, per_window_n, per_window_rejected[:n_windows], strict=True
+            )
+        ]
+        by_client = []
+        for index, client in enumerate(profiles.clients):
+            mine = workload.client == index
+            n = int(mine.sum())
+            by_client.append(
+                {
+                    "client_id": client.name,
+                    "n_requests": n,
+                    "rejected_share": float(rejected[mine].mean()) if n else None,
+                }
+            )
+        found = (
+            smallest_quota(
+                workload.time_s,
+                workload.client,
+                tokens,
+                rpm=options.rpm,
+                tpm=options.tpm,
+                target_share=options.target_share,
+            )
+            if workload.time_s.size
+            else None
+        )
+        models.append(
+            {
+                "category": profiles.category,
+                "model": profiles.model,
+                "n_requests": int(workload.time_s.size),
+                "rejected_share": rejected_share(admitted),
+                "by_client": by_client,
+                "over_time": over_time,
+                "quota_for_target": asdict(found) if found else None,
+            }
+        )
+    document = {
+        "format": FORMAT,
+        "options": {
+            "scale": options.scale,
+            "rpm": options.rpm if math.isfinite(options.rpm) else None,
+            "tpm": options.tpm if math.isfinite(options.tpm) else None,
+            "target_share": options.target_share,
+            "seed": options.seed,
+            "quota_window_s": QUOTA_WINDOW_S,
+        },
+        "window_s": window_s,
+        "models": models,
+    }
+    path = write_json(run_dir.path(WHATIF), clean_json(document))
+    run_dir.update_manifest(
+        "whatif",
+        {
+            "options": document["options"],
+            "outputs": [str(path)],
+            "seconds": round(time.perf_counter() - started, 3),
+        },
+    )
+    return WhatifResult(path, models)
