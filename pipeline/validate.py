@@ -274,7 +274,9 @@ def _score_model(
             if workload.time_s.size
             else math.nan
         )
-    clients = _client_scores(con, profiles, span, shifted["generated"], options, n_seconds)
+    clients = _client_scores(
+        con, profiles, span, shifted["generated"], options, float(real_counts.sum())
+    )
     return {
         "category": profiles.category,
         "model": profiles.model,
@@ -393,7 +395,7 @@ def _client_scores(
     span: dict[str, Any],
     generated: Workload,
     options: ValidateOptions,
-    n_seconds: int,
+    real_total: float,
 ) -> list[dict[str, Any]]:
     """Top clients by real requests: arrival scores, real against generated, and shares.
 
@@ -407,13 +409,12 @@ def _client_scores(
         {"category": span["category"], "model": span["model"], "train_end_us": train_end_us},
     ).fetchall()
     total_generated = max(generated.time_s.size, 1)
-    real_total = 0.0
+    n_seconds = span["end_s"] - span["start_s"]
     rows = []
     for client_id, _, chunk in ranked[: options.top_clients]:
         if chunk >= len(profiles.clients):
             continue
         counts, tokens = _real_per_second(con, span, client_id, n_seconds)
-        real_total = real_total or _real_total(con, span, n_seconds)
         mask = generated.client == chunk
         times = generated.time_s[mask]
         gen_counts = scorecard.per_second(times, n_seconds)
@@ -442,11 +443,6 @@ def _client_scores(
             }
         )
     return rows
-
-
-def _real_total(con: duckdb.DuckDBPyConnection, span: dict[str, Any], n_seconds: int) -> float:
-    counts, _ = _real_per_second(con, span, None, n_seconds)
-    return float(counts.sum())
 
 
 def _cv(n_gaps: int, mean_gap_s: float | None, sd_gap_s: float | None) -> float:

@@ -258,3 +258,22 @@ def test_whatif_quota_search_meets_the_target(bursty_run: Path) -> None:
     assert below["rejected_share"] > 0.02
     bad = runner.invoke(app, ["whatif", str(bursty_run), "--scale", "5"])
     assert bad.exit_code == 1 and "give a quota" in bad.output
+
+
+def test_hostile_names_are_parameters_and_json_strings(tmp_path: Path) -> None:
+    hostile = ["<script>alert(1)</script>", "'; drop table requests; --"]
+    specs = [
+        ClientSpec(hostile[1], hostile[0], rate_rps=0.3, family="gamma", shape=0.5),
+        ClientSpec("x\\y", hostile[0], rate_rps=0.2, family="gamma", shape=2.0),
+    ]
+    log = tmp_path / "log.csv"
+    log.write_text(generate(specs, duration_s=7200, seed=4).write_csv())
+    run_all([str(log)], tmp_path / "out", RunOptions())
+    result = runner.invoke(app, ["validate", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    document = json.loads((tmp_path / "out" / "validation.json").read_text())
+    (model,) = document["models"]
+    assert model["model"] == hostile[0]
+    assert {c["client_id"] for c in model["clients"]} == {hostile[1], "x\\y"}
+    result = runner.invoke(app, ["whatif", str(tmp_path / "out"), "--rpm", "30"])
+    assert result.exit_code == 0, result.output
