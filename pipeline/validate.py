@@ -92,7 +92,10 @@ def run(run_dir: RunDir, options: ValidateOptions, engine: EngineOptions) -> Val
         profile_dir = _fit_training_profiles(run_dir, origin_us, train_end_s, engine)
     models = load_profiles(profile_dir)
     end_s = (last_us - origin_us) // 1_000_000 // window_s * window_s + window_s
-    score_start = train_end_s or 0
+    # From the first trace window with requests: hours of silence before a log starts would
+    # swamp every per-second statistic (a day-long origin for a one-hour log).
+    first_s = (_epoch_us(meta["first_arrival"]) - origin_us) // 1_000_000 // window_s * window_s
+    score_start = train_end_s if train_end_s is not None else int(first_s)
     con = connect(run_dir, engine)
     try:
         open_requests(con, run_dir)
@@ -402,7 +405,8 @@ def _client_scores(
     Real clients are matched to profiles by chunk number (export's ranking), so that an
     anonymised export is scored under its pseudonyms and never shows the real ids.
     """
-    train_end_us = span["origin_us"] + span["start_s"] * 1_000_000 if span["start_s"] else 2**62
+    held_out = options.train_until is not None  # then the scored span starts at the split
+    train_end_us = span["origin_us"] + span["start_s"] * 1_000_000 if held_out else 2**62
     ranked = sqlrun.query(
         con,
         "validate/client_chunks",
