@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 import shutil
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -91,6 +91,8 @@ def run(run_dir: RunDir, options: ValidateOptions, engine: EngineOptions) -> Val
         train_end_s = _train_end(until_us, origin_us, last_us, window_s, options.train_until)
         profile_dir = _fit_training_profiles(run_dir, origin_us, train_end_s, engine)
     models = load_profiles(profile_dir)
+    if profile_dir is not run_dir and _was_anonymized(run_dir):
+        models = [_chunk_names(model) for model in models]
     end_s = (last_us - origin_us) // 1_000_000 // window_s * window_s + window_s
     # From the first trace window with requests: hours of silence before a log starts would
     # swamp every per-second statistic (a day-long origin for a one-hour log).
@@ -154,6 +156,19 @@ def _train_end(until_us: int, origin_us: int, last_us: int, window_s: int, text:
             hint="For example the origin plus a whole number of hours.",
         )
     return int(end_s)
+
+
+def _was_anonymized(run_dir: RunDir) -> bool:
+    manifest = run_dir.read_json("manifest.json", "export")
+    return bool(manifest.get("stages", {}).get("export", {}).get("options", {}).get("anonymize"))
+
+
+def _chunk_names(model: ModelProfiles) -> ModelProfiles:
+    """Training profiles of an anonymised run are named by chunk (the salt is not stored)."""
+    clients = tuple(
+        replace(client, name=f"chunk-{chunk}") for chunk, client in enumerate(model.clients)
+    )
+    return replace(model, clients=clients)
 
 
 def _fit_training_profiles(

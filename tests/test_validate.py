@@ -277,3 +277,18 @@ def test_hostile_names_are_parameters_and_json_strings(tmp_path: Path) -> None:
     assert {c["client_id"] for c in model["clients"]} == {hostile[1], "x\\y"}
     result = runner.invoke(app, ["whatif", str(tmp_path / "out"), "--rpm", "30"])
     assert result.exit_code == 0, result.output
+
+
+def test_held_out_validation_of_an_anonymised_run_shows_no_client_ids(tmp_path: Path) -> None:
+    log = tmp_path / "log.csv"
+    log.write_text(generate(BURSTY, duration_s=2 * 3600, seed=8).write_csv())
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["run", str(log), "--out", str(out), "--anonymize", "--salt", "s"])
+    assert result.exit_code == 0, result.output
+    for args in ([], ["--train-until", "2025-03-03T01:00:00Z"]):
+        result = runner.invoke(app, ["validate", str(out), *args])
+        assert result.exit_code == 0, result.output
+        text = (out / "validation.json").read_text()
+        assert not any(spec.client_id in text for spec in BURSTY)
+    (model,) = json.loads(text)["models"]
+    assert [c["client_id"] for c in model["clients"]] == [f"chunk-{i}" for i in range(4)]
