@@ -20,23 +20,26 @@ from pipeline.synthetic import ClientSpec, generate
 runner = CliRunner()
 
 # Bursty clients of different sizes and shapes plus a steady one: the mix that a Poisson
-# generator at the aggregate rate smooths away (ServeGen, Section 5).
+# generator at the aggregate rate smooths away (ServeGen, Section 5). With these shapes the
+# orderings asserted below held for each of 6 generator seeds on 2 log seeds (naive
+# under-provisioning 31-40 %, per-client within 9 %, hence the bounds 20 % and 15 %); milder
+# shapes (0.25, 0.45) let the single-maximum peak-to-mean score flip now and then.
 BURSTY = [
     ClientSpec(
-        "gamma-bursty", "mix", rate_rps=1.0, family="gamma", shape=0.3, diurnal_amplitude=0.5
+        "gamma-bursty", "mix", rate_rps=1.0, family="gamma", shape=0.2, diurnal_amplitude=0.5
     ),
     ClientSpec(
         "weibull-bursty",
         "mix",
         rate_rps=0.6,
         family="weibull_min",
-        shape=0.45,
-        pareto_tail=(0.2, 3000.0, 1.5),
+        shape=0.4,
+        pareto_tail=(0.1, 3000.0, 3.0),
     ),
     ClientSpec(
         "steady",
         "mix",
-        rate_rps=1.5,
+        rate_rps=1.0,
         family="gamma",
         shape=4.0,
         input_lognormal=(5.0, 0.3),
@@ -76,8 +79,8 @@ def test_per_client_workload_is_closer_than_naive(validation: dict) -> None:
 def test_capacity_model_finds_naive_under_provisioned(validation: dict) -> None:
     (model,) = validation["models"]
     under = model["capacity"]["under_provisioning_pct"]
-    assert under["naive"] > 10.0
-    assert abs(under["generated"]) < under["naive"]
+    assert under["naive"] > 20.0
+    assert abs(under["generated"]) < 15.0
     real = model["capacity"]["real"]
     assert real["delay_quantile_s"] <= real["target_s"] == 2.0
 
