@@ -152,13 +152,17 @@ def relative_error(real: float, generated: float) -> float:
 
 
 def ccdf_on_grid(values: ArrayLike, weights: ArrayLike, grid: ArrayLike) -> NDArray[np.float64]:
-    """Share of the (weighted) values strictly above each grid point."""
+    """Share of the (weighted) values strictly above each point of an ascending grid.
+
+    Each value is binned by the number of grid points below it (no sort of the values), so a
+    long array costs one binary search per value.
+    """
     v = np.asarray(values, dtype=np.float64)
     w = np.asarray(weights, dtype=np.float64)
-    order = np.argsort(v, kind="stable")
-    cumulative = np.concatenate([[0.0], np.cumsum(w[order])])
-    total = cumulative[-1]
+    g = np.asarray(grid, dtype=np.float64)
+    total = w.sum()
     if total <= 0:
-        return np.full(np.asarray(grid).size, np.nan)
-    below = cumulative[np.searchsorted(v[order], np.asarray(grid, dtype=np.float64), "right")]
-    return 1.0 - below / total
+        return np.full(g.size, np.nan)
+    below = np.searchsorted(g, v, side="left")  # grid points strictly below each value
+    at_or_below = np.cumsum(np.bincount(below, weights=w, minlength=g.size + 1))[: g.size]
+    return 1.0 - at_or_below / total

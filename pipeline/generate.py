@@ -150,17 +150,34 @@ def _load_client(directory: Path, chunk: int, client_id: str) -> ClientProfile:
 
 def _distribution(name: str, text: str) -> FieldDistribution:
     """ServeGen's reading of a `{value: probability}` literal (see the format page)."""
-    mapping = ast.literal_eval(text)
-    if not isinstance(mapping, dict) or not mapping:
+    keys_text, probs_text = _split_literal(text)
+    if not keys_text:
         raise ValueError(f"{name} is not a non-empty dict literal")
-    probs = np.asarray([float(v) for v in mapping.values()], dtype=np.float64)
+    probs = np.asarray([float(v) for v in probs_text], dtype=np.float64)
     if name == "reason_ratio":  # keys ignored: list index i maps to i / (len - 1)
         values = np.arange(probs.size, dtype=np.float64) / max(probs.size - 1, 1)
     else:
-        keys = np.asarray([int(k) for k in mapping], dtype=np.float64)
+        keys = np.asarray([int(k) for k in keys_text], dtype=np.float64)
         order = np.argsort(keys, kind="stable")
         values, probs = keys[order], probs[order]
     return FieldDistribution(values, probs)
+
+
+def _split_literal(text: str) -> tuple[list[str], list[str]]:
+    """Keys and values of a `{number: number, ...}` literal, as text.
+
+    The profiles this project writes have exactly that form, which splits quickly; anything
+    else goes through `ast.literal_eval`, which accepts literals only (never code).
+    """
+    body = text.strip()
+    if body.startswith("{") and body.endswith("}") and "'" not in body and '"' not in body:
+        pairs = [item.split(":") for item in body[1:-1].split(",") if item.strip()]
+        if all(len(pair) == 2 for pair in pairs):
+            return [k.strip() for k, _ in pairs], [v.strip() for _, v in pairs]
+    mapping = ast.literal_eval(body)
+    if not isinstance(mapping, dict):
+        raise ValueError("not a dict literal")
+    return [str(k) for k in mapping], [str(v) for v in mapping.values()]
 
 
 def window_length(run_dir: RunDir) -> int:
