@@ -330,38 +330,44 @@ def run(
 def write_trace(output: Path, parts: Sequence[tuple[ModelProfiles, Workload]]) -> int:
     """CSV sorted by timestamp: timestamp (s since the profile origin), client, model, fields.
 
-    Names go through the csv module (quoted as needed): they are data, never markup.
+    Names are column values written by the CSV writer (quoted as needed): data, never markup.
     """
-    model_of = np.concatenate(
-        [np.full(w.time_s.size, m, dtype=np.int64) for m, (_, w) in enumerate(parts)] or [[]]
-    ).astype(np.int64)
-    row_of = np.concatenate(
-        [np.arange(w.time_s.size, dtype=np.int64) for _, w in parts] or [[]]
-    ).astype(np.int64)
-    times = np.concatenate([w.time_s for _, w in parts] or [[]])
-    order = np.lexsort((row_of, model_of, times))
-    merged = zip(
-        times[order].tolist(), model_of[order].tolist(), row_of[order].tolist(), strict=True
-    )
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["timestamp", "client_id", "model", "category", *TRACE_COLUMNS])
-    columns = [_trace_columns(profiles.category, workload) for profiles, workload in parts]
-    for time_s, model_index, i in merged:
-        profiles, workload = parts[model_index]
-        client = profiles.clients[int(workload.client[i])].name
-        values = columns[model_index]
-        writer.writerow(
-            [
-                f"{time_s:.6f}",
-                client,
-                profiles.model,
-                profiles.category,
-                *("" if values[c] is None else str(int(values[c][i])) for c in TRACE_COLUMNS),
-            ]
+    import polars as pl
+
+    frames = []
+    for model_index, (profiles, workload) in enumerate(parts):
+        n = workload.time_s.size
+        names = pl.Series([c.name for c in profiles.clients], dtype=pl.String)
+        columns = _trace_columns(profiles.category, workload)
+        frames.append(
+            pl.DataFrame(
+                {
+                    "timestamp": workload.time_s,
+                    "client_id": names.gather(workload.client)
+                    if n
+                    else pl.Series([], dtype=pl.String),
+                    "model": pl.repeat(profiles.model, n, dtype=pl.String, eager=True),
+                    "category": pl.repeat(profiles.category, n, dtype=pl.String, eager=True),
+                    **{
+                        name: pl.Series(name, values, dtype=pl.Float64).cast(pl.Int64)
+                        if values is not None
+                        else pl.repeat(None, n, dtype=pl.Int64, eager=True)
+                        for name, values in columns.items()
+                    },
+                    "_model": pl.repeat(model_index, n, dtype=pl.Int64, eager=True),
+                    "_row": np.arange(n, dtype=np.int64),
+                }
+            )
         )
-    write_text_atomic(output, buffer.getvalue())
-    return int(times.size)
+    if frames:
+        trace = pl.concat(frames).sort(["timestamp", "_model", "_row"]).drop("_model", "_row")
+    else:
+        schema = {"timestamp": pl.Float64, "client_id": pl.String, "model": pl.String}
+        trace = pl.DataFrame(
+            schema={**schema, "category": pl.String, **dict.fromkeys(TRACE_COLUMNS, pl.Int64)}
+        )
+    write_text_atomic(output, trace.write_csv(float_precision=6, line_terminator="\n"))
+    return trace.height
 
 
 def _trace_columns(category: str, workload: Workload) -> dict[str, NDArray[np.float64] | None]:

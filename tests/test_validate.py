@@ -265,6 +265,7 @@ def test_whatif_quota_search_meets_the_target(bursty_run: Path) -> None:
 
 def test_hostile_names_are_parameters_and_json_strings(tmp_path: Path) -> None:
     hostile = ["<script>alert(1)</script>", "'; drop table requests; --"]
+    hostile[1] += ', "quoted"\nline'
     specs = [
         ClientSpec(hostile[1], hostile[0], rate_rps=0.3, family="gamma", shape=0.5),
         ClientSpec("x\\y", hostile[0], rate_rps=0.2, family="gamma", shape=2.0),
@@ -280,6 +281,14 @@ def test_hostile_names_are_parameters_and_json_strings(tmp_path: Path) -> None:
     assert {c["client_id"] for c in model["clients"]} == {hostile[1], "x\\y"}
     result = runner.invoke(app, ["whatif", str(tmp_path / "out"), "--rpm", "30"])
     assert result.exit_code == 0, result.output
+    trace = tmp_path / "trace.csv"
+    result = runner.invoke(
+        app, ["generate", str(tmp_path / "out"), "--duration", "7200", "-o", str(trace)]
+    )
+    assert result.exit_code == 0, result.output
+    rows = list(csv.DictReader(trace.open(newline="")))
+    assert {r["client_id"] for r in rows} == {hostile[1], "x\\y"}
+    assert {r["model"] for r in rows} == {hostile[0]}
 
 
 def test_held_out_validation_of_an_anonymised_run_shows_no_client_ids(tmp_path: Path) -> None:
