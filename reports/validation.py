@@ -161,8 +161,12 @@ def _model_figures(model: dict[str, Any]) -> list[tuple[str, go.Figure, str]]:
                 y_title="Fano factor (variance / mean of counts)",
                 log_y=True,
             ),
-            f"Naive under-provisions by {fmt(under['naive'], percent=True)} and per-client by "
-            f"{fmt(under['generated'], percent=True)} against the real workload's capacity.",
+            f"Fano factor at 60 s: real {fmt(arrivals['real']['fano']['60'])}, per-client "
+            f"{fmt(arrivals['generated']['fano']['60'])}, naive "
+            f"{fmt(arrivals['naive']['fano']['60'])} (1 for a Poisson stream); capacity for a "
+            f"p99 wait of {fmt(model['capacity']['real']['target_s'])} s: naive under-provisions "
+            f"by {fmt(under['naive'], percent=True)}, per-client by "
+            f"{fmt(under['generated'], percent=True)}.",
         )
     )
     tokens = curves["token_cdf"]
