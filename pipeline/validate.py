@@ -272,7 +272,8 @@ def _score_model(
             window_counts, counts.reshape(-1, window_s).sum(axis=1)
         )
 
-    fields = _field_scores(con, span, shifted)
+    real_fields = _real_fields(con, span)
+    fields = _field_scores(real_fields, shifted)
     capacity = {
         "real": required_throughput(
             real["arrival_s"], real["tokens"], target_s=options.target_p99_s
@@ -312,7 +313,7 @@ def _score_model(
             },
         },
         "clients": clients,
-        "curves": _curves(real["arrival_s"], shifted, series, con, span),
+        "curves": _curves(real["arrival_s"], shifted, series, real_fields),
     }
 
 
@@ -361,9 +362,10 @@ def _model_requests(con: duckdb.DuckDBPyConnection, span: dict[str, Any]) -> dic
 
 
 def _real_fields(
-    con: duckdb.DuckDBPyConnection, span: dict[str, Any]
+    con: duckdb.DuckDBPyConnection, span: dict[str, Any], client_id: str | None = None
 ) -> dict[str, tuple[NDArray[np.float64], NDArray[np.float64]]]:
-    table = sqlrun.query(con, "validate/field_values", span).fetchnumpy()
+    params = {**span, "client_id": client_id}
+    table = sqlrun.query(con, "validate/field_values", params).fetchnumpy()
     names = np.asarray(table["field"], dtype=object)
     values = np.asarray(table["token_count"], dtype=np.float64)
     counts = np.asarray(table["n"], dtype=np.float64)
@@ -373,9 +375,9 @@ def _real_fields(
 
 
 def _field_scores(
-    con: duckdb.DuckDBPyConnection, span: dict[str, Any], workloads: dict[str, Workload]
+    real: dict[str, tuple[NDArray[np.float64], NDArray[np.float64]]],
+    workloads: dict[str, Workload],
 ) -> dict[str, dict[str, Any]]:
-    real = _real_fields(con, span)
     result: dict[str, dict[str, Any]] = {}
     for field, (values, counts) in real.items():
         if values.size == 0:
@@ -443,8 +445,12 @@ def _client_scores(
         moments = sqlrun.query(
             con, "validate/interarrival_moments", {**span, "client_id": client_id}
         ).fetchall()[0]
+        mine = Workload(
+            times, generated.client[mask], {k: v[mask] for k, v in generated.fields.items()}
+        )
         rows.append(
             {
+                "fields": _field_scores(_real_fields(con, span, client_id), {"generated": mine}),
                 "chunk": int(chunk),
                 "client_id": profiles.clients[chunk].name,
                 "share": {
@@ -475,8 +481,7 @@ def _curves(
     real_arrivals: NDArray[np.float64],
     workloads: dict[str, Workload],
     series: dict[str, tuple[NDArray[np.float64], NDArray[np.float64]]],
-    con: duckdb.DuckDBPyConnection,
-    span: dict[str, Any],
+    real_fields: dict[str, tuple[NDArray[np.float64], NDArray[np.float64]]],
 ) -> dict[str, Any]:
     """Points of the overlaid distributions that the report draws (real, generated, naive)."""
     times = {"real": real_arrivals, **{n: w.time_s for n, w in workloads.items()}}
@@ -492,7 +497,6 @@ def _curves(
         name: list(scorecard.fano_from_counts(counts, FANO_CURVE_SCALES_S).values())
         for name, (counts, _) in series.items()
     }
-    real_fields = _real_fields(con, span)
     token_cdf: dict[str, dict[str, list[float]]] = {}
     for field in ("input_tokens", "output_tokens"):
         token_cdf[field] = {}

@@ -304,3 +304,38 @@ def test_held_out_validation_of_an_anonymised_run_shows_no_client_ids(tmp_path: 
         assert not any(spec.client_id in text for spec in BURSTY)
     (model,) = json.loads(text)["models"]
     assert [c["client_id"] for c in model["clients"]] == [f"chunk-{i}" for i in range(4)]
+
+
+def test_faithful_trace_fields_are_comonotone_within_each_client_window(
+    sample_run: Path, tmp_path: Path
+) -> None:
+    trace = tmp_path / "faithful.csv"
+    result = runner.invoke(
+        app, ["generate", str(sample_run), "--duration", "86400", "--faithful", "-o", str(trace)]
+    )
+    assert result.exit_code == 0, result.output
+    groups: dict[tuple[str, str, int], list[tuple[int, int]]] = {}
+    for row in csv.DictReader(trace.open()):
+        key = (row["model"], row["client_id"], int(float(row["timestamp"]) // 600))
+        groups.setdefault(key, []).append((int(row["input_tokens"]), int(row["output_tokens"])))
+    compared = 0
+    for pairs in groups.values():
+        if len(pairs) < 3:
+            continue
+        # one uniform drives both fields: sorted by input, the outputs never go down
+        outputs = [out for _, out in sorted(pairs)]
+        assert outputs == sorted(outputs)
+        compared += 1
+    assert compared > 100
+    independent = tmp_path / "independent.csv"
+    result = runner.invoke(
+        app, ["generate", str(sample_run), "--duration", "86400", "-o", str(independent)]
+    )
+    assert result.exit_code == 0, result.output
+    groups = {}
+    for row in csv.DictReader(independent.open()):
+        key = (row["model"], row["client_id"], int(float(row["timestamp"]) // 600))
+        groups.setdefault(key, []).append((int(row["input_tokens"]), int(row["output_tokens"])))
+    busy = [pairs for pairs in groups.values() if len(pairs) >= 10]
+    monotone = [p for p in busy if [o for _, o in sorted(p)] == sorted(o for _, o in p)]
+    assert len(busy) > 100 and not monotone  # independent fields: never by chance at n >= 10

@@ -1,7 +1,8 @@
 -- field_values
--- grain:    one row per (field, value) of the model's successful requests in [start_s, end_s)
+-- grain:    one row per (field, value) of the successful requests in [start_s, end_s) of the
+--           model, or of one of its clients when client_id is not null
 -- inputs:   requests
--- params:   category, model, origin_us, start_s, end_s
+-- params:   category, model, client_id, origin_us, start_s, end_s
 -- The value tables that length distances and percentiles are computed from.
 with selected as (
     select
@@ -12,6 +13,7 @@ with selected as (
     where
         category = $category
         and model = $model
+        and ($client_id::varchar is null or client_id = $client_id::varchar)
         and is_success
         and arrival_us >= $origin_us + $start_s::bigint * 1000000
         and arrival_us < $origin_us + $end_s::bigint * 1000000
