@@ -75,6 +75,8 @@ def run(run_dir: RunDir, options: ValidateOptions, engine: EngineOptions) -> Val
     started = time.perf_counter()
     if not options.target_p99_s > 0:
         raise ConfigError(f"--target-p99 must be positive, got {options.target_p99_s}")
+    if options.top_clients < 0:
+        raise ConfigError(f"--top-clients must be 0 or more, got {options.top_clients}")
     meta = run_dir.read_json(META, "aggregate")
     origin_us, window_s = int(meta["origin_us"]), int(meta["window_s"])
     last_us = _epoch_us(meta["last_arrival"])
