@@ -48,6 +48,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=2_000_000)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--work", type=Path, default=HERE / "work")
+    parser.add_argument("--whatif-scale", type=float, default=10.0)
     args = parser.parse_args()
 
     log = args.work / f"log-{args.rows}-{args.seed}.csv"
@@ -63,14 +64,16 @@ def main() -> None:
             ["generate", str(out), "--duration", "86400", "--seed", "1", "-o", str(trace)]
         ),
         "validate": run_command(["validate", str(out), "--seed", "1"]),
-        "whatif": run_command(["whatif", str(out), "--scale", "10", "--rpm", "600"]),
+        "whatif": run_command(
+            ["whatif", str(out), "--scale", str(args.whatif_scale), "--rpm", "600"]
+        ),
     }
     with trace.open() as handle:
         generated = sum(1 for _ in csv.reader(handle)) - 1
     real = json.loads((out / "summary.json").read_text())["rows_accepted"]
     # requests each command handles: generate writes one trace; validate generates two
-    # workloads and reads the log; whatif generates ten times the log
-    handled = {"generate": generated, "validate": real * 3, "whatif": real * 10}
+    # workloads and reads the log; whatif generates the log times --whatif-scale
+    handled = {"generate": generated, "validate": real * 3, "whatif": real * args.whatif_scale}
     print(f"input: {log.name}, {real:,} accepted requests; generated {generated:,}")
     print(f"{'command':<10} {'seconds':>8} {'requests/s':>12} {'peak RSS MB':>12}")
     for command, result in results.items():
