@@ -1,7 +1,7 @@
 """Benchmark of generate, validate and whatif on the benchmark's synthetic log.
 
     python bench/bench_validate.py                 # 2 million rows (pipeline run once, reused)
-    python bench/bench_validate.py --rows 10000000
+    python bench/bench_validate.py --rows 10000000 --whatif-scale 2
 
 Runs the pipeline stages first when their run directory is missing (bench.py's log and
 stages), then each command in its own process, and prints requests/s and peak resident memory.

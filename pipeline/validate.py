@@ -91,6 +91,12 @@ def run(run_dir: RunDir, options: ValidateOptions, engine: EngineOptions) -> Val
                 hint="For example --train-until 2025-03-03T12:00:00Z.",
             ) from None
         train_end_s = _train_end(until_us, origin_us, last_us, window_s, options.train_until)
+        if until_us <= _epoch_us(meta["first_arrival"]):
+            raise ConfigError(
+                f"--train-until {options.train_until} is not after the first request "
+                f"({meta['first_arrival']}): there is nothing to fit",
+                hint="Split later, for example in the middle of the log.",
+            )
         profile_dir = _fit_training_profiles(run_dir, origin_us, train_end_s, engine)
     models = load_profiles(profile_dir)
     if profile_dir is not run_dir and _was_anonymized(run_dir):
@@ -143,9 +149,11 @@ def run(run_dir: RunDir, options: ValidateOptions, engine: EngineOptions) -> Val
 
 
 def _epoch_us(iso: str) -> int:
-    from datetime import datetime
+    """Epoch microseconds of aggregate's ISO-8601 text, exactly (no float seconds)."""
+    from datetime import UTC, datetime, timedelta
 
-    return int(datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp() * 1_000_000)
+    moment = datetime.fromisoformat(iso.replace("Z", "+00:00"))
+    return (moment - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(microseconds=1)
 
 
 def _train_end(until_us: int, origin_us: int, last_us: int, window_s: int, text: str) -> int:

@@ -205,6 +205,8 @@ def test_bad_rate_function_files_are_clear_errors(
         (["--target-p99", "0"], "--target-p99 must be positive"),
         (["--top-clients", "-1"], "--top-clients must be 0 or more"),
         (["--train-until", "yesterday"], "neither epoch seconds nor ISO-8601"),
+        (["--train-until", "1741003800"], "the last request"),  # after the log's end
+        (["--train-until", "1740960000"], "boundary"),  # before the origin
     ],
 )
 def test_bad_validate_options_are_clear_errors(
