@@ -13,6 +13,8 @@ import csv
 import io
 import json
 import math
+import os
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -21,11 +23,12 @@ import numpy as np
 
 from fitting.generation import ClientProfile, FieldDistribution, Workload, generate_clients
 from pipeline.errors import ConfigError, InputError
-from pipeline.rundir import RunDir, write_text_atomic
+from pipeline.rundir import RunDir
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
+    import polars as pl
     from numpy.typing import NDArray
 
 META = "aggregate/meta.json"
@@ -306,7 +309,7 @@ def run(
     rng = np.random.default_rng(seed)
     totals = [float(m.total_rates().sum()) for m in models]
     all_total = sum(totals) or 1.0
-    parts = []
+    frames = []
     for profiles, total in zip(models, totals, strict=True):
         windows = generation_windows(profiles, window_s, start_s, duration_s)
         rates = target_rates(
@@ -322,51 +325,59 @@ def run(
             rng=rng,
             faithful=faithful,
         )
-        parts.append((profiles, workload))
-    n = write_trace(output, parts)
+        frames.append(trace_frame(len(frames), profiles, workload))
+        del workload  # one model's arrays at a time
+    n = write_trace(output, frames)
     return GenerateResult(output, n)
 
 
-def write_trace(output: Path, parts: Sequence[tuple[ModelProfiles, Workload]]) -> int:
+def trace_frame(model_index: int, profiles: ModelProfiles, workload: Workload) -> pl.DataFrame:
+    """One model's generated requests as trace rows (compact types: the strings are categories,
+    fields a category lacks are all-null columns that take no memory)."""
+    import polars as pl
+
+    n = workload.time_s.size
+    names = pl.Series([c.name for c in profiles.clients], dtype=pl.String)
+    columns = _trace_columns(profiles.category, workload)
+    return pl.DataFrame(
+        {
+            "timestamp": workload.time_s,
+            "client_id": (names.gather(workload.client) if n else names.clear()).cast(
+                pl.Categorical
+            ),
+            "model": pl.repeat(profiles.model, n, dtype=pl.Categorical, eager=True),
+            "category": pl.repeat(profiles.category, n, dtype=pl.Categorical, eager=True),
+            **{
+                name: pl.Series(name, values, dtype=pl.Float64).cast(pl.Int64)
+                if values is not None
+                else pl.Series(name, [None] * 0, dtype=pl.Null).extend_constant(None, n)
+                for name, values in columns.items()
+            },
+            "_model": pl.repeat(model_index, n, dtype=pl.Int32, eager=True),
+            "_row": np.arange(n, dtype=np.int64),
+        }
+    )
+
+
+def write_trace(output: Path, frames: Sequence[pl.DataFrame]) -> int:
     """CSV sorted by timestamp: timestamp (s since the profile origin), client, model, fields.
 
     Names are column values written by the CSV writer (quoted as needed): data, never markup.
     """
     import polars as pl
 
-    frames = []
-    for model_index, (profiles, workload) in enumerate(parts):
-        n = workload.time_s.size
-        names = pl.Series([c.name for c in profiles.clients], dtype=pl.String)
-        columns = _trace_columns(profiles.category, workload)
-        frames.append(
-            pl.DataFrame(
-                {
-                    "timestamp": workload.time_s,
-                    "client_id": names.gather(workload.client)
-                    if n
-                    else pl.Series([], dtype=pl.String),
-                    "model": pl.repeat(profiles.model, n, dtype=pl.String, eager=True),
-                    "category": pl.repeat(profiles.category, n, dtype=pl.String, eager=True),
-                    **{
-                        name: pl.Series(name, values, dtype=pl.Float64).cast(pl.Int64)
-                        if values is not None
-                        else pl.repeat(None, n, dtype=pl.Int64, eager=True)
-                        for name, values in columns.items()
-                    },
-                    "_model": pl.repeat(model_index, n, dtype=pl.Int64, eager=True),
-                    "_row": np.arange(n, dtype=np.int64),
-                }
-            )
-        )
-    if frames:
-        trace = pl.concat(frames).sort(["timestamp", "_model", "_row"]).drop("_model", "_row")
-    else:
-        schema = {"timestamp": pl.Float64, "client_id": pl.String, "model": pl.String}
-        trace = pl.DataFrame(
-            schema={**schema, "category": pl.String, **dict.fromkeys(TRACE_COLUMNS, pl.Int64)}
-        )
-    write_text_atomic(output, trace.write_csv(float_precision=6, line_terminator="\n"))
+    trace = (
+        pl.concat(frames, how="vertical_relaxed")
+        .sort(["timestamp", "_model", "_row"])
+        .drop("_model", "_row")
+    )
+    # Written by Polars straight to a temporary file, then moved into place: no copy of the
+    # whole text in memory, and readers never see half a trace.
+    output.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=output.parent, prefix=f".{output.name}.")
+    os.close(handle)
+    trace.write_csv(temporary, float_precision=6, line_terminator="\n")
+    os.replace(temporary, output)
     return trace.height
 
 
