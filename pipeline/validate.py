@@ -109,6 +109,7 @@ def run(run_dir: RunDir, options: ValidateOptions, engine: EngineOptions) -> Val
     con = connect(run_dir, engine)
     try:
         open_requests(con, run_dir)
+        _materialise_requests(con)
         rng = np.random.default_rng(options.seed)
         scored = [
             _score_model(con, profiles, options, rng, origin_us, window_s, score_start, end_s)
@@ -325,6 +326,30 @@ def _score_model(
         "clients": clients,
         "curves": _curves(real["arrival_s"], shifted, series, real_fields),
     }
+
+
+SCORED_COLUMNS = (
+    "arrival_us",
+    "category",
+    "model",
+    "client_id",
+    "input_tokens",
+    "output_tokens",
+    "reason_tokens",
+    "is_success",
+    "file_index",
+    "source_row",
+)
+
+
+def _materialise_requests(con: duckdb.DuckDBPyConnection) -> None:
+    """Replace the `requests` view by a table of the columns the scores read.
+
+    The view anti-joins duplicates and joins categories on every scan; the scores scan it
+    a few times per model and client, so it is resolved once (DuckDB spills it when large).
+    """
+    con.table("requests").select(*SCORED_COLUMNS).to_table("scored_requests")
+    con.table("scored_requests").create_view("requests", replace=True)
 
 
 def _profile_windows(stamps: NDArray[np.int64], window_starts: NDArray[np.int64]) -> NDArray:
