@@ -88,11 +88,16 @@ def load_profiles(run_dir: RunDir) -> list[ModelProfiles]:
             raise InputError(f"{clients_csv}:{number}: malformed row", hint="Re-run export.")
         category, model, model_dir, chunk, client_id, _ = row
         by_model.setdefault((category, model, model_dir), []).append((int(chunk), client_id))
+    from pipeline.stages.export import CATEGORY_FIELDS  # the format page's fields
+
     models = []
     for (category, model, model_dir), chunks in by_model.items():
+        if category not in CATEGORY_FIELDS:
+            raise InputError(f"{clients_csv}: unknown category {category!r}", hint="Re-run export.")
         directory = run_dir.path("profiles") / "data" / category / model_dir
         profiles = tuple(
-            _load_client(directory, chunk, client_id) for chunk, client_id in sorted(chunks)
+            _load_client(directory, chunk, client_id, CATEGORY_FIELDS[category])
+            for chunk, client_id in sorted(chunks)
         )
         stamps = profiles[0].timestamps
         for profile in profiles:
@@ -105,7 +110,9 @@ def load_profiles(run_dir: RunDir) -> list[ModelProfiles]:
     return models
 
 
-def _load_client(directory: Path, chunk: int, client_id: str) -> ClientProfile:
+def _load_client(
+    directory: Path, chunk: int, client_id: str, expected_fields: tuple[str, ...]
+) -> ClientProfile:
     trace = directory / f"chunk-{chunk}-trace.csv"
     dataset = directory / f"chunk-{chunk}-dataset.json"
     for path in (trace, dataset):
@@ -139,6 +146,13 @@ def _load_client(directory: Path, chunk: int, client_id: str) -> ClientProfile:
         raise InputError(
             f"{dataset}: not a ServeGen dataset ({exc})", hint="Re-run export."
         ) from None
+    for stamp, dists in zip(windows, datasets, strict=True):
+        if set(dists) != set(expected_fields):
+            raise InputError(
+                f"{dataset}: window {stamp[0]} has fields {sorted(dists)}, not "
+                f"{sorted(expected_fields)}",
+                hint="Re-run `servechar export` to rewrite the profiles.",
+            )
     return ClientProfile(
         name=client_id,
         timestamps=np.asarray(stamps, dtype=np.int64),
@@ -267,16 +281,23 @@ def generate_model(
     rng: np.random.Generator,
     faithful: bool,
 ) -> Workload:
-    workload = generate_clients(
-        profiles.clients,
-        profiles.category,
-        window_s=window_s,
-        window_starts=windows.tolist(),
-        target_rates=rates.tolist(),
-        end_s=start_s + duration_s,
-        rng=rng,
-        faithful=faithful,
-    )
+    """One model's workload over ``[start_s, start_s + duration_s)``."""
+    try:
+        workload = generate_clients(
+            profiles.clients,
+            profiles.category,
+            window_s=window_s,
+            window_starts=windows.tolist(),
+            target_rates=rates.tolist(),
+            end_s=start_s + duration_s,
+            rng=rng,
+            faithful=faithful,
+        )
+    except (ValueError, KeyError) as exc:  # a hand-edited profile that breaks the format
+        raise InputError(
+            f"profiles of model {profiles.model!r} cannot be generated from: {exc}",
+            hint="Re-run `servechar export` to rewrite the profiles.",
+        ) from None
     keep = workload.time_s >= start_s
     return Workload(
         workload.time_s[keep],
