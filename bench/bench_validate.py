@@ -29,10 +29,11 @@ def run_command(args: list[str]) -> dict[str, float]:
         "import resource, sys, json\n"
         "from pipeline.cli import app\n"
         "try:\n"
-        f"    app({args!r}, standalone_mode=False)\n"
+        f"    status = app({args!r}, standalone_mode=False)\n"
         "finally:\n"
         "    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
         "    print(json.dumps({'peak_rss_mb': peak / 1024}), file=sys.stderr)\n"
+        "sys.exit(status if isinstance(status, int) else 0)\n"  # a user error returns 1
     )
     started = time.perf_counter()
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
