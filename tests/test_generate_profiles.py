@@ -44,6 +44,8 @@ def test_a_profile_missing_a_field_is_a_clear_error(tmp_path: Path) -> None:
     assert runner.invoke(app, ["run", str(log), "--out", str(out)]).exit_code == 0
     dataset = out / "profiles" / "data" / "language" / "m" / "chunk-0-dataset.json"
     dataset.write_text(dataset.read_text().replace('"output_tokens"', '"output_tokenz"'))
-    result = runner.invoke(app, ["generate", str(out), "--duration", "600"])
+    result = runner.invoke(
+        app, ["generate", str(out), "--duration", "600", "-o", str(tmp_path / "t.csv")]
+    )
     assert result.exit_code == 1, result.output
     assert "output_tokens" in result.output and "Hint:" in result.output

@@ -239,7 +239,10 @@ def test_bad_validate_options_are_clear_errors(
 
 
 def test_generate_and_validate_need_a_finished_run(tmp_path: Path) -> None:
-    for args in (["generate", str(tmp_path), "--duration", "60"], ["validate", str(tmp_path)]):
+    for args in (
+        ["generate", str(tmp_path), "--duration", "60", "-o", str(tmp_path / "t.csv")],
+        ["validate", str(tmp_path)],
+    ):
         result = runner.invoke(app, args)
         assert result.exit_code == 1 and "Error:" in result.output
 
