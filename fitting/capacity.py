@@ -28,8 +28,6 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
-
     from numpy.typing import ArrayLike, NDArray
 
 DEFAULT_TARGET_P99_S = 2.0
@@ -171,12 +169,12 @@ class QuotaSearch:
 
     rpm: float  # with TPM unlimited
     tpm: float  # with RPM unlimited
-    scale: float  # smallest multiple of the given (rpm, tpm) pair
+    scale: float  # smallest common multiple s of the given pair: limits (s * rpm, s * tpm)
     target_share: float
 
 
 def rejected_share(admitted: NDArray[np.bool_]) -> float:
-    return float(1.0 - admitted.mean()) if admitted.size else 0.0
+    return float(np.count_nonzero(~admitted) / admitted.size) if admitted.size else 0.0
 
 
 def smallest_quota(
@@ -189,42 +187,32 @@ def smallest_quota(
     target_share: float,
     window_s: float = QUOTA_WINDOW_S,
 ) -> QuotaSearch:
-    """Search the quotas that keep the 429 share at or under `target_share`.
+    """The smallest quotas that keep the 429 share at or under `target_share`, exactly.
 
-    The share never grows when a limit is raised (more of each window's prefix is admitted),
-    so each search is a bisection: integer RPM and TPM alone, and a common scale of the
-    given pair (to a relative width of 1e-3).
+    A request is admitted under limits (R, T) iff its rank in its client's window is at most
+    R and the window's tokens up to it at most T (module docs), so it is rejected under the
+    pair ``(s * rpm, s * tpm)`` iff ``s < max(rank / rpm, tokens_so_far / tpm)``, its critical
+    value. At most ``m = floor(target_share * n)`` requests may be rejected, so the smallest
+    limit is the (m + 1)-th largest critical value: of the ranks (RPM alone), of the running
+    token counts (TPM alone), and of the scaled maximum (a common multiple of the pair).
     """
     if not 0 <= target_share < 1:
         raise ValueError("`target_share` must be in [0, 1)")
     if not (math.isfinite(rpm) or math.isfinite(tpm)) or rpm <= 0 or tpm <= 0:
         raise ValueError("`rpm` and `tpm` must be positive, and at least one finite")
     windows = QuotaWindows.build(arrival_s, client, tokens, window_s)
-    if windows.rank.size == 0:
+    n = windows.rank.size
+    if n == 0:
         return QuotaSearch(0.0, 0.0, 0.0, target_share)
+    allowed = math.floor(target_share * n + 1e-9)  # rejections the target permits
 
-    def share(r: float, k: float) -> float:
-        return rejected_share(windows.admitted(r, k))
+    def largest(values: NDArray[np.float64]) -> float:
+        """The (allowed + 1)-th largest value."""
+        position = n - 1 - allowed
+        return float(np.partition(values, position)[position])
 
-    def smallest_int(upper: float, at: Callable[[int], float]) -> float:
-        low, high = 0, max(math.ceil(upper), 1)  # nothing is over the top: share 0
-        while high - low > 1:
-            middle = (low + high) // 2
-            if at(middle) <= target_share:
-                high = middle
-            else:
-                low = middle
-        return float(high)
-
-    best_rpm = smallest_int(windows.rank.max(), lambda r: share(r, math.inf))
-    best_tpm = smallest_int(windows.tokens_so_far.max(), lambda k: share(math.inf, k))
-    low, high = 0.0, 1.0
-    while share(rpm * high, tpm * high) > target_share:
-        low, high = high, high * 2
-    while high - low > 1e-3 * high:
-        middle = (low + high) / 2
-        if share(rpm * middle, tpm * middle) <= target_share:
-            high = middle
-        else:
-            low = middle
-    return QuotaSearch(best_rpm, best_tpm, high, target_share)
+    ranks = windows.rank.astype(np.float64)
+    critical = np.maximum(ranks / rpm, windows.tokens_so_far / tpm)
+    return QuotaSearch(
+        largest(ranks), largest(windows.tokens_so_far), largest(critical), target_share
+    )

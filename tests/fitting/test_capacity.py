@@ -81,6 +81,23 @@ def test_smallest_quota_for_no_rejections() -> None:
     found = smallest_quota(TIMES, CLIENTS, TOKENS, rpm=2, tpm=300, target_share=0.0)
     assert found.rpm == 4  # client 0 sends four requests in its busiest minute
     assert found.tpm == 300  # client 1 sends 300 tokens in its busiest minute
-    assert found.scale == pytest.approx(2.0, rel=BISECTION_RTOL)  # rpm 2 -> 4
+    assert found.scale == 2.0  # rpm 2 -> 4 (exact: an order statistic, not a search)
     one_miss = smallest_quota(TIMES, CLIENTS, TOKENS, rpm=2, tpm=300, target_share=1 / 8)
     assert one_miss.rpm == 3
+
+
+def test_smallest_quota_is_the_boundary_on_a_random_workload() -> None:
+    rng = np.random.default_rng(9)
+    times = np.sort(rng.uniform(0, 3600, 3000) ** 1.3 / 3600**0.3)  # busier early on
+    clients = rng.integers(0, 5, times.size)
+    tokens = rng.integers(10, 2000, times.size).astype(np.float64)
+    target = 0.05
+    found = smallest_quota(times, clients, tokens, rpm=20, tpm=20_000, target_share=target)
+
+    def share(rpm: float, tpm: float) -> float:
+        return rejected_share(quota_admitted(times, clients, tokens, rpm=rpm, tpm=tpm))
+
+    assert share(found.rpm, math.inf) <= target < share(found.rpm - 1, math.inf)
+    assert share(math.inf, found.tpm) <= target < share(math.inf, found.tpm - 1)
+    s = found.scale
+    assert share(20 * s, 20_000 * s) <= target < share(20 * s * 0.999, 20_000 * s * 0.999)
