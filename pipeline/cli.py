@@ -386,6 +386,12 @@ def whatif(
         float, typer.Option("--target-share", help="429 share the searched quota must meet.")
     ] = 0.01,
     seed: Annotated[int, typer.Option("--seed", help="Random seed.")] = 0,
+    start: Annotated[
+        float, typer.Option("--start", help="First second (since the profile origin).")
+    ] = 0.0,
+    duration: Annotated[
+        float | None, typer.Option("--duration", help="Seconds to replay (default: all).")
+    ] = None,
     debug: DebugOpt = False,
 ) -> None:
     """Replay the generated workload at --scale against RPM/TPM quotas: whatif.json."""
@@ -400,14 +406,16 @@ def whatif(
             tpm=math.inf if tpm is None else tpm,
             target_share=target_share,
             seed=seed,
+            start_s=start,
+            duration_s=duration,
         )
         result = whatif_module.run(RunDir(out), options)
     for model in result.models:
         found = model["quota_for_target"] or {}
         typer.echo(
             f"{model['model']}: {model['rejected_share']:.1%} of {model['n_requests']:,} "
-            f"requests rate-limited; under {target_share:.1%} needs rpm {found.get('rpm', 0):g} "
-            f"or tpm {found.get('tpm', 0):g} alone, or {found.get('scale', 0):.3g}x both",
+            f"requests rate-limited; under {target_share:.1%} needs rpm {found.get('rpm', 0):,.0f} "
+            f"or tpm {found.get('tpm', 0):,.0f} alone, or {found.get('scale', 0):.3g}x both",
             err=True,
         )
     echo_paths(result.path)

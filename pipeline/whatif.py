@@ -40,6 +40,8 @@ class WhatifOptions:
     tpm: float = math.inf
     target_share: float = 0.01
     seed: int = 0
+    start_s: float = 0.0
+    duration_s: float | None = None  # None: to the end of the profiles
 
 
 @dataclass(frozen=True)
@@ -57,19 +59,23 @@ def run(run_dir: RunDir, options: WhatifOptions) -> WhatifResult:
         raise ConfigError("--rpm and --tpm must be positive", hint="For example --rpm 500.")
     if not (math.isfinite(options.rpm) or math.isfinite(options.tpm)):
         raise ConfigError("give a quota: --rpm, --tpm or both", hint="For example --rpm 500.")
+    if options.start_s < 0 or (options.duration_s is not None and not options.duration_s > 0):
+        raise ConfigError("--start must be 0 or more and --duration positive")
     if not 0 <= options.target_share < 1:
         raise ConfigError(f"--target-share must be in [0, 1), got {options.target_share}")
     window_s = window_length(run_dir)
     rng = np.random.default_rng(options.seed)
     models = []
     for profiles in load_profiles(run_dir):
-        span = float(profiles.timestamps[-1] + window_s)
-        windows = generation_windows(profiles, window_s, 0.0, span)
+        span = float(profiles.timestamps[-1] + window_s) - options.start_s
+        if options.duration_s is not None:
+            span = options.duration_s
+        windows = generation_windows(profiles, window_s, options.start_s, span)
         rates = target_rates(profiles, windows, scale=options.scale, rate_fn=None, share=1.0)
         workload = generate_model(
             profiles,
             window_s=window_s,
-            start_s=0.0,
+            start_s=options.start_s,
             duration_s=span,
             rates=rates,
             windows=windows,
@@ -137,6 +143,8 @@ def run(run_dir: RunDir, options: WhatifOptions) -> WhatifResult:
             "target_share": options.target_share,
             "seed": options.seed,
             "quota_window_s": QUOTA_WINDOW_S,
+            "start_s": options.start_s,
+            "duration_s": options.duration_s,
         },
         "window_s": window_s,
         "models": models,

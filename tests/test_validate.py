@@ -296,6 +296,19 @@ def test_whatif_rate_limits_more_at_a_larger_scale(bursty_run: Path) -> None:
     assert shares["small"] == 0.0 < shares["steady"]
 
 
+def test_whatif_replays_a_chosen_span(bursty_run: Path) -> None:
+    document = _whatif(
+        bursty_run, "--scale", "100", "--rpm", "600", "--start", "3600", "--duration", "1800"
+    )
+    (model,) = document["models"]
+    assert [w["start_s"] for w in model["over_time"]] == [3600, 4200, 4800]
+    (profiles,) = load_profiles(RunDir(bursty_run))
+    expected = 100 * profiles.total_rates()[6:9].sum() * 600
+    assert model["n_requests"] == pytest.approx(expected, rel=0.01)  # one drop per window
+    bad = runner.invoke(app, ["whatif", str(bursty_run), "--rpm", "1", "--duration", "0"])
+    assert bad.exit_code == 1 and "--duration positive" in bad.output
+
+
 def test_whatif_quota_search_meets_the_target(bursty_run: Path) -> None:
     (model,) = _whatif(bursty_run, "--scale", "5", "--rpm", "60", "--target-share", "0.02")[
         "models"
