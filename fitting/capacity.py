@@ -16,7 +16,7 @@ and once a limit is hit the rest of the window is rejected (HTTP 429) until it r
 References
 ----------
 D. V. Lindley, "The theory of queues with a single server", Proc. Cambridge Philos. Soc. 48
-(1952). Y. Xiang et al., ServeGen, arXiv:2505.09999 (2025), Section 5 (provisioning).
+(1952). Y. Xiang et al., ServeGen, arXiv:2505.09999 (2025).
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ from the client's latest dataset window at or before the trace window, by invers
 With ``faithful=True`` one uniform number per request drives every field (ServeGen's shared
 random number, so fields are perfectly rank-correlated); otherwise each field gets its own.
 
-The naive baseline (ServeGen paper, Section 5: the generator that under-provisions) draws
+The naive baseline (the generator that the ServeGen paper finds under-provisioning) draws
 Poisson arrivals at each window's aggregate rate and every field independently from the
 model's pooled distribution.
 

@@ -2,7 +2,7 @@
 
 Arrival scores are computed from per-second counts (so that a large real log reaches Python
 as one array per model, made in SQL) and from inter-arrival moments; data scores compare
-weighted value tables. ServeGen (arXiv:2505.09999, Section 5) compares generators on the same
+weighted value tables. ServeGen (arXiv:2505.09999) compares generators on the same
 kinds of measures: burstiness of arrivals across time scales and length distributions.
 """
 

@@ -22,8 +22,8 @@ from pipeline.synthetic import ClientSpec, generate
 runner = CliRunner()
 
 # Bursty clients of different sizes and shapes plus a steady one: the mix that a Poisson
-# generator at the aggregate rate smooths away (ServeGen, Section 5). With these shapes the
-# orderings asserted below held for each of 6 generator seeds on 2 log seeds (naive
+# generator at the aggregate rate smooths away, as the ServeGen paper describes. With these
+# shapes the orderings asserted below held for each of 6 generator seeds on 2 log seeds (naive
 # under-provisioning 31-40 %, per-client within 9 %, hence the bounds 20 % and 15 %); milder
 # shapes (0.25, 0.45) let the single-maximum peak-to-mean score flip now and then.
 BURSTY = [
