@@ -270,6 +270,19 @@ def generation_windows(
     return stamps[(stamps + window_s > start_s) & (stamps < start_s + duration_s)]
 
 
+def check_span(
+    models: Sequence[ModelProfiles], window_s: int, start_s: float, duration_s: float
+) -> None:
+    """A span that misses every profile window would silently generate nothing."""
+    if not any(generation_windows(m, window_s, start_s, duration_s).size for m in models):
+        end = max(int(m.timestamps[-1]) + window_s for m in models)
+        span = f"--start {start_s:g}" + (f" --duration {duration_s:g}" if duration_s > 0 else "")
+        raise ConfigError(
+            f"{span} lies outside the profiles, which cover 0 to {end} s from their origin",
+            hint="Use a --start inside the profiles (and --scale or --rate-fn for the volume).",
+        )
+
+
 def generate_model(
     profiles: ModelProfiles,
     *,
@@ -327,6 +340,7 @@ def run(
     rate_fn = read_rate_function(rate_fn_path) if rate_fn_path else None
     window_s = window_length(run_dir)
     models = load_profiles(run_dir)
+    check_span(models, window_s, start_s, duration_s)
     rng = np.random.default_rng(seed)
     totals = [float(m.total_rates().sum()) for m in models]
     all_total = sum(totals) or 1.0

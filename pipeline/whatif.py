@@ -20,6 +20,7 @@ import numpy as np
 from fitting.capacity import QUOTA_WINDOW_S, QuotaWindows, rejected_share, smallest_quota
 from pipeline.errors import ConfigError
 from pipeline.generate import (
+    check_span,
     generate_model,
     generation_windows,
     load_profiles,
@@ -65,11 +66,13 @@ def run(run_dir: RunDir, options: WhatifOptions) -> WhatifResult:
         raise ConfigError(f"--target-share must be in [0, 1), got {options.target_share}")
     window_s = window_length(run_dir)
     rng = np.random.default_rng(options.seed)
+    all_profiles = load_profiles(run_dir)
+    span = options.duration_s
+    if span is None:  # to the end of the profiles
+        span = max(float(m.timestamps[-1]) + window_s for m in all_profiles) - options.start_s
+    check_span(all_profiles, window_s, options.start_s, span)
     models = []
-    for profiles in load_profiles(run_dir):
-        span = float(profiles.timestamps[-1] + window_s) - options.start_s
-        if options.duration_s is not None:
-            span = options.duration_s
+    for profiles in all_profiles:
         windows = generation_windows(profiles, window_s, options.start_s, span)
         rates = target_rates(profiles, windows, scale=options.scale, rate_fn=None, share=1.0)
         workload = generate_model(

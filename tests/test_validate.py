@@ -238,6 +238,25 @@ def test_bad_validate_options_are_clear_errors(
     assert result.exit_code == 1 and expected in result.output and "Traceback" not in result.output
 
 
+def test_a_span_outside_the_profiles_is_a_clear_error(bursty_run: Path, tmp_path: Path) -> None:
+    for args in (
+        [
+            "generate",
+            str(bursty_run),
+            "--start",
+            "99999",
+            "--duration",
+            "60",
+            "-o",
+            str(tmp_path / "t.csv"),
+        ],
+        ["whatif", str(bursty_run), "--rpm", "5", "--start", "99999"],
+    ):
+        result = runner.invoke(app, args)
+        assert result.exit_code == 1 and "outside the profiles" in result.output
+        assert "0 to 14400 s" in result.output
+
+
 def test_generate_and_validate_need_a_finished_run(tmp_path: Path) -> None:
     for args in (
         ["generate", str(tmp_path), "--duration", "60", "-o", str(tmp_path / "t.csv")],
