@@ -417,3 +417,13 @@ def test_faithful_trace_fields_are_comonotone_within_each_client_window(
     busy = [pairs for pairs in groups.values() if len(pairs) >= 10]
     monotone = [p for p in busy if [o for _, o in sorted(p)] == sorted(o for _, o in p)]
     assert len(busy) > 100 and not monotone  # independent fields: never by chance at n >= 10
+
+
+def test_held_out_windows_take_the_same_time_of_day_or_the_last_profiled() -> None:
+    from pipeline.validate import _profile_windows
+
+    day = np.arange(0, 86_400, 600, dtype=np.int64)
+    starts = np.array([600, 86_400, 87_000, 2 * 86_400 + 1200], dtype=np.int64)
+    assert _profile_windows(day, starts).tolist() == [600, 0, 600, 1200]
+    short = np.arange(0, 1800, 600, dtype=np.int64)
+    assert _profile_windows(short, np.array([3000, 90_000])).tolist() == [1200, 1200]
