@@ -201,7 +201,19 @@ def smallest_quota(
     if not (math.isfinite(rpm) or math.isfinite(tpm)) or rpm <= 0 or tpm <= 0:
         raise ValueError("`rpm` and `tpm` must be positive, and at least one finite")
     windows = QuotaWindows.build(arrival_s, client, tokens, window_s)
-    n = windows.rank.size
+    return smallest_quota_of(
+        windows.rank, windows.tokens_so_far, rpm=rpm, tpm=tpm, target_share=target_share
+    )
+
+
+def smallest_quota_of(
+    rank: ArrayLike, tokens_so_far: ArrayLike, *, rpm: float, tpm: float, target_share: float
+) -> QuotaSearch:
+    """`smallest_quota` from each request's rank and running token count in its window
+    (`QuotaWindows`), so that a long replay can keep only these two numbers per request."""
+    ranks = np.asarray(rank, dtype=np.float64)
+    running = np.asarray(tokens_so_far, dtype=np.float64)
+    n = ranks.size
     if n == 0:
         return QuotaSearch(0.0, 0.0, 0.0, target_share)
     allowed = math.floor(target_share * n + 1e-9)  # rejections the target permits
@@ -211,8 +223,5 @@ def smallest_quota(
         position = n - 1 - allowed
         return float(np.partition(values, position)[position])
 
-    ranks = windows.rank.astype(np.float64)
-    critical = np.maximum(ranks / rpm, windows.tokens_so_far / tpm)
-    return QuotaSearch(
-        largest(ranks), largest(windows.tokens_so_far), largest(critical), target_share
-    )
+    critical = np.maximum(ranks / rpm, running / tpm)
+    return QuotaSearch(largest(ranks), largest(running), largest(critical), target_share)

@@ -144,6 +144,16 @@ def field_scores(
     return FieldScores(distances.ks, distances.wasserstein, *real_tail, *generated_tail)
 
 
+def share_distance(real_counts: ArrayLike, generated_counts: ArrayLike) -> float:
+    """Total variation distance of two share vectors: half the summed absolute differences of
+    the shares, 0 for the same mix of clients and 1 for disjoint ones."""
+    real = np.asarray(real_counts, dtype=np.float64)
+    generated = np.asarray(generated_counts, dtype=np.float64)
+    if real.sum() <= 0 or generated.sum() <= 0:
+        return float("nan")
+    return float(0.5 * np.abs(real / real.sum() - generated / generated.sum()).sum())
+
+
 def relative_error(real: float, generated: float) -> float:
     """|generated - real| / |real| (NaN when the real value is 0 or undefined)."""
     if not np.isfinite(real) or real == 0 or not np.isfinite(generated):

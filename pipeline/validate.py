@@ -304,9 +304,11 @@ def _score_model(
             if workload.time_s.size
             else math.nan
         )
+    ranked = _ranked_clients(con, span, options)
     clients = _client_scores(
-        con, profiles, span, shifted["generated"], options, float(real_counts.sum())
+        con, profiles, span, shifted["generated"], options, float(real_counts.sum()), ranked
     )
+    share_distance = _client_share_distance(con, span, ranked, shifted["generated"], profiles)
     return {
         "category": profiles.category,
         "model": profiles.model,
@@ -324,6 +326,7 @@ def _score_model(
             },
         },
         "clients": clients,
+        "client_share_distance": share_distance,
         "curves": _curves(real["arrival_s"], shifted, series, real_fields),
     }
 
@@ -444,6 +447,45 @@ def _arrival_errors(real: scorecard.ArrivalScores, other: scorecard.ArrivalScore
     return errors
 
 
+def _ranked_clients(
+    con: duckdb.DuckDBPyConnection, span: dict[str, Any], options: ValidateOptions
+) -> list[tuple[str, int, int]]:
+    """(client_id, requests, chunk) as export numbered them (on the training part if held out)."""
+    held_out = options.train_until is not None  # then the scored span starts at the split
+    train_end_us = span["origin_us"] + span["start_s"] * 1_000_000 if held_out else 2**62
+    return sqlrun.query(
+        con,
+        "validate/client_chunks",
+        {"category": span["category"], "model": span["model"], "train_end_us": train_end_us},
+    ).fetchall()
+
+
+def _client_share_distance(
+    con: duckdb.DuckDBPyConnection,
+    span: dict[str, Any],
+    ranked: list[tuple[str, int, int]],
+    generated: Workload,
+    profiles: ModelProfiles,
+) -> float:
+    """Total variation distance between the real and generated shares of every client.
+
+    Clients are matched by chunk; a client seen only after a held-out split has no profile
+    and counts as a real-only share."""
+    chunk_of = {client_id: chunk for client_id, _, chunk in ranked}
+    n_profiles = len(profiles.clients)
+    real = sqlrun.query(con, "validate/client_counts", span).fetchall()
+    unmatched = [n for client_id, n in real if chunk_of.get(client_id, n_profiles) >= n_profiles]
+    real_counts = np.zeros(n_profiles + len(unmatched))
+    for client_id, n in real:
+        chunk = chunk_of.get(client_id, n_profiles)
+        if chunk < n_profiles:
+            real_counts[chunk] = n
+    real_counts[n_profiles:] = unmatched
+    generated_counts = np.zeros_like(real_counts)
+    generated_counts[:n_profiles] = np.bincount(generated.client, minlength=n_profiles)
+    return scorecard.share_distance(real_counts, generated_counts)
+
+
 def _client_scores(
     con: duckdb.DuckDBPyConnection,
     profiles: ModelProfiles,
@@ -451,19 +493,13 @@ def _client_scores(
     generated: Workload,
     options: ValidateOptions,
     real_total: float,
+    ranked: list[tuple[str, int, int]],
 ) -> list[dict[str, Any]]:
     """Top clients by real requests: arrival scores, real against generated, and shares.
 
     Real clients are matched to profiles by chunk number (export's ranking), so that an
     anonymised export is scored under its pseudonyms and never shows the real ids.
     """
-    held_out = options.train_until is not None  # then the scored span starts at the split
-    train_end_us = span["origin_us"] + span["start_s"] * 1_000_000 if held_out else 2**62
-    ranked = sqlrun.query(
-        con,
-        "validate/client_chunks",
-        {"category": span["category"], "model": span["model"], "train_end_us": train_end_us},
-    ).fetchall()
     total_generated = max(generated.time_s.size, 1)
     n_seconds = span["end_s"] - span["start_s"]
     rows = []

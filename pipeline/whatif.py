@@ -13,11 +13,11 @@ import math
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from fitting.capacity import QUOTA_WINDOW_S, QuotaWindows, rejected_share, smallest_quota
+from fitting.capacity import QUOTA_WINDOW_S, QuotaWindows, smallest_quota_of
 from pipeline.errors import ConfigError
 from pipeline.generate import (
     check_span,
@@ -29,6 +29,11 @@ from pipeline.generate import (
 )
 from pipeline.rundir import RunDir, write_json
 from pipeline.validate import clean_json
+
+if TYPE_CHECKING:
+    from numpy.typing import NDArray
+
+    from pipeline.generate import ModelProfiles
 
 WHATIF = "whatif.json"
 FORMAT = "servechar.whatif/1"
@@ -43,6 +48,9 @@ class WhatifOptions:
     seed: int = 0
     start_s: float = 0.0
     duration_s: float | None = None  # None: to the end of the profiles
+
+
+CHUNK_WINDOWS = 6  # trace windows generated and replayed at a time
 
 
 @dataclass(frozen=True)
@@ -75,68 +83,7 @@ def run(run_dir: RunDir, options: WhatifOptions) -> WhatifResult:
     for profiles in all_profiles:
         windows = generation_windows(profiles, window_s, options.start_s, span)
         rates = target_rates(profiles, windows, scale=options.scale, rate_fn=None, share=1.0)
-        workload = generate_model(
-            profiles,
-            window_s=window_s,
-            start_s=options.start_s,
-            duration_s=span,
-            rates=rates,
-            windows=windows,
-            rng=rng,
-            faithful=False,
-        )
-        tokens = workload.tokens() if workload.time_s.size else np.zeros(0)
-        quota = QuotaWindows.build(workload.time_s, workload.client, tokens, QUOTA_WINDOW_S)
-        admitted = quota.admitted(options.rpm, options.tpm)
-        rejected = ~admitted
-        window_index = (workload.time_s // window_s).astype(np.int64)
-        n_windows = windows.size
-        per_window_n = np.bincount(window_index, minlength=n_windows)[:n_windows]
-        per_window_rejected = np.bincount(window_index, weights=rejected, minlength=n_windows)
-        over_time = [
-            {
-                "start_s": int(start),
-                "n_requests": int(n),
-                "rejected_share": float(r / n) if n else None,
-            }
-            for start, n, r in zip(
-                windows, per_window_n, per_window_rejected[:n_windows], strict=True
-            )
-        ]
-        by_client = []
-        for index, client in enumerate(profiles.clients):
-            mine = workload.client == index
-            n = int(mine.sum())
-            by_client.append(
-                {
-                    "client_id": client.name,
-                    "n_requests": n,
-                    "rejected_share": float(rejected[mine].mean()) if n else None,
-                }
-            )
-        found = (
-            smallest_quota(
-                workload.time_s,
-                workload.client,
-                tokens,
-                rpm=options.rpm,
-                tpm=options.tpm,
-                target_share=options.target_share,
-            )
-            if workload.time_s.size
-            else None
-        )
-        models.append(
-            {
-                "category": profiles.category,
-                "model": profiles.model,
-                "n_requests": int(workload.time_s.size),
-                "rejected_share": rejected_share(admitted),
-                "by_client": by_client,
-                "over_time": over_time,
-                "quota_for_target": asdict(found) if found else None,
-            }
-        )
+        models.append(_replay(profiles, windows, rates, window_s, span, options, rng))
     document = {
         "format": FORMAT,
         "options": {
@@ -162,3 +109,88 @@ def run(run_dir: RunDir, options: WhatifOptions) -> WhatifResult:
         },
     )
     return WhatifResult(path, models)
+
+
+def _replay(
+    profiles: ModelProfiles,
+    windows: NDArray[np.int64],
+    rates: NDArray[np.float64],
+    window_s: int,
+    span: float,
+    options: WhatifOptions,
+    rng: np.random.Generator,
+) -> dict[str, Any]:
+    """One model's workload, generated and replayed a few trace windows at a time.
+
+    Quota windows (whole minutes) never straddle trace windows that are whole minutes, so each
+    chunk is replayed on its own; only each request's rank and running token count are kept
+    for the quota search (12 bytes). The random draws are the same as in one pass: the
+    generator goes window by window.
+    """
+    n_windows, n_clients = windows.size, len(profiles.clients)
+    chunk = CHUNK_WINDOWS if window_s % QUOTA_WINDOW_S == 0 else max(n_windows, 1)
+    window_n, window_rejected = np.zeros(n_windows), np.zeros(n_windows)
+    client_n, client_rejected = np.zeros(n_clients), np.zeros(n_clients)
+    ranks: list[NDArray[np.int32]] = []
+    running: list[NDArray[np.float64]] = []
+    for first in range(0, n_windows, chunk):
+        part = slice(first, first + chunk)
+        workload = generate_model(
+            profiles,
+            window_s=window_s,
+            start_s=options.start_s,
+            duration_s=span,
+            rates=rates[part],
+            windows=windows[part],
+            rng=rng,
+            faithful=False,
+        )
+        if workload.time_s.size == 0:
+            continue
+        quota = QuotaWindows.build(
+            workload.time_s, workload.client, workload.tokens(), QUOTA_WINDOW_S
+        )
+        rejected = (~quota.admitted(options.rpm, options.tpm)).astype(np.float64)
+        index = (workload.time_s - windows[first]) // window_s + first
+        index = index.astype(np.int64)
+        window_n += np.bincount(index, minlength=n_windows)[:n_windows]
+        window_rejected += np.bincount(index, weights=rejected, minlength=n_windows)[:n_windows]
+        client_n += np.bincount(workload.client, minlength=n_clients)
+        client_rejected += np.bincount(workload.client, weights=rejected, minlength=n_clients)
+        ranks.append(quota.rank.astype(np.int32))
+        running.append(quota.tokens_so_far)
+    n_total = float(window_n.sum())
+    found = (
+        smallest_quota_of(
+            np.concatenate(ranks),
+            np.concatenate(running),
+            rpm=options.rpm,
+            tpm=options.tpm,
+            target_share=options.target_share,
+        )
+        if ranks
+        else None
+    )
+    return {
+        "category": profiles.category,
+        "model": profiles.model,
+        "n_requests": int(n_total),
+        "rejected_share": float(window_rejected.sum() / n_total) if n_total else None,
+        "by_client": [
+            {
+                "client_id": client.name,
+                "n_requests": int(n),
+                "rejected_share": float(r / n) if n else None,
+            }
+            for client, n, r in zip(profiles.clients, client_n, client_rejected, strict=True)
+        ],
+        "over_time": [
+            {
+                "start_s": int(start),
+                "n_requests": int(n),
+                "rejected_share": float(r / n) if n else None,
+            }
+            for start, n, r in zip(windows, window_n, window_rejected, strict=True)
+        ],
+        "quota_for_target": asdict(found) if found else None,
+    }

@@ -104,6 +104,7 @@ def scorecard_rows(model: dict[str, Any]) -> list[list[str]]:
                     ),
                 ]
             )
+    rows.append(["client mix (total variation)", "-", fmt(model["client_share_distance"]), "-"])
     spearman = model["spearman_input_output"]
     rows.append(["input/output Spearman", *(fmt(spearman[w]) for w in WORKLOAD_LABELS)])
     capacity = model["capacity"]

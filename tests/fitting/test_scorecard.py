@@ -11,6 +11,7 @@ from fitting.scorecard import (
     fano_from_counts,
     interarrival_cv,
     per_second,
+    share_distance,
     weighted_quantiles,
     window_rate_error,
 )
@@ -53,3 +54,9 @@ def test_window_rate_error_and_quantiles() -> None:
     np.testing.assert_allclose(
         ccdf_on_grid([1, 2, 3], [1, 1, 2], [0, 1, 2.5, 3]), [1, 0.75, 0.5, 0]
     )
+
+
+def test_share_distance_is_total_variation() -> None:
+    assert share_distance([3, 1], [3, 1]) == 0.0
+    assert share_distance([1, 0], [0, 1]) == 1.0
+    assert share_distance([2, 2], [3, 1]) == pytest.approx(0.25)  # |0.5-0.75| + |0.5-0.25|, halved
