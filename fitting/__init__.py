@@ -3,7 +3,9 @@
 `fitting.arrivals` and `fitting.patterns` fit arrival processes for the profiles;
 `fitting.workload` (concentration, Fano factors, bimodality, correlation, latency
 regression), `fitting.lengths` (Pareto plus log-normal mixture, drift distances) and
-`fitting.periodicity` (STL strengths, peaks and troughs) hold the characterization statistics.
+`fitting.periodicity` (STL strengths, peaks and troughs) hold the characterization statistics;
+`fitting.generation` (workloads from profiles and the naive baseline), `fitting.scorecard`
+(fidelity scores) and `fitting.capacity` (queue and quota models) serve `servechar validate`.
 """
 
 from fitting.arrivals import (

@@ -38,7 +38,8 @@ def gini(values: ArrayLike) -> float:
         return 0.0
     n = x.size
     ranks = np.arange(1, n + 1)
-    return float(np.sum((2 * ranks - n - 1) * x) / (n * total))
+    # equal amounts sum to -3e-17 or so in floating point: the Gini is never below 0
+    return max(0.0, float(np.sum((2 * ranks - n - 1) * x) / (n * total)))
 
 
 def top_k_shares(values: ArrayLike, ks: Sequence[int] = (1, 5, 10, 20)) -> dict[int, float]:

@@ -357,6 +357,139 @@ def inspect(
         typer.echo(line)
 
 
+@app.command()
+def generate(
+    out: Annotated[Path, typer.Argument(help="Run directory with exported profiles.")],
+    duration: Annotated[float, typer.Option("--duration", help="Seconds to generate.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="CSV trace to write.")] = Path(
+        "requests.csv"
+    ),
+    start: Annotated[
+        float, typer.Option("--start", help="First second (since the profile origin).")
+    ] = 0.0,
+    scale: Annotated[
+        float | None, typer.Option("--scale", help="Multiply every window's rate.")
+    ] = None,
+    rate_fn: Annotated[
+        Path | None,
+        typer.Option("--rate-fn", help="CSV window_start_s,rate_rps: aggregate target rate."),
+    ] = None,
+    seed: Annotated[int, typer.Option("--seed", help="Random seed.")] = 0,
+    faithful: Annotated[
+        bool, typer.Option("--faithful", help="One shared uniform per request (as ServeGen).")
+    ] = False,
+    debug: DebugOpt = False,
+) -> None:
+    """Generate a replayable request trace from OUT's profiles (per-client composition)."""
+    from pipeline import generate as generate_module
+
+    with reported_errors(debug):
+        result = generate_module.run(
+            RunDir(out),
+            output,
+            duration_s=duration,
+            start_s=start,
+            scale=scale,
+            rate_fn_path=rate_fn,
+            seed=seed,
+            faithful=faithful,
+        )
+    typer.echo(f"{result.n_requests:,} requests", err=True)
+    echo_paths(result.trace)
+
+
+@app.command()
+def validate(
+    out: Annotated[Path, typer.Argument(help="Run directory of a finished `servechar run`.")],
+    seed: Annotated[int, typer.Option("--seed", help="Random seed.")] = 0,
+    faithful: Annotated[
+        bool, typer.Option("--faithful", help="One shared uniform per request (as ServeGen).")
+    ] = False,
+    target_p99: Annotated[
+        float, typer.Option("--target-p99", help="Queueing-delay target (s) of the capacity model.")
+    ] = 2.0,
+    train_until: Annotated[
+        str | None,
+        typer.Option("--train-until", help="Fit before this time, score after (ISO-8601/epoch s)."),
+    ] = None,
+    top_clients: Annotated[
+        int, typer.Option("--top-clients", help="Clients scored one by one, per model.")
+    ] = 5,
+    threads: ThreadsOpt = None,
+    memory_limit: MemoryOpt = "2GB",
+    debug: DebugOpt = False,
+) -> None:
+    """Score per-client and naive generated workloads against the real log: validation.json."""
+    from pipeline import validate as validate_module
+
+    with reported_errors(debug):
+        options = validate_module.ValidateOptions(
+            seed=seed,
+            faithful=faithful,
+            target_p99_s=target_p99,
+            train_until=train_until,
+            top_clients=top_clients,
+        )
+        result = validate_module.run(RunDir(out), options, _engine_options(threads, memory_limit))
+    for model in result.models:
+        under = model["capacity"]["under_provisioning_pct"]
+        typer.echo(
+            f"{model['model']}: naive under-provisions by {under['naive']:.1f}%, "
+            f"per-client by {under['generated']:.1f}%",
+            err=True,
+        )
+    echo_paths(result.path)
+
+
+@app.command()
+def whatif(
+    out: Annotated[Path, typer.Argument(help="Run directory with exported profiles.")],
+    scale: Annotated[float, typer.Option("--scale", help="Multiple of the observed rate.")] = 1.0,
+    rpm: Annotated[
+        float | None, typer.Option("--rpm", help="Requests per minute per client (quota).")
+    ] = None,
+    tpm: Annotated[
+        float | None, typer.Option("--tpm", help="Tokens per minute per client (quota).")
+    ] = None,
+    target_share: Annotated[
+        float, typer.Option("--target-share", help="429 share the searched quota must meet.")
+    ] = 0.01,
+    seed: Annotated[int, typer.Option("--seed", help="Random seed.")] = 0,
+    start: Annotated[
+        float, typer.Option("--start", help="First second (since the profile origin).")
+    ] = 0.0,
+    duration: Annotated[
+        float | None, typer.Option("--duration", help="Seconds to replay (default: all).")
+    ] = None,
+    debug: DebugOpt = False,
+) -> None:
+    """Replay the generated workload at --scale against RPM/TPM quotas: whatif.json."""
+    import math
+
+    from pipeline import whatif as whatif_module
+
+    with reported_errors(debug):
+        options = whatif_module.WhatifOptions(
+            scale=scale,
+            rpm=math.inf if rpm is None else rpm,
+            tpm=math.inf if tpm is None else tpm,
+            target_share=target_share,
+            seed=seed,
+            start_s=start,
+            duration_s=duration,
+        )
+        result = whatif_module.run(RunDir(out), options)
+    for model in result.models:
+        found = model["quota_for_target"] or {}
+        typer.echo(
+            f"{model['model']}: {model['rejected_share']:.1%} of {model['n_requests']:,} "
+            f"requests rate-limited; under {target_share:.1%} needs rpm {found.get('rpm', 0):,.0f} "
+            f"or tpm {found.get('tpm', 0):,.0f} alone, or {found.get('scale', 0):.3g}x both",
+            err=True,
+        )
+    echo_paths(result.path)
+
+
 def main() -> None:
     """Entry point of the `servechar` console script."""
     app()

@@ -1,0 +1,432 @@
+"""Generate request traces from a run's exported profiles (`servechar generate`).
+
+The profiles are read as ServeGen reads them (docs/servegen-format.md): `profiles/clients.csv`
+names the chunks, `chunk-<N>-trace.csv` gives six comma-separated fields per trace window, and
+each dataset field is a `{value: probability}` literal, parsed with `ast.literal_eval` (never
+`eval`). The sampling itself is `fitting.generation`.
+"""
+
+from __future__ import annotations
+
+import ast
+import csv
+import io
+import json
+import math
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from fitting.generation import ClientProfile, FieldDistribution, Workload, generate_clients
+from pipeline.errors import ConfigError, InputError
+from pipeline.rundir import RunDir
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    import polars as pl
+    from numpy.typing import NDArray
+
+META = "aggregate/meta.json"
+TRACE_COLUMNS = (
+    "input_tokens",
+    "output_tokens",
+    "reason_tokens",
+    "text_tokens",
+    "image_count",
+    "image_tokens",
+    "audio_count",
+    "audio_tokens",
+    "video_count",
+    "video_tokens",
+)
+"""Field columns of a generated trace, after timestamp, client_id, model and category.
+
+`image_tokens` (and audio, video) is the tokens of all of the request's items, as in the
+input log, so that a generated trace can be ingested again."""
+
+
+@dataclass(frozen=True)
+class ModelProfiles:
+    """Every client profile of one model, in chunk order."""
+
+    category: str
+    model: str
+    clients: tuple[ClientProfile, ...]
+
+    @property
+    def timestamps(self) -> NDArray[np.int64]:
+        return self.clients[0].timestamps
+
+    def total_rates(self) -> NDArray[np.float64]:
+        return np.sum([c.rates for c in self.clients], axis=0)
+
+
+@dataclass(frozen=True)
+class GenerateResult:
+    trace: Path
+    n_requests: int
+
+
+def load_profiles(run_dir: RunDir) -> list[ModelProfiles]:
+    """Every model's client profiles from `profiles/`, in clients.csv order."""
+    clients_csv = run_dir.require("profiles/clients.csv", "export")
+    rows = list(csv.reader(clients_csv.open(encoding="utf-8", newline="")))
+    header = ["category", "model", "model_dir", "chunk", "client_id", "requests"]
+    if not rows or rows[0] != header:
+        raise InputError(
+            f"{clients_csv}: header is not {','.join(header)}",
+            hint="Re-run `servechar export` to rewrite the profiles.",
+        )
+    by_model: dict[tuple[str, str, str], list[tuple[int, str]]] = {}
+    for number, row in enumerate(rows[1:], 2):
+        if len(row) != len(header) or not row[3].isdigit():
+            raise InputError(f"{clients_csv}:{number}: malformed row", hint="Re-run export.")
+        category, model, model_dir, chunk, client_id, _ = row
+        by_model.setdefault((category, model, model_dir), []).append((int(chunk), client_id))
+    from pipeline.stages.export import CATEGORY_FIELDS  # the format page's fields
+
+    models = []
+    for (category, model, model_dir), chunks in by_model.items():
+        if category not in CATEGORY_FIELDS:
+            raise InputError(f"{clients_csv}: unknown category {category!r}", hint="Re-run export.")
+        directory = run_dir.path("profiles") / "data" / category / model_dir
+        profiles = tuple(
+            _load_client(directory, chunk, client_id, CATEGORY_FIELDS[category])
+            for chunk, client_id in sorted(chunks)
+        )
+        stamps = profiles[0].timestamps
+        for profile in profiles:
+            if not np.array_equal(profile.timestamps, stamps):
+                raise InputError(
+                    f"{directory}: clients of one model have different trace timestamps",
+                    hint="Re-run `servechar export`; every client needs every window.",
+                )
+        models.append(ModelProfiles(category, model, profiles))
+    return models
+
+
+def _load_client(
+    directory: Path, chunk: int, client_id: str, expected_fields: tuple[str, ...]
+) -> ClientProfile:
+    trace = directory / f"chunk-{chunk}-trace.csv"
+    dataset = directory / f"chunk-{chunk}-dataset.json"
+    for path in (trace, dataset):
+        if not path.is_file():
+            raise InputError(f"{path} does not exist", hint="Re-run `servechar export`.")
+    stamps, rates, patterns, shapes, scales = [], [], [], [], []
+    for number, line in enumerate(trace.read_text(encoding="utf-8").splitlines(), 1):
+        fields = line.split(",")
+        try:
+            if len(fields) != 6 or fields[3] not in ("Gamma", "Weibull", ""):
+                raise ValueError
+            stamps.append(int(fields[0]))
+            rates.append(float(fields[1]))
+            patterns.append(fields[3])
+            shapes.append(float(fields[4]))
+            scales.append(float(fields[5]))
+        except ValueError:
+            raise InputError(
+                f"{trace}:{number}: expected timestamp,rate,cv,Gamma|Weibull|,shape,scale; "
+                f"got {line[:80]!r}",
+                hint="Re-run `servechar export`.",
+            ) from None
+    try:
+        raw = json.loads(dataset.read_text(encoding="utf-8"))
+        windows = sorted((int(key), value) for key, value in raw.items())
+        datasets = tuple(
+            {name: _distribution(name, text) for name, text in fields.items()}
+            for _, fields in windows
+        )
+    except (ValueError, SyntaxError, AttributeError, TypeError) as exc:
+        raise InputError(
+            f"{dataset}: not a ServeGen dataset ({exc})", hint="Re-run export."
+        ) from None
+    for stamp, dists in zip(windows, datasets, strict=True):
+        if set(dists) != set(expected_fields):
+            raise InputError(
+                f"{dataset}: window {stamp[0]} has fields {sorted(dists)}, not "
+                f"{sorted(expected_fields)}",
+                hint="Re-run `servechar export` to rewrite the profiles.",
+            )
+    return ClientProfile(
+        name=client_id,
+        timestamps=np.asarray(stamps, dtype=np.int64),
+        rates=np.asarray(rates, dtype=np.float64),
+        patterns=tuple(patterns),
+        shapes=np.asarray(shapes, dtype=np.float64),
+        scales=np.asarray(scales, dtype=np.float64),
+        dataset_timestamps=np.asarray([stamp for stamp, _ in windows], dtype=np.int64),
+        datasets=datasets,
+    )
+
+
+def _distribution(name: str, text: str) -> FieldDistribution:
+    """ServeGen's reading of a `{value: probability}` literal (see the format page)."""
+    keys_text, probs_text = _split_literal(text)
+    if not keys_text:
+        raise ValueError(f"{name} is not a non-empty dict literal")
+    probs = np.asarray([float(v) for v in probs_text], dtype=np.float64)
+    if name == "reason_ratio":  # keys ignored: list index i maps to i / (len - 1)
+        values = np.arange(probs.size, dtype=np.float64) / max(probs.size - 1, 1)
+    else:
+        keys = np.asarray([int(k) for k in keys_text], dtype=np.float64)
+        order = np.argsort(keys, kind="stable")
+        values, probs = keys[order], probs[order]
+    return FieldDistribution(values, probs)
+
+
+def _split_literal(text: str) -> tuple[list[str], list[str]]:
+    """Keys and values of a `{number: number, ...}` literal, as text.
+
+    The profiles this project writes have exactly that form, which splits quickly; anything
+    else goes through `ast.literal_eval`, which accepts literals only (never code).
+    """
+    body = text.strip()
+    if body.startswith("{") and body.endswith("}") and "'" not in body and '"' not in body:
+        pairs = [item.split(":") for item in body[1:-1].split(",") if item.strip()]
+        if all(len(pair) == 2 for pair in pairs):
+            return [k.strip() for k, _ in pairs], [v.strip() for _, v in pairs]
+    mapping = ast.literal_eval(body)
+    if not isinstance(mapping, dict):
+        raise ValueError("not a dict literal")
+    return [str(k) for k in mapping], [str(v) for v in mapping.values()]
+
+
+def window_length(run_dir: RunDir) -> int:
+    return int(run_dir.read_json(META, "aggregate")["window_s"])
+
+
+def read_rate_function(path: Path) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """A rate-function file: CSV with header `window_start_s,rate_rps`, ascending starts.
+
+    The rate applies from its start until the next row's start (a step function).
+    """
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot read rate-function file {path}: {exc.strerror}") from None
+    hint = "Write a CSV with the header window_start_s,rate_rps, e.g. `0,12.5` per line."
+    rows = list(csv.reader(io.StringIO(text)))
+    if not rows or [c.strip() for c in rows[0]] != ["window_start_s", "rate_rps"]:
+        raise ConfigError(f"{path}:1: header must be window_start_s,rate_rps", hint=hint)
+    starts, rates = [], []
+    for number, row in enumerate(rows[1:], 2):
+        if not row:
+            continue
+        try:
+            if len(row) != 2:
+                raise ValueError(f"{len(row)} fields, not 2")
+            start, rate = float(row[0]), float(row[1])
+            if not (math.isfinite(start) and math.isfinite(rate)) or rate < 0:
+                raise ValueError("values must be finite and rate_rps >= 0")
+        except ValueError as exc:
+            raise ConfigError(f"{path}:{number}: {row!r}: {exc}", hint=hint) from None
+        if starts and start <= starts[-1]:
+            raise ConfigError(
+                f"{path}:{number}: window_start_s {start:g} is not after {starts[-1]:g}",
+                hint="Sort the rows by window_start_s, without repeats.",
+            )
+        starts.append(start)
+        rates.append(rate)
+    if not starts:
+        raise ConfigError(f"{path}: no rows after the header", hint=hint)
+    return np.asarray(starts), np.asarray(rates)
+
+
+def target_rates(
+    profiles: ModelProfiles,
+    window_starts: NDArray[np.int64],
+    *,
+    scale: float | None,
+    rate_fn: tuple[NDArray[np.float64], NDArray[np.float64]] | None,
+    share: float,
+) -> NDArray[np.float64]:
+    """Aggregate target rate of each window: `scale` times the profile's, or the rate function
+    times this model's `share` of all models' requests (so that models keep their mix)."""
+    if rate_fn is None:
+        column = np.searchsorted(profiles.timestamps, window_starts)
+        return profiles.total_rates()[column] * (1.0 if scale is None else scale)
+    starts, rates = rate_fn
+    index = np.searchsorted(starts, window_starts, side="right") - 1
+    if np.any(index < 0):
+        raise ConfigError(
+            f"the rate function starts at {starts[0]:g} s, after the first generated window "
+            f"({int(window_starts[0])} s)",
+            hint="Add a row for window_start_s 0 (or --start later).",
+        )
+    return rates[index] * share
+
+
+def generation_windows(
+    profiles: ModelProfiles, window_s: int, start_s: float, duration_s: float
+) -> NDArray[np.int64]:
+    """Trace windows that overlap ``[start_s, start_s + duration_s)``."""
+    stamps = profiles.timestamps
+    return stamps[(stamps + window_s > start_s) & (stamps < start_s + duration_s)]
+
+
+def check_span(
+    models: Sequence[ModelProfiles], window_s: int, start_s: float, duration_s: float
+) -> None:
+    """A span that misses every profile window would silently generate nothing."""
+    if not any(generation_windows(m, window_s, start_s, duration_s).size for m in models):
+        end = max(int(m.timestamps[-1]) + window_s for m in models)
+        span = f"--start {start_s:g}" + (f" --duration {duration_s:g}" if duration_s > 0 else "")
+        raise ConfigError(
+            f"{span} lies outside the profiles, which cover 0 to {end} s from their origin",
+            hint="Use a --start inside the profiles (and --scale or --rate-fn for the volume).",
+        )
+
+
+def generate_model(
+    profiles: ModelProfiles,
+    *,
+    window_s: int,
+    start_s: float,
+    duration_s: float,
+    rates: NDArray[np.float64],
+    windows: NDArray[np.int64],
+    rng: np.random.Generator,
+    faithful: bool,
+) -> Workload:
+    """One model's workload over ``[start_s, start_s + duration_s)``."""
+    try:
+        workload = generate_clients(
+            profiles.clients,
+            profiles.category,
+            window_s=window_s,
+            window_starts=windows.tolist(),
+            target_rates=rates.tolist(),
+            end_s=start_s + duration_s,
+            rng=rng,
+            faithful=faithful,
+        )
+    except (ValueError, KeyError) as exc:  # a hand-edited profile that breaks the format
+        raise InputError(
+            f"profiles of model {profiles.model!r} cannot be generated from: {exc}",
+            hint="Re-run `servechar export` to rewrite the profiles.",
+        ) from None
+    keep = workload.time_s >= start_s
+    return Workload(
+        workload.time_s[keep],
+        workload.client[keep],
+        {name: values[keep] for name, values in workload.fields.items()},
+    )
+
+
+def run(
+    run_dir: RunDir,
+    output: Path,
+    *,
+    duration_s: float,
+    start_s: float = 0.0,
+    scale: float | None = None,
+    rate_fn_path: Path | None = None,
+    seed: int = 0,
+    faithful: bool = False,
+) -> GenerateResult:
+    """Write a replayable trace of every model's generated requests to `output` (CSV)."""
+    if not duration_s > 0 or start_s < 0:
+        raise ConfigError("--duration must be positive and --start non-negative")
+    if scale is not None and rate_fn_path is not None:
+        raise ConfigError("--scale and --rate-fn are alternatives", hint="Give one of them.")
+    if scale is not None and not (math.isfinite(scale) and scale > 0):
+        raise ConfigError(f"--scale must be a positive number, got {scale}")
+    rate_fn = read_rate_function(rate_fn_path) if rate_fn_path else None
+    window_s = window_length(run_dir)
+    models = load_profiles(run_dir)
+    check_span(models, window_s, start_s, duration_s)
+    rng = np.random.default_rng(seed)
+    totals = [float(m.total_rates().sum()) for m in models]
+    all_total = sum(totals) or 1.0
+    frames = []
+    for profiles, total in zip(models, totals, strict=True):
+        windows = generation_windows(profiles, window_s, start_s, duration_s)
+        rates = target_rates(
+            profiles, windows, scale=scale, rate_fn=rate_fn, share=total / all_total
+        )
+        workload = generate_model(
+            profiles,
+            window_s=window_s,
+            start_s=start_s,
+            duration_s=duration_s,
+            rates=rates,
+            windows=windows,
+            rng=rng,
+            faithful=faithful,
+        )
+        frames.append(trace_frame(len(frames), profiles, workload))
+        del workload  # one model's arrays at a time
+    n = write_trace(output, frames)
+    return GenerateResult(output, n)
+
+
+def trace_frame(model_index: int, profiles: ModelProfiles, workload: Workload) -> pl.DataFrame:
+    """One model's generated requests as trace rows (compact types: the strings are categories,
+    fields a category lacks are all-null columns that take no memory)."""
+    import polars as pl
+
+    n = workload.time_s.size
+    names = pl.Series([c.name for c in profiles.clients], dtype=pl.String)
+    columns = _trace_columns(profiles.category, workload)
+    return pl.DataFrame(
+        {
+            "timestamp": workload.time_s,
+            "client_id": (names.gather(workload.client) if n else names.clear()).cast(
+                pl.Categorical
+            ),
+            "model": pl.repeat(profiles.model, n, dtype=pl.Categorical, eager=True),
+            "category": pl.repeat(profiles.category, n, dtype=pl.Categorical, eager=True),
+            **{
+                name: pl.Series(name, values, dtype=pl.Float64).cast(pl.Int64)
+                if values is not None
+                else pl.Series(name, [None] * 0, dtype=pl.Null).extend_constant(None, n)
+                for name, values in columns.items()
+            },
+            "_model": pl.repeat(model_index, n, dtype=pl.Int32, eager=True),
+            "_row": np.arange(n, dtype=np.int64),
+        }
+    )
+
+
+def write_trace(output: Path, frames: Sequence[pl.DataFrame]) -> int:
+    """CSV sorted by timestamp: timestamp (s since the profile origin), client, model, fields.
+
+    Names are column values written by the CSV writer (quoted as needed): data, never markup.
+    """
+    import polars as pl
+
+    trace = (
+        pl.concat(frames, how="vertical_relaxed")
+        .sort(["timestamp", "_model", "_row"])
+        .drop("_model", "_row")
+    )
+    # Written by Polars straight to a temporary file, then moved into place: no copy of the
+    # whole text in memory, and readers never see half a trace.
+    output.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=output.parent, prefix=f".{output.name}.")
+    os.close(handle)
+    trace.write_csv(temporary, float_precision=6, line_terminator="\n")
+    os.replace(temporary, output)
+    return trace.height
+
+
+def _trace_columns(category: str, workload: Workload) -> dict[str, NDArray[np.float64] | None]:
+    fields = workload.fields
+    columns: dict[str, NDArray[np.float64] | None] = dict.fromkeys(TRACE_COLUMNS)
+    columns["input_tokens"] = fields.get("input_tokens")
+    columns["output_tokens"] = fields.get("output_tokens")
+    if category == "reason":
+        columns["reason_tokens"] = fields["reason_tokens"]
+    if category == "multimodal":
+        columns["text_tokens"] = fields["text_tokens"]
+        for modality in ("image", "audio", "video"):
+            count = fields[f"{modality}_count"]
+            columns[f"{modality}_count"] = count
+            columns[f"{modality}_tokens"] = count * fields[f"{modality}_tokens"]
+    return columns
