@@ -234,3 +234,37 @@ def latency_model(
         {name: (float(low_high[i][0]), float(low_high[i][1])) for i, name in enumerate(names)},
         float(result.rsquared),
     )
+
+
+def pearson_from_moments(n: int, sx: int, sy: int, sxx: int, syy: int, sxy: int) -> float:
+    """Pearson correlation from the sums of x, y, x^2, y^2 and xy over n pairs.
+
+    With exact integer sums (Python ints) the only rounding is in the final division, so the
+    result does not depend on how the sums were accumulated. Applied to mid-ranks it is the
+    Spearman correlation with ties averaged (Spearman, 1904). NaN below 3 pairs or when
+    either field is constant.
+    """
+    if n < 3:
+        return np.nan
+    covariance = n * sxy - sx * sy
+    spread_x = n * sxx - sx * sx
+    spread_y = n * syy - sy * sy
+    if spread_x <= 0 or spread_y <= 0:
+        return np.nan
+    # float() of each big integer separately avoids overflow of their product.
+    return float(covariance / (np.sqrt(float(spread_x)) * np.sqrt(float(spread_y))))
+
+
+def fano_from_sums(window_s: float, n_bins: int, sum_counts: int, sum_sq_counts: int) -> Dispersion:
+    """Fano factor from the sums of counts and squared counts over the non-empty bins.
+
+    ``n_bins`` counts every bin of the span, empty ones included (they add nothing to the
+    sums), so the result equals :func:`fano_factors` on the full array of counts without
+    materialising it. NaN below 2 bins or with no arrivals.
+    """
+    if n_bins < 2 or sum_counts <= 0:
+        mean = sum_counts / n_bins if n_bins > 0 else np.nan
+        return Dispersion(window_s, n_bins, float(mean), np.nan, np.nan)
+    mean = sum_counts / n_bins
+    var = (n_bins * sum_sq_counts - sum_counts * sum_counts) / (n_bins * n_bins)
+    return Dispersion(window_s, n_bins, float(mean), float(var), float(var / mean))

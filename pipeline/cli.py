@@ -14,6 +14,7 @@ import typer
 from pipeline import SAMPLE_LOG, RunOptions, run_all
 from pipeline.config import (
     AggregateOptions,
+    CharacterizeOptions,
     EngineOptions,
     ExportOptions,
     FitOptions,
@@ -87,6 +88,13 @@ SaltOpt = Annotated[
     str | None,
     typer.Option("--salt", envvar="SERVECHAR_SALT", help="Salt for --anonymize."),
 ]
+TopClientsOpt = Annotated[
+    int, typer.Option("--top-clients", help="Clients per model with detailed curves.")
+]
+SampleCapOpt = Annotated[
+    int, typer.Option("--sample-cap", help="Most values per model a distribution fit uses.")
+]
+SeedOpt = Annotated[int, typer.Option("--seed", help="Seed of the fits' deterministic samples.")]
 ThreadsOpt = Annotated[int | None, typer.Option("--threads", help="DuckDB threads.")]
 MemoryOpt = Annotated[str, typer.Option("--memory-limit", help="DuckDB memory limit.")]
 DebugOpt = Annotated[bool, typer.Option("--debug", help="Show tracebacks for errors.")]
@@ -286,6 +294,28 @@ def export(
         options = validated(ExportOptions, anonymize=anonymize, salt=salt)
         result = export_stage.run(RunDir(out), options)
     echo_paths(result.profiles, result.clients, result.fits)
+
+
+@app.command()
+def characterize(
+    out: OutOpt = Path("out"),
+    top_clients: TopClientsOpt = 10,
+    sample_cap: SampleCapOpt = 200_000,
+    seed: SeedOpt = 0,
+    threads: ThreadsOpt = None,
+    memory_limit: MemoryOpt = "2GB",
+    debug: DebugOpt = False,
+) -> None:
+    """Workload statistics behind the report: stats.json (see docs/stats.md)."""
+    from pipeline.stages import characterize as characterize_stage
+
+    with reported_errors(debug):
+        options = validated(
+            CharacterizeOptions, top_clients=top_clients, sample_cap=sample_cap, seed=seed
+        )
+        engine = _engine_options(threads, memory_limit)
+        result = characterize_stage.run(RunDir(out), options, engine)
+    echo_paths(result.stats)
 
 
 def main() -> None:

@@ -94,6 +94,16 @@ class ExportOptions(BaseModel):
         return self
 
 
+class CharacterizeOptions(BaseModel):
+    """Workload characterization (`stats.json`)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    top_clients: int = Field(default=10, ge=0)
+    sample_cap: int = Field(default=200_000, ge=1_000)
+    seed: int = Field(default=0, ge=0)
+
+
 class EngineOptions(BaseModel):
     """DuckDB resources."""
 

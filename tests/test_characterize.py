@@ -1,0 +1,131 @@
+"""The characterize stage on the bundled sample: stats.json agrees with the requests it reads."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pytest
+from scipy import stats
+from typer.testing import CliRunner
+
+from pipeline.cli import app
+from pipeline.config import CharacterizeOptions, EngineOptions
+from pipeline.rundir import RunDir
+from pipeline.stages import characterize
+from pipeline.stages.ingest import read_requests
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+runner = CliRunner()
+# Floats in stats.json keep 10 significant digits; comparisons to recomputed values allow that.
+JSON_ROUNDING = 1e-8
+
+
+@pytest.fixture(scope="module")
+def sample_stats(sample_run: Path, tmp_path_factory: pytest.TempPathFactory) -> dict:
+    out = tmp_path_factory.mktemp("characterized")
+    shutil.copytree(sample_run, out, dirs_exist_ok=True)
+    result = runner.invoke(app, ["characterize", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    return json.loads((out / "stats.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def sample_requests(sample_run: Path) -> dict[str, np.ndarray]:
+    table = read_requests(RunDir(sample_run))
+    return {name: table.column(name).to_numpy(zero_copy_only=False) for name in table.column_names}
+
+
+def _model(stats_json: dict, name: str) -> dict:
+    return next(m for m in stats_json["models"] if m["model"] == name)
+
+
+def test_overview_reconciles_with_the_row_account(sample_stats: dict, sample_run: Path) -> None:
+    summary = json.loads((sample_run / "summary.json").read_text())
+    overview = sample_stats["overview"]
+    assert sample_stats["format"] == "servechar.stats/1"
+    for key in ("rows_read", "rows_accepted", "rows_rejected", "rejects_by_reason"):
+        assert overview[key] == summary[key]
+    assert overview["n_requests"] == summary["rows_accepted"]
+    assert overview["n_models"] == 3 and overview["n_clients"] == 8
+    assert sum(m["n_requests"] for m in overview["models"]) == overview["n_requests"]
+    # the sample covers one whole UTC day
+    assert overview["coverage"]["covers_full_day"] is True
+    assert overview["coverage"]["n_days"] == 1
+    assert [m["model"] for m in sample_stats["models"]] == [
+        "chat-large",
+        "vision-pro",
+        "reasoner-r1",
+    ]
+
+
+def test_client_table_matches_the_requests(
+    sample_stats: dict, sample_requests: dict[str, np.ndarray]
+) -> None:
+    model = _model(sample_stats, "chat-large")
+    r = sample_requests
+    assert sum(c["n_requests"] for c in model["clients"]) == model["n_requests"]
+    assert [c["rank"] for c in model["clients"]] == [1, 2, 3, 4]
+    assert model["clients"][0]["client_id"] == "acme"  # the busiest sample client
+    for row in model["clients"]:
+        mine = (r["model"] == "chat-large") & (r["client_id"] == row["client_id"])
+        ok = mine & r["is_success"]
+        assert row["n_requests"] == mine.sum()
+        assert row["input_tokens_sum"] == r["input_tokens"][ok].sum()
+        for q, key in ((50, "p50"), (90, "p90"), (99, "p99")):
+            expected = np.percentile(r["input_tokens"][ok], q)
+            assert row["input_tokens"][key] == pytest.approx(expected, rel=JSON_ROUNDING)
+        x, y = r["input_tokens"][ok].astype(float), r["output_tokens"][ok].astype(float)
+        assert row["correlation"]["pearson"] == pytest.approx(
+            stats.pearsonr(x, y).statistic, abs=JSON_ROUNDING
+        )
+        assert row["correlation"]["spearman"] == pytest.approx(
+            stats.spearmanr(x, y).statistic, abs=JSON_ROUNDING
+        )
+
+
+def test_concentration_and_rates(sample_stats: dict) -> None:
+    model = _model(sample_stats, "chat-large")
+    counts = np.array([c["n_requests"] for c in model["clients"]], dtype=float)
+    shares = model["concentration"]["by_requests"]["top_k_share"]
+    assert shares["1"] == pytest.approx(counts[0] / counts.sum(), rel=JSON_ROUNDING)
+    assert shares["20"] == pytest.approx(1.0)
+    assert 0 < model["concentration"]["by_requests"]["gini"] < 1
+    lorenz = model["concentration"]["by_requests"]["lorenz"]
+    assert lorenz["x"][0] == 0 and lorenz["y"][-1] == pytest.approx(1.0)
+    rate = model["rate"]
+    assert rate["bin_s"] == 60
+    # every request is in exactly one minute bin: sum(rate * 60) == requests
+    assert sum(rate["per_minute"]["y"]) * 60 == pytest.approx(model["n_requests"])
+    assert sum(rate["per_window"]["y"]) * 600 == pytest.approx(model["n_requests"])
+    assert set(rate["clients_per_window"]) == set(model["detailed_clients"])
+
+
+def test_top_clients_option_limits_the_detailed_clients(sample_run: Path, tmp_path: Path) -> None:
+    shutil.copytree(sample_run, tmp_path, dirs_exist_ok=True)
+    characterize.run(RunDir(tmp_path), CharacterizeOptions(top_clients=1), EngineOptions())
+    model = _model(json.loads((tmp_path / "stats.json").read_text()), "chat-large")
+    assert model["detailed_clients"] == ["acme"]
+    assert list(model["rate"]["clients_per_window"]) == ["acme"]
+
+
+def test_two_runs_give_identical_bytes(sample_run: Path, tmp_path: Path) -> None:
+    outputs = []
+    for name, threads in (("a", 1), ("b", 2)):
+        out = tmp_path / name
+        shutil.copytree(sample_run, out)
+        characterize.run(RunDir(out), CharacterizeOptions(), EngineOptions(threads=threads))
+        outputs.append((out / "stats.json").read_bytes())
+    assert outputs[0] == outputs[1]
+    manifest = json.loads((tmp_path / "b" / "manifest.json").read_text())
+    assert manifest["stages"]["characterize"]["stats_bytes"] == len(outputs[1])
+
+
+def test_before_aggregate_is_a_user_error(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["characterize", "--out", str(tmp_path / "nothing")])
+    assert result.exit_code == 1
+    assert "Error:" in result.output and "servechar aggregate" in result.output
