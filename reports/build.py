@@ -1,0 +1,1340 @@
+"""Assemble the characterization report: sections from the run's JSON artefacts -> one HTML file.
+
+The report renders numbers computed elsewhere (`stats.json` from the characterize stage,
+`summary.json` and `manifest.json`); it computes no statistic itself. It is a list of section
+functions, each ``(ReportInputs) -> Section | None`` (``None``: nothing to say for this run),
+so a new artefact gets its section with one line in `SECTIONS`.
+
+The HTML works offline and is deterministic: plotly.js is embedded once, figure ids come from
+a counter, and nothing in it depends on the clock or the machine.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+from pipeline.errors import InputError
+from pipeline.rundir import RunDir, write_text_atomic
+from reports import figures
+from reports.figures import Chart
+from reports.tables import Table, fmt, pct, table, top_with_others
+
+STATS = "stats.json"
+SUMMARY = "summary.json"
+VALIDATION = "validation.json"
+QUIRKS = "quirks.json"
+REPORT = "report.html"
+STATS_FORMAT = "servechar.stats/1"
+
+TABLE_ROWS = 25  # rows of a per-client table before the rest fold into "others"
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+
+
+# --- the report's building blocks --------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Paragraph:
+    text: str
+    kind: str = field(default="paragraph", init=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Unavailable:
+    """A statistic the run does not have, and why (shown instead of its figure or table)."""
+
+    what: str
+    why: str
+    kind: str = field(default="unavailable", init=False)
+
+
+Block = Paragraph | Table | Chart | Unavailable
+
+
+@dataclass(frozen=True, slots=True)
+class Section:
+    title: str
+    blocks: tuple[Block, ...] = ()
+    children: tuple[Section, ...] = ()
+    anchor: str = ""  # set by the builder from a counter (never from a log string)
+
+
+@dataclass(frozen=True, slots=True)
+class ReportInputs:
+    """The run's artefacts as parsed JSON; optional ones are None when absent."""
+
+    stats: dict[str, Any]
+    summary: dict[str, Any]
+    manifest: dict[str, Any]
+    validation: dict[str, Any] | None = None
+    quirks: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ReportResult:
+    path: Path
+    n_bytes: int
+    n_figures: int
+    seconds: float
+
+
+# --- helpers -----------------------------------------------------------------------------------
+
+
+def _available(part: Any) -> bool:
+    return isinstance(part, Mapping) and part.get("available", True) is not False
+
+
+def _missing(what: str, part: Any) -> Unavailable:
+    """Why a statistic is not shown: the reason stats.json gives, or that it is absent."""
+    if isinstance(part, Mapping) and part.get("reason"):
+        return Unavailable(what, str(part["reason"]))
+    return Unavailable(
+        what, "not in stats.json (re-run `servechar characterize` with this version)"
+    )
+
+
+def _hour(offset_s: float) -> str:
+    """Seconds from the (midnight) origin as a UTC time of day, e.g. 14:05."""
+    minutes = int(offset_s // 60) % (24 * 60)
+    return f"{minutes // 60:02d}:{minutes % 60:02d}"
+
+
+def _duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 2 * 3600:
+        return f"{seconds / 60:.0f} min"
+    if seconds < 2 * 86400:
+        return f"{seconds / 3600:.1f} h"
+    return f"{seconds / 86400:.1f} days"
+
+
+def _curve(part: Any) -> tuple[list[Any], list[Any]] | None:
+    if isinstance(part, Mapping) and isinstance(part.get("x"), list) and part.get("x"):
+        return part["x"], part["y"]
+    return None
+
+
+def _hours(xs: Sequence[float]) -> list[float]:
+    return [x / 3600 for x in xs]
+
+
+def _summary_row(label: str, summary: Mapping[str, Any] | None) -> list[Any]:
+    summary = summary or {}
+    return [label, *(summary.get(key) for key in ("n", "mean", "p50", "p90", "p99"))]
+
+
+SUMMARY_COLUMNS = ("field", "n", "mean", "p50", "p90", "p99")
+
+
+# --- sections ----------------------------------------------------------------------------------
+
+
+def overview_section(inputs: ReportInputs) -> Section:
+    """Rows read, accepted and rejected (by reason), the time span, models and input files."""
+    overview = inputs.stats.get("overview", {})
+    summary = inputs.summary
+    blocks: list[Block] = []
+    read, accepted, rejected = (
+        summary.get(key, 0) for key in ("rows_read", "rows_accepted", "rows_rejected")
+    )
+    blocks.append(
+        Paragraph(
+            f"{fmt(read)} rows read: {fmt(accepted)} accepted and {fmt(rejected)} rejected "
+            f"({pct(rejected / read if read else 0.0, digits=2)}); "
+            f"{fmt(overview.get('n_models'))} models, {fmt(overview.get('n_clients'))} "
+            "(model, client) pairs."
+        )
+    )
+    reasons = sorted(summary.get("rejects_by_reason", {}).items(), key=lambda kv: (-kv[1], kv[0]))
+    if reasons:
+        blocks.append(
+            table(
+                "Rejected rows by reason (details in rejects.csv)",
+                ("reason", "rows", "share of rows read"),
+                [(reason, n, n / read if read else 0.0) for reason, n in reasons],
+                formatters={2: pct},
+            )
+        )
+    coverage = overview.get("coverage", {})
+    if overview.get("first_arrival"):
+        hours_active = coverage.get("hours_active", [])
+        blocks.append(
+            Paragraph(
+                f"First request {overview['first_arrival']}, last {overview['last_arrival']} "
+                f"(span {_duration(overview.get('span_s'))}, {fmt(coverage.get('n_days'))} "
+                f"calendar day(s) in UTC). "
+                + (
+                    "Every hour of the day has requests."
+                    if coverage.get("covers_full_day")
+                    else f"Requests fall in {len(hours_active)} of the 24 UTC hours, from "
+                    f"{_hour(3600 * coverage.get('start_hour_utc', 0))} to "
+                    f"{_hour(3600 * coverage.get('end_hour_utc', 0))} UTC; "
+                    "daily patterns below cover only that part of the day."
+                )
+                + f" Trace windows are {fmt(overview.get('window_s'))} s, dataset windows "
+                f"{fmt(overview.get('dataset_window_s'))} s; times are from the origin "
+                f"{overview.get('origin', '-')}."
+            )
+        )
+    models = overview.get("models", [])
+    if models:
+        blocks.append(
+            table(
+                "Models",
+                ("model", "category", "requests", "share of requests", "clients"),
+                [
+                    (m["model"], m["category"], m["n_requests"], m["request_share"], m["n_clients"])
+                    for m in models
+                ],
+                formatters={3: pct},
+            )
+        )
+    inputs_used = inputs.manifest.get("stages", {}).get("ingest", {}).get("inputs", [])
+    if inputs_used:
+        blocks.append(
+            table(
+                "Input files",
+                ("file", "format", "compression", "bytes", "sha256"),
+                [
+                    (
+                        Path(str(f.get("path", ""))).name,
+                        f.get("format"),
+                        f.get("compression") or "none",
+                        f.get("bytes"),
+                        str(f.get("sha256", ""))[:16],
+                    )
+                    for f in inputs_used
+                ],
+            )
+        )
+    return Section("Overview", tuple(blocks))
+
+
+def models_section(inputs: ReportInputs) -> Section | None:
+    """One section per model, in stats.json's order (category, model)."""
+    models = inputs.stats.get("models", [])
+    if not models:
+        return Section("Models", (Unavailable("per-model statistics", "the log has no model"),))
+    return Section(
+        "Models",
+        (Paragraph("Each model in turn: arrivals, burstiness, periodicity, clients, requests."),),
+        tuple(model_section(model, inputs) for model in models),
+    )
+
+
+def model_section(model: Mapping[str, Any], inputs: ReportInputs) -> Section:
+    header = Paragraph(
+        f"{model.get('category', '-')} model: {fmt(model.get('n_requests'))} requests "
+        f"({fmt(model.get('n_success'))} successful) from {fmt(model.get('n_clients'))} clients, "
+        f"{_hour(model.get('first_offset_s', 0))} to {_hour(model.get('last_offset_s', 0))} UTC "
+        f"of the span."
+    )
+    parts = [
+        ("Arrivals", arrivals_blocks),
+        ("Burstiness", burstiness_blocks),
+        ("Periodicity", periodicity_blocks),
+        ("Clients", clients_blocks),
+        ("Request data", request_blocks),
+        ("Reasoning", reasoning_blocks),
+        ("Multimodal", multimodal_blocks),
+        ("Conversations", sessions_blocks),
+        ("Operations", operations_blocks),
+    ]
+    children = []
+    for title, blocks_of in parts:
+        blocks = blocks_of(model)
+        if blocks:
+            children.append(Section(title, tuple(blocks)))
+    return Section(f"Model {model.get('model', '')}", (header,), tuple(children))
+
+
+def arrivals_blocks(model: Mapping[str, Any]) -> list[Block]:
+    blocks: list[Block] = []
+    rate = model.get("rate")
+    if not _available(rate):
+        return [_missing("request rate over time", rate)]
+    per_minute = _curve(rate.get("per_minute"))
+    if per_minute:
+        xs, ys = per_minute
+        peak = max(range(len(ys)), key=lambda i: (ys[i], -i))
+        mean = sum(ys) / len(ys)
+        bin_s = rate.get("bin_s", 60)
+        blocks.append(
+            Chart(
+                "Aggregate request rate",
+                figures.lines(
+                    f"Aggregate request rate ({fmt(bin_s)} s bins)",
+                    "time from origin (hours)",
+                    "requests per second",
+                    {"aggregate": (_hours(xs), ys)},
+                ),
+                f"Peak {fmt(ys[peak])} requests/s at {_hour(xs[peak])} UTC"
+                + (
+                    f", {fmt(ys[peak] / mean)} times the mean of {fmt(mean)} requests/s."
+                    if mean
+                    else "."
+                ),
+            )
+        )
+    per_window = _curve(rate.get("per_window"))
+    clients = rate.get("clients_per_window") or {}
+    if per_window and clients:
+        xs = _hours(per_window[0])
+        detailed = [c for c in model.get("detailed_clients", []) if c in clients]
+        series = {"all clients": (xs, per_window[1])}
+        series.update({client: (xs, clients[client]["y"]) for client in detailed})
+        top = model.get("clients", [{}])[0]
+        blocks.append(
+            Chart(
+                "Request rate per client",
+                figures.lines(
+                    "Request rate per trace window, top clients (menu: one client)",
+                    "time from origin (hours)",
+                    "requests per second",
+                    series,
+                    selector=True,
+                ),
+                f"{len(detailed)} most active clients shown; the largest, {top.get('client_id')}, "
+                f"sends {pct(top.get('request_share'))} of the model's requests.",
+            )
+        )
+    blocks.extend(interarrival_blocks(model))
+    return blocks
+
+
+FAMILY_NAMES = {
+    "gamma": "Gamma",
+    "weibull_min": "Weibull",
+    "expon": "Exponential",
+    "lognorm": "Lognormal",
+    "pareto_lognormal": "Pareto + lognormal mixture",
+}
+
+
+def _fits_table(caption: str, fits: Mapping[str, Any]) -> Table:
+    rows = []
+    for family, fit in sorted(fits.items(), key=lambda kv: _aic_key(kv[1])):
+        if not _available(fit):
+            rows.append((FAMILY_NAMES.get(family, family), "not fitted", None, None, None))
+            continue
+        params = fit.get("params") or {
+            k: v
+            for k, v in fit.items()
+            if k not in {"loglik", "aic", "ks", "ccdf", "available"} and not isinstance(v, list)
+        }
+        rows.append(
+            (
+                FAMILY_NAMES.get(family, family),
+                ", ".join(f"{k}={fmt(v)}" for k, v in sorted(params.items())),
+                fit.get("loglik"),
+                fit.get("aic"),
+                fit.get("ks"),
+            )
+        )
+    return table(
+        caption,
+        ("family", "parameters", "log-likelihood", "AIC", "KS distance"),
+        rows,
+        note="Lower AIC is better (rows sorted by AIC); KS is the largest gap between the "
+        "fitted and the empirical CDF.",
+    )
+
+
+def _aic_key(fit: Any) -> float:
+    aic = fit.get("aic") if isinstance(fit, Mapping) else None
+    return aic if isinstance(aic, int | float) else float("inf")
+
+
+def _ccdf_with_fits(
+    title: str, x_title: str, part: Mapping[str, Any], what: str
+) -> tuple[Chart, Table] | None:
+    curve = _curve(part.get("ccdf"))
+    if not curve:
+        return None
+    xs, ys = curve
+    fits = part.get("fits", {})
+    series = {"empirical": (xs, ys)}
+    for family, fit in sorted(fits.items()):
+        if _available(fit) and isinstance(fit.get("ccdf"), list):
+            series[f"{FAMILY_NAMES.get(family, family)} fit"] = (xs, fit["ccdf"])
+    ranked = sorted(
+        ((family, fit) for family, fit in fits.items() if _available(fit)),
+        key=lambda kv: _aic_key(kv[1]),
+    )
+    reading = f"No family could be fitted to the {what}."
+    if ranked:
+        family, fit = ranked[0]
+        reading = (
+            f"Best fit by AIC: {FAMILY_NAMES.get(family, family)} (KS {fmt(fit.get('ks'))})"
+            + (
+                f"; the exponential (Poisson arrivals) has KS {fmt(fits['expon'].get('ks'))}."
+                if _available(fits.get("expon")) and family != "expon"
+                else "."
+            )
+        )
+    chart = Chart(
+        title,
+        figures.lines(title, x_title, "P(X > x)", series, log_x=True, log_y=True),
+        reading,
+    )
+    return chart, _fits_table(f"Fits: {what}", fits)
+
+
+def interarrival_blocks(model: Mapping[str, Any]) -> list[Block]:
+    part = model.get("interarrivals")
+    if not _available(part):
+        return [_missing("inter-arrival time distributions", part)]
+    blocks: list[Block] = []
+    aggregate = part.get("aggregate")
+    if _available(aggregate):
+        drawn = _ccdf_with_fits(
+            "Inter-arrival times, all clients merged (CCDF)",
+            "inter-arrival time (s)",
+            aggregate,
+            "inter-arrival times of the merged stream",
+        )
+        if drawn:
+            blocks.extend(drawn)
+    clients = part.get("clients") or {}
+    detailed = [c for c in model.get("detailed_clients", []) if _available(clients.get(c))]
+    if detailed:
+        series = {c: _curve(clients[c].get("ccdf")) for c in detailed}
+        shown = {c: xy for c, xy in series.items() if xy}
+        if shown:
+            best = {c: clients[c].get("best_by_aic") for c in shown}
+            counts: dict[str, int] = {}
+            for family in best.values():
+                counts[str(family)] = counts.get(str(family), 0) + 1
+            leader = max(sorted(counts), key=lambda f: counts[f])
+            blocks.append(
+                Chart(
+                    "Inter-arrival times per client",
+                    figures.lines(
+                        "Inter-arrival times per top client (CCDF; menu: one client)",
+                        "inter-arrival time within a trace window (s)",
+                        "P(X > x)",
+                        shown,
+                        log_x=True,
+                        log_y=True,
+                        selector=True,
+                    ),
+                    f"{FAMILY_NAMES.get(leader, leader)} fits best by AIC for {counts[leader]} "
+                    f"of {len(shown)} top clients.",
+                )
+            )
+            blocks.append(
+                table(
+                    "Best family per top client",
+                    ("client", "intervals", "best by AIC", "best by KS"),
+                    [
+                        (
+                            c,
+                            clients[c].get("n"),
+                            FAMILY_NAMES.get(clients[c].get("best_by_aic"), "-"),
+                            FAMILY_NAMES.get(clients[c].get("best_by_ks"), "-"),
+                        )
+                        for c in shown
+                    ],
+                )
+            )
+    wins = part.get("family_wins")
+    if _available(wins) and wins.get("n_windows"):
+        families = sorted(set(wins.get("by_aic", {})) | set(wins.get("by_ks", {})))
+        lr = wins.get("lr_test", {})
+        n = wins["n_windows"]
+        blocks.append(
+            table(
+                f"Which family wins, over {fmt(n)} fitted trace windows",
+                ("family", "windows best by AIC", "windows best by KS", "LR test winner"),
+                [
+                    (
+                        FAMILY_NAMES.get(f, f),
+                        wins.get("by_aic", {}).get(f, 0),
+                        wins.get("by_ks", {}).get(f, 0),
+                        lr.get("winner", {}).get(f, 0),
+                    )
+                    for f in families
+                ],
+                note=(
+                    f"Likelihood-ratio (Vuong) test of the best two families by AIC: significant "
+                    f"at alpha {fmt(lr.get('alpha'))} in {fmt(lr.get('significant'))} of "
+                    f"{fmt(lr.get('n_windows'))} windows."
+                    if lr
+                    else ""
+                ),
+            )
+        )
+    return blocks
+
+
+def burstiness_blocks(model: Mapping[str, Any]) -> list[Block]:
+    part = model.get("burstiness")
+    if not _available(part):
+        return [_missing("burstiness (CV and Fano factor)", part)]
+    blocks: list[Block] = []
+    weighted, unweighted = _curve(part.get("cv_cdf")), _curve(part.get("cv_cdf_unweighted"))
+    if weighted:
+        series = {"weighted by requests": weighted}
+        if unweighted:
+            series["each window once"] = unweighted
+        above = _share_above(weighted, 1.0)
+        blocks.append(
+            Chart(
+                "Burstiness: CV of inter-arrival times",
+                figures.lines(
+                    "CV of inter-arrival times per client trace window (CDF)",
+                    "coefficient of variation (1 = Poisson)",
+                    "cumulative share",
+                    series,
+                    mode="lines",
+                ),
+                f"{pct(above)} of requests arrive in client windows burstier than Poisson "
+                "(CV > 1, read off the weighted curve).",
+            )
+        )
+    fano = part.get("fano")
+    if _available(fano) and _curve(fano.get("aggregate")):
+        aggregate = fano["aggregate"]
+        series = {"aggregate": (aggregate["x"], aggregate["y"])}
+        for client in model.get("detailed_clients", []):
+            if _curve((fano.get("clients") or {}).get(client)):
+                series[client] = (fano["clients"][client]["x"], fano["clients"][client]["y"])
+        scales = aggregate["x"]
+        valid = [(x, y) for x, y in zip(scales, aggregate["y"], strict=True) if y is not None]
+        reading = "Too few bins for a Fano factor at any scale."
+        if valid:
+            (x0, y0), (x1, y1) = valid[0], valid[-1]
+            verdict = (
+                "bursty beyond Poisson at long time scales"
+                if y1 > 2
+                else "close to Poisson (1) across scales"
+                if 0.5 < y1 < 2 and 0.5 < y0 < 2
+                else "over- or under-dispersed relative to Poisson (1)"
+            )
+            reading = (
+                f"Aggregate Fano factor {fmt(y0)} at {_duration(x0)} and {fmt(y1)} at "
+                f"{_duration(x1)}: {verdict}."
+            )
+        blocks.append(
+            Chart(
+                "Index of dispersion of counts",
+                figures.lines(
+                    "Fano factor of request counts by time scale (menu: one client)",
+                    "bin width (s)",
+                    "Fano factor (variance / mean of counts)",
+                    series,
+                    log_x=True,
+                    log_y=True,
+                    mode="lines+markers",
+                    reference=("Poisson (1)", (scales, [1.0] * len(scales))),
+                    selector=True,
+                ),
+                reading,
+            )
+        )
+    return blocks
+
+
+def _share_above(curve: tuple[list[Any], list[Any]], threshold: float) -> float:
+    """1 - CDF at `threshold`, read off a step curve (last point at or below it)."""
+    xs, ys = curve
+    below = 0.0
+    for x, y in zip(xs, ys, strict=True):
+        if x > threshold:
+            break
+        below = y
+    return 1.0 - below
+
+
+def periodicity_blocks(model: Mapping[str, Any]) -> list[Block]:
+    part = model.get("periodicity")
+    if not _available(part):
+        return [_missing("periodicity (STL, daily profile)", part)]
+    blocks: list[Block] = []
+    profile = _curve(part.get("hourly_profile"))
+    if profile:
+        hours, rates = profile
+        observed = [(h, r) for h, r in zip(hours, rates, strict=True) if r is not None]
+        reading = "No hour of the day has requests."
+        if observed:
+            busiest = max(observed, key=lambda hr: (hr[1], -hr[0]))
+            quietest = min(observed, key=lambda hr: (hr[1], hr[0]))
+            reading = (
+                f"Busiest hour {int(busiest[0]):02d}:00 UTC ({fmt(busiest[1])} requests/s), "
+                f"quietest {int(quietest[0]):02d}:00 UTC ({fmt(quietest[1])}); peak-to-mean "
+                f"{fmt(part.get('peak_to_mean'))}, "
+                f"peak-to-trough {fmt(part.get('peak_to_trough'))}."
+            )
+        blocks.append(
+            Chart(
+                "Daily profile",
+                figures.bars(
+                    "Mean request rate by hour of day",
+                    "hour of day (UTC)",
+                    "requests per second",
+                    [f"{int(h):02d}" for h in hours],
+                    [r if r is not None else 0.0 for r in rates],
+                ),
+                reading,
+            )
+        )
+    rows = []
+    for name, label in (("daily", "daily (1 day)"), ("weekly", "weekly (7 days)")):
+        stl = part.get(name)
+        if _available(stl):
+            rows.append(
+                (
+                    label,
+                    stl.get("seasonal_strength"),
+                    stl.get("trend_strength"),
+                    stl.get("autocorrelation_at_period"),
+                    stl.get("peak_to_mean"),
+                    stl.get("peak_to_trough"),
+                    _hour_of(stl.get("busiest_hour_utc")),
+                    _hour_of(stl.get("quietest_hour_utc")),
+                )
+            )
+        else:
+            blocks.append(_missing(f"STL decomposition at the {label} period", stl))
+    if rows:
+        blocks.append(
+            table(
+                "STL decomposition of the hourly request count",
+                (
+                    "period",
+                    "seasonal strength",
+                    "trend strength",
+                    "autocorrelation at period",
+                    "peak/mean",
+                    "peak/trough",
+                    "busiest hour",
+                    "quietest hour",
+                ),
+                rows,
+                note="Strength near 1: the component dominates the remainder (Wang, Smith and "
+                "Hyndman 2006).",
+            )
+        )
+    return blocks
+
+
+def _hour_of(value: Any) -> str:
+    return f"{int(value):02d}:00" if isinstance(value, int | float) and value >= 0 else "-"
+
+
+def clients_blocks(model: Mapping[str, Any]) -> list[Block]:
+    blocks: list[Block] = []
+    concentration = model.get("concentration")
+    if _available(concentration):
+        by_requests = concentration.get("by_requests", {})
+        by_tokens = concentration.get("by_tokens", {})
+        series = {}
+        for label, part in (("requests", by_requests), ("tokens", by_tokens)):
+            if _curve(part.get("lorenz")):
+                series[label] = (part["lorenz"]["x"], part["lorenz"]["y"])
+        shares = by_requests.get("top_k_share", {})
+        top5 = shares.get("5")
+        n_clients = model.get("n_clients", 0)
+        if series:
+            blocks.append(
+                Chart(
+                    "Concentration: Lorenz curve",
+                    figures.lines(
+                        "Lorenz curve of requests and tokens over clients",
+                        "cumulative share of clients (smallest first)",
+                        "cumulative share of the amount",
+                        series,
+                        reference=("equal clients", ([0.0, 1.0], [0.0, 1.0])),
+                    ),
+                    f"Gini {fmt(by_requests.get('gini'))} by requests and "
+                    f"{fmt(by_tokens.get('gini'))} by tokens; the top "
+                    f"{min(5, n_clients)} clients send {pct(top5)} of requests.",
+                )
+            )
+        ks = sorted(set(shares) | set(by_tokens.get("top_k_share", {})), key=int)
+        if ks:
+            blocks.append(
+                table(
+                    "Share of the top k clients",
+                    ("top k", "share of requests", "share of tokens"),
+                    [
+                        (
+                            int(k),
+                            shares.get(k),
+                            by_tokens.get("top_k_share", {}).get(k),
+                        )
+                        for k in ks
+                    ],
+                    formatters={1: pct, 2: pct},
+                )
+            )
+        rank = _curve(concentration.get("rank"))
+        if rank:
+            blocks.append(
+                Chart(
+                    "Client rank plot",
+                    figures.lines(
+                        "Requests per client by rank",
+                        "client rank (1 = most requests)",
+                        "requests",
+                        {"clients": rank},
+                        log_x=True,
+                        log_y=True,
+                        mode="lines+markers",
+                    ),
+                    f"{fmt(len(rank[0]))} clients; the largest sends {fmt(rank[1][0])} requests, "
+                    f"the smallest {fmt(rank[1][-1])}.",
+                )
+            )
+    else:
+        blocks.append(_missing("client concentration", concentration))
+    clients = model.get("clients")
+    if isinstance(clients, list) and clients:
+        rows = [
+            (
+                c["client_id"],
+                c.get("n_requests"),
+                c.get("request_share"),
+                c.get("token_share"),
+                c.get("rate_rps_mean"),
+                c.get("cv_median"),
+                (c.get("input_tokens") or {}).get("p50"),
+                (c.get("output_tokens") or {}).get("p50"),
+                (c.get("correlation") or {}).get("spearman"),
+            )
+            for c in clients
+        ]
+        shown, folded = top_with_others(rows, TABLE_ROWS, label="others", summed=(1, 2, 3))
+        blocks.append(
+            table(
+                "Clients by requests",
+                (
+                    "client",
+                    "requests",
+                    "share of requests",
+                    "share of tokens",
+                    "mean rate (requests/s)",
+                    "median window CV",
+                    "input p50",
+                    "output p50",
+                    "input/output Spearman",
+                ),
+                shown,
+                formatters={2: pct, 3: pct},
+                note=f"{fmt(folded)} smaller clients are folded into the last row."
+                if folded
+                else "",
+            )
+        )
+    stability = model.get("stability")
+    if isinstance(stability, list) and stability:
+        ranked = sorted(
+            stability, key=lambda s: (-(s.get("variance_share") or 0.0), s["client_id"])
+        )
+        rows = [
+            (
+                s["client_id"],
+                s.get("variance_share"),
+                s.get("rate_cv"),
+                s.get("cv_iqr"),
+                s.get("input_ks_max"),
+            )
+            for s in ranked
+        ]
+        top_share = sum(r[1] or 0.0 for r in rows[:5])
+        shown, folded = top_with_others(rows, TABLE_ROWS, label="others", summed=(1,))
+        blocks.append(
+            table(
+                "Stability: which clients drive the aggregate's variance",
+                (
+                    "client",
+                    "share of aggregate variance",
+                    "CV of window rate",
+                    "IQR of window CV",
+                    "largest input KS between windows",
+                ),
+                shown,
+                formatters={1: pct},
+                note=f"The {min(5, len(rows))} largest contributors account for "
+                f"{pct(top_share)} of the variance of the per-window request count.",
+            )
+        )
+    elif stability is not None:
+        blocks.append(_missing("client stability", stability))
+    return blocks
+
+
+def request_blocks(model: Mapping[str, Any]) -> list[Block]:
+    blocks: list[Block] = []
+    lengths = model.get("lengths")
+    if _available(lengths):
+        rows = []
+        for name in ("input_tokens", "output_tokens"):
+            part = lengths.get(name)
+            if not _available(part):
+                blocks.append(_missing(f"{name} distribution", part))
+                continue
+            rows.append(_summary_row(name, part.get("summary")))
+            drawn = _ccdf_with_fits(
+                f"{name.replace('_', ' ').capitalize()} (CCDF)",
+                f"{name.replace('_', ' ')} (tokens)",
+                part,
+                name.replace("_", " "),
+            )
+            if drawn:
+                chart, fits = drawn
+                summary = part.get("summary") or {}
+                mixture = (part.get("fits") or {}).get("pareto_lognormal")
+                extra = (
+                    f" Pareto tail weight {pct(mixture.get('tail_weight'))}, tail index "
+                    f"{fmt(mixture.get('alpha'))} above {fmt(mixture.get('xmin'))} tokens."
+                    if _available(mixture)
+                    else ""
+                )
+                reading = (
+                    f"Median {fmt(summary.get('p50'))} tokens, p99 {fmt(summary.get('p99'))}. "
+                    + chart.reading
+                    + extra
+                )
+                blocks.extend([Chart(chart.title, chart.figure, reading), fits])
+        if rows:
+            blocks.insert(0, table("Token counts (successful requests)", SUMMARY_COLUMNS, rows))
+    else:
+        blocks.append(_missing("request length distributions", lengths))
+    corr = model.get("correlation")
+    if _available(corr) and corr.get("n"):
+        blocks.append(
+            Paragraph(
+                f"Input vs output tokens over {fmt(corr.get('n'))} requests: Pearson "
+                f"{fmt(corr.get('pearson'))}, Spearman {fmt(corr.get('spearman'))} "
+                "(per client in the clients table)."
+            )
+        )
+    blocks.extend(drift_blocks(model))
+    return blocks
+
+
+def drift_blocks(model: Mapping[str, Any]) -> list[Block]:
+    drift = model.get("drift")
+    if not _available(drift):
+        return [_missing("drift between windows", drift)]
+    blocks: list[Block] = []
+    windows = drift.get("windows") or []
+    if windows:
+        xs = [w["start_s"] / 3600 for w in windows]
+        series = {}
+        for name in ("input_tokens", "output_tokens"):
+            for q in ("p50", "p90"):
+                series[f"{name.split('_')[0]} {q}"] = (
+                    xs,
+                    [(w.get(name) or {}).get(q) for w in windows],
+                )
+        blocks.append(
+            Chart(
+                "Length percentiles per dataset window",
+                figures.lines(
+                    "Token percentiles per dataset window",
+                    "window start from origin (hours)",
+                    "tokens",
+                    series,
+                    log_y=True,
+                    mode="lines+markers",
+                ),
+                f"{len(windows)} dataset windows; see the table for consecutive-window distances.",
+            )
+        )
+    for key, label in (
+        ("consecutive", "consecutive dataset windows"),
+        ("days", "consecutive days"),
+    ):
+        pairs = drift.get(key)
+        if isinstance(pairs, list) and pairs:
+            flagged = sum(1 for p in pairs if p.get("large_shift"))
+            rows = [
+                (
+                    p.get("field"),
+                    p.get("from"),
+                    p.get("to"),
+                    p.get("ks"),
+                    p.get("wasserstein"),
+                    bool(p.get("large_shift")),
+                )
+                for p in sorted(pairs, key=lambda p: (-(p.get("ks") or 0.0), str(p.get("field"))))
+            ]
+            shown, _ = top_with_others(rows, TABLE_ROWS, label="others", summed=())
+            blocks.append(
+                table(
+                    f"Drift between {label} (largest KS first)",
+                    ("field", "from", "to", "KS", "Wasserstein (tokens)", "large shift"),
+                    shown,
+                    note=f"{flagged} of {len(pairs)} pairs shift by KS > 0.1.",
+                )
+            )
+        elif pairs is not None and not isinstance(pairs, list):
+            blocks.append(_missing(f"drift between {label}", pairs))
+    return blocks
+
+
+def reasoning_blocks(model: Mapping[str, Any]) -> list[Block]:
+    part = model.get("reasoning")
+    if part is None and model.get("category") != "reason":
+        return []
+    if not _available(part):
+        return [_missing("reasoning statistics", part)]
+    blocks: list[Block] = []
+    ratio = part.get("ratio") or {}
+    hist = _curve(ratio.get("hist"))
+    bimodal = part.get("bimodality") or {}
+    if hist:
+        means = bimodal.get("means") or [None, None]
+        verdict = (
+            f"two modes (BIC {fmt(bimodal.get('bic_one'))} for one component vs "
+            f"{fmt(bimodal.get('bic_two'))} for two), near {fmt(means[0])} and {fmt(means[-1])}"
+            if bimodal.get("is_bimodal")
+            else "one mode (two components do not win by BIC and modes)"
+        )
+        blocks.append(
+            Chart(
+                "Reasoning ratio",
+                figures.bars(
+                    "Reasoning share of output tokens",
+                    "reasoning tokens / output tokens",
+                    "density",
+                    [fmt(x) for x in hist[0]],
+                    hist[1],
+                ),
+                f"Median ratio {fmt((ratio.get('summary') or {}).get('p50'))}; the distribution "
+                f"has {verdict}.",
+            )
+        )
+    rows = [_summary_row("reasoning ratio", ratio.get("summary"))]
+    rows.append(_summary_row("reasoning tokens", part.get("reason_tokens")))
+    blocks.append(table("Reasoning", SUMMARY_COLUMNS, rows))
+    if bimodal:
+        blocks.append(
+            table(
+                "Two-component mixture of the reasoning ratio",
+                (
+                    "BIC, 1 component",
+                    "BIC, 2 components",
+                    "weights",
+                    "means",
+                    "sds",
+                    "modes",
+                    "bimodal",
+                ),
+                [
+                    (
+                        bimodal.get("bic_one"),
+                        bimodal.get("bic_two"),
+                        " / ".join(fmt(w) for w in bimodal.get("weights") or []),
+                        " / ".join(fmt(m) for m in bimodal.get("means") or []),
+                        " / ".join(fmt(s) for s in bimodal.get("sds") or []),
+                        bimodal.get("n_modes"),
+                        bool(bimodal.get("is_bimodal")),
+                    )
+                ],
+            )
+        )
+    corr = part.get("reason_vs_answer") or {}
+    if corr:
+        blocks.append(
+            Paragraph(
+                f"Reasoning vs answer length: Pearson {fmt(corr.get('pearson'))}, Spearman "
+                f"{fmt(corr.get('spearman'))} over {fmt(corr.get('n'))} requests."
+            )
+        )
+    return blocks
+
+
+def multimodal_blocks(model: Mapping[str, Any]) -> list[Block]:
+    part = model.get("multimodal")
+    if part is None and model.get("category") != "multimodal":
+        return []
+    if not _available(part):
+        return [_missing("multimodal statistics", part)]
+    blocks: list[Block] = []
+    modalities = part.get("modalities") or {}
+    rows = []
+    for name in sorted(modalities):
+        m = modalities[name]
+        rows.append(
+            (
+                name,
+                m.get("request_share"),
+                (m.get("items_per_request") or {}).get("mean"),
+                (m.get("tokens_per_item") or {}).get("mean"),
+                (m.get("tokens_per_item") or {}).get("p50"),
+            )
+        )
+    if rows:
+        blocks.append(
+            table(
+                "Modality mix",
+                (
+                    "modality",
+                    "share of requests",
+                    "items per request (mean)",
+                    "tokens per item (mean)",
+                    "tokens per item (p50)",
+                ),
+                rows,
+                formatters={1: pct},
+                note=f"Modality tokens are {pct(part.get('modality_token_share'))} of input "
+                f"tokens, text {pct(part.get('text_token_share'))}.",
+            )
+        )
+    over = part.get("over_windows") or []
+    if over:
+        xs = [w["start_s"] / 3600 for w in over]
+        keys = sorted({k for w in over for k in w if k.endswith("_request_share")})
+        series = {k.removesuffix("_request_share"): (xs, [w.get(k) for w in over]) for k in keys}
+        if series:
+            first = next(iter(series))
+            values = [v for v in series[first][1] if v is not None]
+            blocks.append(
+                Chart(
+                    "Modality mix over time",
+                    figures.lines(
+                        "Share of requests carrying each modality, per dataset window",
+                        "window start from origin (hours)",
+                        "share of requests",
+                        series,
+                        mode="lines+markers",
+                    ),
+                    f"The {first} share ranges from {pct(min(values))} to {pct(max(values))}."
+                    if values
+                    else "No window has modality requests.",
+                )
+            )
+    return blocks
+
+
+def sessions_blocks(model: Mapping[str, Any]) -> list[Block]:
+    part = model.get("sessions")
+    if part is None:
+        return []
+    if not _available(part):
+        return [_missing("conversations", part)]
+    return [
+        Paragraph(f"{fmt(part.get('n_sessions'))} sessions."),
+        table(
+            "Conversations",
+            SUMMARY_COLUMNS,
+            [
+                _summary_row("turns per session", part.get("turns")),
+                _summary_row("time between turns (s)", part.get("gap_s")),
+            ],
+        ),
+    ]
+
+
+def operations_blocks(model: Mapping[str, Any]) -> list[Block]:
+    blocks: list[Block] = []
+    status = model.get("status")
+    if _available(status) and status:
+        codes = status.get("codes") or {}
+        per_window = status.get("per_window") or {}
+        blocks.append(
+            table(
+                "Status codes",
+                ("status", "requests"),
+                sorted(codes.items(), key=lambda kv: str(kv[0])),
+                note=f"429 (rate limited): {pct(status.get('share_429'))} of requests; "
+                f"correlation of the 429 share with the request rate per window "
+                f"{fmt(status.get('corr_429_vs_rate'))}.",
+            )
+        )
+        if isinstance(per_window.get("x"), list) and per_window["x"]:
+            xs = _hours(per_window["x"])
+            blocks.append(
+                Chart(
+                    "Rate limiting over time",
+                    figures.lines(
+                        "Share of requests answered 429, per trace window",
+                        "time from origin (hours)",
+                        "share of requests",
+                        {"429 share": (xs, per_window.get("y_429_share", []))},
+                    ),
+                    f"{pct(status.get('share_429'))} of requests were rate limited overall.",
+                )
+            )
+    elif status is not None:
+        blocks.append(_missing("status codes", status))
+    latency = model.get("latency")
+    if _available(latency) and latency:
+        rows = []
+        for metric in ("ttft_ms", "e2e_ms"):
+            ols = (latency.get(metric) or {}).get("ols")
+            if not ols:
+                continue
+            ci = ols.get("ci95") or {}
+
+            def with_ci(name: str, ols: Mapping[str, Any] = ols, ci: Mapping[str, Any] = ci) -> str:
+                low, high = (ci.get(name) or [None, None])[:2]
+                return f"{fmt(ols.get(name))} [{fmt(low)}, {fmt(high)}]"
+
+            rows.append(
+                (
+                    metric,
+                    ols.get("n"),
+                    with_ci("intercept_ms"),
+                    with_ci("ms_per_input_token"),
+                    with_ci("ms_per_output_token"),
+                    ols.get("r_squared"),
+                )
+            )
+        if rows:
+            blocks.append(
+                table(
+                    "Latency vs tokens (ordinary least squares, 95% confidence intervals)",
+                    (
+                        "metric",
+                        "n",
+                        "intercept (ms)",
+                        "ms per input token",
+                        "ms per output token",
+                        "R^2",
+                    ),
+                    rows,
+                )
+            )
+        summaries = [
+            _summary_row(metric, (latency.get(metric) or {}).get("summary"))
+            for metric in ("ttft_ms", "e2e_ms")
+            if latency.get(metric)
+        ]
+        if summaries:
+            blocks.append(table("Latency (ms)", SUMMARY_COLUMNS, summaries))
+    elif latency is not None:
+        blocks.append(_missing("latency", latency))
+    return blocks
+
+
+def generic_section(title: str, data: Mapping[str, Any] | None) -> Section | None:
+    """A JSON artefact without a dedicated section yet: its top-level values as a table."""
+    if data is None:
+        return None
+    rows = [(key, json.dumps(value, sort_keys=True)[:200]) for key, value in sorted(data.items())]
+    return Section(title, (table(title, ("key", "value"), rows),))
+
+
+def validation_section(inputs: ReportInputs) -> Section | None:
+    return generic_section("Validation", inputs.validation)
+
+
+def quirks_section(inputs: ReportInputs) -> Section | None:
+    return generic_section("Quirks and time resolution", inputs.quirks)
+
+
+METHODS = (
+    (
+        "CV",
+        "Coefficient of variation of inter-arrival times: standard deviation over mean. "
+        "1 for a Poisson process, above 1 for bursty arrivals, below 1 for regular ones.",
+    ),
+    (
+        "Fano factor",
+        "Index of dispersion of counts: variance over mean of the number of "
+        "requests in consecutive bins of one width (empty bins count). 1 at every width for a "
+        "Poisson process; growing with the width for traffic bursty at long time scales.",
+    ),
+    (
+        "Gini coefficient",
+        "Inequality of requests (or tokens) across clients (Gini 1912): 0 "
+        "when all clients send the same amount, near 1 when one client sends nearly all. The "
+        "Lorenz curve plots the cumulative share held by the smallest clients.",
+    ),
+    (
+        "KS distance",
+        "Kolmogorov-Smirnov statistic: the largest vertical gap between a fitted "
+        "CDF and the empirical CDF (0 = perfect).",
+    ),
+    (
+        "AIC",
+        "Akaike information criterion, 2k - 2 log L for a fit with k parameters and "
+        "log-likelihood log L; lower is better; compares families on the same data.",
+    ),
+    (
+        "Vuong / likelihood-ratio test",
+        "Vuong's (1989) test of two non-nested fits: the mean "
+        "per-observation log-likelihood ratio over its standard error is asymptotically normal; "
+        "a significant result says one family is closer to the data.",
+    ),
+    (
+        "STL strength",
+        "Seasonal-trend decomposition by Loess (Cleveland et al. 1990) of the "
+        "hourly request count; the strength of the seasonal part is 1 - Var(R) / Var(S + R) "
+        "(Wang, Smith and Hyndman 2006), near 1 when the daily pattern dominates the noise.",
+    ),
+    (
+        "Wasserstein distance",
+        "The earth mover's distance between two length distributions, "
+        "in tokens: the mean amount one must move each request's length to turn one "
+        "distribution into the other.",
+    ),
+    (
+        "Mixture",
+        "Input lengths are fitted as a Pareto tail (weight w, tail index alpha, scale "
+        "xmin) plus a log-normal body by expectation-maximisation; reasoning ratios by one "
+        "versus two Gaussian components compared by BIC (a difference above 10 is strong "
+        "evidence, Kass and Raftery 1995) and by the number of modes of the fitted density.",
+    ),
+    (
+        "OLS",
+        "Ordinary least squares of latency on input and output tokens (statsmodels): "
+        "milliseconds per input and per output token with 95% confidence intervals, and R^2, "
+        "the share of the latency variance the tokens explain.",
+    ),
+    (
+        "Percentiles",
+        "p50, p90 and p99 are over successful requests (2xx or no status). "
+        "Fits use a deterministic sample of at most `sample_cap` values.",
+    ),
+)
+
+
+def methods_section(inputs: ReportInputs) -> Section:
+    return Section(
+        "Methods",
+        (
+            table("Definitions", ("statistic", "definition"), METHODS),
+            Paragraph(
+                "Every number in this report comes from stats.json (written by `servechar "
+                "characterize`), summary.json and manifest.json in the run directory; the "
+                "report draws them and computes nothing itself."
+            ),
+        ),
+    )
+
+
+SectionFunction = Callable[[ReportInputs], Section | None]
+
+SECTIONS: tuple[SectionFunction, ...] = (
+    overview_section,
+    validation_section,
+    quirks_section,
+    models_section,
+    methods_section,
+)
+
+
+# --- building ----------------------------------------------------------------------------------
+
+
+def load_inputs(run_dir: RunDir) -> ReportInputs:
+    """Read the artefacts the report draws; stats.json is required."""
+    stats = run_dir.read_json(STATS, "characterize")
+    if stats.get("format") != STATS_FORMAT:
+        raise InputError(
+            f"{run_dir.path(STATS)} has format {stats.get('format')!r}, not {STATS_FORMAT!r}",
+            hint=f"Re-run `servechar characterize --out {run_dir.root}` with this version.",
+        )
+
+    def optional(name: str) -> dict[str, Any] | None:
+        path = run_dir.path(name)
+        return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
+
+    return ReportInputs(
+        stats=stats,
+        summary=run_dir.read_json(SUMMARY, "ingest"),
+        manifest=optional("manifest.json") or {},
+        validation=optional(VALIDATION),
+        quirks=optional(QUIRKS),
+    )
+
+
+def assemble(inputs: ReportInputs, sections: Sequence[SectionFunction] = SECTIONS) -> list[Section]:
+    """Run the section functions and number every section (anchors from a counter)."""
+    built = [s for s in (section(inputs) for section in sections) if s is not None]
+    counter = iter(range(1, 1_000_000))
+
+    def numbered(section: Section) -> Section:
+        return Section(
+            section.title,
+            section.blocks,
+            tuple(numbered(child) for child in section.children),
+            f"s{next(counter)}",
+        )
+
+    return [numbered(s) for s in built]
+
+
+def render(sections: Sequence[Section], title: str) -> tuple[str, int]:
+    """The HTML text and the number of figures in it."""
+    charts: list[tuple[str, str]] = []
+
+    def chart_id(chart: Chart) -> str:
+        figure_id = f"fig{len(charts) + 1}"
+        charts.append((figure_id, figures.figure_json(chart.figure)))
+        return figure_id
+
+    template = _environment().get_template("report.html.j2")
+    html = template.render(
+        title=title,
+        sections=sections,
+        chart_id=chart_id,
+        figure_data=lambda figure_id: dict(charts)[figure_id],
+        plotly_js=_plotly_js(),
+    )
+    return html, len(charts)
+
+
+def build_report(run_dir: RunDir, out: Path | None = None) -> ReportResult:
+    """Write the self-contained HTML report of a characterized run directory.
+
+    Parameters
+    ----------
+    run_dir
+        A run directory where `servechar characterize` has written stats.json.
+    out
+        Where to write; default ``run_dir / "report.html"``.
+
+    Raises
+    ------
+    StageOrderError
+        stats.json or summary.json is missing.
+    InputError
+        stats.json is of another format version.
+    """
+    started = time.perf_counter()
+    inputs = load_inputs(run_dir)
+    sections = assemble(inputs)
+    html, n_figures = render(sections, "Workload characterization")
+    path = write_text_atomic(out or run_dir.path(REPORT), html)
+    return ReportResult(path, path.stat().st_size, n_figures, time.perf_counter() - started)
+
+
+@cache
+def _environment() -> Environment:
+    return Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        autoescape=True,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+
+
+@cache
+def _plotly_js() -> str:
+    from plotly.offline import get_plotlyjs
+
+    source = get_plotlyjs()
+    # The library is inlined in a <script>; it must not contain the element's end tag.
+    if "</script" in source.lower() or "<!--" in source:
+        raise RuntimeError("the bundled plotly.js cannot be inlined in a <script> element")
+    return source

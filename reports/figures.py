@@ -1,0 +1,135 @@
+"""Pure: numbers -> plotly figures, each with a title and axis titles that carry units.
+
+No I/O and no statistics: every value drawn here was computed by the characterize stage
+(`stats.json`). `figure_json` turns a figure into JSON that is safe inside a ``<script>``
+element.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import plotly.graph_objects as go
+import plotly.io as pio
+
+Series = tuple[Sequence[float] | Sequence[str], Sequence[float]]
+
+# Plotly's default template adds ~7 KB of styling to every figure; the empty one keeps each
+# figure to its data (plotly.js's own defaults still give grid lines and a white canvas).
+_BASE_LAYOUT = {
+    "template": "none",
+    "height": 380,
+    "margin": {"l": 70, "r": 20, "t": 60, "b": 60},
+    "font": {"family": "system-ui, sans-serif", "size": 12},
+    "legend": {"orientation": "v"},
+    "hovermode": "closest",
+}
+
+# Inside <script>, "</script>" or "<!--" in the data would end or confuse the element, and
+# U+2028/U+2029 are line ends in older JavaScript; plotly's own escaping covers < > / only.
+_SCRIPT_SAFE = str.maketrans(
+    {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"}
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Chart:
+    """A figure and the one-line reading shown under it (generated from the numbers)."""
+
+    title: str
+    figure: go.Figure
+    reading: str
+    kind: str = field(default="chart", init=False)
+
+
+def figure_json(figure: go.Figure) -> str:
+    """The figure as JSON that cannot break out of the ``<script>`` element holding it."""
+    return pio.to_json(figure, engine="json", validate=False).translate(_SCRIPT_SAFE)
+
+
+def _layout(title: str, x_title: str, y_title: str, **extra: object) -> dict[str, object]:
+    return {
+        **_BASE_LAYOUT,
+        "title": {"text": title},
+        "xaxis": {"title": {"text": x_title}, **extra.pop("xaxis", {})},  # type: ignore[dict-item]
+        "yaxis": {"title": {"text": y_title}, **extra.pop("yaxis", {})},  # type: ignore[dict-item]
+        **extra,
+    }
+
+
+def lines(
+    title: str,
+    x_title: str,
+    y_title: str,
+    series: Mapping[str, Series],
+    *,
+    log_x: bool = False,
+    log_y: bool = False,
+    reference: tuple[str, Series] | None = None,
+    mode: str = "lines",
+    selector: bool = False,
+) -> go.Figure:
+    """One line per named series, in the given order; `reference` is drawn dashed.
+
+    With `selector`, a dropdown shows all series or one at a time (the client selector).
+    """
+    traces = [
+        go.Scatter(x=list(x), y=list(y), name=name, mode=mode) for name, (x, y) in series.items()
+    ]
+    if reference is not None:
+        name, (x, y) = reference
+        traces.append(
+            go.Scatter(
+                x=list(x),
+                y=list(y),
+                name=name,
+                mode="lines",
+                line={"dash": "dash", "color": "#888"},
+            )
+        )
+    extra: dict[str, object] = {
+        "xaxis": {"type": "log"} if log_x else {},
+        "yaxis": {"type": "log"} if log_y else {},
+    }
+    if selector and len(series) > 1:
+        extra["updatemenus"] = [_dropdown(list(series), reference is not None)]
+    return go.Figure(traces, layout=_layout(title, x_title, y_title, **extra))
+
+
+def _dropdown(names: list[str], has_reference: bool) -> dict[str, object]:
+    """Buttons that show every series, or one series (plus the reference line)."""
+    tail = [True] if has_reference else []
+    buttons = [
+        {
+            "label": "all shown",
+            "method": "restyle",
+            "args": [{"visible": [True] * (len(names) + len(tail))}],
+        }
+    ]
+    for index, name in enumerate(names):
+        visible = [i == index for i in range(len(names))] + tail
+        buttons.append({"label": name, "method": "restyle", "args": [{"visible": visible}]})
+    return {"buttons": buttons, "x": 1.0, "xanchor": "right", "y": 1.15, "yanchor": "top"}
+
+
+def bars(
+    title: str,
+    x_title: str,
+    y_title: str,
+    categories: Sequence[str],
+    values: Mapping[str, Sequence[float]] | Sequence[float],
+    *,
+    log_y: bool = False,
+    stacked: bool = False,
+) -> go.Figure:
+    """Bars per category; several named value lists give grouped (or stacked) bars."""
+    named = values if isinstance(values, Mapping) else {y_title: values}
+    traces = [go.Bar(x=list(categories), y=list(v), name=name) for name, v in named.items()]
+    extra: dict[str, object] = {
+        "yaxis": {"type": "log"} if log_y else {},
+        "xaxis": {"type": "category"},
+        "barmode": "stack" if stacked else "group",
+        "showlegend": len(named) > 1,
+    }
+    return go.Figure(traces, layout=_layout(title, x_title, y_title, **extra))
