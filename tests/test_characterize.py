@@ -11,6 +11,7 @@ import pytest
 from scipy import stats
 from typer.testing import CliRunner
 
+from fitting.workload import fano_factors
 from pipeline.cli import app
 from pipeline.config import CharacterizeOptions, EngineOptions
 from pipeline.rundir import RunDir
@@ -129,3 +130,43 @@ def test_before_aggregate_is_a_user_error(tmp_path: Path) -> None:
     result = runner.invoke(app, ["characterize", "--out", str(tmp_path / "nothing")])
     assert result.exit_code == 1
     assert "Error:" in result.output and "servechar aggregate" in result.output
+
+
+def test_fano_factors_equal_the_direct_computation(
+    sample_stats: dict, sample_requests: dict[str, np.ndarray]
+) -> None:
+    model = _model(sample_stats, "chat-large")
+    r = sample_requests
+    seconds = r["arrival_us"][r["model"] == "chat-large"].astype(np.int64) / 1e6
+    start, end = seconds.min(), seconds.max()
+    fano = model["burstiness"]["fano"]
+    direct = fano_factors(seconds, fano["scales_s"], start_s=start, end_s=end)
+    for got, want in zip(fano["aggregate"]["y"], direct, strict=True):
+        assert got == pytest.approx(want.fano_factor, rel=1e-6)
+    assert fano["aggregate"]["n_bins"] == [d.n_windows for d in direct]
+    assert set(fano["clients"]) == set(model["detailed_clients"])
+    # umbrella is a Poisson client (Gamma shape 1, flat rate): near 1 at every scale; the
+    # tolerance is ~3 sampling sds of a Fano factor from 366 arrivals over >= 23 bins.
+    assert fano["clients"]["umbrella"]["y"] == pytest.approx([1.0] * 5, abs=0.6)
+    # acme (Weibull shape 0.6 with a daily swing) is bursty: far above 1 at 10 minutes
+    assert fano["clients"]["acme"]["y"][3] > 5
+
+
+def test_burstiness_cdfs_stability_and_periodicity(sample_stats: dict) -> None:
+    model = _model(sample_stats, "chat-large")
+    cdf = model["burstiness"]["cv_cdf"]
+    assert cdf["y"][-1] == pytest.approx(1.0) and cdf["x"] == sorted(cdf["x"])
+    stability = model["stability"]
+    # variance shares of the aggregate count are a decomposition: they sum to 1
+    assert sum(r["variance_share"] for r in stability) == pytest.approx(1.0, abs=1e-6)
+    assert stability[0]["client_id"] == "acme"  # the big diurnal client drives the variance
+    period = model["periodicity"]
+    assert period["daily"] == {
+        "available": False,
+        "reason": "the log spans 24 hours; a daily decomposition needs 2 days (48 hours)",
+    }
+    # the hourly profile averages to the day's mean rate
+    assert np.mean(period["hourly_profile"]["y"]) == pytest.approx(
+        model["n_requests"] / 86_400, rel=1e-6
+    )
+    assert all(c["n_windows_active"] > 0 for c in model["clients"])

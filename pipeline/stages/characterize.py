@@ -10,19 +10,27 @@ from __future__ import annotations
 
 import math
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from fitting.workload import gini, lorenz_curve, pearson_from_moments, top_k_shares
+from fitting.periodicity import periodicity
+from fitting.workload import (
+    fano_from_sums,
+    gini,
+    lorenz_curve,
+    pearson_from_moments,
+    top_k_shares,
+)
 from pipeline import sqlrun
 from pipeline.rundir import RunDir, write_json
 from pipeline.stages.aggregate import META, TRACE_WINDOWS, US_PER_DAY
 from pipeline.stages.ingest import connect, open_requests
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Iterator
     from pathlib import Path
 
     import duckdb
@@ -35,7 +43,10 @@ TOP_K = (1, 5, 10, 20)
 FANO_SCALES_S = (1, 10, 60, 600, 3600)
 US_PER_S = 1_000_000
 MINUTE_S = 60
+HOUR_S = 3_600
+HOURS_PER_WEEK = 168
 MAX_RATE_BINS = 10_080  # a week of minutes; longer logs get wider bins
+CDF_POINTS = 200  # points of a CDF curve; enough for a figure at any log size
 SIGNIFICANT_DIGITS = 10  # floats in stats.json: enough for any figure, stable across platforms
 
 
@@ -65,8 +76,6 @@ def run(run_dir: RunDir, options: CharacterizeOptions, engine: EngineOptions) ->
     meta = run_dir.read_json(META, "aggregate")
     summary = run_dir.read_json("summary.json", "ingest")
     trace_windows = run_dir.require(TRACE_WINDOWS, "aggregate")
-    seconds: dict[str, float] = {}
-
     con = connect(run_dir, engine)
     try:
         open_requests(con, run_dir)
@@ -77,30 +86,37 @@ def run(run_dir: RunDir, options: CharacterizeOptions, engine: EngineOptions) ->
         con.read_parquet(str(trace_windows)).create_view("trace_windows")
         context = _Context(con, meta, options)
 
-        def timed(name: str, compute: Callable[[], Any]) -> Any:
-            section_started = time.perf_counter()
-            value = compute()
-            seconds[name] = round(time.perf_counter() - section_started, 3)
-            return value
-
-        models = timed("clients", context.load_clients)
-        client_rows = timed("client_summary", context.client_summary)
-        model_rows = timed("model_summary", context.model_summary)
-        correlations = timed("correlation", context.correlation_sums)
-        rates = timed("rate", lambda: context.rates(models))
+        timer = _Timer()
+        with timer("clients"):
+            models = context.load_clients()
+            client_rows = context.client_summary()
+            model_rows = context.model_summary()
+        with timer("correlation"):
+            correlations = context.correlation_sums()
+        with timer("rate"):
+            rates = context.rates(models)
+            hourly = context.bin_counts(HOUR_S)
+        with timer("fano"):
+            fano = context.fano_sums()
+        with timer("windows"):
+            window_cvs = context.window_cvs()
+            client_windows = context.client_windows()
 
         model_sections = []
         for info in models:
-            model_sections.append(
-                _model_section(
-                    info,
-                    model_rows[info.model_key],
-                    client_rows,
-                    correlations,
-                    rates[info.model_key],
-                    options,
+            model_row, rate = model_rows[info.model_key], rates[info.model_key]
+            with timer("tables"):
+                section = _model_section(info, model_row, client_rows, correlations, rate, options)
+            with timer("burstiness"):
+                section["burstiness"] = _burstiness(info, model_row, rate, fano, window_cvs)
+            with timer("periodicity"):
+                section["periodicity"] = _periodicity(
+                    hourly.get(info.model_key, {}), model_row, meta["origin_us"]
                 )
-            )
+            with timer("stability"):
+                section["stability"] = _stability(info, rate, client_windows, section["clients"])
+            model_sections.append(section)
+        seconds = timer.seconds
         stats = {
             "format": FORMAT,
             "options": {
@@ -130,6 +146,22 @@ def run(run_dir: RunDir, options: CharacterizeOptions, engine: EngineOptions) ->
         },
     )
     return CharacterizeResult(path, size, seconds)
+
+
+class _Timer:
+    """Seconds spent per section name, summed over models (for the manifest)."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+
+    @contextmanager
+    def __call__(self, name: str) -> Iterator[None]:
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            elapsed = time.perf_counter() - started
+            self.seconds[name] = round(self.seconds.get(name, 0.0) + elapsed, 3)
 
 
 class _Context:
@@ -194,8 +226,8 @@ class _Context:
         }
         longest_s = max(((last - first) / US_PER_S for first, last in spans.values()), default=0)
         bin_s = MINUTE_S * max(1, math.ceil(longest_s / MINUTE_S / MAX_RATE_BINS))
-        per_bin = self._bin_counts(bin_s)
-        per_window = self._bin_counts(window_s)
+        per_bin = self.bin_counts(bin_s)
+        per_window = self.bin_counts(window_s)
         windows = self._client_windows()
         result = {}
         for info in models:
@@ -211,6 +243,7 @@ class _Context:
                     counts, first_us, last_us, window_s
                 )
             result[info.model_key] = {
+                "window_s": window_s,
                 "bin_s": bin_s,
                 "per_minute": _filled_curve(
                     per_bin.get(info.model_key, {}), first_us, last_us, bin_s
@@ -221,7 +254,33 @@ class _Context:
             }
         return result
 
-    def _bin_counts(self, bin_s: int) -> dict[int, dict[int, int]]:
+    def fano_sums(self) -> dict[tuple[int, int, int], tuple[int, int]]:
+        """(model_key, client_key or -1, scale_s) -> (sum of counts, sum of squared counts)."""
+        relation = sqlrun.query(
+            self.con,
+            "characterize/fano_sums",
+            {"scales_us": [scale * US_PER_S for scale in FANO_SCALES_S]},
+        )
+        return {
+            (int(model), int(client), int(scale_us) // US_PER_S): (int(s1), int(s2))
+            for model, client, scale_us, _n_bins, s1, s2 in relation.fetchall()
+        }
+
+    def window_cvs(self) -> dict[int, dict[str, np.ndarray]]:
+        """Per model: every client window's CV, request count and client key."""
+        table = sqlrun.query(self.con, "characterize/window_cvs").to_arrow_table()
+        columns = {name: table.column(name).to_numpy() for name in table.column_names}
+        result = {}
+        for model_key in np.unique(columns["model_key"]):
+            mine = columns["model_key"] == model_key
+            result[int(model_key)] = {name: values[mine] for name, values in columns.items()}
+        return result
+
+    def client_windows(self) -> dict[int, dict[str, Any]]:
+        relation = sqlrun.query(self.con, "characterize/client_windows")
+        return {int(row["client_key"]): row for row in _dicts(relation)}
+
+    def bin_counts(self, bin_s: int) -> dict[int, dict[int, int]]:
         relation = sqlrun.query(
             self.con, "characterize/model_bin_counts", {"bin_us": bin_s * US_PER_S}
         )
@@ -370,6 +429,171 @@ def _model_section(
         "input_tokens": _summary_of(model_row, "input"),
         "output_tokens": _summary_of(model_row, "output"),
     }
+
+
+def _burstiness(
+    info: ModelInfo,
+    model_row: dict[str, Any],
+    rate: dict[str, Any],
+    fano: dict[tuple[int, int, int], tuple[int, int]],
+    window_cvs: dict[int, dict[str, np.ndarray]],
+) -> dict[str, Any]:
+    """CV of inter-arrival times across client windows, and Fano factors by time scale."""
+    span_us = int(model_row["last_offset_us"]) - int(model_row["first_offset_us"])
+
+    def fano_curve(client_key: int) -> dict[str, Any]:
+        results = [
+            fano_from_sums(
+                scale,
+                span_us // (scale * US_PER_S),
+                *fano.get((info.model_key, client_key, scale), (0, 0)),
+            )
+            for scale in FANO_SCALES_S
+        ]
+        return {
+            "x": list(FANO_SCALES_S),
+            "y": [r.fano_factor for r in results],
+            "n_bins": [r.n_windows for r in results],
+            "mean_count": [r.mean_count for r in results],
+        }
+
+    cvs = window_cvs.get(info.model_key)
+    if cvs is None or cvs["cv"].size == 0:
+        unavailable = _unavailable("no client window has 2 or more inter-arrival intervals")
+        cv_cdf, cv_cdf_unweighted = unavailable, unavailable
+    else:
+        cv_cdf = weighted_cdf(cvs["cv"], cvs["n_requests"].astype(np.float64))
+        cv_cdf_unweighted = weighted_cdf(cvs["cv"], np.ones(cvs["cv"].size))
+    return {
+        "cv_cdf": cv_cdf,
+        "cv_cdf_unweighted": cv_cdf_unweighted,
+        "fano": {
+            "scales_s": list(FANO_SCALES_S),
+            "aggregate": fano_curve(-1),
+            "clients": {
+                info.client_ids[_position(info, key)]: fano_curve(key)
+                for key in rate["detailed_keys"]
+            },
+        },
+    }
+
+
+def _periodicity(
+    hour_counts: dict[int, int], model_row: dict[str, Any], origin_us: int
+) -> dict[str, Any]:
+    """Hour-of-day profile, and STL at daily (2+ days) and weekly (2+ weeks) period."""
+    hour_us = HOUR_S * US_PER_S
+    first_bin = int(model_row["first_offset_us"]) // hour_us
+    last_bin = int(model_row["last_offset_us"]) // hour_us
+    rates = np.array(
+        [hour_counts.get(b, 0) / HOUR_S for b in range(first_bin, last_bin + 1)], dtype=np.float64
+    )
+    origin_hour = (origin_us % US_PER_DAY) // hour_us
+    hour_of_day = (origin_hour + np.arange(first_bin, last_bin + 1)) % 24
+    profile: list[float | None] = []
+    for hour in range(24):
+        in_hour = rates[hour_of_day == hour]
+        profile.append(float(in_hour.mean()) if in_hour.size else None)
+
+    def stl(period: int, label: str, minimum: str) -> dict[str, Any]:
+        if rates.size < 2 * period:
+            return _unavailable(
+                f"the log spans {rates.size} hours; a {label} decomposition needs {minimum} "
+                f"({2 * period} hours)"
+            )
+        result = periodicity(rates, period)
+        busiest = int((origin_hour + first_bin + result.busiest_phase) % period)
+        quietest = int((origin_hour + first_bin + result.quietest_phase) % period)
+        return {
+            "available": True,
+            "period_bins": period,
+            "bin_s": HOUR_S,
+            "seasonal_strength": result.seasonal_strength,
+            "trend_strength": result.trend_strength,
+            "autocorrelation_at_period": result.autocorrelation_at_period,
+            "peak_to_mean": result.peak_to_mean,
+            "peak_to_trough": result.peak_to_trough,
+            # hour of the day (daily) or hour of the week from the origin's weekday (weekly)
+            "busiest_hour_utc": busiest,
+            "quietest_hour_utc": quietest,
+        }
+
+    whole = periodicity(rates, 24)  # the ratios need no full period
+    return {
+        "hourly_profile": {"x": list(range(24)), "y": profile},
+        "peak_to_mean": whole.peak_to_mean,
+        "peak_to_trough": whole.peak_to_trough,
+        "daily": stl(24, "daily", "2 days"),
+        "weekly": stl(HOURS_PER_WEEK, "weekly", "2 weeks"),
+    }
+
+
+def _stability(
+    info: ModelInfo,
+    rate: dict[str, Any],
+    client_windows: dict[int, dict[str, Any]],
+    table: list[dict[str, Any]],
+) -> list[dict[str, Any]]:
+    """Per client: how its rate and burstiness move between windows, and its variance share.
+
+    Over the model's W trace windows (empty ones count as 0), client i's share of the variance
+    of the aggregate count A is ``cov(n_i, A) / var(A)``; the shares sum to 1, so a few clients
+    with large shares are the ones that make the aggregate unpredictable.
+    """
+    totals = np.asarray(rate["per_window"]["y"], dtype=np.float64) * rate["window_s"]
+    n_windows = totals.size
+    var_total = float(totals.var()) if n_windows else 0.0
+    mean_total = float(totals.mean()) if n_windows else 0.0
+    rows = []
+    for position, client_id in enumerate(info.client_ids):
+        row = client_windows.get(int(info.client_keys[position]))
+        if row is None:
+            continue
+        sum_n, sum_n2 = int(row["sum_n"]), int(row["sum_n2"])
+        mean = sum_n / n_windows
+        var = max(sum_n2 / n_windows - mean * mean, 0.0)
+        covariance = int(row["sum_n_total"]) / n_windows - mean * mean_total
+        quartiles = row["cv_quartiles"] or [None, None, None]
+        rows.append(
+            {
+                "client_id": client_id,
+                "n_windows_active": int(row["n_windows_active"]),
+                "rate_cv": float(np.sqrt(var) / mean) if mean > 0 else None,
+                "cv_median": quartiles[1],
+                "cv_iqr": quartiles[2] - quartiles[0] if quartiles[0] is not None else None,
+                "variance_share": covariance / var_total if var_total > 0 else None,
+            }
+        )
+    by_id = {r["client_id"]: r for r in rows}
+    for client in table:
+        found = by_id.get(client["client_id"], {})
+        client["n_windows_active"] = found.get("n_windows_active", 0)
+        client["cv_median"] = found.get("cv_median")
+    rows.sort(key=lambda r: (-(r["variance_share"] or 0.0), r["client_id"]))
+    return rows
+
+
+def weighted_cdf(
+    values: np.ndarray, weights: np.ndarray, max_points: int = CDF_POINTS
+) -> dict[str, list[float]]:
+    """Empirical CDF with weights: x sorted values, y cumulative share of the weight.
+
+    Long curves are thinned to `max_points` points at evenly spaced cumulative levels (the
+    last point, y = 1, is always kept).
+    """
+    order = np.argsort(values, kind="stable")
+    x = np.asarray(values, dtype=np.float64)[order]
+    cumulative = np.cumsum(np.asarray(weights, dtype=np.float64)[order])
+    y = cumulative / cumulative[-1]
+    if x.size > max_points:
+        keep = np.unique(np.searchsorted(y, np.linspace(0, 1, max_points + 1)[1:], side="left"))
+        keep = np.minimum(keep, x.size - 1)
+        x, y = x[keep], y[keep]
+    return {"x": x.tolist(), "y": y.tolist()}
+
+
+def _unavailable(reason: str) -> dict[str, Any]:
+    return {"available": False, "reason": reason}
 
 
 def _concentration(amounts: list[int]) -> dict[str, Any]:
