@@ -16,6 +16,16 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from fitting.arrivals import FAMILIES, fit_interarrivals
+from fitting.distributions import (
+    empirical_ccdf,
+    fit_exponential,
+    fit_lognormal,
+    log_grid,
+    survival,
+    vuong_test,
+)
+from fitting.lengths import fit_pareto_lognormal
 from fitting.periodicity import periodicity
 from fitting.workload import (
     fano_from_sums,
@@ -26,7 +36,8 @@ from fitting.workload import (
 )
 from pipeline import sqlrun
 from pipeline.rundir import RunDir, write_json
-from pipeline.stages.aggregate import META, TRACE_WINDOWS, US_PER_DAY
+from pipeline.stages.aggregate import INTERARRIVALS, META, TRACE_WINDOWS, US_PER_DAY
+from pipeline.stages.fit import DEFAULT_TIE_FLOOR_S, WINDOW_FITS
 from pipeline.stages.ingest import connect, open_requests
 
 if TYPE_CHECKING:
@@ -47,6 +58,10 @@ HOUR_S = 3_600
 HOURS_PER_WEEK = 168
 MAX_RATE_BINS = 10_080  # a week of minutes; longer logs get wider bins
 CDF_POINTS = 200  # points of a CDF curve; enough for a figure at any log size
+LR_CRITICAL_5PCT_1DF = 3.841458820694124  # chi-square(1) 95 % quantile, Wilks' test at 5 %
+MIN_FIT_VALUES = 50  # fewer values give fits too loose to report
+# The mixture EM costs ~0.13 s per 1,000 values; 20k order statistics keep the tail's shape.
+MIXTURE_CAP = 20_000
 SIGNIFICANT_DIGITS = 10  # floats in stats.json: enough for any figure, stable across platforms
 
 
@@ -76,6 +91,8 @@ def run(run_dir: RunDir, options: CharacterizeOptions, engine: EngineOptions) ->
     meta = run_dir.read_json(META, "aggregate")
     summary = run_dir.read_json("summary.json", "ingest")
     trace_windows = run_dir.require(TRACE_WINDOWS, "aggregate")
+    interarrivals = run_dir.require(INTERARRIVALS, "aggregate")
+    window_fits = run_dir.require(WINDOW_FITS, "fit")
     con = connect(run_dir, engine)
     try:
         open_requests(con, run_dir)
@@ -84,6 +101,8 @@ def run(run_dir: RunDir, options: CharacterizeOptions, engine: EngineOptions) ->
             con, "characterize/keyed_requests", {"origin_us": meta["origin_us"]}
         ).create_view("char_requests")
         con.read_parquet(str(trace_windows)).create_view("trace_windows")
+        con.read_parquet(str(interarrivals)).create_view("interarrivals")
+        con.read_parquet(str(window_fits)).create_view("window_fits")
         context = _Context(con, meta, options)
 
         timer = _Timer()
@@ -96,6 +115,11 @@ def run(run_dir: RunDir, options: CharacterizeOptions, engine: EngineOptions) ->
         with timer("rate"):
             rates = context.rates(models)
             hourly = context.bin_counts(HOUR_S)
+        with timer("samples"):
+            context.register_detailed(rates)
+            iat_samples = context.iat_samples()
+            length_samples = context.length_samples()
+            winners = context.fit_winners()
         with timer("fano"):
             fano = context.fano_sums()
         with timer("windows"):
@@ -113,6 +137,10 @@ def run(run_dir: RunDir, options: CharacterizeOptions, engine: EngineOptions) ->
                 section["periodicity"] = _periodicity(
                     hourly.get(info.model_key, {}), model_row, meta["origin_us"]
                 )
+            with timer("interarrivals"):
+                section["interarrivals"] = _interarrivals(info, rate, iat_samples, winners)
+            with timer("lengths"):
+                section["lengths"] = _lengths(length_samples.get(info.model_key))
             with timer("stability"):
                 section["stability"] = _stability(info, rate, client_windows, section["clients"])
             model_sections.append(section)
@@ -275,6 +303,60 @@ class _Context:
             mine = columns["model_key"] == model_key
             result[int(model_key)] = {name: values[mine] for name, values in columns.items()}
         return result
+
+    def register_detailed(self, rates: dict[int, dict[str, Any]]) -> None:
+        """The detailed clients of every model, as a table the sample queries join."""
+        keys = sorted(key for rate in rates.values() for key in rate["detailed_keys"])
+        self.con.sql("create or replace table detailed_clients (client_key bigint)")
+        if keys:
+            self.con.executemany("insert into detailed_clients values (?)", [[k] for k in keys])
+
+    def _sample_params(self) -> dict[str, int]:
+        return {"cap": self.options.sample_cap, "seed": self.options.seed}
+
+    def iat_samples(self) -> dict[tuple[str, int], tuple[int, np.ndarray]]:
+        """(level, unit key) -> (intervals in total, sorted sampled inter-arrival seconds)."""
+        table = sqlrun.query(
+            self.con, "characterize/iat_samples", self._sample_params()
+        ).to_arrow_table()
+        level = np.asarray(table.column("level").to_pylist())
+        unit = table.column("unit_key").to_numpy()
+        n = table.column("n").to_numpy()
+        values = table.column("iat_s").to_numpy()
+        result = {}
+        for lev in ("model", "client"):
+            for key in np.unique(unit[level == lev]):
+                mine = (level == lev) & (unit == key)
+                result[(lev, int(key))] = (int(n[mine][0]), values[mine])
+        return result
+
+    def length_samples(self) -> dict[int, tuple[int, np.ndarray, np.ndarray]]:
+        """model_key -> (successful requests, sampled input tokens, sampled output tokens)."""
+        table = sqlrun.query(
+            self.con, "characterize/length_samples", self._sample_params()
+        ).to_arrow_table()
+        models = table.column("model_key").to_numpy()
+        n = table.column("n").to_numpy()
+        inputs = table.column("input_tokens").to_numpy().astype(np.float64)
+        outputs = table.column("output_tokens").to_numpy().astype(np.float64)
+        result = {}
+        for key in np.unique(models):
+            mine = models == key
+            result[int(key)] = (int(n[mine][0]), inputs[mine], outputs[mine])
+        return result
+
+    def fit_winners(self) -> dict[int, dict[str, np.ndarray]]:
+        table = sqlrun.query(self.con, "characterize/window_fit_winners").to_arrow_table()
+        models = table.column("model_key").to_numpy()
+        columns = {
+            "best_by_aic": np.asarray(table.column("best_by_aic").to_pylist(), dtype=object),
+            "best_by_ks": np.asarray(table.column("best_by_ks").to_pylist(), dtype=object),
+            "lr_expon": table.column("lr_expon").to_numpy(),
+        }
+        return {
+            int(key): {name: values[models == key] for name, values in columns.items()}
+            for key in np.unique(models)
+        }
 
     def client_windows(self) -> dict[int, dict[str, Any]]:
         relation = sqlrun.query(self.con, "characterize/client_windows")
@@ -525,6 +607,182 @@ def _periodicity(
         "peak_to_trough": whole.peak_to_trough,
         "daily": stl(24, "daily", "2 days"),
         "weekly": stl(HOURS_PER_WEEK, "weekly", "2 weeks"),
+    }
+
+
+def _interarrivals(
+    info: ModelInfo,
+    rate: dict[str, Any],
+    samples: dict[tuple[str, int], tuple[int, np.ndarray]],
+    winners: dict[int, dict[str, np.ndarray]],
+) -> dict[str, Any]:
+    """IAT distributions with the four families overlaid, and which family wins how often."""
+    wins = winners.get(info.model_key)
+    if wins is None or wins["lr_expon"].size == 0:
+        family_wins: dict[str, Any] = _unavailable(
+            "no trace window had enough requests for the fit stage to fit it"
+        )
+    else:
+        family_wins = {
+            "available": True,
+            "n_windows": int(wins["lr_expon"].size),
+            "by_aic": {f: int(np.sum(wins["best_by_aic"] == f)) for f in FAMILIES},
+            "by_ks": {f: int(np.sum(wins["best_by_ks"] == f)) for f in FAMILIES},
+            "lr_test": {
+                "test": "Wilks: Exponential nested in the better of Gamma and Weibull (1 df)",
+                "alpha": 0.05,
+                "n_windows": int(wins["lr_expon"].size),
+                "exponential_rejected": int(np.sum(wins["lr_expon"] > LR_CRITICAL_5PCT_1DF)),
+            },
+        }
+    return {
+        "aggregate": _iat_distribution(samples.get(("model", info.model_key))),
+        "clients": {
+            info.client_ids[_position(info, key)]: _iat_distribution(samples.get(("client", key)))
+            for key in rate["detailed_keys"]
+        },
+        "family_wins": family_wins,
+    }
+
+
+def _iat_distribution(sample: tuple[int, np.ndarray] | None) -> dict[str, Any]:
+    """Empirical CCDF of a sample of inter-arrival times with the four families fitted."""
+    if sample is None or sample[1].size < MIN_FIT_VALUES:
+        have = 0 if sample is None else sample[1].size
+        return _unavailable(f"{have} inter-arrival times; the fits need {MIN_FIT_VALUES}")
+    n_total, values = sample
+    fitted = fit_interarrivals(values, np.array([values.size]), tie_floor=DEFAULT_TIE_FLOOR_S)
+    if bool(fitted.degenerate[0]):
+        return _unavailable("every inter-arrival time is (nearly) the same")
+    floored = np.maximum(values, DEFAULT_TIE_FLOOR_S)
+    grid = log_grid(floored)
+    fits = {}
+    for family in FAMILIES:
+        result = fitted.fits[family]
+        params = {name: float(v[0]) for name, v in result.params.items()}
+        fits[family] = {
+            "params": params,
+            "loglik": float(result.loglik[0]),
+            "aic": float(result.aic[0]),
+            "ks": float(result.ks[0]),
+            "ccdf": survival(family, params, grid).tolist(),
+        }
+    by_aic = sorted(FAMILIES, key=lambda f: (fits[f]["aic"], f))
+    first, second = by_aic[0], by_aic[1]
+    vuong = vuong_test(
+        _logpdf(first, fits[first]["params"], floored),
+        _logpdf(second, fits[second]["params"], floored),
+    )
+    return {
+        "available": True,
+        "n": n_total,
+        "n_used": int(values.size),
+        "ccdf": {"x": grid.tolist(), "y": empirical_ccdf(floored, grid).tolist()},
+        "fits": fits,
+        "best_by_aic": first,
+        "best_by_ks": min(FAMILIES, key=lambda f: (fits[f]["ks"], f)),
+        "vuong_top_two": {
+            "first": first,
+            "second": second,
+            "statistic": vuong.statistic,
+            "pvalue": vuong.pvalue,
+        },
+    }
+
+
+def _logpdf(family: str, params: dict[str, float], values: np.ndarray) -> np.ndarray:
+    from scipy import stats
+
+    return np.asarray(getattr(stats, family).logpdf(values, **params))
+
+
+def _lengths(sample: tuple[int, np.ndarray, np.ndarray] | None) -> dict[str, Any]:
+    """Input lengths: Pareto-tail plus log-normal mixture and log-normal; output: Exp and LN."""
+    if sample is None:
+        reason = _unavailable("the model has no successful requests")
+        return {"input_tokens": reason, "output_tokens": reason}
+    n_total, inputs, outputs = sample
+
+    def describe(values: np.ndarray, fitters: dict[str, Any]) -> dict[str, Any]:
+        positive = values[values > 0]
+        if positive.size < MIN_FIT_VALUES or np.ptp(positive) == 0:
+            return _unavailable(
+                f"{positive.size} positive values (all equal or fewer than {MIN_FIT_VALUES})"
+            )
+        grid = log_grid(positive)
+        fits = {}
+        for name, fitter in fitters.items():
+            try:
+                fits[name] = fitter(positive, grid)
+            except ValueError as exc:  # e.g. no tail to fit: recorded, not raised
+                fits[name] = _unavailable(str(exc))
+        return {
+            "available": True,
+            "n": n_total,
+            "n_used": int(values.size),
+            "n_positive": int(positive.size),
+            "ccdf": {"x": grid.tolist(), "y": empirical_ccdf(positive, grid).tolist()},
+            "fits": fits,
+        }
+
+    return {
+        "input_tokens": describe(
+            inputs, {"pareto_lognormal": _pareto_lognormal_fit, "lognorm": _lognormal_fit}
+        ),
+        "output_tokens": describe(outputs, {"expon": _exponential_fit, "lognorm": _lognormal_fit}),
+    }
+
+
+def _pareto_lognormal_fit(values: np.ndarray, grid: np.ndarray) -> dict[str, Any]:
+    used = evenly_spaced_order_statistics(values, MIXTURE_CAP)
+    fit = fit_pareto_lognormal(used)
+    body = survival("lognorm", {"s": fit.sigma, "scale": float(np.exp(fit.mu))}, grid)
+    tail = np.where(grid >= fit.xmin, (fit.xmin / np.maximum(grid, fit.xmin)) ** fit.alpha, 1.0)
+    return {
+        "available": True,
+        "n_used": int(used.size),
+        "tail_weight": fit.tail_weight,
+        "alpha": fit.alpha,
+        "xmin": fit.xmin,
+        "mu": fit.mu,
+        "sigma": fit.sigma,
+        "loglik": fit.loglik,
+        "aic": fit.aic,
+        "ks": fit.ks,
+        "ccdf": ((1 - fit.tail_weight) * body + fit.tail_weight * tail).tolist(),
+    }
+
+
+def evenly_spaced_order_statistics(values: np.ndarray, cap: int) -> np.ndarray:
+    """At most `cap` values: order statistics at evenly spaced ranks (keeps the tail's shape)."""
+    if values.size <= cap:
+        return values
+    ranks = np.round(np.linspace(0, values.size - 1, cap)).astype(np.int64)
+    return np.sort(values)[ranks]
+
+
+def _lognormal_fit(values: np.ndarray, grid: np.ndarray) -> dict[str, Any]:
+    fit = fit_lognormal(values)
+    return {
+        "available": True,
+        "mu": float(np.log(fit.params["scale"])),
+        "sigma": fit.params["s"],
+        "loglik": fit.loglik,
+        "aic": fit.aic,
+        "ks": fit.ks,
+        "ccdf": survival("lognorm", fit.params, grid).tolist(),
+    }
+
+
+def _exponential_fit(values: np.ndarray, grid: np.ndarray) -> dict[str, Any]:
+    fit = fit_exponential(values)
+    return {
+        "available": True,
+        "scale": fit.params["scale"],
+        "loglik": fit.loglik,
+        "aic": fit.aic,
+        "ks": fit.ks,
+        "ccdf": survival("expon", fit.params, grid).tolist(),
     }
 
 
