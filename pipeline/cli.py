@@ -185,11 +185,14 @@ def run(
     min_requests: MinRequestsOpt = 10,
     anonymize: AnonymizeOpt = False,
     salt: SaltOpt = None,
+    top_clients: TopClientsOpt = 10,
+    sample_cap: SampleCapOpt = 200_000,
+    seed: SeedOpt = 0,
     threads: ThreadsOpt = None,
     memory_limit: MemoryOpt = "2GB",
     debug: DebugOpt = False,
 ) -> None:
-    """Run every stage: ingest, aggregate, fit, export. Without INPUT, uses the bundled sample."""
+    """Run every stage, ingest to report. Without INPUT, uses the bundled sample."""
     with reported_errors(debug):
         options = RunOptions(
             ingest=_ingest_options(
@@ -198,6 +201,9 @@ def run(
             aggregate=_aggregate_options(window, dataset_window, origin, max_span_days),
             fit=validated(FitOptions, min_requests=min_requests),
             export=validated(ExportOptions, anonymize=anonymize, salt=salt),
+            characterize=validated(
+                CharacterizeOptions, top_clients=top_clients, sample_cap=sample_cap, seed=seed
+            ),
             engine=_engine_options(threads, memory_limit),
         )
         result = run_all(inputs or [str(SAMPLE_LOG)], out, options)
@@ -214,6 +220,8 @@ def run(
         result.export.fits,
         result.ingest.summary,
         result.ingest.rejects,
+        result.characterize.stats,
+        result.report.path,
     )
 
 
@@ -316,6 +324,17 @@ def characterize(
         engine = _engine_options(threads, memory_limit)
         result = characterize_stage.run(RunDir(out), options, engine)
     echo_paths(result.stats)
+
+
+@app.command()
+def report(out: OutOpt = Path("out"), debug: DebugOpt = False) -> None:
+    """Write report.html: the characterization as one self-contained HTML file."""
+    from pipeline.stages import report as report_stage
+
+    with reported_errors(debug):
+        result = report_stage.run(RunDir(out))
+    typer.echo(f"{result.n_figures} figures, {result.n_bytes:,} bytes", err=True)
+    echo_paths(result.path)
 
 
 def main() -> None:

@@ -45,10 +45,11 @@ def test_same_input_gives_byte_identical_outputs(tmp_path: Path, sample_run: Pat
     assert result.exit_code == 0, result.output
     again = tmp_path / "again"
     assert _tree_digest(again / "profiles") == _tree_digest(sample_run / "profiles")
-    for name in ("fits.json", "summary.json", "rejects.csv"):
+    for name in ("fits.json", "summary.json", "rejects.csv", "stats.json", "report.html"):
         assert (again / name).read_bytes() == (sample_run / name).read_bytes()
     manifest = json.loads((again / "manifest.json").read_text())
-    assert set(manifest["stages"]) == {"ingest", "aggregate", "fit", "export"}
+    stages = {"ingest", "aggregate", "fit", "export", "characterize", "report"}
+    assert set(manifest["stages"]) == stages
     assert manifest["stages"]["ingest"]["inputs"][0]["sha256"]
     assert manifest["versions"]["duckdb"]
 

@@ -1,0 +1,53 @@
+"""Helpers shared by the report tests: hostile names and reading the built HTML back."""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+from pathlib import Path
+
+from plotly.offline import get_plotlyjs
+
+# Names a log may carry that would break out of HTML text, attributes, <script> or a path.
+HOSTILE_NAMES = [
+    "<script>alert(1)</script>",
+    "</script><script>alert(2)</script>",
+    "\"'quoted' \" & <b>bold</b>",
+    "../../etc",
+    "line\u2028break\u2029end",
+]
+
+_FIGURE_DATA = re.compile(
+    r'<script type="application/json" id="(fig\d+)-data">(.*?)</script>', re.DOTALL
+)
+
+
+def write_hostile_log(path: Path, *, rows_per_client: int = 120) -> Path:
+    """A CSV whose model and client names are all hostile, with enough rows for the fits."""
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(
+            ["timestamp", "model", "client_id", "input_tokens", "output_tokens", "session_id"]
+        )
+        start = 1_735_689_600  # 2025-01-01T00:00:00Z
+        for m, model in enumerate(HOSTILE_NAMES[:3]):
+            for c, client in enumerate(HOSTILE_NAMES):
+                for i in range(rows_per_client):
+                    at = start + 7 * i + 3 * c + m + (i * i) % 11
+                    writer.writerow(
+                        [at, model, client, 50 + (i * 37) % 900, 5 + (i * 13) % 300, client]
+                    )
+    return path
+
+
+def without_plotly_js(html: str) -> str:
+    """The page minus the inlined plotly.js library (whose own source holds URL strings)."""
+    library = get_plotlyjs()
+    assert html.count(library) == 1, "plotly.js must be inlined exactly once"
+    return html.replace(library, "")
+
+
+def figure_specs(html: str) -> dict[str, dict]:
+    """Every figure's JSON, by figure id, parsed back."""
+    return {figure_id: json.loads(text) for figure_id, text in _FIGURE_DATA.findall(html)}

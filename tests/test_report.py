@@ -1,0 +1,217 @@
+"""The HTML report: builds on the sample and on hostile names, offline, escaped, deterministic.
+
+What "no external URLs" checks: the page with the inlined plotly.js removed holds no
+``http://``/``https://`` text at all, no ``src=`` attribute, no ``href=`` other than in-page
+``#anchors``, no ``<link>``, ``<iframe>``, ``<img>``, ``@import`` or ``url(``; and the page
+carries a Content-Security-Policy that forbids every fetch. plotly.js itself contains URL
+strings (licences, map tile attributions) that it never fetches for these trace types; the
+browser test (test_report_browser.py) checks that no request leaves the page.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from pipeline import RunOptions, run_all
+from pipeline.cli import app
+from pipeline.rundir import RunDir
+from pipeline.synthetic import ClientSpec, generate
+from reports import build_report
+from reports.build import (
+    TABLE_ROWS,
+    ReportInputs,
+    Section,
+    assemble,
+    models_section,
+    render,
+)
+from reports.figures import figure_json, lines
+from tests.report_helpers import (
+    HOSTILE_NAMES,
+    figure_specs,
+    without_plotly_js,
+    write_hostile_log,
+)
+
+runner = CliRunner()
+
+# A report carries plotly.js (~4.8 MB) once; everything else must stay small even for 1,000
+# clients, because tables and figures show only the top clients.
+MAX_REPORT_BYTES = 7_000_000
+
+
+@pytest.fixture(scope="module")
+def hostile_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("hostile")
+    log = write_hostile_log(out.parent / f"{out.name}.csv")
+    run_all([str(log)], out, RunOptions())
+    return out
+
+
+def _check_offline(html: str) -> None:
+    page = without_plotly_js(html)
+    assert "http://" not in page and "https://" not in page
+    assert not re.search(r"\ssrc\s*=", page, re.IGNORECASE)
+    hrefs = re.findall(r"\shref\s*=\s*[\"']?([^\"' >]*)", page, re.IGNORECASE)
+    assert hrefs and all(h.startswith("#") for h in hrefs), hrefs
+    for tag in ("<link", "<iframe", "<img", "<object", "<embed", "@import", "url("):
+        assert tag not in page.lower(), tag
+    assert "default-src 'none'" in page and "connect-src 'none'" in page
+
+
+def test_sample_report_has_every_model_and_section(sample_run: Path) -> None:
+    html = (sample_run / "report.html").read_text(encoding="utf-8")
+    stats = json.loads((sample_run / "stats.json").read_text())
+    _check_offline(html)
+    for model in stats["models"]:
+        assert f"<h3>Model {model['model']}</h3>" in html
+    for heading in ("Overview", "Models", "Methods"):
+        assert f"<h2>{heading}</h2>" in html
+    for term in ("CV", "Fano factor", "Gini", "KS", "AIC", "Vuong", "STL", "Wasserstein", "OLS"):
+        assert term in html, term
+    # The overview: the row account and each reject reason from summary.json.
+    summary = json.loads((sample_run / "summary.json").read_text())
+    assert f"{summary['rows_read']:,} rows read" in html
+    for reason in summary["rejects_by_reason"]:
+        assert f"<td>{reason}</td>" in html
+    # Every figure has its data, a title, titled axes and a reading under it.
+    specs = figure_specs(html)
+    assert len(specs) == html.count('class="plot"') > 0
+    for spec in specs.values():
+        layout = spec["layout"]
+        assert layout["title"]["text"]
+        assert layout["xaxis"]["title"]["text"] and layout["yaxis"]["title"]["text"]
+    readings = re.findall(r"<figcaption>(.*?)</figcaption>", html, re.DOTALL)
+    assert len(readings) == len(specs) and all(r.strip() for r in readings)
+    # Size and build time are in the manifest.
+    record = json.loads((sample_run / "manifest.json").read_text())["stages"]["report"]
+    assert record["bytes"] == (sample_run / "report.html").stat().st_size
+    assert record["figures"] == len(specs) and record["seconds"] >= 0
+
+
+def test_report_is_byte_identical_when_rebuilt(sample_run: Path, tmp_path: Path) -> None:
+    first = build_report(RunDir(sample_run), tmp_path / "first.html")
+    # Rebuilding after the manifest has gained the report's own record changes nothing.
+    result = runner.invoke(app, ["report", "--out", str(sample_run)])
+    assert result.exit_code == 0, result.output
+    second = build_report(RunDir(sample_run), tmp_path / "second.html")
+    assert first.path.read_bytes() == second.path.read_bytes()
+    assert first.path.read_bytes() == (sample_run / "report.html").read_bytes()
+    assert not re.search(r'id="[0-9a-f]{8}-[0-9a-f]{4}-', first.path.read_text())  # no uuids
+
+
+def test_hostile_names_are_escaped_everywhere(hostile_run: Path) -> None:
+    html = (hostile_run / "report.html").read_text(encoding="utf-8")
+    _check_offline(html)
+    page = without_plotly_js(html)
+    n_figures = len(figure_specs(html))
+    # Only our own elements: plotly.js, one data element per figure, and the loader.
+    assert page.count("<script") == 2 + n_figures
+    assert page.count("</script>") == 2 + n_figures
+    for name in HOSTILE_NAMES:
+        if set(name) & set("<>&\"'"):
+            assert name not in page, name  # only ever escaped
+    assert "<b>" not in page
+    # Names are never ids or link targets (anchors come from a counter).
+    assert not re.search(r'(id|href)="[^"]*(etc|script|quoted)', page)
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page  # shown, as text
+    assert "&#34;&#39;quoted&#39; &#34; &amp; &lt;b&gt;bold&lt;/b&gt;" in page
+    # The names survive as data in the figures (client selector labels), decoded by JSON.
+    names_in_figures = {
+        trace.get("name") for spec in figure_specs(html).values() for trace in spec["data"]
+    }
+    assert set(HOSTILE_NAMES) <= names_in_figures
+    # No raw U+2028/U+2029 inside a <script>, no "<" or "&" in figure JSON.
+    for text in re.findall(r'id="fig\d+-data">(.*?)</script>', html, re.DOTALL):
+        assert not set(text) & {"<", ">", "&", "\u2028", "\u2029"}
+
+
+def test_figure_json_cannot_close_its_script_element() -> None:
+    figure = lines("t", "x (s)", "y", {"</script><script>alert(1)</script>&\u2028": ([1], [2])})
+    text = figure_json(figure)
+    assert not set(text) & {"<", ">", "&", "\u2028", "\u2029"}
+    assert json.loads(text)["data"][0]["name"] == "</script><script>alert(1)</script>&\u2028"
+
+
+def test_report_without_stats_is_a_clear_error(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["report", "--out", str(tmp_path / "empty")])
+    assert result.exit_code == 1
+    assert "Error:" in result.output and "Hint:" in result.output
+    assert "servechar characterize" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_report_of_other_stats_format_is_a_clear_error(sample_run: Path, tmp_path: Path) -> None:
+    run = tmp_path / "old"
+    run.mkdir()
+    for name in ("summary.json", "manifest.json"):
+        (run / name).write_bytes((sample_run / name).read_bytes())
+    (run / "stats.json").write_text('{"format": "servechar.stats/0"}\n')
+    result = runner.invoke(app, ["report", "--out", str(run)])
+    assert result.exit_code == 1 and "servechar.stats/1" in result.output
+
+
+def test_unavailable_statistics_say_why() -> None:
+    stats = {
+        "format": "servechar.stats/1",
+        "overview": {},
+        "models": [
+            {
+                "model": "m",
+                "category": "language",
+                "periodicity": {
+                    "available": True,
+                    "daily": {"available": False, "reason": "the log spans fewer than 2 days"},
+                    "weekly": {"available": False, "reason": "the log spans fewer than 2 weeks"},
+                },
+                "latency": {"available": False, "reason": "the log has no ttft_ms or e2e_ms"},
+            }
+        ],
+    }
+    inputs = ReportInputs(stats=stats, summary={}, manifest={})
+    html, _ = render(assemble(inputs, (models_section,)), "t")
+    assert "the log spans fewer than 2 days" in html
+    assert "the log has no ttft_ms or e2e_ms" in html
+    # Sections absent from stats.json are named as missing rather than silently dropped.
+    assert "Not available: request rate over time" in html
+
+
+def test_sections_plug_in_with_one_function() -> None:
+    inputs = ReportInputs(stats={"format": "servechar.stats/1"}, summary={}, manifest={})
+
+    def extra(_: ReportInputs) -> Section:
+        return Section("Extra", ())
+
+    def nothing(_: ReportInputs) -> None:
+        return None
+
+    sections = assemble(inputs, (extra, nothing))
+    assert [(s.title, s.anchor) for s in sections] == [("Extra", "s1")]
+
+
+@pytest.mark.slow
+def test_thousand_clients_stay_readable_and_small(tmp_path: Path) -> None:
+    specs = [
+        ClientSpec(f"client-{i:04d}", "big-model", rate_rps=2.0 / (i + 1)) for i in range(1000)
+    ]
+    log = tmp_path / "many.csv"
+    generate(specs, duration_s=2 * 3600, seed=3).write_csv(log)
+    out = tmp_path / "out"
+    run_all([str(log)], out, RunOptions())
+    html = (out / "report.html").read_text(encoding="utf-8")
+    size = (out / "report.html").stat().st_size
+    assert size < MAX_REPORT_BYTES, size
+    _check_offline(html)
+    # The clients table: the top rows, then one "others" row for the rest.
+    table = html.split("<caption>Clients by requests</caption>")[1].split("</table>")[0]
+    assert table.count("<tr>") == 1 + TABLE_ROWS + 1
+    assert "others (" in table
+    # The client selector lists only the detailed clients, not all 1,000.
+    for spec in figure_specs(html).values():
+        for menu in spec["layout"].get("updatemenus", []):
+            assert len(menu["buttons"]) <= 1 + 20
