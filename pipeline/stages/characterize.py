@@ -8,6 +8,7 @@ Statistics that do not apply to a log are recorded as ``{"available": false, "re
 
 from __future__ import annotations
 
+import itertools
 import math
 import time
 from contextlib import contextmanager
@@ -25,11 +26,14 @@ from fitting.distributions import (
     survival,
     vuong_test,
 )
-from fitting.lengths import fit_pareto_lognormal
+from fitting.lengths import distribution_distances, fit_pareto_lognormal
 from fitting.periodicity import periodicity
 from fitting.workload import (
+    bimodality,
+    correlation,
     fano_from_sums,
     gini,
+    latency_model,
     lorenz_curve,
     pearson_from_moments,
     top_k_shares,
@@ -59,6 +63,9 @@ HOURS_PER_WEEK = 168
 MAX_RATE_BINS = 10_080  # a week of minutes; longer logs get wider bins
 CDF_POINTS = 200  # points of a CDF curve; enough for a figure at any log size
 LR_CRITICAL_5PCT_1DF = 3.841458820694124  # chi-square(1) 95 % quantile, Wilks' test at 5 %
+LARGE_SHIFT_KS = 0.1  # drift flag: a tenth of the requests would change side of some length
+RATIO_BINS = 50
+MODALITIES = ("image", "audio", "video")
 MIN_FIT_VALUES = 50  # fewer values give fits too loose to report
 # The mixture EM costs ~0.13 s per 1,000 values; 20k order statistics keep the tail's shape.
 MIXTURE_CAP = 20_000
@@ -120,6 +127,17 @@ def run(run_dir: RunDir, options: CharacterizeOptions, engine: EngineOptions) ->
             iat_samples = context.iat_samples()
             length_samples = context.length_samples()
             winners = context.fit_winners()
+        with timer("drift"):
+            dataset_us = int(meta["dataset_window_s"]) * US_PER_S
+            drift_windows = context.drift(dataset_us)
+            drift_days = context.drift(US_PER_DAY)
+        with timer("optional"):
+            reasoning_rows = context.rows_by_model("characterize/reasoning")
+            reason_samples = context.reason_samples()
+            multimodal_rows = context.multimodal(dataset_us)
+            status_rows = context.status_counts()
+            latency_rows = context.latency()
+            session_rows = context.rows_by_model("characterize/session_gaps")
         with timer("fano"):
             fano = context.fano_sums()
         with timer("windows"):
@@ -141,6 +159,21 @@ def run(run_dir: RunDir, options: CharacterizeOptions, engine: EngineOptions) ->
                 section["interarrivals"] = _interarrivals(info, rate, iat_samples, winners)
             with timer("lengths"):
                 section["lengths"] = _lengths(length_samples.get(info.model_key))
+            with timer("drift"):
+                section["drift"] = _drift(
+                    drift_windows.get(info.model_key),
+                    drift_days.get(info.model_key),
+                    int(meta["dataset_window_s"]),
+                )
+            with timer("optional"):
+                key = info.model_key
+                section["reasoning"] = _reasoning(reasoning_rows.get(key), reason_samples.get(key))
+                section["multimodal"] = _multimodal(
+                    multimodal_rows.get(key), int(meta["dataset_window_s"])
+                )
+                section["status"] = _status(info, status_rows.get(key), rate)
+                section["latency"] = _latency(latency_rows.get(key))
+                section["sessions"] = _sessions(session_rows.get(key))
             with timer("stability"):
                 section["stability"] = _stability(info, rate, client_windows, section["clients"])
             model_sections.append(section)
@@ -357,6 +390,86 @@ class _Context:
             int(key): {name: values[models == key] for name, values in columns.items()}
             for key in np.unique(models)
         }
+
+    def rows_by_model(self, name: str) -> dict[int, dict[str, Any]]:
+        return {int(row["model_key"]): row for row in _dicts(sqlrun.query(self.con, name))}
+
+    def drift(self, period_us: int) -> dict[int, dict[str, Any]]:
+        """Per model: summaries per period and exact count tables per (field, period)."""
+        params = {"period_us": period_us}
+        result: dict[int, dict[str, Any]] = {}
+        for row in _dicts(sqlrun.query(self.con, "characterize/drift_summary", params)):
+            entry = result.setdefault(int(row["model_key"]), {"summaries": [], "counts": {}})
+            entry["summaries"].append(row)
+        table = sqlrun.query(self.con, "characterize/drift_counts", params).to_arrow_table()
+        models = table.column("model_key").to_numpy()
+        fields = np.asarray(table.column("field").to_pylist(), dtype=object)
+        periods = table.column("period_index").to_numpy()
+        values = table.column("value").to_numpy().astype(np.float64)
+        counts = table.column("n").to_numpy().astype(np.float64)
+        # rows are sorted by (model, field, period): split at the group boundaries
+        change = np.flatnonzero(
+            (np.diff(models) != 0) | (fields[1:] != fields[:-1]) | (np.diff(periods) != 0)
+        )
+        starts = np.concatenate([[0], change + 1]) if models.size else np.zeros(0, np.int64)
+        ends = np.concatenate([starts[1:], [models.size]]) if models.size else starts
+        for start, end in zip(starts, ends, strict=True):
+            entry = result.setdefault(int(models[start]), {"summaries": [], "counts": {}})
+            entry["counts"][(fields[start], int(periods[start]))] = (
+                values[start:end],
+                counts[start:end],
+            )
+        return result
+
+    def reason_samples(self) -> dict[int, tuple[int, np.ndarray, np.ndarray]]:
+        table = sqlrun.query(
+            self.con, "characterize/reason_samples", self._sample_params()
+        ).to_arrow_table()
+        models = table.column("model_key").to_numpy()
+        n = table.column("n").to_numpy()
+        reason = table.column("reason_tokens").to_numpy().astype(np.float64)
+        answer = table.column("answer_tokens").to_numpy().astype(np.float64)
+        return {
+            int(k): (int(n[models == k][0]), reason[models == k], answer[models == k])
+            for k in np.unique(models)
+        }
+
+    def multimodal(self, period_us: int) -> dict[int, list[dict[str, Any]]]:
+        relation = sqlrun.query(self.con, "characterize/multimodal", {"period_us": period_us})
+        result: dict[int, list[dict[str, Any]]] = {}
+        for row in _dicts(relation):
+            result.setdefault(int(row["model_key"]), []).append(row)
+        return result
+
+    def status_counts(self) -> dict[int, list[tuple[int, int, int | None, int]]]:
+        relation = sqlrun.query(
+            self.con, "characterize/status_counts", {"window_us": self.meta["window_s"] * US_PER_S}
+        )
+        result: dict[int, list[tuple[int, int, int | None, int]]] = {}
+        for model_key, client_key, window_index, status, n in relation.fetchall():
+            result.setdefault(int(model_key), []).append(
+                (int(client_key), int(window_index), status, int(n))
+            )
+        return result
+
+    def latency(self) -> dict[int, dict[str, Any]]:
+        result: dict[int, dict[str, Any]] = {}
+        for row in _dicts(sqlrun.query(self.con, "characterize/latency")):
+            result.setdefault(int(row["model_key"]), {})[row["metric"]] = row
+        table = sqlrun.query(
+            self.con, "characterize/latency_samples", self._sample_params()
+        ).to_arrow_table()
+        models = table.column("model_key").to_numpy()
+        columns = {
+            name: table.column(name).to_numpy(zero_copy_only=False).astype(np.float64)
+            for name in ("input_tokens", "output_tokens", "ttft_ms", "e2e_ms")
+        }
+        for key in np.unique(models):
+            mine = models == key
+            result.setdefault(int(key), {})["sample"] = {
+                name: values[mine] for name, values in columns.items()
+            }
+        return result
 
     def client_windows(self) -> dict[int, dict[str, Any]]:
         relation = sqlrun.query(self.con, "characterize/client_windows")
@@ -784,6 +897,262 @@ def _exponential_fit(values: np.ndarray, grid: np.ndarray) -> dict[str, Any]:
         "ks": fit.ks,
         "ccdf": survival("expon", fit.params, grid).tolist(),
     }
+
+
+def _drift(
+    windows: dict[str, Any] | None, days: dict[str, Any] | None, dataset_window_s: int
+) -> dict[str, Any]:
+    """Length summaries per dataset window; KS and Wasserstein between consecutive periods."""
+    if windows is None:
+        return _unavailable("the model has no successful requests")
+
+    def summaries(entry: dict[str, Any], period_s: int) -> list[dict[str, Any]]:
+        rows = []
+        for row in entry["summaries"]:
+            n = int(row["n"])
+            rows.append(
+                {
+                    "dataset_index": int(row["period_index"]),
+                    "start_s": int(row["period_index"]) * period_s,
+                    "n": n,
+                    "input_tokens": _summary(
+                        n, int(row["input_tokens_sum"]), row["input_quantiles"]
+                    ),
+                    "output_tokens": _summary(
+                        n, int(row["output_tokens_sum"]), row["output_quantiles"]
+                    ),
+                }
+            )
+        return rows
+
+    def consecutive(entry: dict[str, Any]) -> list[dict[str, Any]]:
+        pairs = []
+        periods = sorted(int(r["period_index"]) for r in entry["summaries"])
+        for field in ("input_tokens", "output_tokens"):
+            for before, after in itertools.pairwise(periods):
+                a, b = entry["counts"].get((field, before)), entry["counts"].get((field, after))
+                if a is None or b is None:
+                    continue
+                distance = distribution_distances(a[0], b[0], weights_a=a[1], weights_b=b[1])
+                pairs.append(
+                    {
+                        "field": field,
+                        "from": before,
+                        "to": after,
+                        "ks": distance.ks,
+                        "wasserstein": distance.wasserstein,
+                        "large_shift": distance.ks > LARGE_SHIFT_KS,
+                    }
+                )
+        return pairs
+
+    day_pairs: Any = consecutive(days) if days is not None else []
+    if days is None or len(days["summaries"]) < 2:
+        day_pairs = _unavailable("the model's requests fall on a single UTC day")
+    return {
+        "windows": summaries(windows, dataset_window_s),
+        "consecutive": consecutive(windows),
+        "days": day_pairs,
+        "large_shift_ks": LARGE_SHIFT_KS,
+    }
+
+
+def _reasoning(
+    row: dict[str, Any] | None, sample: tuple[int, np.ndarray, np.ndarray] | None
+) -> dict[str, Any]:
+    if row is None:
+        return _unavailable("no successful request of this model carries reason_tokens")
+    n = int(row["n"])
+    result: dict[str, Any] = {
+        "available": True,
+        "reason_tokens": _summary(n, int(row["reason_tokens_sum"]), row["reason_quantiles"]),
+        "ratio": {"n": int(row["n_ratio"]), **_quantiles(row["ratio_quantiles"])},
+    }
+    if sample is None or sample[1].size < 10:
+        result["bimodality"] = _unavailable("fewer than 10 requests with reasoning and output")
+        result["ratio_hist"] = _unavailable("fewer than 10 requests with reasoning and output")
+        result["reason_vs_answer"] = _no_correlation()
+        return result
+    n_total, reason, answer = sample
+    ratio = reason / (reason + answer)
+    density, edges = np.histogram(ratio, bins=RATIO_BINS, range=(0.0, 1.0), density=True)
+    found = bimodality(ratio)
+    vs_answer = correlation(reason, answer)
+    result["n_used"] = int(ratio.size)
+    result["ratio_hist"] = {"x": ((edges[:-1] + edges[1:]) / 2).tolist(), "y": density.tolist()}
+    result["bimodality"] = {
+        "n": found.n,
+        "bic_one": found.bic_one,
+        "bic_two": found.bic_two,
+        "weights": list(found.weights),
+        "means": list(found.means),
+        "sds": list(found.sds),
+        "n_modes": found.n_modes,
+        "is_bimodal": found.is_bimodal,
+    }
+    result["reason_vs_answer"] = {
+        "n": vs_answer.n,
+        "pearson": vs_answer.pearson,
+        "spearman": vs_answer.spearman,
+    }
+    result["ratio"]["n_total"] = n_total
+    return result
+
+
+def _multimodal(rows: list[dict[str, Any]] | None, period_s: int) -> dict[str, Any]:
+    if not rows or not any(int(rows[0][f"{m}_requests"]) for m in MODALITIES):
+        return _unavailable("no successful request of this model carries image, audio or video")
+
+    def mix(row: dict[str, Any]) -> dict[str, Any]:
+        n = int(row["n"])
+        input_sum = int(row["input_tokens_sum"])
+        modalities = {}
+        for m in MODALITIES:
+            with_items = int(row[f"{m}_requests"])
+            items = int(row[f"{m}_items"])
+            tokens = int(row[f"{m}_tokens_sum"])
+            modalities[m] = {
+                "request_share": with_items / n if n else None,
+                "items_per_request": {
+                    "n": with_items,
+                    "mean": items / with_items if with_items else None,
+                    **_quantiles(row[f"{m}_item_q"]),
+                },
+                "tokens_per_item": {
+                    "n": items,
+                    "mean": tokens / items if items else None,
+                    **_quantiles(row[f"{m}_per_item_q"]),
+                },
+                "token_share": tokens / input_sum if input_sum else None,
+            }
+        return {
+            "n": n,
+            "modalities": modalities,
+            "text_token_share": int(row["text_tokens_sum"]) / input_sum if input_sum else None,
+        }
+
+    whole = mix(rows[0])  # the grouping set without period sorts first
+    over_windows = []
+    for row in rows[1:]:
+        period = mix(row)
+        over_windows.append(
+            {
+                "dataset_index": int(row["period_index"]),
+                "start_s": int(row["period_index"]) * period_s,
+                "n": period["n"],
+                "text_token_share": period["text_token_share"],
+                **{
+                    f"{m}_request_share": period["modalities"][m]["request_share"]
+                    for m in MODALITIES
+                },
+            }
+        )
+    return {"available": True, **whole, "over_windows": over_windows}
+
+
+def _status(
+    info: ModelInfo, rows: list[tuple[int, int, int | None, int]] | None, rate: dict[str, Any]
+) -> dict[str, Any]:
+    if not rows or all(status is None for _, _, status, _ in rows):
+        return _unavailable("the log has no status column (or no status for this model)")
+    codes: dict[str, int] = {}
+    per_client: dict[str, dict[str, int]] = {}
+    window_total: dict[int, int] = {}
+    window_429: dict[int, int] = {}
+    for client_key, window_index, status, n in rows:
+        code = "none" if status is None else str(status)
+        codes[code] = codes.get(code, 0) + n
+        client = per_client.setdefault(info.client_ids[_position(info, client_key)], {})
+        client[code] = client.get(code, 0) + n
+        window_total[window_index] = window_total.get(window_index, 0) + n
+        if status == 429:
+            window_429[window_index] = window_429.get(window_index, 0) + n
+    total = sum(codes.values())
+    window_s = rate["window_s"]
+    windows = sorted(window_total)
+    shares = np.array([window_429.get(w, 0) / window_total[w] for w in windows])
+    rates = np.array([window_total[w] / window_s for w in windows])
+    relation = correlation(rates, shares)
+    return {
+        "available": True,
+        "codes": codes,
+        "share_429": codes.get("429", 0) / total,
+        "share_success": sum(n for c, n in codes.items() if c == "none" or c.startswith("2"))
+        / total,
+        "per_window": {
+            "x": [float(w * window_s) for w in windows],
+            "y_429_share": shares.tolist(),
+            "y_rate": rates.tolist(),
+        },
+        "corr_429_vs_rate": {
+            "n": relation.n,
+            "pearson": relation.pearson,
+            "spearman": relation.spearman,
+        },
+        "clients": per_client,
+    }
+
+
+def _latency(found: dict[str, Any] | None) -> dict[str, Any]:
+    if not found or not any(metric in found for metric in ("ttft_ms", "e2e_ms")):
+        return _unavailable("the log has no ttft_ms or e2e_ms for this model")
+    result: dict[str, Any] = {"available": True}
+    sample = found.get("sample")
+    for metric in ("ttft_ms", "e2e_ms"):
+        row = found.get(metric)
+        if row is None:
+            result[metric] = _unavailable(f"no successful request reports {metric}")
+            continue
+        entry: dict[str, Any] = {"summary": {"n": int(row["n"]), **_quantiles(row["quantiles"])}}
+        if sample is not None:
+            y = sample[metric]
+            ok = np.isfinite(y)
+            if ok.sum() >= 4:
+                fitted = latency_model(
+                    y[ok], sample["input_tokens"][ok], sample["output_tokens"][ok]
+                )
+                entry["ols"] = {
+                    "n": fitted.n,
+                    "intercept_ms": fitted.intercept_ms,
+                    "ms_per_input_token": fitted.ms_per_input_token,
+                    "ms_per_output_token": fitted.ms_per_output_token,
+                    "ci95": {k: list(v) for k, v in fitted.ci95.items()},
+                    "r_squared": fitted.r_squared,
+                }
+            else:
+                entry["ols"] = _unavailable("fewer than 4 requests for a regression")
+        result[metric] = entry
+    return result
+
+
+def _sessions(row: dict[str, Any] | None) -> dict[str, Any]:
+    if row is None:
+        return _unavailable("the log has no session_id (or none for this model)")
+    n_sessions = int(row["n_sessions"])
+    n_gaps = int(row["n_gaps"])
+    return {
+        "available": True,
+        "n_sessions": n_sessions,
+        "turns": {
+            "n": n_sessions,
+            "mean": int(row["n_turns_sum"]) / n_sessions,
+            **_quantiles(row["turn_quantiles"]),
+        },
+        "gap_s": {
+            "n": n_gaps,
+            "mean": int(row["gap_us_sum"]) / n_gaps / US_PER_S if n_gaps else None,
+            **_quantiles(row["gap_quantiles"]),
+        },
+    }
+
+
+def _quantiles(values: list[float] | None) -> dict[str, Any]:
+    p50, p90, p99 = values or (None, None, None)
+    return {"p50": p50, "p90": p90, "p99": p99}
+
+
+def _summary(n: int, total: int, quantiles: list[float] | None) -> dict[str, Any]:
+    return {"n": n, "mean": total / n if n else None, **_quantiles(quantiles)}
 
 
 def _stability(
