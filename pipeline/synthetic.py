@@ -39,6 +39,11 @@ class ClientSpec:
     image_counts: tuple[float, ...] = (0.2, 0.6, 0.2)  # P(0), P(1), P(2) images, multimodal
     image_item_tokens: tuple[int, ...] = (256, 576, 1024)
     failure_rate: float = 0.0  # share answered with status 500 (arrivals, not lengths)
+    rate_limited_share: float = 0.0  # share answered with status 429 (among the rest)
+    # (intercept ms, ms per input token, ms per output token, noise sd ms): ttft_ms =
+    # intercept + a * input + noise, e2e_ms = ttft_ms + b * output + noise
+    latency: tuple[float, float, float, float] | None = None
+    session_turns: float = 0.0  # mean turns per session (geometric); 0: no session ids
 
 
 def window_rates(spec: ClientSpec, n_windows: int, window_s: int) -> np.ndarray:
@@ -119,6 +124,25 @@ def generate(
         n = len(offsets)
         columns = _lengths(spec, n, rng)
         failed = rng.random(n) < spec.failure_rate
+        status = np.where(failed, 500, 200)
+        # Extra columns draw from the generator only when used, so that logs without them
+        # (the bundled sample) stay byte-identical.
+        extra: dict[str, pl.Series] = {}
+        if spec.rate_limited_share > 0:
+            limited = ~failed & (rng.random(n) < spec.rate_limited_share)
+            status = np.where(limited, 429, status)
+        if spec.latency is not None:
+            intercept, per_input, per_output, noise = spec.latency
+            ttft = intercept + per_input * columns["input_tokens"] + rng.normal(0, noise, n)
+            e2e = ttft + per_output * columns["output_tokens"] + rng.normal(0, noise, n)
+            extra["ttft_ms"] = pl.Series(np.round(np.maximum(ttft, 0.0), 3))
+            extra["e2e_ms"] = pl.Series(np.round(np.maximum(e2e, ttft), 3))
+        if spec.session_turns > 0:
+            starts = rng.random(n) < 1.0 / spec.session_turns
+            if n:
+                starts[0] = True
+            numbers = np.cumsum(starts)
+            extra["session_id"] = pl.Series([f"{spec.client_id}-s{k}" for k in numbers])
         frame = pl.DataFrame(
             {
                 "offset_us": np.round(offsets * 1e6).astype(np.int64),
@@ -129,7 +153,8 @@ def generate(
                 "reason_tokens": columns.get("reason_tokens", np.full(n, None)),
                 "image_count": columns.get("image_count", np.full(n, None)),
                 "image_tokens": columns.get("image_tokens", np.full(n, None)),
-                "status": np.where(failed, 500, 200),
+                "status": status,
+                **extra,
             },
             schema_overrides={
                 "reason_tokens": pl.Int64,
@@ -139,7 +164,7 @@ def generate(
         )
         frames.append(frame)
     start_us = int(start.timestamp() * 1_000_000)
-    log = pl.concat(frames).sort(["offset_us", "client_id"], maintain_order=True)
+    log = pl.concat(frames, how="diagonal").sort(["offset_us", "client_id"], maintain_order=True)
     return log.select(
         pl.from_epoch(pl.col("offset_us") + start_us, time_unit="us")
         .dt.strftime("%Y-%m-%dT%H:%M:%S%.6fZ")
