@@ -251,6 +251,7 @@ def model_section(model: Mapping[str, Any], inputs: ReportInputs) -> Section:
         ("Multimodal", multimodal_blocks),
         ("Conversations", sessions_blocks),
         ("Operations", operations_blocks),
+        ("Not available", not_applicable_blocks),
     ]
     children = []
     for title, blocks_of in parts:
@@ -332,7 +333,8 @@ def _fits_table(caption: str, fits: Mapping[str, Any]) -> Table:
         params = fit.get("params") or {
             k: v
             for k, v in fit.items()
-            if k not in {"loglik", "aic", "ks", "ccdf", "available"} and not isinstance(v, list)
+            if k not in {"loglik", "aic", "ks", "ccdf", "available", "n_used"}
+            and not isinstance(v, list)
         }
         rows.append(
             (
@@ -389,7 +391,32 @@ def _ccdf_with_fits(
         figures.lines(title, x_title, "P(X > x)", series, log_x=True, log_y=True),
         reading,
     )
-    return chart, _fits_table(f"Fits: {what}", fits)
+    fits_table = _fits_table(f"Fits: {what}", fits)
+    vuong = part.get("vuong_top_two")
+    if isinstance(vuong, Mapping) and vuong.get("first"):
+        fits_table = Table(
+            fits_table.caption,
+            fits_table.columns,
+            fits_table.rows,
+            fits_table.numeric,
+            f"{fits_table.note} {_vuong_text(vuong)}",
+        )
+    return chart, fits_table
+
+
+def _vuong_text(vuong: Mapping[str, Any]) -> str:
+    first = FAMILY_NAMES.get(vuong.get("first"), vuong.get("first"))
+    second = FAMILY_NAMES.get(vuong.get("second"), vuong.get("second"))
+    pvalue = vuong.get("pvalue")
+    verdict = (
+        f"{first} is significantly closer to the data"
+        if isinstance(pvalue, float) and pvalue < 0.05 and (vuong.get("statistic") or 0) > 0
+        else "the two cannot be told apart at the 5% level"
+    )
+    return (
+        f"Vuong test of {first} against {second}: statistic {fmt(vuong.get('statistic'))}, "
+        f"p-value {fmt(pvalue)}; {verdict}."
+    )
 
 
 def interarrival_blocks(model: Mapping[str, Any]) -> list[Block]:
@@ -413,11 +440,14 @@ def interarrival_blocks(model: Mapping[str, Any]) -> list[Block]:
         series = {c: _curve(clients[c].get("ccdf")) for c in detailed}
         shown = {c: xy for c, xy in series.items() if xy}
         if shown:
-            best = {c: clients[c].get("best_by_aic") for c in shown}
             counts: dict[str, int] = {}
-            for family in best.values():
-                counts[str(family)] = counts.get(str(family), 0) + 1
-            leader = max(sorted(counts), key=lambda f: counts[f])
+            for c in shown:
+                family = FAMILY_NAMES.get(clients[c].get("best_by_aic"), "-")
+                counts[family] = counts.get(family, 0) + 1
+            tally = ", ".join(
+                f"{family} {n}"
+                for family, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+            )
             blocks.append(
                 Chart(
                     "Inter-arrival times per client",
@@ -430,53 +460,69 @@ def interarrival_blocks(model: Mapping[str, Any]) -> list[Block]:
                         log_y=True,
                         selector=True,
                     ),
-                    f"{FAMILY_NAMES.get(leader, leader)} fits best by AIC for {counts[leader]} "
-                    f"of {len(shown)} top clients.",
+                    f"Best family by AIC over the {len(shown)} top clients: {tally}.",
                 )
             )
             blocks.append(
                 table(
                     "Best family per top client",
-                    ("client", "intervals", "best by AIC", "best by KS"),
-                    [
-                        (
-                            c,
-                            clients[c].get("n"),
-                            FAMILY_NAMES.get(clients[c].get("best_by_aic"), "-"),
-                            FAMILY_NAMES.get(clients[c].get("best_by_ks"), "-"),
-                        )
-                        for c in shown
-                    ],
+                    (
+                        "client",
+                        "intervals",
+                        "best by AIC",
+                        "its KS",
+                        "best by KS",
+                        "Vuong: first vs second",
+                        "Vuong p-value",
+                    ),
+                    [_client_fit_row(c, clients[c]) for c in shown],
+                    note="Vuong's test compares the two best families by AIC (p < 0.05: the "
+                    "first is significantly closer to the data).",
                 )
             )
     wins = part.get("family_wins")
     if _available(wins) and wins.get("n_windows"):
         families = sorted(set(wins.get("by_aic", {})) | set(wins.get("by_ks", {})))
-        lr = wins.get("lr_test", {})
+        lr = wins.get("lr_test") or {}
         n = wins["n_windows"]
         blocks.append(
             table(
                 f"Which family wins, over {fmt(n)} fitted trace windows",
-                ("family", "windows best by AIC", "windows best by KS", "LR test winner"),
+                ("family", "windows best by AIC", "windows best by KS"),
                 [
                     (
                         FAMILY_NAMES.get(f, f),
                         wins.get("by_aic", {}).get(f, 0),
                         wins.get("by_ks", {}).get(f, 0),
-                        lr.get("winner", {}).get(f, 0),
                     )
                     for f in families
                 ],
                 note=(
-                    f"Likelihood-ratio (Vuong) test of the best two families by AIC: significant "
-                    f"at alpha {fmt(lr.get('alpha'))} in {fmt(lr.get('significant'))} of "
-                    f"{fmt(lr.get('n_windows'))} windows."
+                    f"Likelihood-ratio test ({lr.get('test', 'Wilks')}): the Exponential "
+                    f"(Poisson arrivals) is rejected at alpha {fmt(lr.get('alpha'))} in "
+                    f"{fmt(lr.get('exponential_rejected'))} of {fmt(lr.get('n_windows'))} windows."
                     if lr
                     else ""
                 ),
             )
         )
     return blocks
+
+
+def _client_fit_row(client: str, fit: Mapping[str, Any]) -> tuple[Any, ...]:
+    best = fit.get("best_by_aic")
+    vuong = fit.get("vuong_top_two") or {}
+    return (
+        client,
+        fit.get("n"),
+        FAMILY_NAMES.get(best, "-"),
+        ((fit.get("fits") or {}).get(best) or {}).get("ks"),
+        FAMILY_NAMES.get(fit.get("best_by_ks"), "-"),
+        " vs ".join(FAMILY_NAMES.get(vuong.get(k), "-") for k in ("first", "second"))
+        if vuong
+        else "-",
+        vuong.get("pvalue"),
+    )
 
 
 def burstiness_blocks(model: Mapping[str, Any]) -> list[Block]:
@@ -602,8 +648,8 @@ def periodicity_blocks(model: Mapping[str, Any]) -> list[Block]:
                     stl.get("autocorrelation_at_period"),
                     stl.get("peak_to_mean"),
                     stl.get("peak_to_trough"),
-                    _hour_of(stl.get("busiest_hour_utc")),
-                    _hour_of(stl.get("quietest_hour_utc")),
+                    _hour_of(stl.get("busiest_hour_utc"), weekly=name == "weekly"),
+                    _hour_of(stl.get("quietest_hour_utc"), weekly=name == "weekly"),
                 )
             )
         else:
@@ -630,8 +676,12 @@ def periodicity_blocks(model: Mapping[str, Any]) -> list[Block]:
     return blocks
 
 
-def _hour_of(value: Any) -> str:
-    return f"{int(value):02d}:00" if isinstance(value, int | float) and value >= 0 else "-"
+def _hour_of(value: Any, *, weekly: bool = False) -> str:
+    """An hour of the day, or of the week (0..167, counted from the origin's weekday)."""
+    if not isinstance(value, int | float) or value < 0:
+        return "-"
+    day, hour = divmod(int(value), 24)
+    return f"day {day + 1} of the week, {hour:02d}:00" if weekly else f"{hour:02d}:00"
 
 
 def clients_blocks(model: Mapping[str, Any]) -> list[Block]:
@@ -645,8 +695,11 @@ def clients_blocks(model: Mapping[str, Any]) -> list[Block]:
             if _curve(part.get("lorenz")):
                 series[label] = (part["lorenz"]["x"], part["lorenz"]["y"])
         shares = by_requests.get("top_k_share", {})
-        top5 = shares.get("5")
         n_clients = model.get("n_clients", 0)
+        # "the top 5 send 100%" says nothing for a model with 5 clients: take the largest k
+        # below the number of clients.
+        below = [k for k in sorted(shares, key=int) if int(k) < n_clients] or ["1"]
+        top_k = below[-1] if int(below[-1]) <= 5 else next(k for k in below if int(k) >= 5)
         if series:
             blocks.append(
                 Chart(
@@ -659,8 +712,8 @@ def clients_blocks(model: Mapping[str, Any]) -> list[Block]:
                         reference=("equal clients", ([0.0, 1.0], [0.0, 1.0])),
                     ),
                     f"Gini {fmt(by_requests.get('gini'))} by requests and "
-                    f"{fmt(by_tokens.get('gini'))} by tokens; the top "
-                    f"{min(5, n_clients)} clients send {pct(top5)} of requests.",
+                    f"{fmt(by_tokens.get('gini'))} by tokens; the top {top_k} of "
+                    f"{fmt(n_clients)} clients send {pct(shares.get(top_k))} of requests.",
                 )
             )
         ks = sorted(set(shares) | set(by_tokens.get("top_k_share", {})), key=int)
@@ -786,7 +839,8 @@ def request_blocks(model: Mapping[str, Any]) -> list[Block]:
             if not _available(part):
                 blocks.append(_missing(f"{name} distribution", part))
                 continue
-            rows.append(_summary_row(name, part.get("summary")))
+            summary = model.get(name) or part.get("summary") or {}
+            rows.append(_summary_row(name, summary))
             drawn = _ccdf_with_fits(
                 f"{name.replace('_', ' ').capitalize()} (CCDF)",
                 f"{name.replace('_', ' ')} (tokens)",
@@ -795,7 +849,6 @@ def request_blocks(model: Mapping[str, Any]) -> list[Block]:
             )
             if drawn:
                 chart, fits = drawn
-                summary = part.get("summary") or {}
                 mixture = (part.get("fits") or {}).get("pareto_lognormal")
                 extra = (
                     f" Pareto tail weight {pct(mixture.get('tail_weight'))}, tail index "
@@ -887,46 +940,72 @@ def drift_blocks(model: Mapping[str, Any]) -> list[Block]:
     return blocks
 
 
+OPTIONAL_PARTS = {
+    "reasoning": "reasoning",
+    "multimodal": "multimodal",
+    "sessions": "conversations",
+    "status": "status codes",
+    "latency": "latency",
+}
+
+
+def not_applicable_blocks(model: Mapping[str, Any]) -> list[Block]:
+    """The optional parts this model lacks, each with the reason, in one place."""
+    missing = [
+        f"{label} ({model[key].get('reason', 'no reason given')})"
+        for key, label in OPTIONAL_PARTS.items()
+        if isinstance(model.get(key), Mapping) and not _available(model[key])
+    ]
+    if not missing:
+        return []
+    return [Unavailable("for this model", "; ".join(missing) + ".")]
+
+
 def reasoning_blocks(model: Mapping[str, Any]) -> list[Block]:
     part = model.get("reasoning")
-    if part is None and model.get("category") != "reason":
-        return []
     if not _available(part):
-        return [_missing("reasoning statistics", part)]
+        return []
     blocks: list[Block] = []
     ratio = part.get("ratio") or {}
-    hist = _curve(ratio.get("hist"))
+    hist = _curve(part.get("ratio_hist"))
     bimodal = part.get("bimodality") or {}
+    means = bimodal.get("means") or [None, None]
+    verdict = (
+        f"two modes (BIC {fmt(bimodal.get('bic_one'))} for one component vs "
+        f"{fmt(bimodal.get('bic_two'))} for two), near {fmt(means[0])} and {fmt(means[-1])}"
+        if bimodal.get("is_bimodal")
+        else "one mode (two components do not win by BIC and by modes of the density)"
+    )
     if hist:
-        means = bimodal.get("means") or [None, None]
-        verdict = (
-            f"two modes (BIC {fmt(bimodal.get('bic_one'))} for one component vs "
-            f"{fmt(bimodal.get('bic_two'))} for two), near {fmt(means[0])} and {fmt(means[-1])}"
-            if bimodal.get("is_bimodal")
-            else "one mode (two components do not win by BIC and modes)"
-        )
         blocks.append(
             Chart(
                 "Reasoning ratio",
                 figures.bars(
-                    "Reasoning share of output tokens",
+                    "Reasoning share of output tokens (histogram)",
                     "reasoning tokens / output tokens",
                     "density",
                     [fmt(x) for x in hist[0]],
                     hist[1],
                 ),
-                f"Median ratio {fmt((ratio.get('summary') or {}).get('p50'))}; the distribution "
-                f"has {verdict}.",
+                f"Median ratio {fmt(ratio.get('p50'))}; the distribution has {verdict}.",
             )
         )
-    rows = [_summary_row("reasoning ratio", ratio.get("summary"))]
-    rows.append(_summary_row("reasoning tokens", part.get("reason_tokens")))
-    blocks.append(table("Reasoning", SUMMARY_COLUMNS, rows))
+    blocks.append(
+        table(
+            "Reasoning",
+            SUMMARY_COLUMNS,
+            [
+                _summary_row("reasoning ratio", ratio),
+                _summary_row("reasoning tokens", part.get("reason_tokens")),
+            ],
+        )
+    )
     if bimodal:
         blocks.append(
             table(
-                "Two-component mixture of the reasoning ratio",
+                "One or two components: Gaussian mixtures of the reasoning ratio",
                 (
+                    "n",
                     "BIC, 1 component",
                     "BIC, 2 components",
                     "weights",
@@ -937,6 +1016,7 @@ def reasoning_blocks(model: Mapping[str, Any]) -> list[Block]:
                 ),
                 [
                     (
+                        bimodal.get("n"),
                         bimodal.get("bic_one"),
                         bimodal.get("bic_two"),
                         " / ".join(fmt(w) for w in bimodal.get("weights") or []),
@@ -946,14 +1026,17 @@ def reasoning_blocks(model: Mapping[str, Any]) -> list[Block]:
                         bool(bimodal.get("is_bimodal")),
                     )
                 ],
+                note="Bimodal when two components lower the BIC by more than 10 and their "
+                "density has two modes.",
             )
         )
     corr = part.get("reason_vs_answer") or {}
     if corr:
         blocks.append(
             Paragraph(
-                f"Reasoning vs answer length: Pearson {fmt(corr.get('pearson'))}, Spearman "
-                f"{fmt(corr.get('spearman'))} over {fmt(corr.get('n'))} requests."
+                f"Reasoning vs answer length (output minus reasoning tokens): Pearson "
+                f"{fmt(corr.get('pearson'))}, Spearman {fmt(corr.get('spearman'))} over "
+                f"{fmt(corr.get('n'))} requests."
             )
         )
     return blocks
@@ -961,80 +1044,85 @@ def reasoning_blocks(model: Mapping[str, Any]) -> list[Block]:
 
 def multimodal_blocks(model: Mapping[str, Any]) -> list[Block]:
     part = model.get("multimodal")
-    if part is None and model.get("category") != "multimodal":
-        return []
     if not _available(part):
-        return [_missing("multimodal statistics", part)]
+        return []
     blocks: list[Block] = []
     modalities = part.get("modalities") or {}
-    rows = []
-    for name in sorted(modalities):
-        m = modalities[name]
-        rows.append(
+    present = [name for name in sorted(modalities) if modalities[name].get("request_share")]
+    rows = [
+        (
+            name,
+            modalities[name].get("request_share"),
+            modalities[name].get("token_share"),
+            (modalities[name].get("items_per_request") or {}).get("mean"),
+            (modalities[name].get("tokens_per_item") or {}).get("mean"),
+            (modalities[name].get("tokens_per_item") or {}).get("p50"),
+            (modalities[name].get("tokens_per_item") or {}).get("p99"),
+        )
+        for name in present
+    ]
+    rows.append(("text", None, part.get("text_token_share"), None, None, None, None))
+    blocks.append(
+        table(
+            f"Modality mix over {fmt(part.get('n'))} requests",
             (
-                name,
-                m.get("request_share"),
-                (m.get("items_per_request") or {}).get("mean"),
-                (m.get("tokens_per_item") or {}).get("mean"),
-                (m.get("tokens_per_item") or {}).get("p50"),
-            )
+                "modality",
+                "share of requests",
+                "share of input tokens",
+                "items per request (mean, when present)",
+                "tokens per item (mean)",
+                "tokens per item (p50)",
+                "tokens per item (p99)",
+            ),
+            rows,
+            formatters={1: pct, 2: pct},
+            note="Modalities no request carries are left out.",
         )
-    if rows:
-        blocks.append(
-            table(
-                "Modality mix",
-                (
-                    "modality",
-                    "share of requests",
-                    "items per request (mean)",
-                    "tokens per item (mean)",
-                    "tokens per item (p50)",
-                ),
-                rows,
-                formatters={1: pct},
-                note=f"Modality tokens are {pct(part.get('modality_token_share'))} of input "
-                f"tokens, text {pct(part.get('text_token_share'))}.",
-            )
-        )
+    )
     over = part.get("over_windows") or []
     if over:
         xs = [w["start_s"] / 3600 for w in over]
-        keys = sorted({k for w in over for k in w if k.endswith("_request_share")})
-        series = {k.removesuffix("_request_share"): (xs, [w.get(k) for w in over]) for k in keys}
-        if series:
-            first = next(iter(series))
-            values = [v for v in series[first][1] if v is not None]
-            blocks.append(
-                Chart(
-                    "Modality mix over time",
-                    figures.lines(
-                        "Share of requests carrying each modality, per dataset window",
-                        "window start from origin (hours)",
-                        "share of requests",
-                        series,
-                        mode="lines+markers",
-                    ),
-                    f"The {first} share ranges from {pct(min(values))} to {pct(max(values))}."
-                    if values
-                    else "No window has modality requests.",
-                )
+        series = {
+            f"{name} requests": (xs, [w.get(f"{name}_request_share") for w in over])
+            for name in present
+        }
+        series["text share of input tokens"] = (xs, [w.get("text_token_share") for w in over])
+        first = f"{present[0]} requests" if present else "text share of input tokens"
+        values = [v for v in series[first][1] if v is not None]
+        blocks.append(
+            Chart(
+                "Modality mix over time",
+                figures.lines(
+                    "Modality shares per dataset window",
+                    "window start from origin (hours)",
+                    "share",
+                    series,
+                    mode="lines+markers",
+                ),
+                f"The share of {first.replace(' requests', '')} requests ranges from "
+                f"{pct(min(values))} to {pct(max(values))} across {len(over)} windows."
+                if values
+                else "No window has requests.",
             )
+        )
     return blocks
 
 
 def sessions_blocks(model: Mapping[str, Any]) -> list[Block]:
     part = model.get("sessions")
-    if part is None:
-        return []
     if not _available(part):
-        return [_missing("conversations", part)]
+        return []
+    turns = part.get("turns") or {}
     return [
-        Paragraph(f"{fmt(part.get('n_sessions'))} sessions."),
+        Paragraph(
+            f"{fmt(part.get('n_sessions'))} sessions; median {fmt(turns.get('p50'))} turns, "
+            f"p99 {fmt(turns.get('p99'))}."
+        ),
         table(
             "Conversations",
             SUMMARY_COLUMNS,
             [
-                _summary_row("turns per session", part.get("turns")),
+                _summary_row("turns per session", turns),
                 _summary_row("time between turns (s)", part.get("gap_s")),
             ],
         ),
@@ -1044,82 +1132,124 @@ def sessions_blocks(model: Mapping[str, Any]) -> list[Block]:
 def operations_blocks(model: Mapping[str, Any]) -> list[Block]:
     blocks: list[Block] = []
     status = model.get("status")
-    if _available(status) and status:
-        codes = status.get("codes") or {}
-        per_window = status.get("per_window") or {}
+    if _available(status):
+        blocks.extend(_status_blocks(model, status))
+    latency = model.get("latency")
+    if _available(latency):
+        blocks.extend(_latency_blocks(latency))
+    return blocks
+
+
+def _status_blocks(model: Mapping[str, Any], status: Mapping[str, Any]) -> list[Block]:
+    blocks: list[Block] = []
+    codes = status.get("codes") or {}
+    corr = status.get("corr_429_vs_rate") or {}
+    blocks.append(
+        table(
+            "Status codes",
+            ("status", "requests"),
+            sorted(codes.items(), key=lambda kv: str(kv[0])),
+            note=f"Successful: {pct(status.get('share_success'))}; 429 (rate limited): "
+            f"{pct(status.get('share_429'))}. The 429 share per trace window against the "
+            f"request rate: Spearman {fmt(corr.get('spearman'))} over {fmt(corr.get('n'))} "
+            "windows.",
+        )
+    )
+    per_window = status.get("per_window") or {}
+    if isinstance(per_window.get("x"), list) and per_window["x"] and status.get("share_429"):
+        xs = _hours(per_window["x"])
         blocks.append(
-            table(
-                "Status codes",
-                ("status", "requests"),
-                sorted(codes.items(), key=lambda kv: str(kv[0])),
-                note=f"429 (rate limited): {pct(status.get('share_429'))} of requests; "
-                f"correlation of the 429 share with the request rate per window "
-                f"{fmt(status.get('corr_429_vs_rate'))}.",
+            Chart(
+                "Rate limiting over time",
+                figures.lines(
+                    "Share of requests answered 429, per trace window",
+                    "time from origin (hours)",
+                    "share of requests",
+                    {"429 share": (xs, per_window.get("y_429_share", []))},
+                ),
+                f"{pct(status.get('share_429'))} of requests were rate limited; the share "
+                f"follows the load with Spearman {fmt(corr.get('spearman'))}.",
             )
         )
-        if isinstance(per_window.get("x"), list) and per_window["x"]:
-            xs = _hours(per_window["x"])
-            blocks.append(
-                Chart(
-                    "Rate limiting over time",
-                    figures.lines(
-                        "Share of requests answered 429, per trace window",
-                        "time from origin (hours)",
-                        "share of requests",
-                        {"429 share": (xs, per_window.get("y_429_share", []))},
-                    ),
-                    f"{pct(status.get('share_429'))} of requests were rate limited overall.",
-                )
-            )
-    elif status is not None:
-        blocks.append(_missing("status codes", status))
-    latency = model.get("latency")
-    if _available(latency) and latency:
-        rows = []
-        for metric in ("ttft_ms", "e2e_ms"):
-            ols = (latency.get(metric) or {}).get("ols")
-            if not ols:
-                continue
-            ci = ols.get("ci95") or {}
-
-            def with_ci(name: str, ols: Mapping[str, Any] = ols, ci: Mapping[str, Any] = ci) -> str:
-                low, high = (ci.get(name) or [None, None])[:2]
-                return f"{fmt(ols.get(name))} [{fmt(low)}, {fmt(high)}]"
-
-            rows.append(
-                (
-                    metric,
-                    ols.get("n"),
-                    with_ci("intercept_ms"),
-                    with_ci("ms_per_input_token"),
-                    with_ci("ms_per_output_token"),
-                    ols.get("r_squared"),
-                )
-            )
-        if rows:
-            blocks.append(
-                table(
-                    "Latency vs tokens (ordinary least squares, 95% confidence intervals)",
-                    (
-                        "metric",
-                        "n",
-                        "intercept (ms)",
-                        "ms per input token",
-                        "ms per output token",
-                        "R^2",
-                    ),
-                    rows,
-                )
-            )
-        summaries = [
-            _summary_row(metric, (latency.get(metric) or {}).get("summary"))
-            for metric in ("ttft_ms", "e2e_ms")
-            if latency.get(metric)
+    clients = status.get("clients") or {}
+    ranked = [c["client_id"] for c in model.get("clients", []) if c["client_id"] in clients]
+    all_codes = sorted({str(code) for per in clients.values() for code in per})
+    if ranked and len(all_codes) > 1:
+        rows = [
+            (client, *(clients[client].get(code, 0) for code in all_codes)) for client in ranked
         ]
-        if summaries:
-            blocks.append(table("Latency (ms)", SUMMARY_COLUMNS, summaries))
-    elif latency is not None:
-        blocks.append(_missing("latency", latency))
+        shown, folded = top_with_others(
+            rows, TABLE_ROWS, label="others", summed=tuple(range(1, len(all_codes) + 1))
+        )
+        blocks.append(
+            table(
+                "Status codes per client (by requests)",
+                ("client", *all_codes),
+                shown,
+                note=f"{fmt(folded)} smaller clients are folded into the last row."
+                if folded
+                else "",
+            )
+        )
+    return blocks
+
+
+def _latency_blocks(latency: Mapping[str, Any]) -> list[Block]:
+    blocks: list[Block] = []
+    metrics = [m for m in ("ttft_ms", "e2e_ms") if _available(latency.get(m))]
+    rows = []
+    for metric in metrics:
+        ols = latency[metric].get("ols") or {}
+        if not ols:
+            continue
+        ci = ols.get("ci95") or {}
+
+        def with_ci(name: str, ols: Mapping[str, Any] = ols, ci: Mapping[str, Any] = ci) -> str:
+            low, high = (ci.get(name) or [None, None])[:2]
+            return f"{fmt(ols.get(name))} [{fmt(low)}, {fmt(high)}]"
+
+        rows.append(
+            (
+                metric,
+                ols.get("n"),
+                with_ci("intercept_ms"),
+                with_ci("ms_per_input_token"),
+                with_ci("ms_per_output_token"),
+                ols.get("r_squared"),
+            )
+        )
+    if metrics:
+        blocks.append(
+            table(
+                "Latency (ms)",
+                ("metric", "n", "p50", "p90", "p99"),
+                [
+                    (
+                        m,
+                        *(
+                            (latency[m].get("summary") or {}).get(k)
+                            for k in ("n", "p50", "p90", "p99")
+                        ),
+                    )
+                    for m in metrics
+                ],
+            )
+        )
+    if rows:
+        blocks.append(
+            table(
+                "Latency vs tokens (ordinary least squares, 95% confidence intervals)",
+                (
+                    "metric",
+                    "n",
+                    "intercept (ms)",
+                    "ms per input token",
+                    "ms per output token",
+                    "R^2",
+                ),
+                rows,
+            )
+        )
     return blocks
 
 

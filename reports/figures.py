@@ -26,6 +26,9 @@ _BASE_LAYOUT = {
     "hovermode": "closest",
 }
 
+# Powers of ten rather than SI prefixes ("1u", "10n" read badly for seconds and shares).
+_LOG_AXIS = {"type": "log", "exponentformat": "power"}
+
 # Inside <script>, "</script>" or "<!--" in the data would end or confuse the element, and
 # U+2028/U+2029 are line ends in older JavaScript; plotly's own escaping covers < > / only.
 _SCRIPT_SAFE = str.maketrans(
@@ -74,8 +77,14 @@ def lines(
 
     With `selector`, a dropdown shows all series or one at a time (the client selector).
     """
+
+    def positive(values: Sequence[float | None]) -> list[float | None]:
+        # log(0) has no place on a log axis: such points become gaps instead of a plunge.
+        return [v if v is not None and v > 0 else None for v in values]
+
     traces = [
-        go.Scatter(x=list(x), y=list(y), name=name, mode=mode) for name, (x, y) in series.items()
+        go.Scatter(x=list(x), y=positive(y) if log_y else list(y), name=name, mode=mode)
+        for name, (x, y) in series.items()
     ]
     if reference is not None:
         name, (x, y) = reference
@@ -89,8 +98,8 @@ def lines(
             )
         )
     extra: dict[str, object] = {
-        "xaxis": {"type": "log"} if log_x else {},
-        "yaxis": {"type": "log"} if log_y else {},
+        "xaxis": _LOG_AXIS if log_x else {},
+        "yaxis": _LOG_AXIS if log_y else {},
     }
     if selector and len(series) > 1:
         extra["updatemenus"] = [_dropdown(list(series), reference is not None)]
@@ -127,7 +136,7 @@ def bars(
     named = values if isinstance(values, Mapping) else {y_title: values}
     traces = [go.Bar(x=list(categories), y=list(v), name=name) for name, v in named.items()]
     extra: dict[str, object] = {
-        "yaxis": {"type": "log"} if log_y else {},
+        "yaxis": _LOG_AXIS if log_y else {},
         "xaxis": {"type": "category"},
         "barmode": "stack" if stacked else "group",
         "showlegend": len(named) > 1,
