@@ -1,0 +1,71 @@
+"""Degenerate logs (one request, one client, equal values, hostile names) do not crash."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING
+
+import pytest
+
+from pipeline import RunOptions, run_all
+from pipeline.config import CharacterizeOptions, EngineOptions
+from pipeline.rundir import RunDir
+from pipeline.stages import characterize
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+HEADER = "timestamp,model,client_id,input_tokens,output_tokens\n"
+
+
+def _characterize(tmp_path: Path, text: str) -> dict:
+    log = tmp_path / "log.csv"
+    log.write_text(text)
+    out = tmp_path / "out"
+    run_all([str(log)], out, RunOptions())
+    characterize.run(RunDir(out), CharacterizeOptions(), EngineOptions())
+    return json.loads((out / "stats.json").read_text())
+
+
+def test_a_single_request(tmp_path: Path) -> None:
+    stats = _characterize(tmp_path, HEADER + "2025-03-03T10:30:00Z,m,c,100,20\n")
+    model = stats["models"][0]
+    assert stats["overview"]["n_requests"] == 1
+    assert stats["overview"]["coverage"]["hours_active"] == [10]
+    assert stats["overview"]["coverage"]["covers_full_day"] is False
+    assert model["clients"][0]["correlation"]["pearson"] is None
+    assert model["concentration"]["by_requests"]["gini"] == 0.0
+    assert model["interarrivals"]["aggregate"]["available"] is False
+    assert model["lengths"]["input_tokens"]["available"] is False
+    assert model["burstiness"]["cv_cdf"]["available"] is False
+    assert model["burstiness"]["fano"]["aggregate"]["y"] == [None] * 5
+    assert model["periodicity"]["daily"]["available"] is False
+    assert model["status"]["available"] is False and model["latency"]["available"] is False
+    assert model["rate"]["per_minute"]["x"] == [37800.0]
+    assert model["rate"]["per_minute"]["y"] == pytest.approx([1 / 60])
+
+
+def test_equal_values_and_equal_gaps(tmp_path: Path) -> None:
+    # 200 requests exactly 3 s apart with identical lengths: every spread is zero
+    rows = "".join(f"{1741000000 + 3 * i},m,c,100,20\n" for i in range(200))
+    model = _characterize(tmp_path, HEADER + rows)["models"][0]
+    assert model["correlation"]["spearman"] is None  # constant fields
+    assert model["lengths"]["input_tokens"]["available"] is False
+    assert model["interarrivals"]["aggregate"]["available"] is False  # all gaps equal
+    assert model["input_tokens"]["p99"] == 100.0
+    fano = model["burstiness"]["fano"]["aggregate"]["y"]
+    assert fano[2] == 0.0  # 20 arrivals in every minute: no dispersion at all
+
+
+def test_hostile_names_are_kept_verbatim(tmp_path: Path) -> None:
+    names = ["<script>alert(1)</script>", 'a"b', "../../etc"]
+    rows = "".join(
+        f'{1741000000 + i},"{names[i % 3].replace(chr(34), chr(34) * 2)}",'
+        f'"{names[(i + 1) % 3].replace(chr(34), chr(34) * 2)}",{100 + i},{20 + i % 7}\n'
+        for i in range(300)
+    )
+    stats = _characterize(tmp_path, HEADER + rows)
+    assert sorted(m["model"] for m in stats["models"]) == sorted(names)
+    clients = {c["client_id"] for m in stats["models"] for c in m["clients"]}
+    assert clients == set(names)
+    assert not (tmp_path / "out" / "etc").exists()
