@@ -170,3 +170,23 @@ def test_burstiness_cdfs_stability_and_periodicity(sample_stats: dict) -> None:
         model["n_requests"] / 86_400, rel=1e-6
     )
     assert all(c["n_windows_active"] > 0 for c in model["clients"])
+
+
+def test_figure_readings(sample_stats: dict) -> None:
+    model = _model(sample_stats, "chat-large")
+    rate = model["rate"]
+    assert rate["peak_rps"] == max(rate["per_minute"]["y"])
+    assert (
+        rate["per_minute"]["x"][rate["per_minute"]["y"].index(rate["peak_rps"])]
+        == (rate["peak_offset_s"])
+    )
+    assert rate["mean_rps"] == pytest.approx(
+        model["n_requests"] / (model["last_offset_s"] - model["first_offset_s"]), rel=1e-8
+    )
+    burstiness = model["burstiness"]
+    # acme and globex (most requests) are bursty renewal processes: most requests in CV > 1
+    assert 0.5 < burstiness["share_cv_above_1"] <= 1
+    assert burstiness["cv_median_weighted"] > 1
+    profile = model["periodicity"]["hourly_profile"]["y"]
+    assert profile[model["periodicity"]["busiest_hour_utc"]] == max(profile)
+    assert profile[model["periodicity"]["quietest_hour_utc"]] == min(profile)

@@ -45,7 +45,7 @@ from pipeline.stages.fit import DEFAULT_TIE_FLOOR_S, WINDOW_FITS
 from pipeline.stages.ingest import connect, open_requests
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator
     from pathlib import Path
 
     import duckdb
@@ -616,6 +616,8 @@ def _model_section(
         },
         "rate": {
             "bin_s": rate["bin_s"],
+            **_peak(rate["per_minute"]),
+            "mean_rps": total_requests / span_s if span_s > 0 else None,
             "per_minute": rate["per_minute"],
             "per_window": rate["per_window"],
             "clients_per_window": rate["clients_per_window"],
@@ -656,12 +658,18 @@ def _burstiness(
     if cvs is None or cvs["cv"].size == 0:
         unavailable = _unavailable("no client window has 2 or more inter-arrival intervals")
         cv_cdf, cv_cdf_unweighted = unavailable, unavailable
+        share_above_1, weighted_median = None, None
     else:
-        cv_cdf = weighted_cdf(cvs["cv"], cvs["n_requests"].astype(np.float64))
+        weights = cvs["n_requests"].astype(np.float64)
+        cv_cdf = weighted_cdf(cvs["cv"], weights)
         cv_cdf_unweighted = weighted_cdf(cvs["cv"], np.ones(cvs["cv"].size))
+        share_above_1 = float(weights[cvs["cv"] > 1].sum() / weights.sum())
+        weighted_median = weighted_quantile(cvs["cv"], weights, 0.5)
     return {
         "cv_cdf": cv_cdf,
         "cv_cdf_unweighted": cv_cdf_unweighted,
+        "share_cv_above_1": share_above_1,
+        "cv_median_weighted": weighted_median,
         "fano": {
             "scales_s": list(FANO_SCALES_S),
             "aggregate": fano_curve(-1),
@@ -716,6 +724,9 @@ def _periodicity(
     whole = periodicity(rates, 24)  # the ratios need no full period
     return {
         "hourly_profile": {"x": list(range(24)), "y": profile},
+        # of the hour-of-day profile, so that logs shorter than 2 days have them too
+        "busiest_hour_utc": _arg_extreme(profile, max),
+        "quietest_hour_utc": _arg_extreme(profile, min),
         "peak_to_mean": whole.peak_to_mean,
         "peak_to_trough": whole.peak_to_trough,
         "daily": stl(24, "daily", "2 days"),
@@ -1198,6 +1209,30 @@ def _stability(
         client["cv_median"] = found.get("cv_median")
     rows.sort(key=lambda r: (-(r["variance_share"] or 0.0), r["client_id"]))
     return rows
+
+
+def _peak(curve: dict[str, list[float]]) -> dict[str, Any]:
+    """The busiest bin of a rate curve (first one on ties) and its start."""
+    if not curve["y"]:
+        return {"peak_rps": None, "peak_offset_s": None}
+    index = int(np.argmax(curve["y"]))
+    return {"peak_rps": curve["y"][index], "peak_offset_s": curve["x"][index]}
+
+
+def _arg_extreme(values: list[float | None], pick: Callable[..., float]) -> int | None:
+    """Index of the largest (or smallest) non-null value; the first on ties."""
+    present = [v for v in values if v is not None]
+    if not present:
+        return None
+    return values.index(pick(present))
+
+
+def weighted_quantile(values: np.ndarray, weights: np.ndarray, q: float) -> float:
+    """The smallest value whose cumulative weight share reaches `q`."""
+    order = np.argsort(values, kind="stable")
+    cumulative = np.cumsum(weights[order])
+    index = int(np.searchsorted(cumulative, q * cumulative[-1], side="left"))
+    return float(values[order][min(index, values.size - 1)])
 
 
 def weighted_cdf(
