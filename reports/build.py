@@ -291,7 +291,7 @@ def arrivals_blocks(model: Mapping[str, Any]) -> list[Block]:
         )
     per_window = _curve(rate.get("per_window"))
     clients = rate.get("clients_per_window") or {}
-    if per_window and clients:
+    if per_window and clients and model.get("n_clients", 0) > 1:  # one client = the aggregate
         xs = _hours(per_window[0])
         detailed = [c for c in model.get("detailed_clients", []) if c in clients]
         series = {"all clients": (xs, per_window[1])}
@@ -554,7 +554,7 @@ def burstiness_blocks(model: Mapping[str, Any]) -> list[Block]:
     if _available(fano) and _curve(fano.get("aggregate")):
         aggregate = fano["aggregate"]
         series = {"aggregate": (aggregate["x"], aggregate["y"])}
-        for client in model.get("detailed_clients", []):
+        for client in model.get("detailed_clients", []) if model.get("n_clients", 0) > 1 else ():
             if _curve((fano.get("clients") or {}).get(client)):
                 series[client] = (fano["clients"][client]["x"], fano["clients"][client]["y"])
         scales = aggregate["x"]
@@ -637,6 +637,7 @@ def periodicity_blocks(model: Mapping[str, Any]) -> list[Block]:
             )
         )
     rows = []
+    notes: list[Block] = []
     for name, label in (("daily", "daily (1 day)"), ("weekly", "weekly (7 days)")):
         stl = part.get(name)
         if _available(stl):
@@ -653,7 +654,7 @@ def periodicity_blocks(model: Mapping[str, Any]) -> list[Block]:
                 )
             )
         else:
-            blocks.append(_missing(f"STL decomposition at the {label} period", stl))
+            notes.append(_missing(f"STL decomposition at the {label} period", stl))
     if rows:
         blocks.append(
             table(
@@ -673,7 +674,7 @@ def periodicity_blocks(model: Mapping[str, Any]) -> list[Block]:
                 "Hyndman 2006).",
             )
         )
-    return blocks
+    return blocks + notes
 
 
 def _hour_of(value: Any, *, weekly: bool = False) -> str:
@@ -1392,11 +1393,12 @@ def assemble(inputs: ReportInputs, sections: Sequence[SectionFunction] = SECTION
     counter = iter(range(1, 1_000_000))
 
     def numbered(section: Section) -> Section:
+        anchor = f"s{next(counter)}"  # document order: a section before its children
         return Section(
             section.title,
             section.blocks,
             tuple(numbered(child) for child in section.children),
-            f"s{next(counter)}",
+            anchor,
         )
 
     return [numbered(s) for s in built]
