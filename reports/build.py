@@ -108,6 +108,14 @@ def _hour(offset_s: float) -> str:
     return f"{minutes // 60:02d}:{minutes % 60:02d}"
 
 
+def _when(offset_s: float | None) -> str:
+    """Seconds from the origin as a UTC time of day, with the day number past the first."""
+    if offset_s is None:
+        return "-"
+    day = int(offset_s // 86400)
+    return f"day {day + 1}, {_hour(offset_s)}" if day else _hour(offset_s)
+
+
 def _duration(seconds: float | None) -> str:
     if seconds is None:
         return "-"
@@ -269,8 +277,12 @@ def arrivals_blocks(model: Mapping[str, Any]) -> list[Block]:
     per_minute = _curve(rate.get("per_minute"))
     if per_minute:
         xs, ys = per_minute
-        peak = max(range(len(ys)), key=lambda i: (ys[i], -i))
-        mean = sum(ys) / len(ys)
+        peak, mean = rate.get("peak_rps"), rate.get("mean_rps")
+        reading = "Peak and mean rate: not in stats.json."
+        if peak is not None:
+            reading = f"Peak {fmt(peak)} requests/s at {_when(rate.get('peak_offset_s'))} UTC" + (
+                f", {fmt(peak / mean)} times the mean of {fmt(mean)} requests/s." if mean else "."
+            )
         bin_s = rate.get("bin_s", 60)
         blocks.append(
             Chart(
@@ -281,12 +293,7 @@ def arrivals_blocks(model: Mapping[str, Any]) -> list[Block]:
                     "requests per second",
                     {"aggregate": (_hours(xs), ys)},
                 ),
-                f"Peak {fmt(ys[peak])} requests/s at {_hour(xs[peak])} UTC"
-                + (
-                    f", {fmt(ys[peak] / mean)} times the mean of {fmt(mean)} requests/s."
-                    if mean
-                    else "."
-                ),
+                reading,
             )
         )
     per_window = _curve(rate.get("per_window"))
@@ -535,7 +542,7 @@ def burstiness_blocks(model: Mapping[str, Any]) -> list[Block]:
         series = {"weighted by requests": weighted}
         if unweighted:
             series["each window once"] = unweighted
-        above = _share_above(weighted, 1.0)
+        above, median = part.get("share_cv_above_1"), part.get("cv_median_weighted")
         blocks.append(
             Chart(
                 "Burstiness: CV of inter-arrival times",
@@ -547,7 +554,7 @@ def burstiness_blocks(model: Mapping[str, Any]) -> list[Block]:
                     mode="lines",
                 ),
                 f"{pct(above)} of requests arrive in client windows burstier than Poisson "
-                "(CV > 1, read off the weighted curve).",
+                f"(CV > 1); the request-weighted median CV is {fmt(median)}.",
             )
         )
     fano = part.get("fano")
@@ -593,17 +600,6 @@ def burstiness_blocks(model: Mapping[str, Any]) -> list[Block]:
     return blocks
 
 
-def _share_above(curve: tuple[list[Any], list[Any]], threshold: float) -> float:
-    """1 - CDF at `threshold`, read off a step curve (last point at or below it)."""
-    xs, ys = curve
-    below = 0.0
-    for x, y in zip(xs, ys, strict=True):
-        if x > threshold:
-            break
-        below = y
-    return 1.0 - below
-
-
 def periodicity_blocks(model: Mapping[str, Any]) -> list[Block]:
     part = model.get("periodicity")
     if not _available(part):
@@ -612,14 +608,13 @@ def periodicity_blocks(model: Mapping[str, Any]) -> list[Block]:
     profile = _curve(part.get("hourly_profile"))
     if profile:
         hours, rates = profile
-        observed = [(h, r) for h, r in zip(hours, rates, strict=True) if r is not None]
+        busiest, quietest = part.get("busiest_hour_utc"), part.get("quietest_hour_utc")
         reading = "No hour of the day has requests."
-        if observed:
-            busiest = max(observed, key=lambda hr: (hr[1], -hr[0]))
-            quietest = min(observed, key=lambda hr: (hr[1], hr[0]))
+        if busiest is not None and quietest is not None:
+            rate_at = dict(zip(hours, rates, strict=True))
             reading = (
-                f"Busiest hour {int(busiest[0]):02d}:00 UTC ({fmt(busiest[1])} requests/s), "
-                f"quietest {int(quietest[0]):02d}:00 UTC ({fmt(quietest[1])}); peak-to-mean "
+                f"Busiest hour {_hour_of(busiest)} UTC ({fmt(rate_at.get(busiest))} requests/s), "
+                f"quietest {_hour_of(quietest)} UTC ({fmt(rate_at.get(quietest))}); peak-to-mean "
                 f"{fmt(part.get('peak_to_mean'))}, "
                 f"peak-to-trough {fmt(part.get('peak_to_trough'))}."
             )
@@ -713,8 +708,13 @@ def clients_blocks(model: Mapping[str, Any]) -> list[Block]:
                         reference=("equal clients", ([0.0, 1.0], [0.0, 1.0])),
                     ),
                     f"Gini {fmt(by_requests.get('gini'))} by requests and "
-                    f"{fmt(by_tokens.get('gini'))} by tokens; the top {top_k} of "
-                    f"{fmt(n_clients)} clients send {pct(shares.get(top_k))} of requests.",
+                    f"{fmt(by_tokens.get('gini'))} by tokens; "
+                    + (
+                        f"the largest of {fmt(n_clients)} clients sends "
+                        if top_k == "1"
+                        else f"the top {top_k} of {fmt(n_clients)} clients send "
+                    )
+                    + f"{pct(shares.get(top_k))} of requests.",
                 )
             )
         ks = sorted(set(shares) | set(by_tokens.get("top_k_share", {})), key=int)
@@ -906,7 +906,7 @@ def drift_blocks(model: Mapping[str, Any]) -> list[Block]:
                     log_y=True,
                     mode="lines+markers",
                 ),
-                f"{len(windows)} dataset windows; see the table for consecutive-window distances.",
+                _drift_reading(len(windows), drift),
             )
         )
     for key, label in (
@@ -933,7 +933,8 @@ def drift_blocks(model: Mapping[str, Any]) -> list[Block]:
                     f"Drift between {label} (largest KS first)",
                     ("field", "from", "to", "KS", "Wasserstein (tokens)", "large shift"),
                     shown,
-                    note=f"{flagged} of {len(pairs)} pairs shift by KS > 0.1.",
+                    note=f"{flagged} of {len(pairs)} pairs are large shifts "
+                    f"({_shift_rule(drift)}).",
                 )
             )
         elif pairs is not None and not isinstance(pairs, list):
@@ -960,6 +961,25 @@ def not_applicable_blocks(model: Mapping[str, Any]) -> list[Block]:
     if not missing:
         return []
     return [Unavailable("for this model", "; ".join(missing) + ".")]
+
+
+def _shift_rule(drift: Mapping[str, Any]) -> str:
+    threshold = drift.get("large_shift_ks")
+    return f"KS > {fmt(threshold)}" if threshold is not None else "as flagged in stats.json"
+
+
+def _drift_reading(n_windows: int, drift: Mapping[str, Any]) -> str:
+    pairs = drift.get("consecutive")
+    if not isinstance(pairs, list) or not pairs:
+        return f"{n_windows} dataset window(s): no consecutive pair to compare."
+    largest = max(pairs, key=lambda p: (p.get("ks") or 0.0, str(p.get("field"))))
+    flagged = sum(1 for p in pairs if p.get("large_shift"))
+    return (
+        f"{n_windows} dataset windows; the largest shift between consecutive windows is "
+        f"{largest.get('field')} from window {largest.get('from')} to {largest.get('to')} "
+        f"(KS {fmt(largest.get('ks'))}); {flagged} of {len(pairs)} pairs are large shifts "
+        f"({_shift_rule(drift)})."
+    )
 
 
 def reasoning_blocks(model: Mapping[str, Any]) -> list[Block]:

@@ -24,19 +24,36 @@ _FIGURE_DATA = re.compile(
 
 
 def write_hostile_log(path: Path, *, rows_per_client: int = 120) -> Path:
-    """A CSV whose model and client names are all hostile, with enough rows for the fits."""
+    """A CSV whose model, client and session names are all hostile, with enough rows for
+    the fits, and status codes (some 429) and latencies so that every section is drawn."""
     with path.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
         writer.writerow(
-            ["timestamp", "model", "client_id", "input_tokens", "output_tokens", "session_id"]
+            [
+                "timestamp",
+                "model",
+                "client_id",
+                "input_tokens",
+                "output_tokens",
+                "session_id",
+                "status",
+                "ttft_ms",
+                "e2e_ms",
+            ]
         )
         start = 1_735_689_600  # 2025-01-01T00:00:00Z
         for m, model in enumerate(HOSTILE_NAMES[:3]):
             for c, client in enumerate(HOSTILE_NAMES):
                 for i in range(rows_per_client):
                     at = start + 7 * i + 3 * c + m + (i * i) % 11
+                    tokens_in, tokens_out = 50 + (i * 37) % 900, 5 + (i * 13) % 300
+                    status = 429 if (i + c) % 9 == 0 else 200
+                    ttft = 20 + 0.1 * tokens_in + (i % 7)
+                    e2e = ttft + 15 * tokens_out + (i % 5)
+                    session = f"{client}-{i % 4}"
+                    latency = [round(ttft, 1), round(e2e, 1)]
                     writer.writerow(
-                        [at, model, client, 50 + (i * 37) % 900, 5 + (i * 13) % 300, client]
+                        [at, model, client, tokens_in, tokens_out, session, status, *latency]
                     )
     return path
 

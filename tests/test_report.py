@@ -120,6 +120,10 @@ def test_hostile_names_are_escaped_everywhere(hostile_run: Path) -> None:
     # Names are never ids or link targets (anchors come from a counter).
     assert not re.search(r'(id|href)="[^"]*(etc|script|quoted)', page)
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page  # shown, as text
+    # Every optional section the log feeds is drawn (hostile names in its tables too).
+    for heading in ("Conversations", "Operations"):
+        assert page.count(f"<h4>{heading}</h4>") == 3
+    assert page.count("<caption>Status codes per client (by requests)</caption>") == 3
     assert "&#34;&#39;quoted&#39; &#34; &amp; &lt;b&gt;bold&lt;/b&gt;" in page
     # The names survive as data in the figures (client selector labels), decoded by JSON.
     names_in_figures = {
