@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import shutil
 from typing import TYPE_CHECKING
@@ -190,3 +191,23 @@ def test_figure_readings(sample_stats: dict) -> None:
     profile = model["periodicity"]["hourly_profile"]["y"]
     assert profile[model["periodicity"]["busiest_hour_utc"]] == max(profile)
     assert profile[model["periodicity"]["quietest_hour_utc"]] == min(profile)
+
+
+def test_input_drift_per_client_equals_the_direct_computation(
+    sample_stats: dict, sample_requests: dict[str, np.ndarray]
+) -> None:
+    from fitting.lengths import distribution_distances
+
+    model = _model(sample_stats, "chat-large")
+    r = sample_requests
+    origin_us = 1_740_960_000_000_000  # the sample's UTC midnight
+    for row in model["stability"]:
+        mine = (r["model"] == "chat-large") & (r["client_id"] == row["client_id"]) & r["is_success"]
+        window = (r["arrival_us"][mine].astype(np.int64) - origin_us) // 21_600_000_000
+        tokens = r["input_tokens"][mine]
+        present = np.unique(window)
+        expected = max(
+            distribution_distances(tokens[window == a], tokens[window == b]).ks
+            for a, b in itertools.pairwise(present)
+        )
+        assert row["input_ks_max"] == pytest.approx(expected, abs=1e-9)

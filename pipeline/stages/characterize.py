@@ -69,6 +69,7 @@ MODALITIES = ("image", "audio", "video")
 MIN_FIT_VALUES = 50  # fewer values give fits too loose to report
 # The mixture EM costs ~0.13 s per 1,000 values; 20k order statistics keep the tail's shape.
 MIXTURE_CAP = 20_000
+BIMODALITY_CAP = 20_000  # the two-Gaussian EM is ~50 ms per 1,000 values
 SIGNIFICANT_DIGITS = 10  # floats in stats.json: enough for any figure, stable across platforms
 
 
@@ -143,6 +144,7 @@ def run(run_dir: RunDir, options: CharacterizeOptions, engine: EngineOptions) ->
         with timer("windows"):
             window_cvs = context.window_cvs()
             client_windows = context.client_windows()
+            length_drift = context.client_length_drift(int(meta["dataset_window_s"]) * US_PER_S)
 
         model_sections = []
         for info in models:
@@ -175,7 +177,9 @@ def run(run_dir: RunDir, options: CharacterizeOptions, engine: EngineOptions) ->
                 section["latency"] = _latency(latency_rows.get(key))
                 section["sessions"] = _sessions(session_rows.get(key))
             with timer("stability"):
-                section["stability"] = _stability(info, rate, client_windows, section["clients"])
+                section["stability"] = _stability(
+                    info, rate, client_windows, length_drift, section["clients"]
+                )
             model_sections.append(section)
         seconds = timer.seconds
         stats = {
@@ -470,6 +474,12 @@ class _Context:
                 name: values[mine] for name, values in columns.items()
             }
         return result
+
+    def client_length_drift(self, period_us: int) -> dict[int, float]:
+        relation = sqlrun.query(
+            self.con, "characterize/client_length_drift", {"period_us": period_us}
+        )
+        return {int(key): float(ks) for key, ks in relation.fetchall()}
 
     def client_windows(self) -> dict[int, dict[str, Any]]:
         relation = sqlrun.query(self.con, "characterize/client_windows")
@@ -987,12 +997,12 @@ def _reasoning(
     n_total, reason, answer = sample
     ratio = reason / (reason + answer)
     density, edges = np.histogram(ratio, bins=RATIO_BINS, range=(0.0, 1.0), density=True)
-    found = bimodality(ratio)
+    found = bimodality(evenly_spaced_order_statistics(ratio, BIMODALITY_CAP))
     vs_answer = correlation(reason, answer)
     result["n_used"] = int(ratio.size)
     result["ratio_hist"] = {"x": ((edges[:-1] + edges[1:]) / 2).tolist(), "y": density.tolist()}
     result["bimodality"] = {
-        "n": found.n,
+        "n": found.n,  # the order statistics used (at most BIMODALITY_CAP)
         "bic_one": found.bic_one,
         "bic_two": found.bic_two,
         "weights": list(found.weights),
@@ -1170,6 +1180,7 @@ def _stability(
     info: ModelInfo,
     rate: dict[str, Any],
     client_windows: dict[int, dict[str, Any]],
+    length_drift: dict[int, float],
     table: list[dict[str, Any]],
 ) -> list[dict[str, Any]]:
     """Per client: how its rate and burstiness move between windows, and its variance share.
@@ -1200,6 +1211,7 @@ def _stability(
                 "cv_median": quartiles[1],
                 "cv_iqr": quartiles[2] - quartiles[0] if quartiles[0] is not None else None,
                 "variance_share": covariance / var_total if var_total > 0 else None,
+                "input_ks_max": length_drift.get(int(info.client_keys[position])),
             }
         )
     by_id = {r["client_id"]: r for r in rows}
