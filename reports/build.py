@@ -1325,6 +1325,13 @@ METHODS = (
         "a significant result says one family is closer to the data.",
     ),
     (
+        "Wilks' likelihood-ratio test",
+        "For nested fits: twice the log-likelihood gain of the richer family is chi-squared "
+        "with as many degrees of freedom as extra parameters (Wilks 1938). Here the "
+        "Exponential (Poisson arrivals) against the better of Gamma and Weibull, which "
+        "contain it at shape 1 (1 degree of freedom).",
+    ),
+    (
         "STL strength",
         "Seasonal-trend decomposition by Loess (Cleveland et al. 1990) of the "
         "hourly request count; the strength of the seasonal part is 1 - Var(R) / Var(S + R) "
