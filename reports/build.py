@@ -129,7 +129,7 @@ def _duration(seconds: float | None) -> str:
 
 
 def _curve(part: Any) -> tuple[list[Any], list[Any]] | None:
-    if isinstance(part, Mapping) and isinstance(part.get("x"), list) and part.get("x"):
+    if isinstance(part, Mapping) and part.get("x") and isinstance(part.get("y"), list):
         return part["x"], part["y"]
     return None
 
@@ -669,6 +669,31 @@ def periodicity_blocks(model: Mapping[str, Any]) -> list[Block]:
                 "Hyndman 2006).",
             )
         )
+    for name, label in (("daily", "daily"), ("weekly", "weekly")):
+        stl = part.get(name)
+        components = stl.get("components") if _available(stl) else None
+        if isinstance(components, Mapping) and components.get("x"):
+            xs = _hours(components["x"])
+            series = {
+                key: (xs, components[key])
+                for key in ("observed", "trend", "seasonal", "resid")
+                if isinstance(components.get(key), list)
+            }
+            blocks.append(
+                Chart(
+                    f"STL decomposition ({label})",
+                    figures.lines(
+                        f"STL decomposition of the hourly rate, {label} period (menu: one part)",
+                        "time from origin (hours)",
+                        "requests per second",
+                        series,
+                        selector=True,
+                    ),
+                    f"Seasonal strength {fmt(stl.get('seasonal_strength'))}, trend strength "
+                    f"{fmt(stl.get('trend_strength'))}, autocorrelation at one period "
+                    f"{fmt(stl.get('autocorrelation_at_period'))}.",
+                )
+            )
     return blocks + notes
 
 
@@ -1192,6 +1217,27 @@ def _status_blocks(model: Mapping[str, Any], status: Mapping[str, Any]) -> list[
                 f"follows the load with Spearman {fmt(corr.get('spearman'))}.",
             )
         )
+    over_time = status.get("clients_per_window") or {}
+    detailed = [
+        c
+        for c in model.get("detailed_clients", [])
+        if isinstance(over_time.get(c), Mapping) and over_time[c].get("x")
+    ]
+    if detailed:
+        series = {c: (_hours(over_time[c]["x"]), over_time[c]["y_429_share"]) for c in detailed}
+        blocks.append(
+            Chart(
+                "Rate limiting per client over time",
+                figures.lines(
+                    "Share of each top client's requests answered 429 (menu: one client)",
+                    "time from origin (hours)",
+                    "share of requests",
+                    series,
+                    selector=True,
+                ),
+                f"429 share per trace window for the {len(detailed)} top clients.",
+            )
+        )
     clients = status.get("clients") or {}
     ranked = [c["client_id"] for c in model.get("clients", []) if c["client_id"] in clients]
     all_codes = sorted({str(code) for per in clients.values() for code in per})
@@ -1256,6 +1302,30 @@ def _latency_blocks(latency: Mapping[str, Any]) -> list[Block]:
                 ],
             )
         )
+    for metric in metrics:
+        series = {
+            f"by {field.removeprefix('by_').replace('_', ' ')}": _curve(latency[metric].get(field))
+            for field in ("by_input_tokens", "by_output_tokens")
+        }
+        shown = {name: xy for name, xy in series.items() if xy}
+        ols = latency[metric].get("ols") or {}
+        if shown:
+            blocks.append(
+                Chart(
+                    f"{metric} by tokens",
+                    figures.lines(
+                        f"Mean {metric} by token count",
+                        "tokens (bin centre)",
+                        f"mean {metric.removesuffix('_ms')} (ms)",
+                        shown,
+                        log_x=True,
+                        mode="lines+markers",
+                    ),
+                    f"OLS: {fmt(ols.get('ms_per_input_token'))} ms per input token and "
+                    f"{fmt(ols.get('ms_per_output_token'))} ms per output token "
+                    f"(R^2 {fmt(ols.get('r_squared'))}).",
+                )
+            )
     if rows:
         blocks.append(
             table(

@@ -68,3 +68,45 @@ def without_plotly_js(html: str) -> str:
 def figure_specs(html: str) -> dict[str, dict]:
     """Every figure's JSON, by figure id, parsed back."""
     return {figure_id: json.loads(text) for figure_id, text in _FIGURE_DATA.findall(html)}
+
+
+def stats_with_requested_extras(stats: dict) -> dict:
+    """The sample's stats plus the keys docs/stats-requests.md asks for (items 5-7), so the
+    report's drawing of them is tested before (and after) the characterize stage writes them.
+    Adds 3 figures to the first model."""
+    model = stats["models"][0]
+    hours = [3600.0 * h for h in range(48)]
+    wave = [1.0 + 0.5 * ((h % 24) / 24) for h in range(48)]
+    model["periodicity"]["daily"] = {
+        "available": True,
+        "seasonal_strength": 0.8,
+        "trend_strength": 0.1,
+        "autocorrelation_at_period": 0.7,
+        "components": {
+            "x": hours,
+            "observed": wave,
+            "trend": [1.25] * 48,
+            "seasonal": [w - 1.25 for w in wave],
+            "resid": [0.0] * 48,
+        },
+    }
+    client = model["detailed_clients"][0]
+    model["status"] = {
+        "available": True,
+        "codes": {"200": 90, "429": 10},
+        "share_429": 0.1,
+        "clients": {client: {"200": 90, "429": 10}},
+        "clients_per_window": {client: {"x": [0.0, 600.0], "y_429_share": [0.0, 0.2]}},
+    }
+    curve = {"x": [10.0, 100.0, 1000.0], "y": [50.0, 80.0, 300.0]}
+    model["latency"] = {
+        "available": True,
+        "ttft_ms": {
+            "summary": {"n": 100, "p50": 80.0, "p90": 200.0, "p99": 400.0},
+            "ols": {"n": 100, "intercept_ms": 20.0, "ms_per_input_token": 0.1},
+            "by_input_tokens": curve,
+            "by_output_tokens": curve,
+        },
+        "e2e_ms": {"available": False, "reason": "no e2e_ms"},
+    }
+    return stats

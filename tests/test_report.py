@@ -34,6 +34,7 @@ from reports.figures import figure_json, lines
 from tests.report_helpers import (
     HOSTILE_NAMES,
     figure_specs,
+    stats_with_requested_extras,
     without_plotly_js,
     write_hostile_log,
 )
@@ -183,6 +184,21 @@ def test_unavailable_statistics_say_why() -> None:
     assert "the log has no ttft_ms or e2e_ms" in html
     # Sections absent from stats.json are named as missing rather than silently dropped.
     assert "Not available: request rate over time" in html
+
+
+def test_requested_statistics_are_drawn_when_present(sample_run: Path) -> None:
+    stats = json.loads((sample_run / "stats.json").read_text())
+    inputs = ReportInputs(stats=stats, summary={}, manifest={})
+    _, n_before = render(assemble(inputs, (models_section,)), "t")
+    extra = ReportInputs(stats=stats_with_requested_extras(stats), summary={}, manifest={})
+    after, n_after = render(assemble(extra, (models_section,)), "t")
+    titles = {spec["layout"]["title"]["text"] for spec in figure_specs(after).values()}
+    assert "STL decomposition of the hourly rate, daily period (menu: one part)" in titles
+    assert "Mean ttft_ms by token count" in titles
+    assert any(
+        title.startswith("Share of each top client's requests answered 429") for title in titles
+    )
+    assert n_after >= n_before + 3
 
 
 def test_sections_plug_in_with_one_function() -> None:

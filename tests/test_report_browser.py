@@ -7,6 +7,7 @@ fail instead: CI must never pass without having looked at the page.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from pathlib import Path
@@ -15,7 +16,9 @@ from typing import Any
 import pytest
 
 from pipeline import RunOptions, run_all
-from tests.report_helpers import figure_specs, write_hostile_log
+from pipeline.rundir import RunDir
+from reports import build_report
+from tests.report_helpers import figure_specs, stats_with_requested_extras, write_hostile_log
 
 CHROMIUM = os.environ.get("SERVECHAR_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -99,4 +102,17 @@ def test_hostile_report_renders_without_running_injected_code(browser: Any, tmp_
     log = write_hostile_log(tmp_path / "hostile.csv")
     run_all([str(log)], tmp_path / "out", RunOptions())
     report = tmp_path / "out" / "report.html"
+    _assert_clean(report, _open(browser, report))
+
+
+def test_requested_sections_render_in_a_browser(
+    browser: Any, sample_run: Path, tmp_path: Path
+) -> None:
+    run = tmp_path / "extras"
+    run.mkdir()
+    for name in ("summary.json", "manifest.json"):
+        (run / name).write_bytes((sample_run / name).read_bytes())
+    stats = stats_with_requested_extras(json.loads((sample_run / "stats.json").read_text()))
+    (run / "stats.json").write_text(json.dumps(stats))
+    report = build_report(RunDir(run)).path
     _assert_clean(report, _open(browser, report))
