@@ -22,15 +22,10 @@ from pipeline.cli import app
 from pipeline.rundir import RunDir
 from pipeline.synthetic import ClientSpec, generate
 from reports import build_report
-from reports.build import (
-    TABLE_ROWS,
-    ReportInputs,
-    Section,
-    assemble,
-    models_section,
-    render,
-)
+from reports.blocks import ReportInputs, Section
+from reports.build import assemble, render
 from reports.figures import figure_json, lines
+from reports.sections import TABLE_ROWS, models_section
 from tests.report_helpers import (
     HOSTILE_NAMES,
     figure_specs,
