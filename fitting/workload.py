@@ -38,7 +38,8 @@ def gini(values: ArrayLike) -> float:
         return 0.0
     n = x.size
     ranks = np.arange(1, n + 1)
-    return float(np.sum((2 * ranks - n - 1) * x) / (n * total))
+    # clipped: rounding can leave -1e-17 for equal amounts, whose Gini is exactly 0
+    return float(max(np.sum((2 * ranks - n - 1) * x) / (n * total), 0.0))
 
 
 def top_k_shares(values: ArrayLike, ks: Sequence[int] = (1, 5, 10, 20)) -> dict[int, float]:

@@ -105,9 +105,9 @@ def run(run_dir: RunDir, options: CharacterizeOptions, engine: EngineOptions) ->
     try:
         open_requests(con, run_dir)
         sqlrun.query(con, "aggregate/clients").to_table("clients")
-        sqlrun.query(
-            con, "characterize/keyed_requests", {"origin_us": meta["origin_us"]}
-        ).create_view("char_requests")
+        sqlrun.query(con, "characterize/keyed_requests", {"origin_us": meta["origin_us"]}).to_table(
+            "char_requests"
+        )  # once: every section scans it, and it can spill
         con.read_parquet(str(trace_windows)).create_view("trace_windows")
         con.read_parquet(str(interarrivals)).create_view("interarrivals")
         con.read_parquet(str(window_fits)).create_view("window_fits")
@@ -273,7 +273,8 @@ class _Context:
             n = int(row["n"])
             moments = [int(row[k]) for k in ("sx", "sy", "sxx", "syy", "sxy")]
             ranks = [int(row[k]) for k in ("srx", "sry", "srxx", "sryy", "srxy")]
-            result[(row["level"], int(row["unit_key"]))] = {
+            level = "client" if int(row["level"]) == 0 else "model"
+            result[(level, int(row["unit_key"]))] = {
                 "n": n,
                 "pearson": pearson_from_moments(n, *moments),
                 "spearman": pearson_from_moments(n, *ranks),

@@ -1,5 +1,5 @@
 -- correlation_sums
--- grain:    one row per (level, unit_key): level 'client' (unit = client_key) or 'model'
+-- grain:    one row per (level, unit_key): level 0 (unit = client_key) or 1 (model_key)
 -- inputs:   char_requests
 -- params:   (none)
 -- Exact integer moments of input and output tokens and of their ranks over successful
@@ -7,10 +7,10 @@
 -- are doubled mid-ranks (2 * average rank of tied values, an integer): a value v with `before`
 -- smaller values and n copies has 2 * rank = 2 * before + n + 1.
 with successes as (
-    select 'client' as level, client_key as unit_key, input_tokens as x, output_tokens as y
+    select 0 as level, client_key as unit_key, input_tokens as x, output_tokens as y
     from char_requests where is_success
     union all
-    select 'model' as level, model_key as unit_key, input_tokens as x, output_tokens as y
+    select 1 as level, model_key as unit_key, input_tokens as x, output_tokens as y
     from char_requests where is_success
 ),
 
