@@ -17,7 +17,7 @@ from pipeline.cli import app
 from pipeline.config import CharacterizeOptions, EngineOptions
 from pipeline.rundir import RunDir
 from pipeline.stages import characterize
-from pipeline.stages.ingest import read_requests
+from pipeline.stages.ingest import open_requests, read_requests
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -211,3 +211,46 @@ def test_input_drift_per_client_equals_the_direct_computation(
             for a, b in itertools.pairwise(present)
         )
         assert row["input_ks_max"] == pytest.approx(expected, abs=1e-9)
+
+
+def test_window_vuong_sql_equals_scipy(sample_run: Path, sample_stats: dict) -> None:
+    import duckdb
+
+    from fitting.distributions import vuong_test
+    from pipeline import sqlrun
+
+    con = duckdb.connect()
+    for view, relative in (
+        ("window_fits", "fit/window_fits.parquet"),
+        ("interarrivals", "aggregate/interarrivals.parquet"),
+        ("trace_windows", "aggregate/trace_windows.parquet"),
+    ):
+        con.read_parquet(str(sample_run / relative)).create_view(view)
+    open_requests(con, RunDir(sample_run))
+    sqlrun.query(con, "aggregate/clients").to_table("clients")
+    rows = sqlrun.query(con, "characterize/window_vuong").fetchall()
+    fits = con.sql("select * from window_fits").to_arrow_table().to_pylist()
+    by_key = {row["window_key"]: row for row in fits}
+    for _model_key, window_key, first, second, n, z in rows[::50]:
+        fit = by_key[window_key]
+        gaps = con.execute(
+            "select iat_s from interarrivals where window_key = ?", [window_key]
+        ).fetchall()
+        x = np.maximum(np.array([g for (g,) in gaps]), fit["tie_floor_s"])
+
+        assert n == x.size
+        expected = vuong_test(_logpdf(fit, first, x), _logpdf(fit, second, x)).statistic
+        assert z == pytest.approx(expected, rel=1e-9)
+    wins = _model(sample_stats, "chat-large")["interarrivals"]["family_wins"]
+    assert wins["vuong_top_two"]["n_windows"] == wins["n_windows"]
+    assert sum(wins["vuong_top_two"]["winner"].values()) == wins["vuong_top_two"]["significant"]
+
+
+def _logpdf(fit: dict, family: str, x: np.ndarray) -> np.ndarray:
+    """scipy's log-density of a window's fitted family (its params from the fit table)."""
+    params = {
+        name.split("__")[1]: value
+        for name, value in fit.items()
+        if name.startswith(f"{family}__") and name.split("__")[1] not in ("loglik", "aic", "ks")
+    }
+    return getattr(stats, family).logpdf(x, **params)

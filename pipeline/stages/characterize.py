@@ -62,6 +62,7 @@ HOUR_S = 3_600
 HOURS_PER_WEEK = 168
 MAX_RATE_BINS = 10_080  # a week of minutes; longer logs get wider bins
 CDF_POINTS = 200  # points of a CDF curve; enough for a figure at any log size
+Z_CRITICAL_5PCT = 1.959963984540054  # two-sided 5 % of the standard normal (Vuong)
 LR_CRITICAL_5PCT_1DF = 3.841458820694124  # chi-square(1) 95 % quantile, Wilks' test at 5 %
 LARGE_SHIFT_KS = 0.1  # drift flag: a tenth of the requests would change side of some length
 RATIO_BINS = 50
@@ -128,6 +129,7 @@ def run(run_dir: RunDir, options: CharacterizeOptions, engine: EngineOptions) ->
             iat_samples = context.iat_samples()
             length_samples = context.length_samples()
             winners = context.fit_winners()
+            vuong_windows = context.window_vuong()
         with timer("drift"):
             dataset_us = int(meta["dataset_window_s"]) * US_PER_S
             drift_windows = context.drift(dataset_us)
@@ -158,7 +160,9 @@ def run(run_dir: RunDir, options: CharacterizeOptions, engine: EngineOptions) ->
                     hourly.get(info.model_key, {}), model_row, meta["origin_us"]
                 )
             with timer("interarrivals"):
-                section["interarrivals"] = _interarrivals(info, rate, iat_samples, winners)
+                section["interarrivals"] = _interarrivals(
+                    info, rate, iat_samples, winners, vuong_windows.get(info.model_key)
+                )
             with timer("lengths"):
                 section["lengths"] = _lengths(length_samples.get(info.model_key))
             with timer("drift"):
@@ -482,6 +486,15 @@ class _Context:
         )
         return {int(key): float(ks) for key, ks in relation.fetchall()}
 
+    def window_vuong(self) -> dict[int, list[tuple[str, str, float | None]]]:
+        """Per model: (best, second best, Vuong z) of every fitted window."""
+        result: dict[int, list[tuple[str, str, float | None]]] = {}
+        for model_key, _window, first, second, _n, z in sqlrun.query(
+            self.con, "characterize/window_vuong"
+        ).fetchall():
+            result.setdefault(int(model_key), []).append((first, second, z))
+        return result
+
     def client_windows(self) -> dict[int, dict[str, Any]]:
         relation = sqlrun.query(self.con, "characterize/client_windows")
         return {int(row["client_key"]): row for row in _dicts(relation)}
@@ -750,6 +763,7 @@ def _interarrivals(
     rate: dict[str, Any],
     samples: dict[tuple[str, int], tuple[int, np.ndarray]],
     winners: dict[int, dict[str, np.ndarray]],
+    vuong_windows: list[tuple[str, str, float | None]] | None,
 ) -> dict[str, Any]:
     """IAT distributions with the four families overlaid, and which family wins how often."""
     wins = winners.get(info.model_key)
@@ -769,6 +783,7 @@ def _interarrivals(
                 "n_windows": int(wins["lr_expon"].size),
                 "exponential_rejected": int(np.sum(wins["lr_expon"] > LR_CRITICAL_5PCT_1DF)),
             },
+            "vuong_top_two": _vuong_counts(vuong_windows or []),
         }
     return {
         "aggregate": _iat_distribution(samples.get(("model", info.model_key))),
@@ -777,6 +792,20 @@ def _interarrivals(
             for key in rate["detailed_keys"]
         },
         "family_wins": family_wins,
+    }
+
+
+def _vuong_counts(windows: list[tuple[str, str, float | None]]) -> dict[str, Any]:
+    """How often Vuong's test separates each window's two best families, and which wins."""
+    significant = [(a, b, z) for a, b, z in windows if z is not None and abs(z) > Z_CRITICAL_5PCT]
+    winners = {family: 0 for family in FAMILIES}
+    for first, second, z in significant:
+        winners[first if z > 0 else second] += 1
+    return {
+        "alpha": 0.05,
+        "n_windows": len(windows),
+        "significant": len(significant),
+        "winner": winners,
     }
 
 
