@@ -211,6 +211,18 @@ def test_requested_statistics_are_drawn_when_present(sample_run: Path) -> None:
     assert n_after >= n_before + 3
 
 
+def test_later_artefacts_get_their_sections(sample_run: Path, tmp_path: Path) -> None:
+    run = tmp_path / "later"
+    run.mkdir()
+    for name in ("summary.json", "manifest.json", "stats.json"):
+        (run / name).write_bytes((sample_run / name).read_bytes())
+    (run / "validation.json").write_text('{"verdict": "<script>alert(3)</script>"}')
+    (run / "quirks.json").write_text('{"timestamp_resolution_s": 1}')
+    html = build_report(RunDir(run)).path.read_text(encoding="utf-8")
+    assert "<h2>Validation</h2>" in html and "<h2>Quirks and time resolution</h2>" in html
+    assert "alert(3)" in html and "<script>alert(3)" not in html
+
+
 def test_sections_plug_in_with_one_function() -> None:
     inputs = ReportInputs(stats={"format": "servechar.stats/1"}, summary={}, manifest={})
 
