@@ -6,11 +6,10 @@ import json
 from typing import TYPE_CHECKING
 
 import pytest
+from typer.testing import CliRunner
 
 from pipeline import RunOptions, run_all
-from pipeline.config import CharacterizeOptions, EngineOptions
-from pipeline.rundir import RunDir
-from pipeline.stages import characterize
+from pipeline.cli import app
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -22,8 +21,7 @@ def _characterize(tmp_path: Path, text: str) -> dict:
     log = tmp_path / "log.csv"
     log.write_text(text)
     out = tmp_path / "out"
-    run_all([str(log)], out, RunOptions())
-    characterize.run(RunDir(out), CharacterizeOptions(), EngineOptions())
+    run_all([str(log)], out, RunOptions())  # ends with characterize (and report)
     return json.loads((out / "stats.json").read_text())
 
 
@@ -69,3 +67,35 @@ def test_hostile_names_are_kept_verbatim(tmp_path: Path) -> None:
     clients = {c["client_id"] for m in stats["models"] for c in m["clients"]}
     assert clients == set(names)
     assert not (tmp_path / "out" / "etc").exists()
+
+
+def test_a_real_week_long_trace_with_sessions(tmp_path: Path) -> None:
+    """RAGPulse (7 days, session ids, one non-monotonic pair of timestamps)."""
+    from tests.conftest import TRACES
+
+    out = tmp_path / "out"
+    result = CliRunner().invoke(
+        app,
+        [
+            "run",
+            str(TRACES / "ragpulse" / "0_trace.jsonl"),
+            "--out",
+            str(out),
+            "--model",
+            "rag",
+            "--map",
+            "input_tokens=input_length",
+            "--map",
+            "output_tokens=output_length",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    (model,) = json.loads((out / "stats.json").read_text())["models"]
+    assert model["n_requests"] == 7_106
+    # the trace's README: 3,990 distinct sessions, 58.8 % of them single requests
+    assert model["sessions"]["n_sessions"] == 3_990
+    assert model["sessions"]["turns"]["p50"] == 1.0
+    assert model["periodicity"]["daily"]["available"] is True
+    assert model["periodicity"]["weekly"]["available"] is False
+    assert len(model["drift"]["days"]) == 2 * 6  # two fields, 7 days
+    assert model["burstiness"]["fano"]["aggregate"]["y"][4] > 1  # hourly counts swing daily
