@@ -76,6 +76,10 @@ def test_request_shares_and_concentration(truth_stats: dict) -> None:
     total = 0.2 + 0.3 + 0.05
     assert shares["bursty"] == pytest.approx(0.3 / total, abs=SHARE_TOL)
     assert shares["poisson"] == pytest.approx(0.2 / total, abs=SHARE_TOL)
+    for client in chat["clients"]:  # per-minute curves of detailed clients hold every request
+        curve = chat["rate"]["clients_per_minute"][client["client_id"]]
+        assert sum(curve["y"]) * 60 == pytest.approx(client["n_requests"])
+        assert curve["x"] == chat["rate"]["per_minute"]["x"]
     top = chat["concentration"]["by_requests"]["top_k_share"]
     assert top["1"] == pytest.approx(0.3 / total, abs=SHARE_TOL)
     assert top["5"] == pytest.approx(1.0)
@@ -127,6 +131,9 @@ def test_rate_limiting_latency_and_sessions(truth_stats: dict) -> None:
     bursty_share = next(c for c in chat["clients"] if c["client_id"] == "bursty")["request_share"]
     assert status["share_429"] == pytest.approx(0.1 * bursty_share, abs=SHARE_TOL)
     assert status["clients"]["poisson"] == {"200": status["clients"]["poisson"]["200"]}
+    over_time = status["clients_per_window"]["bursty"]["y_429_share"]
+    assert sum(over_time) / len(over_time) == pytest.approx(0.1, abs=SHARE_TOL)
+    assert set(status["clients_per_window"]["poisson"]["y_429_share"]) == {0.0}
     e2e = chat["latency"]["e2e_ms"]["ols"]
     assert e2e["ms_per_output_token"] == pytest.approx(25.0, rel=SLOPE_RTOL)
     assert e2e["ms_per_input_token"] == pytest.approx(0.1, rel=SLOPE_RTOL)

@@ -126,6 +126,7 @@ def run(run_dir: RunDir, options: CharacterizeOptions, engine: EngineOptions) ->
             hourly = context.bin_counts(HOUR_S)
         with timer("samples"):
             context.register_detailed(rates)
+            context.add_client_minute_rates(models, rates)
             iat_samples = context.iat_samples()
             length_samples = context.length_samples()
             winners = context.fit_winners()
@@ -313,6 +314,7 @@ class _Context:
                     counts, first_us, last_us, window_s
                 )
             result[info.model_key] = {
+                "span_us": (first_us, last_us),
                 "window_s": window_s,
                 "bin_s": bin_s,
                 "per_minute": _filled_curve(
@@ -352,6 +354,27 @@ class _Context:
         self.con.sql("create or replace table detailed_clients (client_key bigint)")
         if keys:
             self.con.executemany("insert into detailed_clients values (?)", [[k] for k in keys])
+
+    def add_client_minute_rates(
+        self, models: list[ModelInfo], rates: dict[int, dict[str, Any]]
+    ) -> None:
+        """Each detailed client's rate in the bins of `per_minute`, over the model's span."""
+        bin_s = next(iter(rates.values()))["bin_s"] if rates else MINUTE_S
+        relation = sqlrun.query(
+            self.con, "characterize/client_bin_counts", {"bin_us": bin_s * US_PER_S}
+        )
+        counts: dict[int, dict[int, int]] = {}
+        for client_key, bin_index, n in relation.fetchall():
+            counts.setdefault(int(client_key), {})[int(bin_index)] = int(n)
+        for info in models:
+            rate = rates[info.model_key]
+            first_us, last_us = rate["span_us"]
+            rate["clients_per_minute"] = {
+                info.client_ids[_position(info, key)]: _filled_curve(
+                    counts.get(key, {}), first_us, last_us, bin_s
+                )
+                for key in rate["detailed_keys"]
+            }
 
     def _sample_params(self) -> dict[str, int]:
         return {"cap": self.options.sample_cap, "seed": self.options.seed}
@@ -645,6 +668,7 @@ def _model_section(
             "per_minute": rate["per_minute"],
             "per_window": rate["per_window"],
             "clients_per_window": rate["clients_per_window"],
+            "clients_per_minute": rate["clients_per_minute"],
         },
         "correlation": correlations.get(("model", info.model_key), _no_correlation()),
         "input_tokens": _summary_of(model_row, "input"),
@@ -1118,6 +1142,13 @@ def _status(
         window_total[window_index] = window_total.get(window_index, 0) + n
         if status == 429:
             window_429[window_index] = window_429.get(window_index, 0) + n
+    detailed = set(rate["detailed_keys"])
+    client_windows: dict[int, dict[int, list[int]]] = {}  # key -> window -> [429s, requests]
+    for client_key, window_index, status, n in rows:
+        if client_key in detailed:
+            counts = client_windows.setdefault(client_key, {}).setdefault(window_index, [0, 0])
+            counts[0] += n if status == 429 else 0
+            counts[1] += n
     total = sum(codes.values())
     window_s = rate["window_s"]
     windows = sorted(window_total)
@@ -1141,6 +1172,16 @@ def _status(
             "spearman": relation.spearman,
         },
         "clients": per_client,
+        "clients_per_window": {
+            info.client_ids[_position(info, key)]: {
+                "x": [float(w * window_s) for w in sorted(client_windows.get(key, {}))],
+                "y_429_share": [
+                    client_windows[key][w][0] / client_windows[key][w][1]
+                    for w in sorted(client_windows.get(key, {}))
+                ],
+            }
+            for key in rate["detailed_keys"]
+        },
     }
 
 
