@@ -1070,8 +1070,27 @@ def _reasoning(
         "pearson": vs_answer.pearson,
         "spearman": vs_answer.spearman,
     }
+    result["reason_vs_answer_curve"] = _binned_means(reason, answer)
+    grid = log_grid(reason)
+    result["reason_tokens_ccdf"] = {
+        "x": grid.tolist(),
+        "y": empirical_ccdf(reason[reason > 0], grid).tolist() if grid.size else [],
+    }
     result["ratio"]["n_total"] = n_total
     return result
+
+
+def _binned_means(x: np.ndarray, y: np.ndarray, n_bins: int = 10) -> dict[str, list[float]]:
+    """Mean of y in quantile bins of x: x = median of x in the bin, y = mean of y."""
+    order = np.argsort(x, kind="stable")
+    xs, ys = x[order], y[order]
+    edges = np.unique(np.round(np.linspace(0, xs.size, n_bins + 1)).astype(np.int64))
+    points_x, points_y = [], []
+    for start, end in itertools.pairwise(edges):
+        if end > start:
+            points_x.append(float(np.median(xs[start:end])))
+            points_y.append(float(ys[start:end].mean()))
+    return {"x": points_x, "y": points_y}
 
 
 def _multimodal(rows: list[dict[str, Any]] | None, period_s: int) -> dict[str, Any]:
