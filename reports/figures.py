@@ -36,6 +36,16 @@ _SCRIPT_SAFE = str.maketrans(
 )
 
 
+def plotly_text(text: str) -> str:
+    """A log string shown literally by plotly.js.
+
+    plotly.js reads a subset of HTML in names and labels (``<a href>``, ``<b>``, ``<br>``):
+    a client called ``<a href="https://...">`` would otherwise become a link in the legend.
+    Entities are shown as the characters they stand for.
+    """
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 @dataclass(frozen=True, slots=True)
 class Chart:
     """A figure and the one-line reading shown under it (generated from the numbers)."""
@@ -65,7 +75,7 @@ def lines(
     title: str,
     x_title: str,
     y_title: str,
-    series: Mapping[str, Series],
+    series: Mapping[str, Series] | Sequence[tuple[str, Series]],
     *,
     log_x: bool = False,
     log_y: bool = False,
@@ -76,15 +86,19 @@ def lines(
     """One line per named series, in the given order; `reference` is drawn dashed.
 
     With `selector`, a dropdown shows all series or one at a time (the client selector).
+    Series given as (name, data) pairs may share a name (client ids are arbitrary strings).
     """
+    named = list(series.items()) if isinstance(series, Mapping) else list(series)
 
     def positive(values: Sequence[float | None]) -> list[float | None]:
         # log(0) has no place on a log axis: such points become gaps instead of a plunge.
         return [v if v is not None and v > 0 else None for v in values]
 
     traces = [
-        go.Scatter(x=list(x), y=positive(y) if log_y else list(y), name=name, mode=mode)
-        for name, (x, y) in series.items()
+        go.Scatter(
+            x=list(x), y=positive(y) if log_y else list(y), name=plotly_text(name), mode=mode
+        )
+        for name, (x, y) in named
     ]
     if reference is not None:
         name, (x, y) = reference
@@ -101,8 +115,9 @@ def lines(
         "xaxis": _LOG_AXIS if log_x else {},
         "yaxis": _LOG_AXIS if log_y else {},
     }
-    if selector and len(series) > 1:
-        extra["updatemenus"] = [_dropdown(list(series), reference is not None)]
+    if selector and len(named) > 1:
+        labels = [plotly_text(name) for name, _ in named]
+        extra["updatemenus"] = [_dropdown(labels, reference is not None)]
     return go.Figure(traces, layout=_layout(title, x_title, y_title, **extra))
 
 
@@ -134,7 +149,10 @@ def bars(
 ) -> go.Figure:
     """Bars per category; several named value lists give grouped (or stacked) bars."""
     named = values if isinstance(values, Mapping) else {y_title: values}
-    traces = [go.Bar(x=list(categories), y=list(v), name=name) for name, v in named.items()]
+    traces = [
+        go.Bar(x=[plotly_text(c) for c in categories], y=list(v), name=plotly_text(name))
+        for name, v in named.items()
+    ]
     extra: dict[str, object] = {
         "yaxis": _LOG_AXIS if log_y else {},
         "xaxis": {"type": "category"},

@@ -237,8 +237,9 @@ def arrivals_blocks(model: Mapping[str, Any]) -> list[Block]:
     if per_window and clients and model.get("n_clients", 0) > 1:  # one client = the aggregate
         xs = _hours(per_window[0])
         detailed = [c for c in model.get("detailed_clients", []) if c in clients]
-        series = {"all clients": (xs, per_window[1])}
-        series.update({client: (xs, clients[client]["y"]) for client in detailed})
+        # A list, not a dict: a client may be called "all clients" too.
+        series = [("all clients", (xs, per_window[1]))]
+        series += [(client, (xs, clients[client]["y"])) for client in detailed]
         top = model.get("clients", [{}])[0]
         blocks.append(
             Chart(
@@ -496,10 +497,13 @@ def burstiness_blocks(model: Mapping[str, Any]) -> list[Block]:
     fano = part.get("fano")
     if _available(fano) and _curve(fano.get("aggregate")):
         aggregate = fano["aggregate"]
-        series = {"aggregate": (aggregate["x"], aggregate["y"])}
+        # A list, not a dict: a client may be called "aggregate" too.
+        series = [("aggregate", (aggregate["x"], aggregate["y"]))]
         for client in model.get("detailed_clients", []) if model.get("n_clients", 0) > 1 else ():
             if _curve((fano.get("clients") or {}).get(client)):
-                series[client] = (fano["clients"][client]["x"], fano["clients"][client]["y"])
+                series.append(
+                    (client, (fano["clients"][client]["x"], fano["clients"][client]["y"]))
+                )
         scales = aggregate["x"]
         valid = [(x, y) for x, y in zip(scales, aggregate["y"], strict=True) if y is not None]
         reading = "Too few bins for a Fano factor at any scale."

@@ -16,6 +16,7 @@ HOSTILE_NAMES = [
     "\"'quoted' \" & <b>bold</b>",
     "../../etc",
     "line\u2028break\u2029end",
+    '<a href="https://example.com/x">a link</a>',  # plotly.js draws <a href> in legends
 ]
 
 _FIGURE_DATA = re.compile(
@@ -92,10 +93,8 @@ def stats_with_requested_extras(stats: dict) -> dict:
     }
     client = model["detailed_clients"][0]
     model["status"] = {
+        **model.get("status", {}),
         "available": True,
-        "codes": {"200": 90, "429": 10},
-        "share_429": 0.1,
-        "clients": {client: {"200": 90, "429": 10}},
         "clients_per_window": {client: {"x": [0.0, 600.0], "y_429_share": [0.0, 0.2]}},
     }
     curve = {"x": [10.0, 100.0, 1000.0], "y": [50.0, 80.0, 300.0]}

@@ -24,7 +24,7 @@ from pipeline.synthetic import ClientSpec, generate
 from reports import build_report
 from reports.blocks import ReportInputs, Section
 from reports.build import assemble, render
-from reports.figures import figure_json, lines
+from reports.figures import figure_json, lines, plotly_text
 from reports.sections import TABLE_ROWS, models_section
 from tests.report_helpers import (
     HOSTILE_NAMES,
@@ -49,11 +49,13 @@ def hostile_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
-def _check_offline(html: str) -> None:
+def _check_offline(html: str, *, names_hold_urls: bool = False) -> None:
     page = without_plotly_js(html)
-    assert "http://" not in page and "https://" not in page
+    if not names_hold_urls:  # else a URL may be shown (escaped) as a client's name
+        assert "http://" not in page and "https://" not in page
     assert not re.search(r"\ssrc\s*=", page, re.IGNORECASE)
-    hrefs = re.findall(r"\shref\s*=\s*[\"']?([^\"' >]*)", page, re.IGNORECASE)
+    # Attributes inside real tags only (escaped log text has no "<" left to open a tag).
+    hrefs = re.findall(r"<[^>]*?\shref\s*=\s*[\"']?([^\"' >]*)", page, re.IGNORECASE)
     assert hrefs and all(h.startswith("#") for h in hrefs), hrefs
     for tag in ("<link", "<iframe", "<img", "<object", "<embed", "@import", "url("):
         assert tag not in page.lower(), tag
@@ -103,7 +105,7 @@ def test_report_is_byte_identical_when_rebuilt(sample_run: Path, tmp_path: Path)
 
 def test_hostile_names_are_escaped_everywhere(hostile_run: Path) -> None:
     html = (hostile_run / "report.html").read_text(encoding="utf-8")
-    _check_offline(html)
+    _check_offline(html, names_hold_urls=True)
     page = without_plotly_js(html)
     n_figures = len(figure_specs(html))
     # Only our own elements: plotly.js, one data element per figure, and the loader.
@@ -121,11 +123,19 @@ def test_hostile_names_are_escaped_everywhere(hostile_run: Path) -> None:
         assert page.count(f"<h4>{heading}</h4>") == 3
     assert page.count("<caption>Status codes per client (by requests)</caption>") == 3
     assert "&#34;&#39;quoted&#39; &#34; &amp; &lt;b&gt;bold&lt;/b&gt;" in page
-    # The names survive as data in the figures (client selector labels), decoded by JSON.
+    # The names survive as data in the figures (legend, client selector), escaped for
+    # plotly.js, which would otherwise draw <a href> and <b> in them.
     names_in_figures = {
         trace.get("name") for spec in figure_specs(html).values() for trace in spec["data"]
     }
-    assert set(HOSTILE_NAMES) <= names_in_figures
+    assert {plotly_text(name) for name in HOSTILE_NAMES} <= names_in_figures
+    labels = {
+        button["label"]
+        for spec in figure_specs(html).values()
+        for menu in spec["layout"].get("updatemenus", [])
+        for button in menu["buttons"]
+    }
+    assert plotly_text(HOSTILE_NAMES[-1]) in labels and HOSTILE_NAMES[-1] not in labels
     # No raw U+2028/U+2029 inside a <script>, no "<" or "&" in figure JSON.
     for text in re.findall(r'id="fig\d+-data">(.*?)</script>', html, re.DOTALL):
         assert not set(text) & {"<", ">", "&", "\u2028", "\u2029"}
@@ -150,7 +160,8 @@ def test_figure_json_cannot_close_its_script_element() -> None:
     figure = lines("t", "x (s)", "y", {"</script><script>alert(1)</script>&\u2028": ([1], [2])})
     text = figure_json(figure)
     assert not set(text) & {"<", ">", "&", "\u2028", "\u2029"}
-    assert json.loads(text)["data"][0]["name"] == "</script><script>alert(1)</script>&\u2028"
+    name = "</script><script>alert(1)</script>&\u2028"
+    assert json.loads(text)["data"][0]["name"] == plotly_text(name)
 
 
 def test_report_without_stats_is_a_clear_error(tmp_path: Path) -> None:
@@ -197,18 +208,22 @@ def test_unavailable_statistics_say_why() -> None:
 
 
 def test_requested_statistics_are_drawn_when_present(sample_run: Path) -> None:
+    def titles(html: str) -> list[str]:
+        return [spec["layout"]["title"]["text"] for spec in figure_specs(html).values()]
+
     stats = json.loads((sample_run / "stats.json").read_text())
-    inputs = ReportInputs(stats=stats, summary={}, manifest={})
-    _, n_before = render(assemble(inputs, (models_section,)), "t")
-    extra = ReportInputs(stats=stats_with_requested_extras(stats), summary={}, manifest={})
-    after, n_after = render(assemble(extra, (models_section,)), "t")
-    titles = {spec["layout"]["title"]["text"] for spec in figure_specs(after).values()}
-    assert "STL decomposition of the hourly rate, daily period (menu: one part)" in titles
-    assert "Mean ttft_ms by token count" in titles
-    assert any(
-        title.startswith("Share of each top client's requests answered 429") for title in titles
-    )
-    assert n_after >= n_before + 3
+    before, _ = render(assemble(ReportInputs(stats, {}, {}), (models_section,)), "t")
+    extra = ReportInputs(stats_with_requested_extras(stats), {}, {})
+    after, _ = render(assemble(extra, (models_section,)), "t")
+    requested = {
+        "STL decomposition of the hourly rate, daily period (menu: one part)",
+        "Mean ttft_ms by token count",
+        "Share of each top client's requests answered 429 (menu: one client)",
+    }
+    assert requested <= set(titles(after))
+    # Each appears once, in the first model, whether or not stats.json already had it.
+    new = requested - set(titles(before))
+    assert len(titles(after)) == len(titles(before)) + len(new)
 
 
 def test_later_artefacts_get_their_sections(sample_run: Path, tmp_path: Path) -> None:

@@ -62,7 +62,7 @@ def browser() -> Any:
 def _open(browser: Any, report: Path) -> dict[str, Any]:
     """Load the report from file:// and collect what went wrong on the way."""
     page = browser.new_page()
-    seen: dict[str, list[str]] = {"console": [], "errors": [], "requests": [], "dialogs": []}
+    seen: dict[str, Any] = {"console": [], "errors": [], "requests": [], "dialogs": []}
     page.on("console", lambda m: seen["console"].append(f"{m.type}: {m.text}"))
     page.on("pageerror", lambda e: seen["errors"].append(str(e)))
     page.on("request", lambda r: seen["requests"].append(r.url))
@@ -73,6 +73,11 @@ def _open(browser: Any, report: Path) -> dict[str, Any]:
         "Array.from(document.querySelectorAll('div.plot'))"
         ".every(d => d.querySelector('svg.main-svg g.trace') !== null)",
         timeout=30_000,
+    )
+    # plotly.js turns <a href> in names into links; escaped names must leave none.
+    seen["links"] = page.evaluate(
+        "Array.from(document.querySelectorAll('a')).map(a => a.getAttribute('href'))"
+        ".filter(h => !h.startsWith('#'))"
     )
     drawn = page.evaluate(
         "Object.fromEntries(Array.from(document.querySelectorAll('div.plot.js-plotly-plot'))"
@@ -90,6 +95,7 @@ def _assert_clean(report: Path, seen: dict[str, Any]) -> None:
     assert seen["errors"] == []
     assert [m for m in seen["console"] if m.startswith(("error", "warning"))] == []
     assert seen["dialogs"] == []  # no injected script ran
+    assert seen["links"] == []  # every link is an in-page anchor
     assert seen["requests"] == [report.resolve().as_uri()]  # the page itself, nothing else
 
 
