@@ -141,21 +141,30 @@ def bars(
     title: str,
     x_title: str,
     y_title: str,
-    categories: Sequence[str],
+    categories: Sequence[str] | Sequence[float],
     values: Mapping[str, Sequence[float]] | Sequence[float],
     *,
     log_y: bool = False,
     stacked: bool = False,
 ) -> go.Figure:
-    """Bars per category; several named value lists give grouped (or stacked) bars."""
+    """Bars per category; several named value lists give grouped (or stacked) bars.
+
+    Numeric categories (histogram bin centres) get a linear axis, text ones a category axis.
+    """
+    numeric = all(isinstance(c, int | float) for c in categories)
     named = values if isinstance(values, Mapping) else {y_title: values}
     traces = [
-        go.Bar(x=[plotly_text(c) for c in categories], y=list(v), name=plotly_text(name))
+        go.Bar(
+            x=list(categories) if numeric else [plotly_text(str(c)) for c in categories],
+            y=list(v),
+            name=plotly_text(name),
+        )
         for name, v in named.items()
     ]
     extra: dict[str, object] = {
         "yaxis": _LOG_AXIS if log_y else {},
-        "xaxis": {"type": "category"},
+        "xaxis": {"type": "linear" if numeric else "category"},
+        "bargap": 0.05 if numeric else 0.2,
         "barmode": "stack" if stacked else "group",
         "showlegend": len(named) > 1,
     }

@@ -255,6 +255,27 @@ def arrivals_blocks(model: Mapping[str, Any]) -> list[Block]:
                 f"sends {pct(top.get('request_share'))} of the model's requests.",
             )
         )
+    per_minute_clients = rate.get("clients_per_minute") or {}
+    detailed = [c for c in model.get("detailed_clients", []) if _curve(per_minute_clients.get(c))]
+    if detailed and model.get("n_clients", 0) > 1:
+        bin_s = rate.get("bin_s", 60)
+        blocks.append(
+            Chart(
+                "Request rate per client, fine resolution",
+                figures.lines(
+                    f"Request rate per top client ({fmt(bin_s)} s bins; menu: one client)",
+                    "time from origin (hours)",
+                    "requests per second",
+                    [
+                        (c, (_hours(per_minute_clients[c]["x"]), per_minute_clients[c]["y"]))
+                        for c in detailed
+                    ],
+                    selector=True,
+                ),
+                f"The {len(detailed)} top clients at {fmt(bin_s)} s resolution; pick one in "
+                "the menu to see its bursts.",
+            )
+        )
     blocks.extend(interarrival_blocks(model))
     return blocks
 
@@ -428,25 +449,43 @@ def interarrival_blocks(model: Mapping[str, Any]) -> list[Block]:
     if _available(wins) and wins.get("n_windows"):
         families = sorted(set(wins.get("by_aic", {})) | set(wins.get("by_ks", {})))
         lr = wins.get("lr_test") or {}
+        vuong = wins.get("vuong_top_two") or {}
         n = wins["n_windows"]
         blocks.append(
             table(
                 f"Which family wins, over {fmt(n)} fitted trace windows",
-                ("family", "windows best by AIC", "windows best by KS"),
+                (
+                    "family",
+                    "windows best by AIC",
+                    "windows best by KS",
+                    "windows it wins by Vuong's test",
+                ),
                 [
                     (
                         FAMILY_NAMES.get(f, f),
                         wins.get("by_aic", {}).get(f, 0),
                         wins.get("by_ks", {}).get(f, 0),
+                        (vuong.get("winner") or {}).get(f, 0) if vuong else None,
                     )
                     for f in families
                 ],
-                note=(
-                    f"Likelihood-ratio test ({lr.get('test', 'Wilks')}): the Exponential "
-                    f"(Poisson arrivals) is rejected at alpha {fmt(lr.get('alpha'))} in "
-                    f"{fmt(lr.get('exponential_rejected'))} of {fmt(lr.get('n_windows'))} windows."
-                    if lr
-                    else ""
+                note=" ".join(
+                    text
+                    for text in (
+                        f"Likelihood-ratio test ({lr.get('test', 'Wilks')}): the Exponential "
+                        f"(Poisson arrivals) is rejected at alpha {fmt(lr.get('alpha'))} in "
+                        f"{fmt(lr.get('exponential_rejected'))} of {fmt(lr.get('n_windows'))} "
+                        "windows."
+                        if lr
+                        else "",
+                        f"Vuong's test between each window's two best families by AIC is "
+                        f"significant at alpha {fmt(vuong.get('alpha'))} in "
+                        f"{fmt(vuong.get('significant'))} of {fmt(vuong.get('n_windows'))} "
+                        "windows (the last column counts the family it favours)."
+                        if vuong
+                        else "",
+                    )
+                    if text
                 ),
             )
         )
@@ -970,7 +1009,7 @@ def reasoning_blocks(model: Mapping[str, Any]) -> list[Block]:
                     "Reasoning share of output tokens (histogram)",
                     "reasoning tokens / output tokens",
                     "density",
-                    [fmt(x) for x in hist[0]],
+                    hist[0],
                     hist[1],
                 ),
                 f"Median ratio {fmt(ratio.get('p50'))}; the distribution has {verdict}.",
@@ -1016,15 +1055,47 @@ def reasoning_blocks(model: Mapping[str, Any]) -> list[Block]:
                 "density has two modes.",
             )
         )
-    corr = part.get("reason_vs_answer") or {}
-    if corr:
+    tokens = part.get("reason_tokens") or {}
+    ccdf = _curve(part.get("reason_tokens_ccdf"))
+    if ccdf:
         blocks.append(
-            Paragraph(
-                f"Reasoning vs answer length (output minus reasoning tokens): Pearson "
-                f"{fmt(corr.get('pearson'))}, Spearman {fmt(corr.get('spearman'))} over "
-                f"{fmt(corr.get('n'))} requests."
+            Chart(
+                "Reasoning tokens",
+                figures.lines(
+                    "Reasoning tokens per request (CCDF)",
+                    "reasoning tokens",
+                    "P(X > x)",
+                    {"reasoning tokens": ccdf},
+                    log_x=True,
+                    log_y=True,
+                ),
+                f"Median {fmt(tokens.get('p50'))} reasoning tokens, p90 {fmt(tokens.get('p90'))}, "
+                f"p99 {fmt(tokens.get('p99'))}.",
             )
         )
+    corr = part.get("reason_vs_answer") or {}
+    text = (
+        f"Pearson {fmt(corr.get('pearson'))}, Spearman {fmt(corr.get('spearman'))} over "
+        f"{fmt(corr.get('n'))} requests"
+    )
+    curve = _curve(part.get("reason_vs_answer_curve"))
+    if curve:
+        blocks.append(
+            Chart(
+                "Reasoning vs answer length",
+                figures.lines(
+                    "Answer length by reasoning length (10 equal-count bins)",
+                    "reasoning tokens (bin median)",
+                    "answer tokens (bin mean)",
+                    {"answer tokens": curve},
+                    log_x=True,
+                    mode="lines+markers",
+                ),
+                f"Reasoning vs answer (output minus reasoning) tokens: {text}.",
+            )
+        )
+    elif corr:
+        blocks.append(Paragraph(f"Reasoning vs answer (output minus reasoning) tokens: {text}."))
     return blocks
 
 
