@@ -392,7 +392,7 @@ class _Context:
         for lev in ("model", "client"):
             for key in np.unique(unit[level == lev]):
                 mine = (level == lev) & (unit == key)
-                result[(lev, int(key))] = (int(n[mine][0]), values[mine])
+                result[(lev, int(key))] = (int(n[mine][0]), np.sort(values[mine]))
         return result
 
     def length_samples(self) -> dict[int, tuple[int, np.ndarray, np.ndarray]]:
@@ -407,7 +407,9 @@ class _Context:
         result = {}
         for key in np.unique(models):
             mine = models == key
-            result[int(key)] = (int(n[mine][0]), inputs[mine], outputs[mine])
+            # sorted: the query returns rows in no particular order, and float sums must not
+            # depend on it
+            result[int(key)] = (int(n[mine][0]), np.sort(inputs[mine]), np.sort(outputs[mine]))
         return result
 
     def fit_winners(self) -> dict[int, dict[str, np.ndarray]]:

@@ -6,7 +6,8 @@
 -- params:   cap, seed
 -- A deterministic sample of at most about `cap` values per unit: a row is kept when a hash of
 -- its identity, modulo the unit's count, falls below `cap` (every row when count <= cap).
--- Unlike a reservoir sample, the result does not depend on the number of threads.
+-- Unlike a reservoir sample, the result does not depend on the number of threads. Rows come
+-- unordered; the caller sorts each unit's values (cheaper than a sort of every row here).
 with model_gaps as (
     select
         model_key as unit_key,
@@ -47,4 +48,3 @@ both_levels as (
 select level, unit_key, n, iat_s
 from both_levels
 where n <= $cap or draw % n < $cap
-order by level, unit_key, iat_s

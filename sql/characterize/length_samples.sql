@@ -4,6 +4,7 @@
 -- params:   cap, seed
 -- A deterministic sample of at most about `cap` successful requests per model (hash of the
 -- request's identity modulo the model's count below `cap`), independent of the thread count.
+-- Rows come unordered; the caller sorts each model's values.
 with successes as (
     select
         model_key,
@@ -18,4 +19,3 @@ with successes as (
 select model_key, n, input_tokens, output_tokens
 from successes
 where n <= $cap or draw % n < $cap
-order by model_key, input_tokens, output_tokens
