@@ -86,11 +86,11 @@ def assemble(inputs: ReportInputs, sections: Sequence[SectionFunction] = SECTION
 
 def render(sections: Sequence[Section], title: str) -> tuple[str, int]:
     """The HTML text and the number of figures in it."""
-    charts: list[tuple[str, str]] = []
+    charts: dict[str, str] = {}  # figure id -> its script-safe JSON, in page order
 
     def chart_id(chart: Chart) -> str:
         figure_id = f"fig{len(charts) + 1}"
-        charts.append((figure_id, figures.figure_json(chart.figure)))
+        charts[figure_id] = figures.figure_json(chart.figure)
         return figure_id
 
     template = _environment().get_template("report.html.j2")
@@ -98,7 +98,7 @@ def render(sections: Sequence[Section], title: str) -> tuple[str, int]:
         title=title,
         sections=sections,
         chart_id=chart_id,
-        figure_data=lambda figure_id: dict(charts)[figure_id],
+        figure_data=charts.__getitem__,
         plotly_js=_plotly_js(),
     )
     return html, len(charts)

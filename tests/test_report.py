@@ -26,6 +26,7 @@ from reports.blocks import ReportInputs, Section
 from reports.build import assemble, render
 from reports.figures import figure_json, lines, plotly_text
 from reports.sections import TABLE_ROWS, models_section
+from reports.tables import fmt, pct, top_with_others
 from tests.report_helpers import (
     HOSTILE_NAMES,
     figure_specs,
@@ -272,3 +273,34 @@ def test_thousand_clients_stay_readable_and_small(tmp_path: Path) -> None:
     for spec in figure_specs(html).values():
         for menu in spec["layout"].get("updatemenus", []):
             assert len(menu["buttons"]) <= 1 + 20
+
+
+def test_long_tables_fold_the_rest_into_one_others_row() -> None:
+    rows = [(f"c{i}", 10 - i, 0.1) for i in range(10)]
+    shown, folded = top_with_others(rows, 3, label="others", summed=(1, 2))
+    assert folded == 7 and len(shown) == 4
+    assert shown[:3] == rows[:3]
+    assert shown[3][0] == "others (7)" and shown[3][1] == sum(10 - i for i in range(3, 10))
+    assert shown[3][2] == pytest.approx(0.7)
+    assert top_with_others(rows, 10, label="others", summed=(1,)) == (rows, 0)
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        (None, "-"),
+        (float("nan"), "-"),
+        (1234567, "1,234,567"),
+        (0.000123, "0.000123"),
+        (0.0000123, "1.23e-05"),
+        (3.14159, "3.14"),
+        (2500.0, "2,500"),
+        (True, "yes"),
+    ],
+)
+def test_numbers_are_formatted_for_people(value: object, text: str) -> None:
+    assert fmt(value) == text
+
+
+def test_tiny_shares_are_not_shown_as_zero() -> None:
+    assert pct(1 / 29_629) == "<0.1%" and pct(0.0) == "0.0%" and pct(0.5) == "50.0%"
