@@ -84,3 +84,21 @@ def periodicity(series: ArrayLike, period: int) -> Periodicity:
         int(np.argmax(by_phase)),
         int(np.argmin(by_phase)),
     )
+
+
+def autocorrelation(series: ArrayLike, max_lag: int) -> np.ndarray:
+    """Sample autocorrelation at lags 0..max_lag (capped at len - 1); NaN for a constant series.
+
+    The usual estimator (Box and Jenkins, 1976): autocovariance at lag k over n, divided by
+    the variance, so that values are in [-1, 1] and lag 0 is 1.
+    """
+    y = np.asarray(series, dtype=np.float64)
+    lags = min(max_lag, y.size - 1)
+    if y.size < 2 or lags < 0:
+        return np.zeros(0)
+    centred = y - y.mean()
+    variance = float(centred @ centred)
+    if variance <= 0:
+        return np.full(lags + 1, np.nan)
+    products = [float(centred[: y.size - k] @ centred[k:]) for k in range(lags + 1)]
+    return np.array(products) / variance

@@ -161,3 +161,16 @@ def test_drift_between_days_is_small_for_a_stationary_client(truth_stats: dict) 
     assert len(days) == 2  # input and output, day 0 -> day 1
     for pair in days:
         assert pair["ks"] < 0.03 and pair["large_shift"] is False
+
+
+def test_the_swinging_top_client_drives_the_aggregate_variance(truth_stats: dict) -> None:
+    chat = _model(truth_stats, "truth-chat")
+    concentration = chat["variance_concentration"]["top_k_by_requests"]
+    # the bursty client (the busiest, with a 60 % daily swing) against two flat Poisson-like
+    # clients: its variance (and covariance) is nearly all of the aggregate's
+    assert chat["clients"][0]["client_id"] == "bursty"
+    assert concentration["1"] > 0.8
+    assert concentration["5"] == pytest.approx(1.0)
+    acf = chat["periodicity"]["acf_hourly"]
+    assert acf["y"][0] == 1.0 and len(acf["x"]) == 48  # two days of hourly bins: lags 0..47
+    assert acf["y"][12] < 0 < acf["y"][24] or acf["y"][12] < acf["y"][24]  # a daily cycle

@@ -27,7 +27,7 @@ from fitting.distributions import (
     vuong_test,
 )
 from fitting.lengths import distribution_distances, fit_pareto_lognormal
-from fitting.periodicity import periodicity
+from fitting.periodicity import autocorrelation, periodicity
 from fitting.workload import (
     bimodality,
     correlation,
@@ -60,6 +60,7 @@ US_PER_S = 1_000_000
 MINUTE_S = 60
 HOUR_S = 3_600
 HOURS_PER_WEEK = 168
+ACF_MAX_LAG_HOURS = 168  # a week of hourly lags
 MAX_RATE_BINS = 10_080  # a week of minutes; longer logs get wider bins
 CDF_POINTS = 200  # points of a CDF curve; enough for a figure at any log size
 Z_CRITICAL_5PCT = 1.959963984540054  # two-sided 5 % of the standard normal (Vuong)
@@ -184,6 +185,9 @@ def run(run_dir: RunDir, options: CharacterizeOptions, engine: EngineOptions) ->
             with timer("stability"):
                 section["stability"] = _stability(
                     info, rate, client_windows, length_drift, section["clients"]
+                )
+                section["variance_concentration"] = _variance_concentration(
+                    section["stability"], section["clients"]
                 )
             model_sections.append(section)
         seconds = timer.seconds
@@ -774,6 +778,10 @@ def _periodicity(
     whole = periodicity(rates, 24)  # the ratios need no full period
     return {
         "hourly_profile": {"x": list(range(24)), "y": profile},
+        "acf_hourly": {
+            "x": list(range(min(ACF_MAX_LAG_HOURS, rates.size - 1) + 1)),
+            "y": autocorrelation(rates, ACF_MAX_LAG_HOURS).tolist(),
+        },
         # of the hour-of-day profile, so that logs shorter than 2 days have them too
         "busiest_hour_utc": _arg_extreme(profile, max),
         "quietest_hour_utc": _arg_extreme(profile, min),
@@ -1337,6 +1345,24 @@ def weighted_quantile(values: np.ndarray, weights: np.ndarray, q: float) -> floa
     cumulative = np.cumsum(weights[order])
     index = int(np.searchsorted(cumulative, q * cumulative[-1], side="left"))
     return float(values[order][min(index, values.size - 1)])
+
+
+def _variance_concentration(
+    stability: list[dict[str, Any]], table: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """Share of the aggregate's per-window variance from the top-k clients by requests.
+
+    The check of ServeGen's finding that a few top clients cause most of the aggregate's
+    fluctuation: the summed `variance_share` of the k busiest clients.
+    """
+    shares = {row["client_id"]: row["variance_share"] for row in stability}
+    if not shares or any(v is None for v in shares.values()):
+        return _unavailable("the aggregate count does not vary between trace windows")
+    ranked = [row["client_id"] for row in table]  # by requests, as the client table
+    return {
+        "available": True,
+        "top_k_by_requests": {str(k): sum(shares.get(c, 0.0) for c in ranked[:k]) for k in TOP_K},
+    }
 
 
 def weighted_cdf(
