@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import pyarrow as pa
 
 from fitting.arrivals import FAMILIES, fit_interarrivals
 from fitting.distributions import (
@@ -123,11 +124,13 @@ def run(run_dir: RunDir, options: CharacterizeOptions, engine: EngineOptions) ->
         with timer("correlation"):
             correlations = context.correlation_sums()
         with timer("rate"):
-            rates = context.rates(models)
+            detailed = {
+                info.model_key: _detailed_client_keys(info, client_rows, options) for info in models
+            }
+            context.register_detailed(detailed)
+            rates = context.rates(models, model_rows, detailed)
             hourly = context.bin_counts(HOUR_S)
         with timer("samples"):
-            context.register_detailed(rates)
-            context.add_client_minute_rates(models, rates)
             iat_samples = context.iat_samples()
             length_samples = context.length_samples()
             winners = context.fit_winners()
@@ -290,45 +293,54 @@ class _Context:
             }
         return result
 
-    def rates(self, models: list[ModelInfo]) -> dict[int, dict[str, Any]]:
-        """Per model: the rate at 1-minute (or wider) resolution and per trace window."""
+    def rates(
+        self,
+        models: list[ModelInfo],
+        model_rows: dict[int, dict[str, Any]],
+        detailed: dict[int, list[int]],
+    ) -> dict[int, dict[str, Any]]:
+        """Per model: the rate per minute (or wider bins) and per trace window, for the model
+        and its detailed clients (registered as `detailed_clients` beforehand)."""
         window_s = int(self.meta["window_s"])
         spans = {
-            row[0]: (row[1], row[2])
-            for row in self.con.sql(
-                "select model_key, min(offset_us), max(offset_us) from char_requests group by 1"
-            ).fetchall()
+            key: (int(row["first_offset_us"]), int(row["last_offset_us"]))
+            for key, row in model_rows.items()
         }
         longest_s = max(((last - first) / US_PER_S for first, last in spans.values()), default=0)
         bin_s = MINUTE_S * max(1, math.ceil(longest_s / MINUTE_S / MAX_RATE_BINS))
-        per_bin = self.bin_counts(bin_s)
-        per_window = self.bin_counts(window_s)
-        windows = self._client_windows()
+        model_counts = {size: self.bin_counts(size) for size in (bin_s, window_s)}
+        client_counts = {size: self.client_bin_counts(size) for size in (bin_s, window_s)}
         result = {}
         for info in models:
             first_us, last_us = spans[info.model_key]
-            detailed = _detailed_client_keys(info, windows["client_totals"], self.options)
-            window_curve = _filled_curve(
-                per_window.get(info.model_key, {}), first_us, last_us, window_s
-            )
-            clients_curves = {}
-            for key in detailed:
-                counts = windows["by_client"].get(key, {})
-                clients_curves[info.client_ids[_position(info, key)]] = _filled_curve(
-                    counts, first_us, last_us, window_s
-                )
+            keys = detailed[info.model_key]
             result[info.model_key] = {
                 "span_us": (first_us, last_us),
                 "window_s": window_s,
                 "bin_s": bin_s,
-                "per_minute": _filled_curve(
-                    per_bin.get(info.model_key, {}), first_us, last_us, bin_s
-                ),
-                "per_window": window_curve,
-                "clients_per_window": clients_curves,
-                "detailed_keys": detailed,
+                "detailed_keys": keys,
             }
+            for name, size in (("minute", bin_s), ("window", window_s)):
+                result[info.model_key][f"per_{name}"] = _filled_curve(
+                    model_counts[size].get(info.model_key, {}), first_us, last_us, size
+                )
+                result[info.model_key][f"clients_per_{name}"] = {
+                    info.client_ids[_position(info, key)]: _filled_curve(
+                        client_counts[size].get(key, {}), first_us, last_us, size
+                    )
+                    for key in keys
+                }
         return result
+
+    def client_bin_counts(self, bin_s: int) -> dict[int, dict[int, int]]:
+        """Detailed clients' request counts per origin-aligned bin."""
+        relation = sqlrun.query(
+            self.con, "characterize/client_bin_counts", {"bin_us": bin_s * US_PER_S}
+        )
+        counts: dict[int, dict[int, int]] = {}
+        for client_key, bin_index, n in relation.fetchall():
+            counts.setdefault(int(client_key), {})[int(bin_index)] = int(n)
+        return counts
 
     def fano_sums(self) -> dict[tuple[int, int, int], tuple[int, int]]:
         """(model_key, client_key or -1, scale_s) -> (sum of counts, sum of squared counts)."""
@@ -352,33 +364,10 @@ class _Context:
             result[int(model_key)] = {name: values[mine] for name, values in columns.items()}
         return result
 
-    def register_detailed(self, rates: dict[int, dict[str, Any]]) -> None:
-        """The detailed clients of every model, as a table the sample queries join."""
-        keys = sorted(key for rate in rates.values() for key in rate["detailed_keys"])
-        self.con.sql("create or replace table detailed_clients (client_key bigint)")
-        if keys:
-            self.con.executemany("insert into detailed_clients values (?)", [[k] for k in keys])
-
-    def add_client_minute_rates(
-        self, models: list[ModelInfo], rates: dict[int, dict[str, Any]]
-    ) -> None:
-        """Each detailed client's rate in the bins of `per_minute`, over the model's span."""
-        bin_s = next(iter(rates.values()))["bin_s"] if rates else MINUTE_S
-        relation = sqlrun.query(
-            self.con, "characterize/client_bin_counts", {"bin_us": bin_s * US_PER_S}
-        )
-        counts: dict[int, dict[int, int]] = {}
-        for client_key, bin_index, n in relation.fetchall():
-            counts.setdefault(int(client_key), {})[int(bin_index)] = int(n)
-        for info in models:
-            rate = rates[info.model_key]
-            first_us, last_us = rate["span_us"]
-            rate["clients_per_minute"] = {
-                info.client_ids[_position(info, key)]: _filled_curve(
-                    counts.get(key, {}), first_us, last_us, bin_s
-                )
-                for key in rate["detailed_keys"]
-            }
+    def register_detailed(self, detailed: dict[int, list[int]]) -> None:
+        """The detailed clients of every model, as the table `detailed_clients` (client_key)."""
+        keys = sorted(key for keys in detailed.values() for key in keys)
+        self.con.register("detailed_clients", pa.table({"client_key": pa.array(keys, pa.int64())}))
 
     def _sample_params(self) -> dict[str, int]:
         return {"cap": self.options.sample_cap, "seed": self.options.seed}
@@ -536,17 +525,6 @@ class _Context:
         for model_key, bin_index, n in relation.fetchall():
             counts.setdefault(int(model_key), {})[int(bin_index)] = int(n)
         return counts
-
-    def _client_windows(self) -> dict[str, Any]:
-        rows = self.con.sql(
-            "select client_key, window_index, n_requests from trace_windows"
-        ).fetchall()
-        by_client: dict[int, dict[int, int]] = {}
-        totals: dict[int, int] = {}
-        for client_key, window_index, n in rows:
-            by_client.setdefault(int(client_key), {})[int(window_index)] = int(n)
-            totals[int(client_key)] = totals.get(int(client_key), 0) + int(n)
-        return {"by_client": by_client, "client_totals": totals}
 
 
 # --- sections ----------------------------------------------------------------------------------
@@ -1419,12 +1397,15 @@ def _no_correlation() -> dict[str, Any]:
 
 
 def _detailed_client_keys(
-    info: ModelInfo, totals: dict[int, int], options: CharacterizeOptions
+    info: ModelInfo, client_rows: dict[int, dict[str, Any]], options: CharacterizeOptions
 ) -> list[int]:
     """The model's top clients by requests (ties by client id), at most `top_clients`."""
     order = sorted(
         range(len(info.client_ids)),
-        key=lambda i: (-totals.get(int(info.client_keys[i]), 0), info.client_ids[i]),
+        key=lambda i: (
+            -int(client_rows[int(info.client_keys[i])]["n_requests"]),
+            info.client_ids[i],
+        ),
     )
     return [int(info.client_keys[i]) for i in order[: options.top_clients]]
 
