@@ -34,7 +34,7 @@ def _missing(what: str, part: Any) -> Unavailable:
     if isinstance(part, Mapping) and part.get("reason"):
         return Unavailable(what, str(part["reason"]))
     return Unavailable(
-        what, "not in stats.json (re-run `servechar characterize` with this version)"
+        what, 'not in stats.json (re-run "servechar characterize" with this version)'
     )
 
 
@@ -1400,7 +1400,7 @@ METHODS = (
         "log-likelihood log L; lower is better; compares families on the same data.",
     ),
     (
-        "Vuong / likelihood-ratio test",
+        "Vuong test",
         "Vuong's (1989) test of two non-nested fits: the mean "
         "per-observation log-likelihood ratio over its standard error is asymptotically normal; "
         "a significant result says one family is closer to the data.",
@@ -1440,7 +1440,7 @@ METHODS = (
     (
         "Percentiles",
         "p50, p90 and p99 are over successful requests (2xx or no status). "
-        "Fits use a deterministic sample of at most `sample_cap` values.",
+        "Fits use a deterministic sample of at most --sample-cap values (stats.json options).",
     ),
 )
 
@@ -1451,8 +1451,8 @@ def methods_section(inputs: ReportInputs) -> Section:
         (
             table("Definitions", ("statistic", "definition"), METHODS),
             Paragraph(
-                "Every number in this report comes from stats.json (written by `servechar "
-                "characterize`), summary.json and manifest.json in the run directory; the "
+                'Every number in this report comes from stats.json (written by "servechar '
+                'characterize"), summary.json and manifest.json in the run directory; the '
                 "report draws them and computes nothing itself."
             ),
         ),
