@@ -149,7 +149,7 @@ def run(run_dir: RunDir, options: CharacterizeOptions, engine: EngineOptions) ->
         with timer("fano"):
             fano = context.fano_sums()
         with timer("windows"):
-            window_cvs = context.window_cvs()
+            cv_cdfs = context.cv_cdfs()
             client_windows = context.client_windows()
             length_drift = context.client_length_drift(int(meta["dataset_window_s"]) * US_PER_S)
 
@@ -159,7 +159,7 @@ def run(run_dir: RunDir, options: CharacterizeOptions, engine: EngineOptions) ->
             with timer("tables"):
                 section = _model_section(info, model_row, client_rows, correlations, rate, options)
             with timer("burstiness"):
-                section["burstiness"] = _burstiness(info, model_row, rate, fano, window_cvs)
+                section["burstiness"] = _burstiness(info, model_row, rate, fano, cv_cdfs)
             with timer("periodicity"):
                 section["periodicity"] = _periodicity(
                     hourly.get(info.model_key, {}), model_row, meta["origin_us"]
@@ -354,14 +354,17 @@ class _Context:
             for model, client, scale_us, _n_bins, s1, s2 in relation.fetchall()
         }
 
-    def window_cvs(self) -> dict[int, dict[str, np.ndarray]]:
-        """Per model: every client window's CV, request count and client key."""
-        table = sqlrun.query(self.con, "characterize/window_cvs").to_arrow_table()
-        columns = {name: table.column(name).to_numpy() for name in table.column_names}
-        result = {}
-        for model_key in np.unique(columns["model_key"]):
-            mine = columns["model_key"] == model_key
-            result[int(model_key)] = {name: values[mine] for name, values in columns.items()}
+    def cv_cdfs(self) -> dict[tuple[int, str], dict[str, Any]]:
+        """(model_key, weighting) -> the thinned CDF of window CVs and the share above CV 1."""
+        relation = sqlrun.query(self.con, "characterize/cv_cdf", {"points": CDF_POINTS})
+        result: dict[tuple[int, str], dict[str, Any]] = {}
+        for model_key, weighting, cv, cumulative, total, above in relation.fetchall():
+            entry = result.setdefault(
+                (int(model_key), weighting),
+                {"x": [], "y": [], "share_above_1": int(above) / int(total)},
+            )
+            entry["x"].append(float(cv))
+            entry["y"].append(int(cumulative) / int(total))
         return result
 
     def register_detailed(self, detailed: dict[int, list[int]]) -> None:
@@ -665,7 +668,7 @@ def _burstiness(
     model_row: dict[str, Any],
     rate: dict[str, Any],
     fano: dict[tuple[int, int, int], tuple[int, int]],
-    window_cvs: dict[int, dict[str, np.ndarray]],
+    cv_cdfs: dict[tuple[int, str], dict[str, Any]],
 ) -> dict[str, Any]:
     """CV of inter-arrival times across client windows, and Fano factors by time scale."""
     span_us = int(model_row["last_offset_us"]) - int(model_row["first_offset_us"])
@@ -686,17 +689,20 @@ def _burstiness(
             "mean_count": [r.mean_count for r in results],
         }
 
-    cvs = window_cvs.get(info.model_key)
-    if cvs is None or cvs["cv"].size == 0:
+    weighted = cv_cdfs.get((info.model_key, "requests"))
+    if weighted is None:
         unavailable = _unavailable("no client window has 2 or more inter-arrival intervals")
         cv_cdf, cv_cdf_unweighted = unavailable, unavailable
         share_above_1, weighted_median = None, None
     else:
-        weights = cvs["n_requests"].astype(np.float64)
-        cv_cdf = weighted_cdf(cvs["cv"], weights)
-        cv_cdf_unweighted = weighted_cdf(cvs["cv"], np.ones(cvs["cv"].size))
-        share_above_1 = float(weights[cvs["cv"] > 1].sum() / weights.sum())
-        weighted_median = weighted_quantile(cvs["cv"], weights, 0.5)
+        cv_cdf = {"x": weighted["x"], "y": weighted["y"]}
+        unweighted = cv_cdfs[(info.model_key, "windows")]
+        cv_cdf_unweighted = {"x": unweighted["x"], "y": unweighted["y"]}
+        share_above_1 = weighted["share_above_1"]
+        # the first point at or above half the weight: a thinning level, so always kept
+        weighted_median = next(
+            x for x, y in zip(weighted["x"], weighted["y"], strict=True) if y >= 0.5
+        )
     return {
         "cv_cdf": cv_cdf,
         "cv_cdf_unweighted": cv_cdf_unweighted,
@@ -1317,14 +1323,6 @@ def _arg_extreme(values: list[float | None], pick: Callable[..., float]) -> int 
     return values.index(pick(present))
 
 
-def weighted_quantile(values: np.ndarray, weights: np.ndarray, q: float) -> float:
-    """The smallest value whose cumulative weight share reaches `q`."""
-    order = np.argsort(values, kind="stable")
-    cumulative = np.cumsum(weights[order])
-    index = int(np.searchsorted(cumulative, q * cumulative[-1], side="left"))
-    return float(values[order][min(index, values.size - 1)])
-
-
 def _variance_concentration(
     stability: list[dict[str, Any]], table: list[dict[str, Any]]
 ) -> dict[str, Any]:
@@ -1341,25 +1339,6 @@ def _variance_concentration(
         "available": True,
         "top_k_by_requests": {str(k): sum(shares.get(c, 0.0) for c in ranked[:k]) for k in TOP_K},
     }
-
-
-def weighted_cdf(
-    values: np.ndarray, weights: np.ndarray, max_points: int = CDF_POINTS
-) -> dict[str, list[float]]:
-    """Empirical CDF with weights: x sorted values, y cumulative share of the weight.
-
-    Long curves are thinned to `max_points` points at evenly spaced cumulative levels (the
-    last point, y = 1, is always kept).
-    """
-    order = np.argsort(values, kind="stable")
-    x = np.asarray(values, dtype=np.float64)[order]
-    cumulative = np.cumsum(np.asarray(weights, dtype=np.float64)[order])
-    y = cumulative / cumulative[-1]
-    if x.size > max_points:
-        keep = np.unique(np.searchsorted(y, np.linspace(0, 1, max_points + 1)[1:], side="left"))
-        keep = np.minimum(keep, x.size - 1)
-        x, y = x[keep], y[keep]
-    return {"x": x.tolist(), "y": y.tolist()}
 
 
 def _unavailable(reason: str) -> dict[str, Any]:
