@@ -52,6 +52,11 @@ def _when(offset_s: float | None) -> str:
     return f"day {day + 1}, {_hour(offset_s)}" if day else _hour(offset_s)
 
 
+def _count(n: Any, noun: str) -> str:
+    """'1 client', '2 clients', '1,000 clients'."""
+    return f"{fmt(n)} {noun}" if n == 1 else f"{fmt(n)} {noun}s"
+
+
 def _duration(seconds: float | None) -> str:
     if seconds is None:
         return "-"
@@ -240,7 +245,7 @@ def arrivals_blocks(model: Mapping[str, Any]) -> list[Block]:
         # A list, not a dict: a client may be called "all clients" too.
         series = [("all clients", (xs, per_window[1]))]
         series += [(client, (xs, clients[client]["y"])) for client in detailed]
-        top = model.get("clients", [{}])[0]
+        top = (model.get("clients") or [{}])[0]
         blocks.append(
             Chart(
                 "Request rate per client",
@@ -714,7 +719,7 @@ def clients_blocks(model: Mapping[str, Any]) -> list[Block]:
                     f"Gini {fmt(by_requests.get('gini'))} by requests and "
                     f"{fmt(by_tokens.get('gini'))} by tokens; "
                     + (
-                        f"the largest of {fmt(n_clients)} clients sends "
+                        f"the largest of {_count(n_clients, 'client')} sends "
                         if top_k == "1"
                         else f"the top {top_k} of {fmt(n_clients)} clients send "
                     )
@@ -752,8 +757,8 @@ def clients_blocks(model: Mapping[str, Any]) -> list[Block]:
                         log_y=True,
                         mode="lines+markers",
                     ),
-                    f"{fmt(len(rank[0]))} clients; the largest sends {fmt(rank[1][0])} requests, "
-                    f"the smallest {fmt(rank[1][-1])}.",
+                    f"{_count(len(rank[0]), 'client')}; the largest sends "
+                    f"{_count(rank[1][0], 'request')}, the smallest {fmt(rank[1][-1])}.",
                 )
             )
     else:
