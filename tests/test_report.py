@@ -304,3 +304,20 @@ def test_numbers_are_formatted_for_people(value: object, text: str) -> None:
 
 def test_tiny_shares_are_not_shown_as_zero() -> None:
     assert pct(1 / 29_629) == "<0.1%" and pct(0.0) == "0.0%" and pct(0.5) == "50.0%"
+
+
+def test_any_missing_part_of_a_model_is_survived(sample_run: Path) -> None:
+    """stats.json grows section by section: a model missing any one key still renders."""
+    stats = json.loads((sample_run / "stats.json").read_text())
+    # One model per run of the loop costs ~0.3 s; the reasoning model has every common part.
+    stats["models"] = [m for m in stats["models"] if m["category"] == "reason"]
+    for index, model in enumerate(stats["models"]):
+        for key in sorted(model):
+            if key in {"model", "category"}:
+                continue
+            partial = json.loads(json.dumps(stats))
+            del partial["models"][index][key]
+            html, n_figures = render(
+                assemble(ReportInputs(partial, {}, {}), (models_section,)), "t"
+            )
+            assert n_figures > 0 and f"Model {model['model']}" in html, key
