@@ -99,3 +99,28 @@ def test_a_real_week_long_trace_with_sessions(tmp_path: Path) -> None:
     assert model["periodicity"]["weekly"]["available"] is False
     assert len(model["drift"]["days"]) == 2 * 6  # two fields, 7 days
     assert model["burstiness"]["fano"]["aggregate"]["y"][4] > 1  # hourly counts swing daily
+
+
+def test_every_request_failed(tmp_path: Path) -> None:
+    header = "timestamp,model,client_id,input_tokens,output_tokens,status,session_id\n"
+    rows = "".join(
+        f"{1741000000 + 7 * i},m,{'a' if i % 3 else 'b'},{100 + i},{20 + i % 5},"
+        f"{500 if i % 2 else 429},s{i // 4}\n"
+        for i in range(300)
+    )
+    model = _characterize(tmp_path, header + rows)["models"][0]
+    assert model["n_success"] == 0
+    assert model["status"]["share_429"] == 0.5 and model["status"]["share_success"] == 0.0
+    assert model["lengths"]["input_tokens"]["available"] is False
+    assert model["drift"]["available"] is False
+    assert model["clients"][0]["input_tokens"]["mean"] is None
+    assert model["concentration"]["by_tokens"]["gini"] == 0.0  # no tokens at all
+    assert model["sessions"]["turns"]["mean"] == 4.0  # failed requests are still turns
+
+
+def test_invalid_option_is_a_user_error(sample_run: Path) -> None:
+    result = CliRunner().invoke(
+        app, ["characterize", "--out", str(sample_run), "--top-clients", "-1"]
+    )
+    assert result.exit_code == 1
+    assert "Error: top_clients" in result.output
