@@ -749,6 +749,9 @@ def _periodicity(
             "available": True,
             "period_bins": period,
             "bin_s": HOUR_S,
+            # STL on exactly 2 periods leaves almost no residual (strengths near 1): read the
+            # strengths with the number of periods behind them
+            "n_periods": rates.size / period,
             "seasonal_strength": result.seasonal_strength,
             "trend_strength": result.trend_strength,
             "autocorrelation_at_period": result.autocorrelation_at_period,
