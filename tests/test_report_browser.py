@@ -122,3 +122,20 @@ def test_requested_sections_render_in_a_browser(
     (run / "stats.json").write_text(json.dumps(stats))
     report = build_report(RunDir(run)).path
     _assert_clean(report, _open(browser, report))
+
+
+def test_client_menu_shows_one_client(browser: Any, sample_run: Path) -> None:
+    page = browser.new_page(viewport={"width": 1400, "height": 900})
+    page.goto((sample_run / "report.html").resolve().as_uri(), wait_until="load")
+    figure_id = page.evaluate(
+        "Array.from(document.querySelectorAll('div.plot'))"
+        ".find(d => (d.layout.updatemenus || []).length > 0).id"
+    )
+    before = page.evaluate(f"document.getElementById('{figure_id}').data.length")
+    page.locator(f"#{figure_id} .updatemenu-header").click()
+    page.locator(f"#{figure_id} .updatemenu-dropdown-button").nth(2).click()  # 2nd series
+    page.wait_for_timeout(200)
+    visible = page.evaluate(f"document.getElementById('{figure_id}').data.map(t => t.visible)")
+    page.close()
+    assert before > 2
+    assert visible == [index == 1 for index in range(before)]
