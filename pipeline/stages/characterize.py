@@ -143,7 +143,7 @@ def run(run_dir: RunDir, options: CharacterizeOptions, engine: EngineOptions) ->
             reasoning_rows = context.rows_by_model("characterize/reasoning")
             reason_samples = context.reason_samples()
             multimodal_rows = context.multimodal(dataset_us)
-            status_rows = context.status_counts()
+            status_rows = context.status()
             latency_rows = context.latency()
             session_rows = context.rows_by_model("characterize/session_gaps")
         with timer("fano"):
@@ -471,15 +471,21 @@ class _Context:
             result.setdefault(int(row["model_key"]), []).append(row)
         return result
 
-    def status_counts(self) -> dict[int, list[tuple[int, int, int | None, int]]]:
+    def status(self) -> dict[int, dict[str, Any]]:
+        """Per model: status codes per client, and requests and 429s per trace window for the
+        model (client key -1) and its detailed clients."""
+        result: dict[int, dict[str, Any]] = {}
+        for model_key, client_key, status, n in sqlrun.query(
+            self.con, "characterize/status_codes"
+        ).fetchall():
+            entry = result.setdefault(int(model_key), {"codes": [], "windows": {}})
+            entry["codes"].append((int(client_key), status, int(n)))
         relation = sqlrun.query(
-            self.con, "characterize/status_counts", {"window_us": self.meta["window_s"] * US_PER_S}
+            self.con, "characterize/status_windows", {"window_us": self.meta["window_s"] * US_PER_S}
         )
-        result: dict[int, list[tuple[int, int, int | None, int]]] = {}
-        for model_key, client_key, window_index, status, n in relation.fetchall():
-            result.setdefault(int(model_key), []).append(
-                (int(client_key), int(window_index), status, int(n))
-            )
+        for model_key, client_key, window_index, n, n_429 in relation.fetchall():
+            windows = result[int(model_key)]["windows"].setdefault(int(client_key), [])
+            windows.append((int(window_index), int(n), int(n_429)))
         return result
 
     def latency(self) -> dict[int, dict[str, Any]]:
@@ -1141,35 +1147,28 @@ def _multimodal(rows: list[dict[str, Any]] | None, period_s: int) -> dict[str, A
     return {"available": True, **whole, "over_windows": over_windows}
 
 
-def _status(
-    info: ModelInfo, rows: list[tuple[int, int, int | None, int]] | None, rate: dict[str, Any]
-) -> dict[str, Any]:
-    if not rows or all(status is None for _, _, status, _ in rows):
+def _status(info: ModelInfo, found: dict[str, Any] | None, rate: dict[str, Any]) -> dict[str, Any]:
+    if not found or all(status is None for _, status, _ in found["codes"]):
         return _unavailable("the log has no status column (or no status for this model)")
     codes: dict[str, int] = {}
     per_client: dict[str, dict[str, int]] = {}
-    window_total: dict[int, int] = {}
-    window_429: dict[int, int] = {}
-    for client_key, window_index, status, n in rows:
+    for client_key, status, n in found["codes"]:
         code = "none" if status is None else str(status)
         codes[code] = codes.get(code, 0) + n
         client = per_client.setdefault(info.client_ids[_position(info, client_key)], {})
         client[code] = client.get(code, 0) + n
-        window_total[window_index] = window_total.get(window_index, 0) + n
-        if status == 429:
-            window_429[window_index] = window_429.get(window_index, 0) + n
-    detailed = set(rate["detailed_keys"])
-    client_windows: dict[int, dict[int, list[int]]] = {}  # key -> window -> [429s, requests]
-    for client_key, window_index, status, n in rows:
-        if client_key in detailed:
-            counts = client_windows.setdefault(client_key, {}).setdefault(window_index, [0, 0])
-            counts[0] += n if status == 429 else 0
-            counts[1] += n
     total = sum(codes.values())
     window_s = rate["window_s"]
-    windows = sorted(window_total)
-    shares = np.array([window_429.get(w, 0) / window_total[w] for w in windows])
-    rates = np.array([window_total[w] / window_s for w in windows])
+
+    def over_time(rows: list[tuple[int, int, int]]) -> dict[str, list[float]]:
+        return {
+            "x": [float(w * window_s) for w, _, _ in rows],
+            "y_429_share": [n_429 / n for _, n, n_429 in rows],
+        }
+
+    model_windows = found["windows"].get(-1, [])
+    shares = np.array([n_429 / n for _, n, n_429 in model_windows])
+    rates = np.array([n / window_s for _, n, _ in model_windows])
     relation = correlation(rates, shares)
     return {
         "available": True,
@@ -1177,11 +1176,7 @@ def _status(
         "share_429": codes.get("429", 0) / total,
         "share_success": sum(n for c, n in codes.items() if c == "none" or c.startswith("2"))
         / total,
-        "per_window": {
-            "x": [float(w * window_s) for w in windows],
-            "y_429_share": shares.tolist(),
-            "y_rate": rates.tolist(),
-        },
+        "per_window": {**over_time(model_windows), "y_rate": rates.tolist()},
         "corr_429_vs_rate": {
             "n": relation.n,
             "pearson": relation.pearson,
@@ -1189,13 +1184,7 @@ def _status(
         },
         "clients": per_client,
         "clients_per_window": {
-            info.client_ids[_position(info, key)]: {
-                "x": [float(w * window_s) for w in sorted(client_windows.get(key, {}))],
-                "y_429_share": [
-                    client_windows[key][w][0] / client_windows[key][w][1]
-                    for w in sorted(client_windows.get(key, {}))
-                ],
-            }
+            info.client_ids[_position(info, key)]: over_time(found["windows"].get(key, []))
             for key in rate["detailed_keys"]
         },
     }
