@@ -623,6 +623,7 @@ def periodicity_blocks(model: Mapping[str, Any]) -> list[Block]:
             rows.append(
                 (
                     label,
+                    stl.get("n_periods"),
                     stl.get("seasonal_strength"),
                     stl.get("trend_strength"),
                     stl.get("autocorrelation_at_period"),
@@ -640,6 +641,7 @@ def periodicity_blocks(model: Mapping[str, Any]) -> list[Block]:
                 "STL decomposition of the hourly request count",
                 (
                     "period",
+                    "periods observed",
                     "seasonal strength",
                     "trend strength",
                     "autocorrelation at period",
@@ -650,7 +652,8 @@ def periodicity_blocks(model: Mapping[str, Any]) -> list[Block]:
                 ),
                 rows,
                 note="Strength near 1: the component dominates the remainder (Wang, Smith and "
-                "Hyndman 2006).",
+                "Hyndman 2006). With fewer than about 3 periods observed STL leaves little "
+                "remainder, so strengths near 1 say little.",
             )
         )
     for name, label in (("daily", "daily"), ("weekly", "weekly")):
