@@ -36,6 +36,11 @@ class ClientSpec:
     output_mean: float = 200.0  # exponential unless output_lognormal is set
     output_lognormal: tuple[float, float] | None = None
     reason_beta: tuple[float, float] = (4.0, 2.0)  # reasoning share of output, reason clients
+    # (weight of the first, Beta 1, Beta 2): a two-humped reasoning share instead of reason_beta
+    reason_mixture: tuple[float, tuple[float, float], tuple[float, float]] | None = None
+    # Gaussian-copula correlation of input and output lengths (exponential outputs only):
+    # Spearman's rho is then (6 / pi) arcsin(length_correlation / 2)
+    length_correlation: float = 0.0
     image_counts: tuple[float, ...] = (0.2, 0.6, 0.2)  # P(0), P(1), P(2) images, multimodal
     image_item_tokens: tuple[int, ...] = (256, 576, 1024)
     failure_rate: float = 0.0  # share answered with status 500 (arrivals, not lengths)
@@ -80,7 +85,8 @@ def arrivals(
 
 def _lengths(spec: ClientSpec, n: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
     mu, sigma = spec.input_lognormal
-    text = np.exp(rng.normal(mu, sigma, n))
+    normal = rng.normal(mu, sigma, n)
+    text = np.exp(normal)
     if spec.pareto_tail is not None:
         weight, xm, alpha = spec.pareto_tail
         tail = rng.random(n) < weight
@@ -88,12 +94,21 @@ def _lengths(spec: ClientSpec, n: int, rng: np.random.Generator) -> dict[str, np
     text_tokens = np.maximum(1, np.round(text)).astype(np.int64)
     if spec.output_lognormal is not None:
         output = np.exp(rng.normal(*spec.output_lognormal, n))
+    elif spec.length_correlation:
+        rho = spec.length_correlation
+        latent = rho * (normal - mu) / sigma + np.sqrt(1 - rho * rho) * rng.normal(0, 1, n)
+        output = -spec.output_mean * np.log(special.ndtr(-latent))  # exponential quantile
     else:
         output = rng.exponential(spec.output_mean, n)
     output_tokens = np.maximum(1, np.round(output)).astype(np.int64)
     columns: dict[str, np.ndarray] = {"output_tokens": output_tokens}
     if spec.category == "reason":
-        ratio = rng.beta(*spec.reason_beta, n)
+        if spec.reason_mixture is not None:
+            weight, first, second = spec.reason_mixture
+            in_first = rng.random(n) < weight
+            ratio = np.where(in_first, rng.beta(*first, n), rng.beta(*second, n))
+        else:
+            ratio = rng.beta(*spec.reason_beta, n)
         columns["reason_tokens"] = np.round(ratio * output_tokens).astype(np.int64)
     if spec.category == "multimodal":
         counts = rng.choice(len(spec.image_counts), n, p=np.asarray(spec.image_counts))

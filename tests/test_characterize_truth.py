@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import json
 
+import numpy as np
 import pytest
 
 from pipeline import RunOptions, run_all
@@ -52,7 +53,20 @@ SPECS = [
         output_mean=300.0,
     ),
     ClientSpec("thinker", "truth-reason", category="reason", rate_rps=0.02, reason_beta=(6.0, 2.0)),
+    # two kinds of requests: short reasoning (ratio ~0.1) and long reasoning (ratio ~0.9)
+    ClientSpec(
+        "two-minds",
+        "truth-reason-2",
+        category="reason",
+        rate_rps=0.02,
+        reason_mixture=(0.5, (2.0, 18.0), (18.0, 2.0)),
+    ),
+    # input and output lengths linked by a Gaussian copula with rho 0.6
+    ClientSpec("linked", "truth-linked", rate_rps=0.05, length_correlation=0.6),
 ]
+# Spearman's rho of a Gaussian copula with correlation 0.6 (Kruskal, 1958)
+LINKED_SPEARMAN = 6 / np.pi * np.arcsin(0.6 / 2)
+SPEARMAN_TOL = 0.03  # ~8,600 pairs: sampling sd ~0.007; token rounding adds a few ties
 
 
 @pytest.fixture(scope="module")
@@ -174,3 +188,20 @@ def test_the_swinging_top_client_drives_the_aggregate_variance(truth_stats: dict
     acf = chat["periodicity"]["acf_hourly"]
     assert acf["y"][0] == 1.0 and len(acf["x"]) == 48  # two days of hourly bins: lags 0..47
     assert acf["y"][12] < 0 < acf["y"][24] or acf["y"][12] < acf["y"][24]  # a daily cycle
+
+
+def test_bimodality_is_found_only_where_it_exists(truth_stats: dict) -> None:
+    two_minds = _model(truth_stats, "truth-reason-2")["reasoning"]["bimodality"]
+    assert two_minds["is_bimodal"] is True
+    assert two_minds["means"][0] == pytest.approx(0.1, abs=0.05)
+    assert two_minds["means"][1] == pytest.approx(0.9, abs=0.05)
+    assert two_minds["weights"][0] == pytest.approx(0.5, abs=0.05)
+    one_mind = _model(truth_stats, "truth-reason")["reasoning"]["bimodality"]
+    assert one_mind["is_bimodal"] is False
+
+
+def test_a_known_rank_correlation_is_recovered(truth_stats: dict) -> None:
+    linked = _model(truth_stats, "truth-linked")
+    assert linked["correlation"]["spearman"] == pytest.approx(LINKED_SPEARMAN, abs=SPEARMAN_TOL)
+    (client,) = linked["clients"]
+    assert client["correlation"] == linked["correlation"]  # one client: the same pairs
