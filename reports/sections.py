@@ -183,12 +183,17 @@ def models_section(inputs: ReportInputs) -> Section | None:
     )
 
 
+CATEGORY_NAMES = {"language": "language", "reason": "reasoning", "multimodal": "multimodal"}
+
+
 def model_section(model: Mapping[str, Any], inputs: ReportInputs) -> Section:
+    category = CATEGORY_NAMES.get(model.get("category"), model.get("category"))
     header = Paragraph(
-        f"{model.get('category', '-')} model: {fmt(model.get('n_requests'))} requests "
-        f"({fmt(model.get('n_success'))} successful) from {fmt(model.get('n_clients'))} clients, "
-        f"{_hour(model.get('first_offset_s', 0))} to {_hour(model.get('last_offset_s', 0))} UTC "
-        f"of the span."
+        f"A {category} model: {_count(model.get('n_requests'), 'request')} "
+        f"({fmt(model.get('n_success'))} successful) from "
+        f"{_count(model.get('n_clients'), 'client')}; the first at "
+        f"{_when(model.get('first_offset_s'))} UTC, the last at "
+        f"{_when(model.get('last_offset_s'))} UTC."
     )
     parts = [
         ("Arrivals", arrivals_blocks),
