@@ -20,6 +20,7 @@ from reports.figures import Chart
 from reports.tables import Table, fmt, pct, table, top_with_others
 
 TABLE_ROWS = 25  # rows of a per-client table before the rest fold into "others"
+OVERVIEW_CLIENTS = 10  # clients listed in the overview, over all models
 
 
 # --- helpers -----------------------------------------------------------------------------------
@@ -148,6 +149,24 @@ def overview_section(inputs: ReportInputs) -> Section:
                     for m in models
                 ],
                 formatters={3: pct},
+            )
+        )
+    largest = sorted(
+        (
+            (c["client_id"], m.get("model"), c.get("n_requests") or 0, c.get("request_share"))
+            for m in inputs.stats.get("models", [])
+            for c in (m.get("clients") or [])[:OVERVIEW_CLIENTS]
+        ),
+        key=lambda row: (-row[2], str(row[1]), str(row[0])),
+    )[:OVERVIEW_CLIENTS]
+    if largest:
+        blocks.append(
+            table(
+                f"The {_count(len(largest), 'largest client')} across models",
+                ("client", "model", "requests", "share of the model's requests"),
+                largest,
+                formatters={3: pct},
+                note="Each model's section lists its clients in full (top rows, then others).",
             )
         )
     inputs_used = inputs.manifest.get("stages", {}).get("ingest", {}).get("inputs", [])
