@@ -81,7 +81,12 @@ def run_all(inputs: list[str], out: str | Path, options: RunOptions | None = Non
     seconds["export"] = time.perf_counter() - started
 
     started = time.perf_counter()
-    characterized = characterize.run(run_dir, options.characterize, options.engine)
+    characterize_options = options.characterize
+    if options.export.anonymize:  # stats.json names clients by the profiles' pseudonyms
+        characterize_options = characterize_options.model_copy(
+            update={"anonymize": True, "salt": options.export.salt}
+        )
+    characterized = characterize.run(run_dir, characterize_options, options.engine)
     seconds["characterize"] = time.perf_counter() - started
 
     started = time.perf_counter()

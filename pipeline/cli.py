@@ -310,6 +310,8 @@ def characterize(
     top_clients: TopClientsOpt = 10,
     sample_cap: SampleCapOpt = 200_000,
     seed: SeedOpt = 0,
+    anonymize: AnonymizeOpt = False,
+    salt: SaltOpt = None,
     threads: ThreadsOpt = None,
     memory_limit: MemoryOpt = "2GB",
     debug: DebugOpt = False,
@@ -319,7 +321,12 @@ def characterize(
 
     with reported_errors(debug):
         options = validated(
-            CharacterizeOptions, top_clients=top_clients, sample_cap=sample_cap, seed=seed
+            CharacterizeOptions,
+            top_clients=top_clients,
+            sample_cap=sample_cap,
+            seed=seed,
+            anonymize=anonymize,
+            salt=salt,
         )
         engine = _engine_options(threads, memory_limit)
         result = characterize_stage.run(RunDir(out), options, engine)

@@ -254,3 +254,32 @@ def _logpdf(fit: dict, family: str, x: np.ndarray) -> np.ndarray:
         if name.startswith(f"{family}__") and name.split("__")[1] not in ("loglik", "aic", "ks")
     }
     return getattr(stats, family).logpdf(x, **params)
+
+
+def test_anonymized_runs_use_the_profiles_pseudonyms(sample_run: Path, tmp_path: Path) -> None:
+    import csv
+
+    out = tmp_path / "anon"
+    result = runner.invoke(app, ["run", "--out", str(out), "--anonymize", "--salt", "s3cret"])
+    assert result.exit_code == 0, result.output
+    stats_json = json.loads((out / "stats.json").read_text())
+    named = {c["client_id"] for m in stats_json["models"] for c in m["clients"]}
+    with (out / "profiles" / "clients.csv").open() as handle:
+        exported = {row["client_id"] for row in csv.DictReader(handle)}
+    assert named == exported and "acme" not in (out / "stats.json").read_text()
+    # run without the salt on the anonymized run: refused rather than naming clients
+    refused = runner.invoke(app, ["characterize", "--out", str(out)])
+    assert refused.exit_code == 1
+    assert "Error:" in refused.output and "--salt" in refused.output
+    again = runner.invoke(
+        app, ["characterize", "--out", str(out), "--anonymize", "--salt", "s3cret"]
+    )
+    assert again.exit_code == 0, again.output
+    assert json.loads((out / "stats.json").read_text()) == stats_json
+
+
+def test_the_salt_never_reaches_the_manifest(sample_run: Path, tmp_path: Path) -> None:
+    shutil.copytree(sample_run, tmp_path, dirs_exist_ok=True)
+    options = CharacterizeOptions(anonymize=True, salt="s3cret")
+    characterize.run(RunDir(tmp_path), options, EngineOptions())
+    assert "s3cret" not in (tmp_path / "manifest.json").read_text()

@@ -142,11 +142,6 @@ def test_hostile_names_are_escaped_everywhere(hostile_run: Path) -> None:
         assert not set(text) & {"<", ">", "&", "\u2028", "\u2029"}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="stats.json keeps the original client ids under --anonymize "
-    "(docs/stats-requests.md, item 8); remove this mark when it lands",
-)
 def test_anonymized_run_names_no_original_client(sample_run: Path, tmp_path: Path) -> None:
     out = tmp_path / "anon"
     result = runner.invoke(app, ["run", "--out", str(out), "--anonymize", "--salt", "s3cret"])

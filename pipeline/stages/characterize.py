@@ -9,6 +9,7 @@ Statistics that do not apply to a log are recorded as ``{"available": false, "re
 from __future__ import annotations
 
 import itertools
+import json
 import math
 import time
 from contextlib import contextmanager
@@ -40,6 +41,8 @@ from fitting.workload import (
     top_k_shares,
 )
 from pipeline import sqlrun
+from pipeline.errors import ConfigError
+from pipeline.naming import pseudonym
 from pipeline.rundir import RunDir, write_json
 from pipeline.stages.aggregate import INTERARRIVALS, META, TRACE_WINDOWS, US_PER_DAY
 from pipeline.stages.fit import DEFAULT_TIE_FLOOR_S, WINDOW_FITS
@@ -104,6 +107,7 @@ def run(run_dir: RunDir, options: CharacterizeOptions, engine: EngineOptions) ->
     trace_windows = run_dir.require(TRACE_WINDOWS, "aggregate")
     interarrivals = run_dir.require(INTERARRIVALS, "aggregate")
     window_fits = run_dir.require(WINDOW_FITS, "fit")
+    _check_anonymization(run_dir, options)
     con = connect(run_dir, engine)
     try:
         open_requests(con, run_dir)
@@ -214,7 +218,7 @@ def run(run_dir: RunDir, options: CharacterizeOptions, engine: EngineOptions) ->
     run_dir.update_manifest(
         "characterize",
         {
-            "options": options.model_dump(),
+            "options": {**options.model_dump(), "salt": "***" if options.salt else None},
             "engine": engine.model_dump(),
             "outputs": [str(path)],
             "stats_bytes": size,
@@ -223,6 +227,22 @@ def run(run_dir: RunDir, options: CharacterizeOptions, engine: EngineOptions) ->
         },
     )
     return CharacterizeResult(path, size, seconds)
+
+
+def _check_anonymization(run_dir: RunDir, options: CharacterizeOptions) -> None:
+    """Refuse to write original client ids when the export stage replaced them."""
+    manifest = (
+        json.loads(run_dir.manifest_path.read_text(encoding="utf-8"))
+        if run_dir.manifest_path.exists()
+        else {}
+    )
+    export_options = manifest.get("stages", {}).get("export", {}).get("options", {})
+    if export_options.get("anonymize") and not options.anonymize:
+        raise ConfigError(
+            f"the profiles in {run_dir.root} were exported with --anonymize, but characterize "
+            "was asked for the original client ids",
+            hint="Pass --anonymize with the same --salt (or SERVECHAR_SALT) as the export.",
+        )
 
 
 class _Timer:
@@ -265,10 +285,16 @@ class _Context:
                     group[0][2],
                     group[0][3],
                     np.array([int(r[0]) for r in group], dtype=np.int64),
-                    [r[4] for r in group],
+                    [self.client_name(r[4]) for r in group],
                 )
             )
         return models
+
+    def client_name(self, client_id: str) -> str:
+        """The id stats.json shows: the export stage's pseudonym under --anonymize."""
+        if self.options.anonymize:
+            return pseudonym(client_id, self.options.salt or "")
+        return client_id
 
     def client_summary(self) -> dict[int, dict[str, Any]]:
         relation = sqlrun.query(self.con, "characterize/client_summary")
