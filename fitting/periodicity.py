@@ -102,3 +102,28 @@ def autocorrelation(series: ArrayLike, max_lag: int) -> np.ndarray:
         return np.full(lags + 1, np.nan)
     products = [float(centred[: y.size - k] @ centred[k:]) for k in range(lags + 1)]
     return np.array(products) / variance
+
+
+@dataclass(frozen=True, slots=True)
+class StlComponents:
+    """The robust STL decomposition of a series: observed = trend + seasonal + resid."""
+
+    trend: np.ndarray
+    seasonal: np.ndarray
+    resid: np.ndarray
+
+
+def stl_components(series: ArrayLike, period: int) -> StlComponents:
+    """Trend, seasonal and remainder of an evenly spaced series (Cleveland et al., 1990).
+
+    The same decomposition as :func:`periodicity` (statsmodels STL, robust), for plotting.
+    """
+    y = np.asarray(series, dtype=np.float64)
+    if period < 2 or y.size < 2 * period:
+        raise ValueError(f"STL needs at least two periods of {period}, got {y.size} values")
+    from statsmodels.tsa.seasonal import STL
+
+    result = STL(y, period=period, robust=True).fit()
+    return StlComponents(
+        np.asarray(result.trend), np.asarray(result.seasonal), np.asarray(result.resid)
+    )

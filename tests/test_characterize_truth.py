@@ -120,6 +120,10 @@ def test_periodicity_of_a_daily_swing(truth_stats: dict) -> None:
     daily = chat["periodicity"]["daily"]
     assert daily["available"] is True
     assert daily["seasonal_strength"] > 0.6
+    parts = daily["components"]
+    assert len(parts["x"]) == 48
+    rebuilt = np.add(np.add(parts["trend"], parts["seasonal"]), parts["resid"])
+    assert rebuilt == pytest.approx(parts["observed"], abs=1e-6)
     # rate = r (1 + A sin(2 pi (t - 6 h) / day)) peaks at 12:00 UTC, bottoms at 00:00 UTC
     assert daily["busiest_hour_utc"] in (10, 11, 12, 13, 14)
     assert daily["quietest_hour_utc"] in (22, 23, 0, 1, 2)
@@ -153,6 +157,11 @@ def test_rate_limiting_latency_and_sessions(truth_stats: dict) -> None:
     assert e2e["ms_per_input_token"] == pytest.approx(0.1, rel=SLOPE_RTOL)
     low, high = e2e["ci95"]["ms_per_output_token"]
     assert low <= 25.0 <= high or abs(e2e["ms_per_output_token"] - 25.0) < 0.05
+    by_output = chat["latency"]["e2e_ms"]["by_output_tokens"]
+    assert sum(by_output["n"]) == e2e["n"]
+    # e2e grows by 25 ms per output token: the bin means follow it (bins are ~20 % wide)
+    slope = np.polyfit(by_output["x"][3:-3], by_output["y"][3:-3], 1)[0]
+    assert slope == pytest.approx(25.0, rel=0.15)
     ttft = chat["latency"]["ttft_ms"]["ols"]
     assert ttft["intercept_ms"] == pytest.approx(40.0, abs=2.0)
     assert ttft["ms_per_output_token"] == pytest.approx(0.0, abs=0.01)

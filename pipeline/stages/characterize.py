@@ -29,7 +29,7 @@ from fitting.distributions import (
     vuong_test,
 )
 from fitting.lengths import distribution_distances, fit_pareto_lognormal
-from fitting.periodicity import autocorrelation, periodicity
+from fitting.periodicity import autocorrelation, periodicity, stl_components
 from fitting.workload import (
     bimodality,
     correlation,
@@ -775,6 +775,7 @@ def _periodicity(
                 f"({2 * period} hours)"
             )
         result = periodicity(rates, period)
+        parts = stl_components(rates, period)
         busiest = int((origin_hour + first_bin + result.busiest_phase) % period)
         quietest = int((origin_hour + first_bin + result.quietest_phase) % period)
         return {
@@ -792,6 +793,13 @@ def _periodicity(
             # hour of the day (daily) or hour of the week from the origin's weekday (weekly)
             "busiest_hour_utc": busiest,
             "quietest_hour_utc": quietest,
+            "components": {
+                "x": [float(b * HOUR_S) for b in range(first_bin, last_bin + 1)],
+                "observed": rates.tolist(),
+                "trend": parts.trend.tolist(),
+                "seasonal": parts.seasonal.tolist(),
+                "resid": parts.resid.tolist(),
+            },
         }
 
     whole = periodicity(rates, 24)  # the ratios need no full period
@@ -1242,10 +1250,30 @@ def _latency(found: dict[str, Any] | None) -> dict[str, Any]:
                     "ci95": {k: list(v) for k, v in fitted.ci95.items()},
                     "r_squared": fitted.r_squared,
                 }
+                for field in ("input_tokens", "output_tokens"):
+                    entry[f"by_{field}"] = _log_binned_means(sample[field][ok], y[ok])
             else:
                 entry["ols"] = _unavailable("fewer than 4 requests for a regression")
         result[metric] = entry
     return result
+
+
+def _log_binned_means(x: np.ndarray, y: np.ndarray, n_bins: int = 20) -> dict[str, list[float]]:
+    """Mean of y in log-spaced bins of x (x below 1 counts as 1): x = geometric bin centre."""
+    clipped = np.maximum(x, 1.0)
+    if clipped.max() <= clipped.min():
+        return {"x": [float(clipped.min())], "y": [float(y.mean())], "n": [int(y.size)]}
+    edges = np.geomspace(clipped.min(), clipped.max(), n_bins + 1)
+    index = np.clip(np.searchsorted(edges, clipped, side="right") - 1, 0, n_bins - 1)
+    counts = np.bincount(index, minlength=n_bins)
+    sums = np.bincount(index, weights=y, minlength=n_bins)
+    used = counts > 0
+    centres = np.sqrt(edges[:-1] * edges[1:])
+    return {
+        "x": centres[used].tolist(),
+        "y": (sums[used] / counts[used]).tolist(),
+        "n": counts[used].tolist(),
+    }
 
 
 def _sessions(row: dict[str, Any] | None) -> dict[str, Any]:

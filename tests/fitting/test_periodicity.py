@@ -45,3 +45,21 @@ def test_autocorrelation_of_a_daily_sine_peaks_at_a_day() -> None:
         assert acf[k] == pytest.approx(expected, abs=0.1)
     assert np.isnan(autocorrelation(np.ones(10), 3)).all()
     assert autocorrelation([1.0], 3).size == 0
+
+
+def test_stl_components_add_up_and_find_the_daily_shape() -> None:
+    from fitting.periodicity import stl_components
+
+    hours = np.arange(24 * 7)
+    rng = np.random.default_rng(8)
+    shape = 5 * np.sin(2 * np.pi * hours / 24)
+    series = 10 + 0.05 * hours + shape + rng.normal(0, 0.3, hours.size)
+    parts = stl_components(series, 24)
+    assert np.allclose(parts.trend + parts.seasonal + parts.resid, series)
+    # the seasonal part is the sine within ~3 noise sds; the trend rises by ~0.05 per hour
+    assert np.max(np.abs(parts.seasonal - shape)) < 1.0
+    assert (parts.trend[-24] - parts.trend[24]) / (hours[-24] - hours[24]) == pytest.approx(
+        0.05, abs=0.01
+    )
+    with pytest.raises(ValueError, match="two periods"):
+        stl_components(series[:40], 24)
