@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-STAGES = ("ingest", "aggregate", "fit", "export")
+STAGES = ("ingest", "aggregate", "fit", "export", "characterize")
 
 
 def make_log(path: Path, rows: int, seed: int) -> None:

@@ -57,31 +57,41 @@ def fit_pareto_lognormal(
     x = x[np.isfinite(x)]
     if x.size < 50 or np.any(x <= 0):
         raise ValueError("`sample` needs at least 50 positive values")
-    log_x = np.log(x)
+    # EM over the distinct values weighted by their counts: token counts repeat a lot, so
+    # this is several times faster than over the raw sample and gives the same estimates.
+    values, counts = np.unique(x, return_counts=True)
+    w = counts.astype(np.float64)
+    n = float(x.size)
+    log_v = np.log(values)
+    half_log_2pi = 0.5 * np.log(2 * np.pi)
     best: ParetoLognormal | None = None
     for xmin in np.unique(np.quantile(x, np.linspace(0.5, 0.98, candidates))):
-        in_tail = x >= xmin
-        if in_tail.sum() < 10:
+        in_tail = values >= xmin
+        n_tail = float(w[in_tail].sum())
+        if n_tail < 10:
             continue
-        log_ratio = np.where(in_tail, np.log(np.maximum(x, xmin) / xmin), 0.0)
-        weight, mu, sigma = float(in_tail.mean()), float(log_x.mean()), float(log_x.std())
-        alpha = float(in_tail.sum() / max(log_ratio[in_tail].sum(), 1e-12))
+        log_ratio = np.where(in_tail, np.log(np.maximum(values, xmin) / xmin), 0.0)
+        weight = n_tail / n
+        mu = float((w * log_v).sum() / n)
+        sigma = float(np.sqrt((w * (log_v - mu) ** 2).sum() / n))
+        alpha = float(n_tail / max((w * log_ratio)[in_tail].sum(), 1e-12))
         previous = -np.inf
         loglik = -np.inf
         for _ in range(iterations):
-            log_body = np.log1p(-weight) + stats.norm.logpdf(log_x, mu, sigma) - log_x
+            z = (log_v - mu) / sigma
+            log_body = np.log1p(-weight) - 0.5 * z * z - np.log(sigma) - half_log_2pi - log_v
             log_tail = np.where(
                 in_tail,
                 np.log(weight) + np.log(alpha) - np.log(xmin) - (alpha + 1) * log_ratio,
                 -np.inf,
             )
             total = np.logaddexp(log_body, log_tail)
-            loglik = float(total.sum())
-            r_tail = np.exp(log_tail - total)
-            r_body = 1.0 - r_tail
-            weight = float(np.clip(r_tail.mean(), 1e-9, 1 - 1e-9))
-            mu = float((r_body * log_x).sum() / r_body.sum())
-            sigma = float(max(np.sqrt((r_body * (log_x - mu) ** 2).sum() / r_body.sum()), 1e-6))
+            loglik = float((w * total).sum())
+            r_tail = w * np.exp(log_tail - total)  # expected tail members at each value
+            r_body = w - r_tail
+            weight = float(np.clip(r_tail.sum() / n, 1e-9, 1 - 1e-9))
+            mu = float((r_body * log_v).sum() / r_body.sum())
+            sigma = float(max(np.sqrt((r_body * (log_v - mu) ** 2).sum() / r_body.sum()), 1e-6))
             alpha = float(r_tail.sum() / max((r_tail * log_ratio).sum(), 1e-12))
             if loglik - previous < tol * abs(loglik):
                 break

@@ -84,3 +84,46 @@ def periodicity(series: ArrayLike, period: int) -> Periodicity:
         int(np.argmax(by_phase)),
         int(np.argmin(by_phase)),
     )
+
+
+def autocorrelation(series: ArrayLike, max_lag: int) -> np.ndarray:
+    """Sample autocorrelation at lags 0..max_lag (capped at len - 1); NaN for a constant series.
+
+    The usual estimator (Box and Jenkins, 1976): autocovariance at lag k over n, divided by
+    the variance, so that values are in [-1, 1] and lag 0 is 1.
+    """
+    y = np.asarray(series, dtype=np.float64)
+    lags = min(max_lag, y.size - 1)
+    if y.size < 2 or lags < 0:
+        return np.zeros(0)
+    centred = y - y.mean()
+    variance = float(centred @ centred)
+    if variance <= 0:
+        return np.full(lags + 1, np.nan)
+    products = [float(centred[: y.size - k] @ centred[k:]) for k in range(lags + 1)]
+    return np.array(products) / variance
+
+
+@dataclass(frozen=True, slots=True)
+class StlComponents:
+    """The robust STL decomposition of a series: observed = trend + seasonal + resid."""
+
+    trend: np.ndarray
+    seasonal: np.ndarray
+    resid: np.ndarray
+
+
+def stl_components(series: ArrayLike, period: int) -> StlComponents:
+    """Trend, seasonal and remainder of an evenly spaced series (Cleveland et al., 1990).
+
+    The same decomposition as :func:`periodicity` (statsmodels STL, robust), for plotting.
+    """
+    y = np.asarray(series, dtype=np.float64)
+    if period < 2 or y.size < 2 * period:
+        raise ValueError(f"STL needs at least two periods of {period}, got {y.size} values")
+    from statsmodels.tsa.seasonal import STL
+
+    result = STL(y, period=period, robust=True).fit()
+    return StlComponents(
+        np.asarray(result.trend), np.asarray(result.seasonal), np.asarray(result.resid)
+    )

@@ -38,8 +38,8 @@ def gini(values: ArrayLike) -> float:
         return 0.0
     n = x.size
     ranks = np.arange(1, n + 1)
-    # equal amounts sum to -3e-17 or so in floating point: the Gini is never below 0
-    return max(0.0, float(np.sum((2 * ranks - n - 1) * x) / (n * total)))
+    # clipped: rounding can leave -1e-17 for equal amounts, whose Gini is exactly 0
+    return float(max(np.sum((2 * ranks - n - 1) * x) / (n * total), 0.0))
 
 
 def top_k_shares(values: ArrayLike, ks: Sequence[int] = (1, 5, 10, 20)) -> dict[int, float]:
@@ -104,6 +104,8 @@ def fano_factors(
 
 # --- one mode or two ---------------------------------------------------------------------------
 
+_HALF_LOG_2PI = 0.5 * np.log(2 * np.pi)
+
 
 @dataclass(frozen=True, slots=True)
 class Bimodality:
@@ -145,7 +147,9 @@ def bimodality(
     weights = np.array([0.5, 0.5])
     previous = -np.inf
     for _ in range(iterations):
-        log_density = np.log(weights) + stats.norm.logpdf(x[:, None], means, sds)
+        # the normal log-density written out: scipy's argument checks cost more than the maths
+        z = (x[:, None] - means) / sds
+        log_density = np.log(weights) - 0.5 * z * z - np.log(sds) - _HALF_LOG_2PI
         total = np.logaddexp(log_density[:, 0], log_density[:, 1])
         loglik_two = float(total.sum())
         responsibility = np.exp(log_density - total[:, None])
@@ -235,3 +239,37 @@ def latency_model(
         {name: (float(low_high[i][0]), float(low_high[i][1])) for i, name in enumerate(names)},
         float(result.rsquared),
     )
+
+
+def pearson_from_moments(n: int, sx: int, sy: int, sxx: int, syy: int, sxy: int) -> float:
+    """Pearson correlation from the sums of x, y, x^2, y^2 and xy over n pairs.
+
+    With exact integer sums (Python ints) the only rounding is in the final division, so the
+    result does not depend on how the sums were accumulated. Applied to mid-ranks it is the
+    Spearman correlation with ties averaged (Spearman, 1904). NaN below 3 pairs or when
+    either field is constant.
+    """
+    if n < 3:
+        return np.nan
+    covariance = n * sxy - sx * sy
+    spread_x = n * sxx - sx * sx
+    spread_y = n * syy - sy * sy
+    if spread_x <= 0 or spread_y <= 0:
+        return np.nan
+    # float() of each big integer separately avoids overflow of their product.
+    return float(covariance / (np.sqrt(float(spread_x)) * np.sqrt(float(spread_y))))
+
+
+def fano_from_sums(window_s: float, n_bins: int, sum_counts: int, sum_sq_counts: int) -> Dispersion:
+    """Fano factor from the sums of counts and squared counts over the non-empty bins.
+
+    ``n_bins`` counts every bin of the span, empty ones included (they add nothing to the
+    sums), so the result equals :func:`fano_factors` on the full array of counts without
+    materialising it. NaN below 2 bins or with no arrivals.
+    """
+    if n_bins < 2 or sum_counts <= 0:
+        mean = sum_counts / n_bins if n_bins > 0 else np.nan
+        return Dispersion(window_s, n_bins, float(mean), np.nan, np.nan)
+    mean = sum_counts / n_bins
+    var = (n_bins * sum_sq_counts - sum_counts * sum_counts) / (n_bins * n_bins)
+    return Dispersion(window_s, n_bins, float(mean), float(var), float(var / mean))

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from pipeline.config import (
     AggregateOptions,
+    CharacterizeOptions,
     EngineOptions,
     ExportOptions,
     FitOptions,
@@ -24,7 +25,8 @@ from pipeline.errors import PipelineError
 from pipeline.rundir import RunDir
 
 if TYPE_CHECKING:  # the stages import duckdb and scipy: only when a stage runs
-    from pipeline.stages import aggregate, export, fit, ingest
+    from pipeline.stages import aggregate, characterize, export, fit, ingest
+    from reports import ReportResult
 
 SAMPLE_LOG = Path(__file__).resolve().parent.parent / "sample" / "requests.csv.gz"
 
@@ -37,6 +39,7 @@ class RunOptions:
     aggregate: AggregateOptions = field(default_factory=AggregateOptions)
     fit: FitOptions = field(default_factory=FitOptions)
     export: ExportOptions = field(default_factory=ExportOptions)
+    characterize: CharacterizeOptions = field(default_factory=CharacterizeOptions)
     engine: EngineOptions = field(default_factory=EngineOptions)
 
 
@@ -48,12 +51,14 @@ class RunResult:
     aggregate: aggregate.AggregateResult
     fit: fit.FitStageResult
     export: export.ExportResult
+    characterize: characterize.CharacterizeResult
+    report: ReportResult
     seconds: dict[str, float]
 
 
 def run_all(inputs: list[str], out: str | Path, options: RunOptions | None = None) -> RunResult:
-    """Run ingest, aggregate, fit and export in order; stop at the first error."""
-    from pipeline.stages import aggregate, export, fit, ingest
+    """Run ingest, aggregate, fit, export, characterize and report; stop at the first error."""
+    from pipeline.stages import aggregate, characterize, export, fit, ingest, report
 
     options = options or RunOptions()
     run_dir = RunDir(Path(out))
@@ -74,12 +79,26 @@ def run_all(inputs: list[str], out: str | Path, options: RunOptions | None = Non
     started = time.perf_counter()
     exported = export.run(run_dir, options.export)
     seconds["export"] = time.perf_counter() - started
-    return RunResult(ingested, aggregated, fitted, exported, seconds)
+
+    started = time.perf_counter()
+    characterize_options = options.characterize
+    if options.export.anonymize:  # stats.json names clients by the profiles' pseudonyms
+        characterize_options = characterize_options.model_copy(
+            update={"anonymize": True, "salt": options.export.salt}
+        )
+    characterized = characterize.run(run_dir, characterize_options, options.engine)
+    seconds["characterize"] = time.perf_counter() - started
+
+    started = time.perf_counter()
+    reported = report.run(run_dir)
+    seconds["report"] = time.perf_counter() - started
+    return RunResult(ingested, aggregated, fitted, exported, characterized, reported, seconds)
 
 
 __all__ = [
     "SAMPLE_LOG",
     "AggregateOptions",
+    "CharacterizeOptions",
     "EngineOptions",
     "ExportOptions",
     "FitOptions",

@@ -14,6 +14,7 @@ import typer
 from pipeline import SAMPLE_LOG, RunOptions, run_all
 from pipeline.config import (
     AggregateOptions,
+    CharacterizeOptions,
     EngineOptions,
     ExportOptions,
     FitOptions,
@@ -101,6 +102,13 @@ SaltOpt = Annotated[
     str | None,
     typer.Option("--salt", envvar="SERVECHAR_SALT", help="Salt for --anonymize."),
 ]
+TopClientsOpt = Annotated[
+    int, typer.Option("--top-clients", help="Clients per model with detailed curves.")
+]
+SampleCapOpt = Annotated[
+    int, typer.Option("--sample-cap", help="Most values per model a distribution fit uses.")
+]
+SeedOpt = Annotated[int, typer.Option("--seed", help="Seed of the fits' deterministic samples.")]
 ThreadsOpt = Annotated[int | None, typer.Option("--threads", help="DuckDB threads.")]
 MemoryOpt = Annotated[str, typer.Option("--memory-limit", help="DuckDB memory limit.")]
 DebugOpt = Annotated[bool, typer.Option("--debug", help="Show tracebacks for errors.")]
@@ -197,11 +205,14 @@ def run(
     min_requests: MinRequestsOpt = 10,
     anonymize: AnonymizeOpt = False,
     salt: SaltOpt = None,
+    top_clients: TopClientsOpt = 10,
+    sample_cap: SampleCapOpt = 200_000,
+    seed: SeedOpt = 0,
     threads: ThreadsOpt = None,
     memory_limit: MemoryOpt = "2GB",
     debug: DebugOpt = False,
 ) -> None:
-    """Run every stage: ingest, aggregate, fit, export. Without INPUT, uses the bundled sample."""
+    """Run every stage, ingest to report. Without INPUT, uses the bundled sample."""
     with reported_errors(debug):
         options = RunOptions(
             ingest=_ingest_options(
@@ -218,6 +229,9 @@ def run(
             aggregate=_aggregate_options(window, dataset_window, origin, max_span_days),
             fit=validated(FitOptions, min_requests=min_requests),
             export=validated(ExportOptions, anonymize=anonymize, salt=salt),
+            characterize=validated(
+                CharacterizeOptions, top_clients=top_clients, sample_cap=sample_cap, seed=seed
+            ),
             engine=_engine_options(threads, memory_limit),
         )
         result = run_all(inputs or [str(SAMPLE_LOG)], out, options)
@@ -234,6 +248,8 @@ def run(
         result.export.fits,
         result.ingest.summary,
         result.ingest.rejects,
+        result.characterize.stats,
+        result.report.path,
     )
 
 
@@ -487,6 +503,53 @@ def whatif(
             f"or tpm {found.get('tpm', 0):,.0f} alone, or {found.get('scale', 0):.3g}x both",
             err=True,
         )
+    echo_paths(result.path)
+
+
+@app.command()
+def characterize(
+    out: OutOpt = Path("out"),
+    top_clients: TopClientsOpt = 10,
+    sample_cap: SampleCapOpt = 200_000,
+    seed: SeedOpt = 0,
+    anonymize: AnonymizeOpt = False,
+    salt: SaltOpt = None,
+    threads: ThreadsOpt = None,
+    memory_limit: MemoryOpt = "2GB",
+    debug: DebugOpt = False,
+) -> None:
+    """Workload statistics behind the report: stats.json (see docs/stats.md)."""
+    from pipeline.stages import characterize as characterize_stage
+
+    with reported_errors(debug):
+        options = validated(
+            CharacterizeOptions,
+            top_clients=top_clients,
+            sample_cap=sample_cap,
+            seed=seed,
+            anonymize=anonymize,
+            salt=salt,
+        )
+        engine = _engine_options(threads, memory_limit)
+        result = characterize_stage.run(RunDir(out), options, engine)
+    echo_paths(result.stats)
+
+
+@app.command()
+def report(
+    run_dir: Annotated[
+        Path | None,
+        typer.Argument(help="Run directory (the same as --out).", show_default=False),
+    ] = None,
+    out: OutOpt = Path("out"),
+    debug: DebugOpt = False,
+) -> None:
+    """Write report.html: the characterization as one self-contained HTML file."""
+    from pipeline.stages import report as report_stage
+
+    with reported_errors(debug):
+        result = report_stage.run(RunDir(run_dir or out))
+    typer.echo(f"{result.n_figures} figures, {result.n_bytes:,} bytes", err=True)
     echo_paths(result.path)
 
 

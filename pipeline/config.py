@@ -110,6 +110,28 @@ class ExportOptions(BaseModel):
         return self
 
 
+class CharacterizeOptions(BaseModel):
+    """Workload characterization (`stats.json`)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    top_clients: int = Field(default=10, ge=0)
+    sample_cap: int = Field(default=200_000, ge=1_000)
+    seed: int = Field(default=0, ge=0)
+    # as the export stage: client ids in stats.json become the same salted pseudonyms
+    anonymize: bool = False
+    salt: str | None = None
+
+    @model_validator(mode="after")
+    def _salt_with_anonymize(self) -> CharacterizeOptions:
+        if self.anonymize and not self.salt:
+            raise ValueError(
+                "anonymize needs a salt: pass --salt or set SERVECHAR_SALT (the same one as "
+                "the export stage, so that stats.json and the profiles use the same pseudonyms)"
+            )
+        return self
+
+
 class EngineOptions(BaseModel):
     """DuckDB resources."""
 

@@ -36,9 +36,19 @@ class ClientSpec:
     output_mean: float = 200.0  # exponential unless output_lognormal is set
     output_lognormal: tuple[float, float] | None = None
     reason_beta: tuple[float, float] = (4.0, 2.0)  # reasoning share of output, reason clients
+    # (weight of the first, Beta 1, Beta 2): a two-humped reasoning share instead of reason_beta
+    reason_mixture: tuple[float, tuple[float, float], tuple[float, float]] | None = None
+    # Gaussian-copula correlation of input and output lengths (exponential outputs only):
+    # Spearman's rho is then (6 / pi) arcsin(length_correlation / 2)
+    length_correlation: float = 0.0
     image_counts: tuple[float, ...] = (0.2, 0.6, 0.2)  # P(0), P(1), P(2) images, multimodal
     image_item_tokens: tuple[int, ...] = (256, 576, 1024)
     failure_rate: float = 0.0  # share answered with status 500 (arrivals, not lengths)
+    rate_limited_share: float = 0.0  # share answered with status 429 (among the rest)
+    # (intercept ms, ms per input token, ms per output token, noise sd ms): ttft_ms =
+    # intercept + a * input + noise, e2e_ms = ttft_ms + b * output + noise
+    latency: tuple[float, float, float, float] | None = None
+    session_turns: float = 0.0  # mean turns per session (geometric); 0: no session ids
 
 
 def window_rates(spec: ClientSpec, n_windows: int, window_s: int) -> np.ndarray:
@@ -75,7 +85,8 @@ def arrivals(
 
 def _lengths(spec: ClientSpec, n: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
     mu, sigma = spec.input_lognormal
-    text = np.exp(rng.normal(mu, sigma, n))
+    normal = rng.normal(mu, sigma, n)
+    text = np.exp(normal)
     if spec.pareto_tail is not None:
         weight, xm, alpha = spec.pareto_tail
         tail = rng.random(n) < weight
@@ -83,12 +94,21 @@ def _lengths(spec: ClientSpec, n: int, rng: np.random.Generator) -> dict[str, np
     text_tokens = np.maximum(1, np.round(text)).astype(np.int64)
     if spec.output_lognormal is not None:
         output = np.exp(rng.normal(*spec.output_lognormal, n))
+    elif spec.length_correlation:
+        rho = spec.length_correlation
+        latent = rho * (normal - mu) / sigma + np.sqrt(1 - rho * rho) * rng.normal(0, 1, n)
+        output = -spec.output_mean * np.log(special.ndtr(-latent))  # exponential quantile
     else:
         output = rng.exponential(spec.output_mean, n)
     output_tokens = np.maximum(1, np.round(output)).astype(np.int64)
     columns: dict[str, np.ndarray] = {"output_tokens": output_tokens}
     if spec.category == "reason":
-        ratio = rng.beta(*spec.reason_beta, n)
+        if spec.reason_mixture is not None:
+            weight, first, second = spec.reason_mixture
+            in_first = rng.random(n) < weight
+            ratio = np.where(in_first, rng.beta(*first, n), rng.beta(*second, n))
+        else:
+            ratio = rng.beta(*spec.reason_beta, n)
         columns["reason_tokens"] = np.round(ratio * output_tokens).astype(np.int64)
     if spec.category == "multimodal":
         counts = rng.choice(len(spec.image_counts), n, p=np.asarray(spec.image_counts))
@@ -119,6 +139,25 @@ def generate(
         n = len(offsets)
         columns = _lengths(spec, n, rng)
         failed = rng.random(n) < spec.failure_rate
+        status = np.where(failed, 500, 200)
+        # Extra columns draw from the generator only when used, so that logs without them
+        # (the bundled sample) stay byte-identical.
+        extra: dict[str, pl.Series] = {}
+        if spec.rate_limited_share > 0:
+            limited = ~failed & (rng.random(n) < spec.rate_limited_share)
+            status = np.where(limited, 429, status)
+        if spec.latency is not None:
+            intercept, per_input, per_output, noise = spec.latency
+            ttft = intercept + per_input * columns["input_tokens"] + rng.normal(0, noise, n)
+            e2e = ttft + per_output * columns["output_tokens"] + rng.normal(0, noise, n)
+            extra["ttft_ms"] = pl.Series(np.round(np.maximum(ttft, 0.0), 3))
+            extra["e2e_ms"] = pl.Series(np.round(np.maximum(e2e, ttft), 3))
+        if spec.session_turns > 0:
+            starts = rng.random(n) < 1.0 / spec.session_turns
+            if n:
+                starts[0] = True
+            numbers = np.cumsum(starts)
+            extra["session_id"] = pl.Series([f"{spec.client_id}-s{k}" for k in numbers])
         frame = pl.DataFrame(
             {
                 "offset_us": np.round(offsets * 1e6).astype(np.int64),
@@ -129,7 +168,8 @@ def generate(
                 "reason_tokens": columns.get("reason_tokens", np.full(n, None)),
                 "image_count": columns.get("image_count", np.full(n, None)),
                 "image_tokens": columns.get("image_tokens", np.full(n, None)),
-                "status": np.where(failed, 500, 200),
+                "status": status,
+                **extra,
             },
             schema_overrides={
                 "reason_tokens": pl.Int64,
@@ -139,7 +179,7 @@ def generate(
         )
         frames.append(frame)
     start_us = int(start.timestamp() * 1_000_000)
-    log = pl.concat(frames).sort(["offset_us", "client_id"], maintain_order=True)
+    log = pl.concat(frames, how="diagonal").sort(["offset_us", "client_id"], maintain_order=True)
     return log.select(
         pl.from_epoch(pl.col("offset_us") + start_us, time_unit="us")
         .dt.strftime("%Y-%m-%dT%H:%M:%S%.6fZ")

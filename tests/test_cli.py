@@ -45,10 +45,11 @@ def test_same_input_gives_byte_identical_outputs(tmp_path: Path, sample_run: Pat
     assert result.exit_code == 0, result.output
     again = tmp_path / "again"
     assert _tree_digest(again / "profiles") == _tree_digest(sample_run / "profiles")
-    for name in ("fits.json", "summary.json", "rejects.csv"):
+    for name in ("fits.json", "summary.json", "rejects.csv", "stats.json", "report.html"):
         assert (again / name).read_bytes() == (sample_run / name).read_bytes()
     manifest = json.loads((again / "manifest.json").read_text())
-    assert set(manifest["stages"]) == {"ingest", "aggregate", "fit", "export"}
+    stages = {"ingest", "aggregate", "fit", "export", "characterize", "report"}
+    assert set(manifest["stages"]) == stages
     assert manifest["stages"]["ingest"]["inputs"][0]["sha256"]
     assert manifest["versions"]["duckdb"]
 
@@ -121,7 +122,7 @@ def test_readme_documents_every_command_and_option() -> None:
     group = typer.main.get_command(app)
     commands = group.commands  # type: ignore[attr-defined]
     expected = {"run", "ingest", "aggregate", "fit", "export", "presets", "inspect"}
-    assert expected | {"generate", "validate", "whatif"} <= set(commands)
+    assert expected | {"generate", "validate", "whatif", "characterize", "report"} <= set(commands)
     for name, command in commands.items():
         assert f"`{name}`" in readme or f"servechar {name}" in readme, name
         for param in command.params:

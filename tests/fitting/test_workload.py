@@ -6,14 +6,17 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from scipy.stats import rankdata
 
 from fitting.workload import (
     bimodality,
     correlation,
     fano_factors,
+    fano_from_sums,
     gini,
     latency_model,
     lorenz_curve,
+    pearson_from_moments,
     top_k_shares,
 )
 
@@ -97,3 +100,39 @@ def test_latency_slopes_are_recovered_with_confidence_intervals() -> None:
     low, high = model.ci95["ms_per_output_token"]
     assert low < 20.0 < high
     assert model.r_squared > 0.99
+
+
+def test_correlation_from_exact_moments_equals_scipy() -> None:
+    rng = np.random.default_rng(7)
+    x = rng.integers(1, 5000, 2000)
+    y = x // 3 + rng.integers(0, 800, 2000)
+    moments = [int(v) for v in (x.sum(), y.sum(), (x * x).sum(), (y * y).sum(), (x * y).sum())]
+    # Only the last division rounds: agreement to 1e-12 (scipy accumulates floats).
+    assert pearson_from_moments(2000, *moments) == pytest.approx(
+        correlation(x, y).pearson, abs=1e-12
+    )
+    # doubled mid-ranks are integers, as the characterize SQL computes them
+    rx, ry = (np.round(2 * rankdata(v)).astype(np.int64) for v in (x, y))
+    ranks = [
+        int(v) for v in (rx.sum(), ry.sum(), (rx * rx).sum(), (ry * ry).sum(), (rx * ry).sum())
+    ]
+    assert pearson_from_moments(2000, *ranks) == pytest.approx(
+        correlation(x, y).spearman, abs=1e-12
+    )
+    assert np.isnan(pearson_from_moments(2, 1, 1, 1, 1, 1))  # too few pairs
+    assert np.isnan(pearson_from_moments(3, 3, 6, 3, 14, 6))  # x constant
+
+
+def test_fano_from_sums_equals_fano_on_the_full_counts() -> None:
+    rng = np.random.default_rng(3)
+    arrivals = np.sort(rng.uniform(0, 10_000, 3_000))
+    for window in (1.0, 10.0, 600.0):
+        direct = fano_factors(arrivals, [window], start_s=0.0, end_s=10_000.0)[0]
+        n_bins = int(10_000 // window)
+        counts = np.bincount((arrivals // window).astype(int), minlength=n_bins)[:n_bins]
+        nonempty = counts[counts > 0]
+        from_sums = fano_from_sums(window, n_bins, int(nonempty.sum()), int((nonempty**2).sum()))
+        assert from_sums.fano_factor == pytest.approx(direct.fano_factor, rel=1e-12)
+        assert from_sums.n_windows == direct.n_windows
+    assert np.isnan(fano_from_sums(60.0, 1, 5, 25).fano_factor)  # one bin: undefined
+    assert np.isnan(fano_from_sums(60.0, 10, 0, 0).fano_factor)  # no arrivals
