@@ -454,7 +454,7 @@ def validate(
             f"per-client by {under['generated']:.1f}%",
             err=True,
         )
-    echo_paths(result.path)
+    echo_paths(*(p for p in (result.path, result.report) if p is not None))
 
 
 @app.command()

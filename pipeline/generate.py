@@ -23,7 +23,7 @@ import numpy as np
 
 from fitting.generation import ClientProfile, FieldDistribution, Workload, generate_clients
 from pipeline.errors import ConfigError, InputError
-from pipeline.rundir import RunDir
+from pipeline.rundir import RunDir, move_into_place
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -412,7 +412,7 @@ def write_trace(output: Path, frames: Sequence[pl.DataFrame]) -> int:
     handle, temporary = tempfile.mkstemp(dir=output.parent, prefix=f".{output.name}.")
     os.close(handle)
     trace.write_csv(temporary, float_precision=6, line_terminator="\n")
-    os.replace(temporary, output)
+    move_into_place(temporary, output)
     return trace.height
 
 

@@ -18,8 +18,21 @@ def write_text_atomic(path: Path, text: str) -> Path:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
         handle.write(text)
-    os.replace(tmp, path)
+    move_into_place(tmp, path)
     return path
+
+
+def move_into_place(tmp: str | Path, path: Path) -> None:
+    """Publish a finished temporary file: ordinary permissions (mkstemp makes 0600), then an
+    atomic rename."""
+    os.chmod(tmp, 0o666 & ~_umask())
+    os.replace(tmp, path)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def dumps_json(data: Any) -> str:

@@ -87,7 +87,8 @@ def time_quality(con: duckdb.DuckDBPyConnection, origin_us: int, identity: str) 
             "first_arrival_s": first_s,
             "last_arrival_s": last_s,
             "covers": covered_part(first_s, last_s),
-            "is_partial_day": last_s - first_s < SECONDS_PER_DAY,
+            # a day's log rarely starts at 00:00:00 sharp: within an hour of 24 h is a day
+            "is_partial_day": last_s - first_s < SECONDS_PER_DAY - 3600,
         }
     return {"identity": identity, "models": models}
 

@@ -65,6 +65,7 @@ class ValidateOptions:
 class ValidateResult:
     path: Path
     models: list[dict[str, Any]]
+    report: Path | None = None  # report.html, rebuilt with the fidelity section
 
 
 def run(run_dir: RunDir, options: ValidateOptions, engine: EngineOptions) -> ValidateResult:
@@ -146,7 +147,12 @@ def run(run_dir: RunDir, options: ValidateOptions, engine: EngineOptions) -> Val
             "seconds": round(time.perf_counter() - started, 3),
         },
     )
-    return ValidateResult(path, results)
+    report = None
+    if run_dir.path("stats.json").exists():  # the report gains its fidelity section
+        from pipeline.stages import report as report_stage
+
+        report = report_stage.run(run_dir).path
+    return ValidateResult(path, results, report)
 
 
 def _epoch_us(iso: str) -> int:

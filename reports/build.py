@@ -30,7 +30,7 @@ from reports.sections import SECTIONS, SectionFunction
 STATS = "stats.json"
 SUMMARY = "summary.json"
 VALIDATION = "validation.json"
-QUIRKS = "quirks.json"
+QUIRKS = "aggregate/time_quality.json"  # written by the aggregate stage
 REPORT = "report.html"
 STATS_FORMAT = "servechar.stats/1"
 

@@ -9,7 +9,6 @@ statistic the run lacks becomes an `Unavailable` note with the reason.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -1387,20 +1386,85 @@ def _latency_blocks(latency: Mapping[str, Any]) -> list[Block]:
     return blocks
 
 
-def generic_section(title: str, data: Mapping[str, Any] | None) -> Section | None:
-    """A JSON artefact without a dedicated section yet: its top-level values as a table."""
-    if data is None:
-        return None
-    rows = [(key, json.dumps(value, sort_keys=True)[:200]) for key, value in sorted(data.items())]
-    return Section(title, (table(title, ("key", "value"), rows),))
-
-
 def validation_section(inputs: ReportInputs) -> Section | None:
-    return generic_section("Validation", inputs.validation)
+    """The fidelity scorecard of `servechar validate` (reports.validation builds its parts)."""
+    if inputs.validation is None:
+        return None
+    from reports.validation import validation_section as fidelity
+
+    built = fidelity(inputs.validation)
+    intro = Paragraph(
+        "Workloads generated from the exported per-client profiles and from a naive baseline "
+        "(Poisson arrivals at each window's aggregate rate, lengths from the pooled "
+        "distribution) scored against the log: the closer to the real column, the better. "
+        "Capacity is the token throughput a FIFO server needs to keep the p99 queueing delay "
+        "under the target; a negative under-provisioning means over-provisioned."
+    )
+    scorecard = Table(
+        "Scorecard",
+        built.table_headers,
+        tuple(tuple(row) for row in built.table_rows),
+        tuple(i >= 2 for i in range(len(built.table_headers))),
+    )
+    charts = tuple(Chart(title, figure, reading) for title, figure, reading in built.figures)
+    return Section(built.title, (intro, scorecard, *charts))
 
 
-def quirks_section(inputs: ReportInputs) -> Section | None:
-    return generic_section("Quirks and time resolution", inputs.quirks)
+IDENTITY_WORDS = {
+    "client_id": "clients are the log's client ids",
+    "session_id": "clients are sessions (the log has no tenant or key column)",
+    "single_client": "the log has no client column: all requests are one client, all",
+}
+
+
+def time_quality_section(inputs: ReportInputs) -> Section | None:
+    """Timestamp resolution, quantization, idle gaps and day coverage (aggregate stage)."""
+    quality = inputs.quirks
+    if not quality:
+        return None
+    rows = []
+    notes = []
+    for name, model in sorted(quality.get("models", {}).items()):
+        rows.append(
+            (
+                name,
+                model.get("requests"),
+                model.get("distinct_arrival_times"),
+                model.get("timestamp_resolution_s"),
+                model.get("is_quantized"),
+                model.get("longest_idle_gap_s"),
+                model.get("covers"),
+                model.get("is_partial_day"),
+            )
+        )
+        if model.get("sub_resolution_note"):
+            notes.append(Paragraph(f"{name}: {model['sub_resolution_note']}."))
+        if model.get("is_partial_day"):
+            notes.append(
+                Paragraph(
+                    f"{name}: the log covers {model.get('covers')} only, less than a day; "
+                    "profile times still count from UTC midnight, so hour-of-day statistics "
+                    "describe that part of the day only."
+                )
+            )
+    identity = IDENTITY_WORDS.get(str(quality.get("identity")), str(quality.get("identity")))
+    summary = table(
+        "Timestamps per model",
+        (
+            "model",
+            "requests",
+            "distinct times",
+            "resolution (s)",
+            "quantized",
+            "longest idle gap (s)",
+            "covers (UTC)",
+            "less than a day",
+        ),
+        rows,
+    )
+    return Section(
+        "Timestamps and coverage", (Paragraph(f"Who is a client: {identity}."), summary, *notes)
+    )
 
 
 METHODS = (
@@ -1495,8 +1559,8 @@ SectionFunction = Callable[[ReportInputs], Section | None]
 
 SECTIONS: tuple[SectionFunction, ...] = (
     overview_section,
-    validation_section,
-    quirks_section,
+    time_quality_section,
     models_section,
+    validation_section,
     methods_section,
 )

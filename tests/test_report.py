@@ -12,13 +12,15 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
-from pipeline import RunOptions, run_all
+from pipeline import RunOptions, run_all, validate
 from pipeline.cli import app
+from pipeline.config import EngineOptions
 from pipeline.rundir import RunDir
 from pipeline.synthetic import ClientSpec, generate
 from reports import build_report
@@ -27,6 +29,7 @@ from reports.build import assemble, render
 from reports.figures import figure_json, lines, plotly_text
 from reports.sections import TABLE_ROWS, models_section
 from reports.tables import fmt, pct, top_with_others
+from reports.validation import validation_section
 from tests.report_helpers import (
     HOSTILE_NAMES,
     figure_specs,
@@ -222,16 +225,27 @@ def test_requested_statistics_are_drawn_when_present(sample_run: Path) -> None:
     assert len(titles(after)) == len(titles(before)) + len(new)
 
 
-def test_later_artefacts_get_their_sections(sample_run: Path, tmp_path: Path) -> None:
+def test_validation_and_time_quality_get_their_sections(sample_run: Path, tmp_path: Path) -> None:
     run = tmp_path / "later"
-    run.mkdir()
-    for name in ("summary.json", "manifest.json", "stats.json"):
-        (run / name).write_bytes((sample_run / name).read_bytes())
-    (run / "validation.json").write_text('{"verdict": "<script>alert(3)</script>"}')
-    (run / "quirks.json").write_text('{"timestamp_resolution_s": 1}')
-    html = build_report(RunDir(run)).path.read_text(encoding="utf-8")
-    assert "<h2>Validation</h2>" in html and "<h2>Quirks and time resolution</h2>" in html
-    assert "alert(3)" in html and "<script>alert(3)" not in html
+    shutil.copytree(sample_run, run)
+    before = build_report(RunDir(run))
+    text_before = before.path.read_text(encoding="utf-8")
+    assert "Timestamps per model" in text_before and "Fidelity:" not in text_before
+    result = validate.run(RunDir(run), validate.ValidateOptions(seed=1), EngineOptions())
+    assert result.report == run / "report.html"  # validate rebuilds the report
+    html = result.report.read_text(encoding="utf-8")
+    assert "<h2>Fidelity: generated workloads against the real log</h2>" in html
+    assert "Scorecard" in html and "under-provisioning" in html
+    quality = json.loads((run / "aggregate" / "time_quality.json").read_text())
+    for model in quality["models"]:
+        assert f"<td>{model}</td>" in html
+    # the sample spans 00:00:03-23:59:50 of one day: a whole day, not a partial one
+    assert not any(model["is_partial_day"] for model in quality["models"].values())
+    # every overlaid distribution of validation.json is drawn
+    document = json.loads((run / "validation.json").read_text())
+    added = len(validation_section(document).figures)
+    assert added >= 3 * len(document["models"])
+    assert build_report(RunDir(run)).n_figures == before.n_figures + added
 
 
 def test_sections_plug_in_with_one_function() -> None:
