@@ -197,3 +197,30 @@ def test_inspect_reports_the_mooncake_clock() -> None:
     assert "matching presets: mooncake" in result.output
     assert "resolution 3 s (quantized), 1,180 distinct times" in result.output
     assert "burstiness below 3 s cannot be measured" in result.output
+
+
+def test_every_trace_gets_a_report(trace_run: tuple[str, Path]) -> None:
+    _, out = trace_run
+    html = (out / "report.html").read_text(encoding="utf-8")
+    stats = json.loads((out / "stats.json").read_text())
+    (model,) = stats["models"]  # one model per file
+    assert f"Model {model['model']}" in html
+    assert "Timestamps per model" in html
+
+
+# RAGPulse spans 7 days with a strong day/night cycle; STL of the hourly rate at a daily period
+# must see it (seasonal strength is 0 for no seasonality, 1 for a pure cycle). 0.5 leaves room
+# below the 0.76 measured while still failing for a log without a daily rhythm.
+MIN_RAGPULSE_SEASONAL_STRENGTH = 0.5
+
+
+def test_ragpulse_daily_periodicity_shows_in_the_stl_section(
+    run_trace: Callable[[str], Path],
+) -> None:
+    out = run_trace("ragpulse")
+    (model,) = json.loads((out / "stats.json").read_text())["models"]
+    daily = model["periodicity"]["daily"]
+    assert daily["available"] and daily["n_periods"] >= 6
+    assert daily["seasonal_strength"] > MIN_RAGPULSE_SEASONAL_STRENGTH
+    html = (out / "report.html").read_text(encoding="utf-8")
+    assert "STL decomposition of the hourly rate, daily period" in html
