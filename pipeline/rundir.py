@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import tempfile
 from pathlib import Path
@@ -33,6 +34,28 @@ def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+def json_ready(value: Any, significant_digits: int) -> Any:
+    """Numbers ready for deterministic JSON: numpy scalars become Python ones, NaN/inf become
+    null, floats keep `significant_digits` (stable across platforms), keys become strings (so
+    that sorting keys is well defined)."""
+    import numpy as np  # lazily: the CLI's help path does not need it
+
+    if isinstance(value, dict):
+        return {str(k): json_ready(v, significant_digits) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_ready(v, significant_digits) for v in value]
+    if isinstance(value, bool | np.bool_):
+        return bool(value)
+    if isinstance(value, int | np.integer):
+        return int(value)
+    if isinstance(value, float | np.floating):
+        number = float(value)
+        if not math.isfinite(number):
+            return None
+        return float(f"{number:.{significant_digits}g}")
+    return value
 
 
 def dumps_json(data: Any) -> str:

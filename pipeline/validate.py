@@ -35,7 +35,7 @@ from pipeline import sqlrun
 from pipeline.config import AggregateOptions, EngineOptions, ExportOptions, FitOptions
 from pipeline.errors import ConfigError, InputError
 from pipeline.generate import META, ModelProfiles, load_profiles
-from pipeline.rundir import RunDir, write_json
+from pipeline.rundir import RunDir, json_ready, write_json
 
 if TYPE_CHECKING:
     import duckdb
@@ -595,19 +595,5 @@ def _curves(
 
 
 def clean_json(value: Any) -> Any:
-    """JSON-ready: NaN/inf become null, floats keep SIG_DIGITS significant digits, int keys
-    become strings (so that sorting keys is well defined)."""
-    if isinstance(value, dict):
-        return {str(k): clean_json(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [clean_json(v) for v in value]
-    if isinstance(value, (bool, np.bool_)):
-        return bool(value)
-    if isinstance(value, (int, np.integer)):
-        return int(value)
-    if isinstance(value, (float, np.floating)):
-        number = float(value)
-        if not math.isfinite(number):
-            return None
-        return float(f"{number:.{SIG_DIGITS}g}")
-    return value
+    """validation.json and whatif.json numbers: `SIG_DIGITS` significant digits, null for NaN."""
+    return json_ready(value, SIG_DIGITS)

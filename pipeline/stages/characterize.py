@@ -43,7 +43,7 @@ from fitting.workload import (
 from pipeline import sqlrun
 from pipeline.errors import ConfigError
 from pipeline.naming import pseudonym
-from pipeline.rundir import RunDir, write_json
+from pipeline.rundir import RunDir, json_ready, write_json
 from pipeline.stages.aggregate import INTERARRIVALS, META, TRACE_WINDOWS, US_PER_DAY
 from pipeline.stages.fit import DEFAULT_TIE_FLOOR_S, WINDOW_FITS
 from pipeline.stages.ingest import connect, open_requests
@@ -213,7 +213,7 @@ def run(run_dir: RunDir, options: CharacterizeOptions, engine: EngineOptions) ->
     finally:
         con.close()
 
-    path = write_json(run_dir.path(STATS), _clean(stats), compact=True)
+    path = write_json(run_dir.path(STATS), json_ready(stats, SIGNIFICANT_DIGITS), compact=True)
     size = path.stat().st_size
     run_dir.update_manifest(
         "characterize",
@@ -1455,21 +1455,3 @@ def _filled_curve(
 def _dicts(relation: duckdb.DuckDBPyRelation) -> list[dict[str, Any]]:
     names = relation.columns
     return [dict(zip(names, row, strict=True)) for row in relation.fetchall()]
-
-
-def _clean(value: Any) -> Any:
-    """JSON-ready: numpy scalars to Python, NaN/inf to null, floats to fixed precision."""
-    if isinstance(value, dict):
-        return {str(k): _clean(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_clean(v) for v in value]
-    if isinstance(value, (bool, np.bool_)):
-        return bool(value)
-    if isinstance(value, (int, np.integer)):
-        return int(value)
-    if isinstance(value, (float, np.floating)):
-        number = float(value)
-        if not math.isfinite(number):
-            return None
-        return float(f"{number:.{SIGNIFICANT_DIGITS}g}")
-    return value
