@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-STAGES = ("ingest", "aggregate", "fit", "export", "characterize")
+STAGES = ("ingest", "aggregate", "fit", "export", "characterize", "report")
 
 
 def make_log(path: Path, rows: int, seed: int) -> None:
@@ -89,7 +89,13 @@ def main() -> None:
 
     log = args.work / f"log-{args.rows}-{args.seed}.csv"
     if not log.exists():
-        make_log(log, args.rows, args.seed)
+        # in a child: Linux keeps a process's peak RSS across fork and exec, so a log made
+        # here would show as every stage's peak
+        code = (
+            "from pathlib import Path; from bench.bench import make_log; "
+            f"make_log(Path({str(log)!r}), {args.rows}, {args.seed})"
+        )
+        subprocess.run([sys.executable, "-c", code], check=True, cwd=HERE.parent)
     out = args.work / "out"
     results = {stage: run_stage(stage, log, out) for stage in STAGES}
     summary = json.loads((out / "summary.json").read_text())
