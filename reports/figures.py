@@ -169,3 +169,45 @@ def bars(
         "showlegend": len(named) > 1,
     }
     return go.Figure(traces, layout=_layout(title, x_title, y_title, **extra))
+
+
+def stacked_groups(
+    title: str,
+    x_title: str,
+    y_title: str,
+    groups: Sequence[tuple[str, Sequence[float], Mapping[str, Sequence[float]]]],
+) -> go.Figure:
+    """Stacked areas per group (one layer per named part), a dropdown showing one group.
+
+    Each group is (name, x, {part: y}); the first group is shown first. The menu is the
+    client selector for figures whose series are themselves stacks.
+    """
+    traces = []
+    owner_of: list[int] = []  # group index per trace (names may repeat: untrusted ids)
+    for index, (_group, x, parts) in enumerate(groups):
+        for part, y in parts.items():
+            traces.append(
+                go.Scatter(
+                    x=list(x),
+                    y=list(y),
+                    name=plotly_text(part),
+                    mode="lines",
+                    stackgroup=f"g{index}",
+                    visible=index == 0,
+                )
+            )
+            owner_of.append(index)
+    extra: dict[str, object] = {}
+    if len(groups) > 1:
+        buttons = [
+            {
+                "label": plotly_text(group),
+                "method": "restyle",
+                "args": [{"visible": [owner == index for owner in owner_of]}],
+            }
+            for index, (group, _, _) in enumerate(groups)
+        ]
+        extra["updatemenus"] = [
+            {"buttons": buttons, "x": 1.0, "xanchor": "right", "y": 1.15, "yanchor": "top"}
+        ]
+    return go.Figure(traces, layout=_layout(title, x_title, y_title, **extra))

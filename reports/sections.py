@@ -1265,6 +1265,8 @@ def _status_blocks(model: Mapping[str, Any], status: Mapping[str, Any]) -> list[
         for c in model.get("detailed_clients", [])
         if isinstance(over_time.get(c), Mapping) and over_time[c].get("x")
     ]
+    blocks.extend(_status_class_blocks(per_window, over_time, detailed))
+    blocks.extend(_load_blocks(model, status))
     if detailed:
         series = {c: (_hours(over_time[c]["x"]), over_time[c]["y_429_share"]) for c in detailed}
         blocks.append(
@@ -1301,6 +1303,92 @@ def _status_blocks(model: Mapping[str, Any], status: Mapping[str, Any]) -> list[
             )
         )
     return blocks
+
+
+STATUS_CLASS_LABELS = {
+    "2xx": "2xx",
+    "429": "429",
+    "4xx_other": "other 4xx",
+    "5xx": "5xx",
+    "other": "other (1xx, 3xx, none)",
+}
+
+
+def _class_layers(curve: Mapping[str, Any]) -> dict[str, list[Any]]:
+    """The status classes of a per-window curve that have any request, in a fixed order."""
+    counts = curve.get("counts") or {}
+    return {
+        label: counts[key]
+        for key, label in STATUS_CLASS_LABELS.items()
+        if isinstance(counts.get(key), list) and any(counts[key])
+    }
+
+
+def _status_class_blocks(
+    per_window: Mapping[str, Any], over_time: Mapping[str, Any], detailed: list[str]
+) -> list[Block]:
+    if not isinstance(per_window.get("counts"), Mapping) or not per_window.get("x"):
+        return []
+    groups = [("all clients", _hours(per_window["x"]), _class_layers(per_window))]
+    groups += [
+        (client, _hours(over_time[client]["x"]), _class_layers(over_time[client]))
+        for client in detailed
+        if isinstance(over_time[client].get("counts"), Mapping)
+    ]
+    return [
+        Chart(
+            "Status classes over time",
+            figures.stacked_groups(
+                "Requests per trace window by status class (menu: all clients or one top client)",
+                "time from origin (hours)",
+                "requests per trace window",
+                groups,
+            ),
+            "Stacked requests of each status class per trace window; a 429 or 5xx band that "
+            "widens at the busy hours points to rate limiting or overload.",
+        )
+    ]
+
+
+def _load_blocks(model: Mapping[str, Any], status: Mapping[str, Any]) -> list[Block]:
+    """The 429 share per decile of the windows' request rate (model and top clients)."""
+    if not status.get("share_429"):
+        return []
+
+    def curve(part: Any) -> tuple[list[Any], list[Any]] | None:
+        bins = part.get("bins") if isinstance(part, Mapping) else None
+        if not bins:
+            return None
+        return [b["rate_mean"] for b in bins], [b["share_429"] for b in bins]
+
+    series: list[tuple[str, tuple[list[Any], list[Any]]]] = []
+    model_curve = curve(status.get("by_load_decile"))
+    if model_curve is not None:
+        series.append(("all clients (model rate)", model_curve))
+    per_client = status.get("clients_by_load_decile") or {}
+    for client in model.get("detailed_clients", []):
+        client_curve = curve(per_client.get(client))
+        if client_curve is not None:
+            series.append((client, client_curve))
+    if not series:
+        return []
+    whole = status.get("by_load_decile") or {}
+    return [
+        Chart(
+            "Rate limiting against load",
+            figures.lines(
+                "429 share per decile of the trace window's request rate (menu: one client)",
+                "mean request rate of the decile's windows (requests/s)",
+                "share of requests answered 429",
+                series,
+                mode="lines+markers",
+                selector=True,
+            ),
+            "Windows sorted by their request rate (the model's, or the client's own) and cut "
+            "into ten equal groups; a share that stays 0 and then climbs marks the load at "
+            f"which limiting starts (model: Spearman {fmt(whole.get('spearman'))}).",
+        )
+    ]
 
 
 def _latency_blocks(latency: Mapping[str, Any]) -> list[Block]:
@@ -1532,6 +1620,18 @@ METHODS = (
         "Ordinary least squares of latency on input and output tokens (statsmodels): "
         "milliseconds per input and per output token with 95% confidence intervals, and R^2, "
         "the share of the latency variance the tokens explain.",
+    ),
+    (
+        "Status classes",
+        "Requests per trace window by status: 2xx, 429 (rate limited), other 4xx, 5xx, and "
+        "other (1xx, 3xx or no status).",
+    ),
+    (
+        "429 share against load",
+        "The trace windows with requests, sorted by their request rate (the model's, or the "
+        "client's own), are cut into ten equal-count groups (deciles); each group's 429 share "
+        "is its 429 answers over its requests. Spearman's rank correlation of the window's "
+        "429 share with its rate summarises the dependence.",
     ),
     (
         "Percentiles",
