@@ -82,13 +82,18 @@ def lines(
     reference: tuple[str, Series] | None = None,
     mode: str = "lines",
     selector: bool = False,
+    points: Sequence[tuple[str, Series]] = (),
 ) -> go.Figure:
     """One line per named series, in the given order; `reference` is drawn dashed.
+
+    `points` are drawn as markers after the lines (e.g. percentiles marked on a CCDF).
 
     With `selector`, a dropdown shows all series or one at a time (the client selector).
     Series given as (name, data) pairs may share a name (client ids are arbitrary strings).
     """
     named = list(series.items()) if isinstance(series, Mapping) else list(series)
+    if selector and points:
+        raise ValueError("a figure with a client menu takes no extra `points`")
 
     def positive(values: Sequence[float | None]) -> list[float | None]:
         # log(0) has no place on a log axis: such points become gaps instead of a plunge.
@@ -111,6 +116,16 @@ def lines(
                 line={"dash": "dash", "color": "#888"},
             )
         )
+    traces.extend(
+        go.Scatter(
+            x=list(x),
+            y=positive(y) if log_y else list(y),
+            name=plotly_text(name),
+            mode="markers",
+            marker={"size": 9, "symbol": "diamond"},
+        )
+        for name, (x, y) in points
+    )
     extra: dict[str, object] = {
         "xaxis": _LOG_AXIS if log_x else {},
         "yaxis": _LOG_AXIS if log_y else {},

@@ -1391,6 +1391,50 @@ def _load_blocks(model: Mapping[str, Any], status: Mapping[str, Any]) -> list[Bl
     ]
 
 
+LATENCY_PERCENTILES = (("p50", 0.5), ("p90", 0.9), ("p99", 0.99))
+
+
+def _latency_ccdf_blocks(latency: Mapping[str, Any], metrics: list[str]) -> list[Block]:
+    """CCDFs of ttft_ms and e2e_ms on log axes, each with its p50/p90/p99 marked."""
+    series: list[tuple[str, tuple[list[Any], list[Any]]]] = []
+    marks: list[tuple[str, tuple[list[Any], list[Any]]]] = []
+    for metric in metrics:
+        curve = _curve(latency[metric].get("ccdf"))
+        if not curve:
+            continue
+        series.append((metric, curve))
+        summary = latency[metric].get("summary") or {}
+        known = [(summary.get(k), q) for k, q in LATENCY_PERCENTILES if summary.get(k) is not None]
+        if known:
+            # P(X > p_q) = 1 - q: each percentile sits where the CCDF crosses 1 - q
+            marks.append(
+                (f"{metric} p50/p90/p99", ([x for x, _ in known], [1 - q for _, q in known]))
+            )
+    if not series:
+        return []
+    reading = "; ".join(
+        f"{m}: p50 {fmt((latency[m].get('summary') or {}).get('p50'))} ms, p99 "
+        f"{fmt((latency[m].get('summary') or {}).get('p99'))} ms"
+        for m, _ in series
+    )
+    return [
+        Chart(
+            "Latency distributions",
+            figures.lines(
+                "Latency CCDF with p50, p90 and p99 marked",
+                "latency (ms)",
+                "P(latency > x)",
+                series,
+                log_x=True,
+                log_y=True,
+                points=marks,
+            ),
+            f"Share of successful requests slower than each latency ({reading}); the "
+            "further right the curve's tail, the heavier the slow requests.",
+        )
+    ]
+
+
 def _latency_blocks(latency: Mapping[str, Any]) -> list[Block]:
     blocks: list[Block] = []
     metrics = [m for m in ("ttft_ms", "e2e_ms") if _available(latency.get(m))]
@@ -1456,6 +1500,7 @@ def _latency_blocks(latency: Mapping[str, Any]) -> list[Block]:
                     f"(R^2 {fmt(ols.get('r_squared'))}).",
                 )
             )
+    blocks.extend(_latency_ccdf_blocks(latency, metrics))
     if rows:
         blocks.append(
             table(
@@ -1620,6 +1665,12 @@ METHODS = (
         "Ordinary least squares of latency on input and output tokens (statsmodels): "
         "milliseconds per input and per output token with 95% confidence intervals, and R^2, "
         "the share of the latency variance the tokens explain.",
+    ),
+    (
+        "Latency CCDF",
+        "P(latency > x) of ttft_ms and e2e_ms over a deterministic sample of successful "
+        "requests, on log axes; p50, p90 and p99 (over all successful requests) are marked "
+        "where the curve crosses 0.5, 0.1 and 0.01.",
     ),
     (
         "Status classes",

@@ -1293,6 +1293,12 @@ def _latency(found: dict[str, Any] | None) -> dict[str, Any]:
         if sample is not None:
             y = sample[metric]
             ok = np.isfinite(y)
+            grid = log_grid(y[ok])
+            entry["ccdf"] = {
+                "n_used": int(ok.sum()),
+                "x": grid.tolist(),
+                "y": empirical_ccdf(y[ok], grid).tolist(),
+            }
             if ok.sum() >= 4:
                 fitted = latency_model(
                     y[ok], sample["input_tokens"][ok], sample["output_tokens"][ok]
