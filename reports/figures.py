@@ -197,32 +197,84 @@ def stacked_groups(
     Each group is (name, x, {part: y}); the first group is shown first. The menu is the
     client selector for figures whose series are themselves stacks.
     """
-    traces = []
-    owner_of: list[int] = []  # group index per trace (names may repeat: untrusted ids)
-    for index, (_group, x, parts) in enumerate(groups):
-        for part, y in parts.items():
-            traces.append(
-                go.Scatter(
-                    x=list(x),
-                    y=list(y),
-                    name=plotly_text(part),
-                    mode="lines",
-                    stackgroup=f"g{index}",
-                    visible=index == 0,
-                )
+    traces = [
+        [
+            go.Scatter(
+                x=list(x), y=list(y), name=plotly_text(part), mode="lines", stackgroup=f"g{index}"
             )
-            owner_of.append(index)
-    extra: dict[str, object] = {}
-    if len(groups) > 1:
+            for part, y in parts.items()
+        ]
+        for index, (_, x, parts) in enumerate(groups)
+    ]
+    return _one_group_at_a_time(
+        [name for name, _, _ in groups], traces, _layout(title, x_title, y_title)
+    )
+
+
+def grouped_lines(
+    title: str,
+    x_title: str,
+    y_title: str,
+    groups: Sequence[tuple[str, Sequence[tuple[str, Series]]]],
+    *,
+    log_x: bool = False,
+    log_y: bool = False,
+) -> go.Figure:
+    """Lines per group, a dropdown showing one group: its first series solid, the rest dashed.
+
+    For a client menu where each client brings several curves (its data and its fits).
+    """
+
+    def positive(values: Sequence[float | None]) -> list[float | None]:
+        return [v if v is not None and v > 0 else None for v in values]
+
+    traces = [
+        [
+            go.Scatter(
+                x=list(x),
+                y=positive(y) if log_y else list(y),
+                name=plotly_text(name),
+                mode="lines",
+                line={} if position == 0 else {"dash": "dash"},
+            )
+            for position, (name, (x, y)) in enumerate(series)
+        ]
+        for _, series in groups
+    ]
+    layout = _layout(
+        title,
+        x_title,
+        y_title,
+        xaxis=_LOG_AXIS if log_x else {},
+        yaxis=_LOG_AXIS if log_y else {},
+    )
+    return _one_group_at_a_time([name for name, _ in groups], traces, layout)
+
+
+def _one_group_at_a_time(
+    names: Sequence[str], traces: Sequence[Sequence[go.Scatter]], layout: dict[str, object]
+) -> go.Figure:
+    """The first group's traces visible, and a dropdown (if more than one) to pick a group.
+
+    Groups are told apart by position: their names are untrusted and may repeat.
+    """
+    owner_of = [index for index, group in enumerate(traces) for _ in group]
+    flat = [trace for group in traces for trace in group]
+    for trace, owner in zip(flat, owner_of, strict=True):
+        trace.visible = owner == 0
+    if len(names) > 1:
         buttons = [
             {
-                "label": plotly_text(group),
+                "label": plotly_text(name),
                 "method": "restyle",
                 "args": [{"visible": [owner == index for owner in owner_of]}],
             }
-            for index, (group, _, _) in enumerate(groups)
+            for index, name in enumerate(names)
         ]
-        extra["updatemenus"] = [
-            {"buttons": buttons, "x": 1.0, "xanchor": "right", "y": 1.15, "yanchor": "top"}
-        ]
-    return go.Figure(traces, layout=_layout(title, x_title, y_title, **extra))
+        layout = {
+            **layout,
+            "updatemenus": [
+                {"buttons": buttons, "x": 1.0, "xanchor": "right", "y": 1.15, "yanchor": "top"}
+            ],
+        }
+    return go.Figure(flat, layout=layout)
