@@ -150,6 +150,7 @@ def overview_section(inputs: ReportInputs) -> Section:
                 formatters={3: pct},
             )
         )
+    blocks.extend(_category_blocks(inputs.stats.get("categories")))
     largest = sorted(
         (
             (c["client_id"], m.get("model"), c.get("n_requests") or 0, c.get("request_share"))
@@ -187,6 +188,55 @@ def overview_section(inputs: ReportInputs) -> Section:
             )
         )
     return Section("Overview", tuple(blocks))
+
+
+def _category_blocks(categories: Any) -> list[Block]:
+    """The per-category roll-up: requests, clients and token percentiles of each category."""
+    if not isinstance(categories, Mapping) or not categories:
+        return []
+    rows = []
+    for name, part in sorted(categories.items()):
+        tokens = [
+            (part.get(field) or {}).get(key)
+            for field in ("input_tokens", "output_tokens")
+            for key in ("mean", "p50", "p90", "p99")
+        ]
+        rows.append(
+            (
+                name,
+                ", ".join(part.get("models") or []),
+                part.get("n_clients"),
+                part.get("n_requests"),
+                part.get("request_share"),
+                part.get("n_success"),
+                *tokens,
+            )
+        )
+    return [
+        table(
+            "Per category",
+            (
+                "category",
+                "models",
+                "clients",
+                "requests",
+                "share of requests",
+                "successful",
+                "input mean",
+                "input p50",
+                "input p90",
+                "input p99",
+                "output mean",
+                "output p50",
+                "output p90",
+                "output p99",
+            ),
+            rows,
+            formatters={4: pct},
+            note="Tokens over successful requests (2xx or no status) of every model of the "
+            "category; clients are (model, client) pairs.",
+        )
+    ]
 
 
 def models_section(inputs: ReportInputs) -> Section | None:

@@ -127,6 +127,8 @@ def run(run_dir: RunDir, options: CharacterizeOptions, engine: EngineOptions) ->
             models = context.load_clients()
             client_rows = context.client_summary()
             model_rows = context.model_summary()
+        with timer("categories"):
+            category_rows = _dicts(sqlrun.query(con, "characterize/category_summary"))
         with timer("correlation"):
             correlations = context.correlation_sums()
         with timer("rate"):
@@ -210,6 +212,7 @@ def run(run_dir: RunDir, options: CharacterizeOptions, engine: EngineOptions) ->
                 "top_k": list(TOP_K),
             },
             "overview": _overview(meta, summary, models, model_rows, len(client_rows)),
+            "categories": _categories(category_rows, models),
             "models": model_sections,
         }
     finally:
@@ -565,6 +568,25 @@ class _Context:
 
 
 # --- sections ----------------------------------------------------------------------------------
+
+
+def _categories(rows: list[dict[str, Any]], models: list[ModelInfo]) -> dict[str, Any]:
+    """The per-category roll-up (language, multimodal, reason), keyed by category."""
+    n_requests = sum(int(row["n_requests"]) for row in rows)
+    result = {}
+    for row in rows:
+        category = row["category"]
+        result[category] = {
+            "models": sorted(info.model for info in models if info.category == category),
+            "n_models": int(row["n_models"]),
+            "n_clients": int(row["n_clients"]),
+            "n_requests": int(row["n_requests"]),
+            "n_success": int(row["n_success"]),
+            "request_share": int(row["n_requests"]) / n_requests,
+            "input_tokens": _summary_of(row, "input"),
+            "output_tokens": _summary_of(row, "output"),
+        }
+    return result
 
 
 def _overview(
