@@ -273,3 +273,71 @@ def fano_from_sums(window_s: float, n_bins: int, sum_counts: int, sum_sq_counts:
     mean = sum_counts / n_bins
     var = (n_bins * sum_sq_counts - sum_counts * sum_counts) / (n_bins * n_bins)
     return Dispersion(window_s, n_bins, float(mean), float(var), float(var / mean))
+
+
+# --- rate limiting against load ----------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class LoadBin:
+    """One load quantile bin of trace windows: their rate range and pooled 429 share."""
+
+    n_windows: int
+    rate_low: float
+    rate_high: float
+    rate_mean: float
+    n_requests: int
+    n_429: int
+    share_429: float
+
+
+def share_by_load_bins(
+    rates: ArrayLike, requests: ArrayLike, hits: ArrayLike, n_bins: int = 10
+) -> tuple[LoadBin, ...]:
+    """The pooled share of `hits` among `requests` per equal-count bin of windows by `rates`.
+
+    Windows are ordered by rate (ties in their given order, so the result is deterministic)
+    and split into `min(n_bins, len(rates))` bins whose sizes differ by at most one, as
+    `numpy.array_split` does; with 10 bins these are load deciles. Each bin's share is
+    ``sum(hits) / sum(requests)`` over its windows, so busy windows weigh by their requests.
+
+    Parameters
+    ----------
+    rates : array_like
+        Load of each window (requests per second).
+    requests, hits : array_like
+        Requests in each window, and how many of them were answered 429.
+    n_bins : int
+        Number of bins (10: deciles).
+
+    Returns
+    -------
+    tuple of LoadBin
+        From the quietest bin to the busiest; empty without windows.
+    """
+    load = np.asarray(rates, dtype=np.float64)
+    total = np.asarray(requests, dtype=np.int64)
+    limited = np.asarray(hits, dtype=np.int64)
+    if not load.shape == total.shape == limited.shape:
+        raise ValueError("`rates`, `requests` and `hits` must have the same shape")
+    if n_bins < 1:
+        raise ValueError("`n_bins` must be at least 1")
+    if load.size == 0:
+        return ()
+    order = np.argsort(load, kind="stable")
+    bins = []
+    for members in np.array_split(order, min(n_bins, load.size)):
+        n_requests = int(total[members].sum())
+        n_429 = int(limited[members].sum())
+        bins.append(
+            LoadBin(
+                n_windows=int(members.size),
+                rate_low=float(load[members].min()),
+                rate_high=float(load[members].max()),
+                rate_mean=float(load[members].mean()),
+                n_requests=n_requests,
+                n_429=n_429,
+                share_429=n_429 / n_requests if n_requests else float("nan"),
+            )
+        )
+    return tuple(bins)

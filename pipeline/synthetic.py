@@ -45,6 +45,9 @@ class ClientSpec:
     image_item_tokens: tuple[int, ...] = (256, 576, 1024)
     failure_rate: float = 0.0  # share answered with status 500 (arrivals, not lengths)
     rate_limited_share: float = 0.0  # share answered with status 429 (among the rest)
+    # every request (not failed) in a trace window whose true rate exceeds this is answered
+    # 429: rate limiting that happens only above a known load
+    rate_limited_above_rps: float | None = None
     # (intercept ms, ms per input token, ms per output token, noise sd ms): ttft_ms =
     # intercept + a * input + noise, e2e_ms = ttft_ms + b * output + noise
     latency: tuple[float, float, float, float] | None = None
@@ -146,6 +149,11 @@ def generate(
         if spec.rate_limited_share > 0:
             limited = ~failed & (rng.random(n) < spec.rate_limited_share)
             status = np.where(limited, 429, status)
+        if spec.rate_limited_above_rps is not None:
+            true_rates = window_rates(spec, n_windows, window_s)
+            window_of = np.minimum((offsets // window_s).astype(np.int64), n_windows - 1)
+            over = ~failed & (true_rates[window_of] > spec.rate_limited_above_rps)
+            status = np.where(over, 429, status)
         if spec.latency is not None:
             intercept, per_input, per_output, noise = spec.latency
             ttft = intercept + per_input * columns["input_tokens"] + rng.normal(0, noise, n)

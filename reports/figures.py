@@ -82,13 +82,18 @@ def lines(
     reference: tuple[str, Series] | None = None,
     mode: str = "lines",
     selector: bool = False,
+    points: Sequence[tuple[str, Series]] = (),
 ) -> go.Figure:
     """One line per named series, in the given order; `reference` is drawn dashed.
+
+    `points` are drawn as markers after the lines (e.g. percentiles marked on a CCDF).
 
     With `selector`, a dropdown shows all series or one at a time (the client selector).
     Series given as (name, data) pairs may share a name (client ids are arbitrary strings).
     """
     named = list(series.items()) if isinstance(series, Mapping) else list(series)
+    if selector and points:
+        raise ValueError("a figure with a client menu takes no extra `points`")
 
     def positive(values: Sequence[float | None]) -> list[float | None]:
         # log(0) has no place on a log axis: such points become gaps instead of a plunge.
@@ -111,6 +116,16 @@ def lines(
                 line={"dash": "dash", "color": "#888"},
             )
         )
+    traces.extend(
+        go.Scatter(
+            x=list(x),
+            y=positive(y) if log_y else list(y),
+            name=plotly_text(name),
+            mode="markers",
+            marker={"size": 9, "symbol": "diamond"},
+        )
+        for name, (x, y) in points
+    )
     extra: dict[str, object] = {
         "xaxis": _LOG_AXIS if log_x else {},
         "yaxis": _LOG_AXIS if log_y else {},
@@ -169,3 +184,97 @@ def bars(
         "showlegend": len(named) > 1,
     }
     return go.Figure(traces, layout=_layout(title, x_title, y_title, **extra))
+
+
+def stacked_groups(
+    title: str,
+    x_title: str,
+    y_title: str,
+    groups: Sequence[tuple[str, Sequence[float], Mapping[str, Sequence[float]]]],
+) -> go.Figure:
+    """Stacked areas per group (one layer per named part), a dropdown showing one group.
+
+    Each group is (name, x, {part: y}); the first group is shown first. The menu is the
+    client selector for figures whose series are themselves stacks.
+    """
+    traces = [
+        [
+            go.Scatter(
+                x=list(x), y=list(y), name=plotly_text(part), mode="lines", stackgroup=f"g{index}"
+            )
+            for part, y in parts.items()
+        ]
+        for index, (_, x, parts) in enumerate(groups)
+    ]
+    return _one_group_at_a_time(
+        [name for name, _, _ in groups], traces, _layout(title, x_title, y_title)
+    )
+
+
+def grouped_lines(
+    title: str,
+    x_title: str,
+    y_title: str,
+    groups: Sequence[tuple[str, Sequence[tuple[str, Series]]]],
+    *,
+    log_x: bool = False,
+    log_y: bool = False,
+) -> go.Figure:
+    """Lines per group, a dropdown showing one group: its first series solid, the rest dashed.
+
+    For a client menu where each client brings several curves (its data and its fits).
+    """
+
+    def positive(values: Sequence[float | None]) -> list[float | None]:
+        return [v if v is not None and v > 0 else None for v in values]
+
+    traces = [
+        [
+            go.Scatter(
+                x=list(x),
+                y=positive(y) if log_y else list(y),
+                name=plotly_text(name),
+                mode="lines",
+                line={} if position == 0 else {"dash": "dash"},
+            )
+            for position, (name, (x, y)) in enumerate(series)
+        ]
+        for _, series in groups
+    ]
+    layout = _layout(
+        title,
+        x_title,
+        y_title,
+        xaxis=_LOG_AXIS if log_x else {},
+        yaxis=_LOG_AXIS if log_y else {},
+    )
+    return _one_group_at_a_time([name for name, _ in groups], traces, layout)
+
+
+def _one_group_at_a_time(
+    names: Sequence[str], traces: Sequence[Sequence[go.Scatter]], layout: dict[str, object]
+) -> go.Figure:
+    """The first group's traces visible, and a dropdown (if more than one) to pick a group.
+
+    Groups are told apart by position: their names are untrusted and may repeat.
+    """
+    owner_of = [index for index, group in enumerate(traces) for _ in group]
+    flat = [trace for group in traces for trace in group]
+    for trace, owner in zip(flat, owner_of, strict=True):
+        trace.visible = owner == 0
+    if len(names) > 1:
+        buttons = [
+            {
+                "label": plotly_text(name),
+                "method": "restyle",
+                "args": [{"visible": [owner == index for owner in owner_of]}],
+            }
+            for index, name in enumerate(names)
+        ]
+        layout = {
+            **layout,
+            "updatemenus": [
+                {"buttons": buttons, "x": 1.0, "xanchor": "right", "y": 1.15, "yanchor": "top"}
+            ],
+        }
+    return go.Figure(flat, layout=layout)

@@ -150,6 +150,7 @@ def overview_section(inputs: ReportInputs) -> Section:
                 formatters={3: pct},
             )
         )
+    blocks.extend(_category_blocks(inputs.stats.get("categories")))
     largest = sorted(
         (
             (c["client_id"], m.get("model"), c.get("n_requests") or 0, c.get("request_share"))
@@ -187,6 +188,55 @@ def overview_section(inputs: ReportInputs) -> Section:
             )
         )
     return Section("Overview", tuple(blocks))
+
+
+def _category_blocks(categories: Any) -> list[Block]:
+    """The per-category roll-up: requests, clients and token percentiles of each category."""
+    if not isinstance(categories, Mapping) or not categories:
+        return []
+    rows = []
+    for name, part in sorted(categories.items()):
+        tokens = [
+            (part.get(field) or {}).get(key)
+            for field in ("input_tokens", "output_tokens")
+            for key in ("mean", "p50", "p90", "p99")
+        ]
+        rows.append(
+            (
+                name,
+                ", ".join(part.get("models") or []),
+                part.get("n_clients"),
+                part.get("n_requests"),
+                part.get("request_share"),
+                part.get("n_success"),
+                *tokens,
+            )
+        )
+    return [
+        table(
+            "Per category",
+            (
+                "category",
+                "models",
+                "clients",
+                "requests",
+                "share of requests",
+                "successful",
+                "input mean",
+                "input p50",
+                "input p90",
+                "input p99",
+                "output mean",
+                "output p50",
+                "output p90",
+                "output p99",
+            ),
+            rows,
+            formatters={4: pct},
+            note="Tokens over successful requests (2xx or no status) of every model of the "
+            "category; clients are (model, client) pairs.",
+        )
+    ]
 
 
 def models_section(inputs: ReportInputs) -> Section | None:
@@ -456,6 +506,7 @@ def interarrival_blocks(model: Mapping[str, Any]) -> list[Block]:
                     f"Best family by AIC over the {len(shown)} top clients: {tally}.",
                 )
             )
+            blocks.extend(_client_fit_overlay(clients, list(shown)))
             blocks.append(
                 table(
                     "Best family per top client",
@@ -518,6 +569,41 @@ def interarrival_blocks(model: Mapping[str, Any]) -> list[Block]:
             )
         )
     return blocks
+
+
+def _client_fit_overlay(clients: Mapping[str, Any], shown: list[str]) -> list[Block]:
+    """Each top client's inter-arrival CCDF with its own fitted families (menu: one client)."""
+    groups = []
+    for client in shown:
+        xs, ys = _curve(clients[client].get("ccdf")) or ([], [])
+        fits = clients[client].get("fits") or {}
+        series = [("empirical", (xs, ys))] + [
+            (f"{FAMILY_NAMES.get(family, family)} fit", (xs, fit["ccdf"]))
+            for family, fit in sorted(fits.items())
+            if _available(fit) and isinstance(fit.get("ccdf"), list)
+        ]
+        groups.append((client, series))
+    if not groups:
+        return []
+    first = shown[0]
+    best = FAMILY_NAMES.get(clients[first].get("best_by_aic"), "-")
+    return [
+        Chart(
+            "Inter-arrival fits per client",
+            figures.grouped_lines(
+                "Inter-arrival times of one top client with its fitted families (CCDF; menu: "
+                "client)",
+                "inter-arrival time within a trace window (s)",
+                "P(X > x)",
+                groups,
+                log_x=True,
+                log_y=True,
+            ),
+            f"The client's data (solid) against Gamma, Weibull, Exponential and Lognormal fitted "
+            f"to it (dashed); shown first: {first}, best by AIC {best}. A dashed line that "
+            "leaves the data in the tail misses the client's bursts or lulls.",
+        )
+    ]
 
 
 def _client_fit_row(client: str, fit: Mapping[str, Any]) -> tuple[Any, ...]:
@@ -1265,6 +1351,8 @@ def _status_blocks(model: Mapping[str, Any], status: Mapping[str, Any]) -> list[
         for c in model.get("detailed_clients", [])
         if isinstance(over_time.get(c), Mapping) and over_time[c].get("x")
     ]
+    blocks.extend(_status_class_blocks(per_window, over_time, detailed))
+    blocks.extend(_load_blocks(model, status))
     if detailed:
         series = {c: (_hours(over_time[c]["x"]), over_time[c]["y_429_share"]) for c in detailed}
         blocks.append(
@@ -1301,6 +1389,136 @@ def _status_blocks(model: Mapping[str, Any], status: Mapping[str, Any]) -> list[
             )
         )
     return blocks
+
+
+STATUS_CLASS_LABELS = {
+    "2xx": "2xx",
+    "429": "429",
+    "4xx_other": "other 4xx",
+    "5xx": "5xx",
+    "other": "other (1xx, 3xx, none)",
+}
+
+
+def _class_layers(curve: Mapping[str, Any]) -> dict[str, list[Any]]:
+    """The status classes of a per-window curve that have any request, in a fixed order."""
+    counts = curve.get("counts") or {}
+    return {
+        label: counts[key]
+        for key, label in STATUS_CLASS_LABELS.items()
+        if isinstance(counts.get(key), list) and any(counts[key])
+    }
+
+
+def _status_class_blocks(
+    per_window: Mapping[str, Any], over_time: Mapping[str, Any], detailed: list[str]
+) -> list[Block]:
+    if not isinstance(per_window.get("counts"), Mapping) or not per_window.get("x"):
+        return []
+    groups = [("all clients", _hours(per_window["x"]), _class_layers(per_window))]
+    groups += [
+        (client, _hours(over_time[client]["x"]), _class_layers(over_time[client]))
+        for client in detailed
+        if isinstance(over_time[client].get("counts"), Mapping)
+    ]
+    return [
+        Chart(
+            "Status classes over time",
+            figures.stacked_groups(
+                "Requests per trace window by status class (menu: all clients or one top client)",
+                "time from origin (hours)",
+                "requests per trace window",
+                groups,
+            ),
+            "Stacked requests of each status class per trace window; a 429 or 5xx band that "
+            "widens at the busy hours points to rate limiting or overload.",
+        )
+    ]
+
+
+def _load_blocks(model: Mapping[str, Any], status: Mapping[str, Any]) -> list[Block]:
+    """The 429 share per decile of the windows' request rate (model and top clients)."""
+    if not status.get("share_429"):
+        return []
+
+    def curve(part: Any) -> tuple[list[Any], list[Any]] | None:
+        bins = part.get("bins") if isinstance(part, Mapping) else None
+        if not bins:
+            return None
+        return [b["rate_mean"] for b in bins], [b["share_429"] for b in bins]
+
+    series: list[tuple[str, tuple[list[Any], list[Any]]]] = []
+    model_curve = curve(status.get("by_load_decile"))
+    if model_curve is not None:
+        series.append(("all clients (model rate)", model_curve))
+    per_client = status.get("clients_by_load_decile") or {}
+    for client in model.get("detailed_clients", []):
+        client_curve = curve(per_client.get(client))
+        if client_curve is not None:
+            series.append((client, client_curve))
+    if not series:
+        return []
+    whole = status.get("by_load_decile") or {}
+    return [
+        Chart(
+            "Rate limiting against load",
+            figures.lines(
+                "429 share per decile of the trace window's request rate (menu: one client)",
+                "mean request rate of the decile's windows (requests/s)",
+                "share of requests answered 429",
+                series,
+                mode="lines+markers",
+                selector=True,
+            ),
+            "Windows sorted by their request rate (the model's, or the client's own) and cut "
+            "into ten equal groups; a share that stays 0 and then climbs marks the load at "
+            f"which limiting starts (model: Spearman {fmt(whole.get('spearman'))}).",
+        )
+    ]
+
+
+LATENCY_PERCENTILES = (("p50", 0.5), ("p90", 0.9), ("p99", 0.99))
+
+
+def _latency_ccdf_blocks(latency: Mapping[str, Any], metrics: list[str]) -> list[Block]:
+    """CCDFs of ttft_ms and e2e_ms on log axes, each with its p50/p90/p99 marked."""
+    series: list[tuple[str, tuple[list[Any], list[Any]]]] = []
+    marks: list[tuple[str, tuple[list[Any], list[Any]]]] = []
+    for metric in metrics:
+        curve = _curve(latency[metric].get("ccdf"))
+        if not curve:
+            continue
+        series.append((metric, curve))
+        summary = latency[metric].get("summary") or {}
+        known = [(summary.get(k), q) for k, q in LATENCY_PERCENTILES if summary.get(k) is not None]
+        if known:
+            # P(X > p_q) = 1 - q: each percentile sits where the CCDF crosses 1 - q
+            marks.append(
+                (f"{metric} p50/p90/p99", ([x for x, _ in known], [1 - q for _, q in known]))
+            )
+    if not series:
+        return []
+    reading = "; ".join(
+        f"{m}: p50 {fmt((latency[m].get('summary') or {}).get('p50'))} ms, p99 "
+        f"{fmt((latency[m].get('summary') or {}).get('p99'))} ms"
+        for m, _ in series
+    )
+    return [
+        Chart(
+            "Latency distributions",
+            figures.lines(
+                "Latency CCDF with p50, p90 and p99 marked",
+                "latency (ms)",
+                "P(latency > x)",
+                series,
+                log_x=True,
+                log_y=True,
+                points=marks,
+            ),
+            f"Share of successful requests slower than each latency ({reading}); the "
+            "further right the curve's tail, the heavier the slow requests.",
+        )
+    ]
 
 
 def _latency_blocks(latency: Mapping[str, Any]) -> list[Block]:
@@ -1368,6 +1586,7 @@ def _latency_blocks(latency: Mapping[str, Any]) -> list[Block]:
                     f"(R^2 {fmt(ols.get('r_squared'))}).",
                 )
             )
+    blocks.extend(_latency_ccdf_blocks(latency, metrics))
     if rows:
         blocks.append(
             table(
@@ -1532,6 +1751,24 @@ METHODS = (
         "Ordinary least squares of latency on input and output tokens (statsmodels): "
         "milliseconds per input and per output token with 95% confidence intervals, and R^2, "
         "the share of the latency variance the tokens explain.",
+    ),
+    (
+        "Latency CCDF",
+        "P(latency > x) of ttft_ms and e2e_ms over a deterministic sample of successful "
+        "requests, on log axes; p50, p90 and p99 (over all successful requests) are marked "
+        "where the curve crosses 0.5, 0.1 and 0.01.",
+    ),
+    (
+        "Status classes",
+        "Requests per trace window by status: 2xx, 429 (rate limited), other 4xx, 5xx, and "
+        "other (1xx, 3xx or no status).",
+    ),
+    (
+        "429 share against load",
+        "The trace windows with requests, sorted by their request rate (the model's, or the "
+        "client's own), are cut into ten equal-count groups (deciles); each group's 429 share "
+        "is its 429 answers over its requests. Spearman's rank correlation of the window's "
+        "429 share with its rate summarises the dependence.",
     ),
     (
         "Percentiles",

@@ -330,3 +330,35 @@ def test_any_missing_part_of_a_model_is_survived(sample_run: Path) -> None:
                 assemble(ReportInputs(partial, {}, {}), (models_section,)), "t"
             )
             assert n_figures > 0 and f"Model {model['model']}" in html, key
+
+
+def test_each_top_client_gets_its_fitted_families_overlaid(sample_run: Path) -> None:
+    stats = json.loads((sample_run / "stats.json").read_text())
+    specs = figure_specs((sample_run / "report.html").read_text(encoding="utf-8"))
+    overlays = [
+        s
+        for s in specs.values()
+        if s["layout"]["title"]["text"].startswith(
+            "Inter-arrival times of one top client with its fitted families"
+        )
+    ]
+    chat = next(m for m in stats["models"] if m["model"] == "chat-large")
+    clients = chat["interarrivals"]["clients"]
+    fitted = [c for c in chat["detailed_clients"] if clients[c]["available"]]
+    figure = overlays[0]  # models are in stats.json order: chat-large is the first
+    menu = [b["label"] for b in figure["layout"]["updatemenus"][0]["buttons"]]
+    assert menu == fitted and len(fitted) > 1
+    first = clients[fitted[0]]
+    shown = [t for t in figure["data"] if t["visible"] is True]
+    assert [t["name"] for t in shown] == [
+        "empirical",
+        "Exponential fit",
+        "Gamma fit",
+        "Lognormal fit",
+        "Weibull fit",
+    ]
+    assert shown[0]["x"] == first["ccdf"]["x"]
+    assert shown[2]["y"] == [y if y > 0 else None for y in first["fits"]["gamma"]["ccdf"]]
+    # picking the second client shows exactly its five curves
+    second = figure["layout"]["updatemenus"][0]["buttons"][1]["args"][0]["visible"]
+    assert sum(second) == 5 and second.index(True) == 5

@@ -90,8 +90,13 @@ def _open(browser: Any, report: Path) -> dict[str, Any]:
 def _assert_clean(report: Path, seen: dict[str, Any]) -> None:
     specs = figure_specs(report.read_text(encoding="utf-8"))
     assert specs
-    # Every figure drew one SVG trace per trace in its data.
-    assert seen["drawn"] == {figure_id: len(spec["data"]) for figure_id, spec in specs.items()}
+    # Every figure drew one SVG trace per visible trace in its data (figures with a
+    # one-client-at-a-time menu start with the other clients' traces hidden).
+    assert seen["drawn"] == {
+        figure_id: sum(trace.get("visible", True) is True for trace in spec["data"])
+        for figure_id, spec in specs.items()
+    }
+    assert all(seen["drawn"].values())
     assert seen["errors"] == []
     assert [m for m in seen["console"] if m.startswith(("error", "warning"))] == []
     assert seen["dialogs"] == []  # no injected script ran

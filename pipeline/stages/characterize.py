@@ -38,6 +38,7 @@ from fitting.workload import (
     latency_model,
     lorenz_curve,
     pearson_from_moments,
+    share_by_load_bins,
     top_k_shares,
 )
 from pipeline import sqlrun
@@ -72,6 +73,7 @@ LR_CRITICAL_5PCT_1DF = 3.841458820694124  # chi-square(1) 95 % quantile, Wilks' 
 LARGE_SHIFT_KS = 0.1  # drift flag: a tenth of the requests would change side of some length
 RATIO_BINS = 50
 MODALITIES = ("image", "audio", "video")
+LOAD_BINS = 10  # deciles of the window rate for the 429 share against load
 MIN_FIT_VALUES = 50  # fewer values give fits too loose to report
 # The mixture EM costs ~0.13 s per 1,000 values; 20k order statistics keep the tail's shape.
 MIXTURE_CAP = 20_000
@@ -125,6 +127,8 @@ def run(run_dir: RunDir, options: CharacterizeOptions, engine: EngineOptions) ->
             models = context.load_clients()
             client_rows = context.client_summary()
             model_rows = context.model_summary()
+        with timer("categories"):
+            category_rows = _dicts(sqlrun.query(con, "characterize/category_summary"))
         with timer("correlation"):
             correlations = context.correlation_sums()
         with timer("rate"):
@@ -208,6 +212,7 @@ def run(run_dir: RunDir, options: CharacterizeOptions, engine: EngineOptions) ->
                 "top_k": list(TOP_K),
             },
             "overview": _overview(meta, summary, models, model_rows, len(client_rows)),
+            "categories": _categories(category_rows, models),
             "models": model_sections,
         }
     finally:
@@ -509,9 +514,9 @@ class _Context:
         relation = sqlrun.query(
             self.con, "characterize/status_windows", {"window_us": self.meta["window_s"] * US_PER_S}
         )
-        for model_key, client_key, window_index, n, n_429 in relation.fetchall():
+        for model_key, client_key, window_index, n, *by_class in relation.fetchall():
             windows = result[int(model_key)]["windows"].setdefault(int(client_key), [])
-            windows.append((int(window_index), int(n), int(n_429)))
+            windows.append(StatusWindow(int(window_index), int(n), *(int(c) for c in by_class)))
         return result
 
     def latency(self) -> dict[int, dict[str, Any]]:
@@ -563,6 +568,25 @@ class _Context:
 
 
 # --- sections ----------------------------------------------------------------------------------
+
+
+def _categories(rows: list[dict[str, Any]], models: list[ModelInfo]) -> dict[str, Any]:
+    """The per-category roll-up (language, multimodal, reason), keyed by category."""
+    n_requests = sum(int(row["n_requests"]) for row in rows)
+    result = {}
+    for row in rows:
+        category = row["category"]
+        result[category] = {
+            "models": sorted(info.model for info in models if info.category == category),
+            "n_models": int(row["n_models"]),
+            "n_clients": int(row["n_clients"]),
+            "n_requests": int(row["n_requests"]),
+            "n_success": int(row["n_success"]),
+            "request_share": int(row["n_requests"]) / n_requests,
+            "input_tokens": _summary_of(row, "input"),
+            "output_tokens": _summary_of(row, "output"),
+        }
+    return result
 
 
 def _overview(
@@ -1193,34 +1217,87 @@ def _status(info: ModelInfo, found: dict[str, Any] | None, rate: dict[str, Any])
         client[code] = client.get(code, 0) + n
     total = sum(codes.values())
     window_s = rate["window_s"]
-
-    def over_time(rows: list[tuple[int, int, int]]) -> dict[str, list[float]]:
-        return {
-            "x": [float(w * window_s) for w, _, _ in rows],
-            "y_429_share": [n_429 / n for _, n, n_429 in rows],
-        }
-
     model_windows = found["windows"].get(-1, [])
-    shares = np.array([n_429 / n for _, n, n_429 in model_windows])
-    rates = np.array([n / window_s for _, n, _ in model_windows])
-    relation = correlation(rates, shares)
+    rates = np.array([w.n / window_s for w in model_windows])
+    relation = correlation(rates, np.array([w.n_429 / w.n for w in model_windows]))
     return {
         "available": True,
         "codes": codes,
         "share_429": codes.get("429", 0) / total,
         "share_success": sum(n for c, n in codes.items() if c == "none" or c.startswith("2"))
         / total,
-        "per_window": {**over_time(model_windows), "y_rate": rates.tolist()},
+        "per_window": {**_status_over_time(model_windows, window_s), "y_rate": rates.tolist()},
         "corr_429_vs_rate": {
             "n": relation.n,
             "pearson": relation.pearson,
             "spearman": relation.spearman,
         },
+        "by_load_decile": _status_by_load(model_windows, window_s),
         "clients": per_client,
         "clients_per_window": {
-            info.client_ids[_position(info, key)]: over_time(found["windows"].get(key, []))
+            info.client_ids[_position(info, key)]: _status_over_time(
+                found["windows"].get(key, []), window_s
+            )
             for key in rate["detailed_keys"]
         },
+        "clients_by_load_decile": {
+            info.client_ids[_position(info, key)]: _status_by_load(
+                found["windows"].get(key, []), window_s
+            )
+            for key in rate["detailed_keys"]
+        },
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class StatusWindow:
+    """Requests of one trace window by status class (a row of `status_windows.sql`)."""
+
+    window_index: int
+    n: int
+    n_2xx: int
+    n_429: int
+    n_4xx_other: int
+    n_5xx: int
+
+
+def _status_over_time(rows: list[StatusWindow], window_s: int) -> dict[str, list[float]]:
+    """The 429 share and the requests of each status class per trace window with requests."""
+    counts = {
+        "2xx": [w.n_2xx for w in rows],
+        "429": [w.n_429 for w in rows],
+        "4xx_other": [w.n_4xx_other for w in rows],
+        "5xx": [w.n_5xx for w in rows],
+        "other": [w.n - w.n_2xx - w.n_429 - w.n_4xx_other - w.n_5xx for w in rows],
+    }
+    return {
+        "x": [float(w.window_index * window_s) for w in rows],
+        "y_429_share": [w.n_429 / w.n for w in rows],
+        "counts": counts,
+    }
+
+
+def _status_by_load(rows: list[StatusWindow], window_s: int) -> dict[str, Any]:
+    """The 429 share per decile of the windows' request rate, and its rank correlation."""
+    rates = np.array([w.n / window_s for w in rows])
+    hits = np.array([w.n_429 for w in rows])
+    requests = np.array([w.n for w in rows])
+    relation = correlation(rates, hits / np.maximum(requests, 1))
+    return {
+        "n_windows": len(rows),
+        "spearman": relation.spearman,
+        "bins": [
+            {
+                "n_windows": b.n_windows,
+                "rate_low": b.rate_low,
+                "rate_high": b.rate_high,
+                "rate_mean": b.rate_mean,
+                "n_requests": b.n_requests,
+                "n_429": b.n_429,
+                "share_429": b.share_429,
+            }
+            for b in share_by_load_bins(rates, requests, hits, n_bins=LOAD_BINS)
+        ],
     }
 
 
@@ -1238,6 +1315,12 @@ def _latency(found: dict[str, Any] | None) -> dict[str, Any]:
         if sample is not None:
             y = sample[metric]
             ok = np.isfinite(y)
+            grid = log_grid(y[ok])
+            entry["ccdf"] = {
+                "n_used": int(ok.sum()),
+                "x": grid.tolist(),
+                "y": empirical_ccdf(y[ok], grid).tolist(),
+            }
             if ok.sum() >= 4:
                 fitted = latency_model(
                     y[ok], sample["input_tokens"][ok], sample["output_tokens"][ok]

@@ -17,6 +17,7 @@ from fitting.workload import (
     latency_model,
     lorenz_curve,
     pearson_from_moments,
+    share_by_load_bins,
     top_k_shares,
 )
 
@@ -136,3 +137,20 @@ def test_fano_from_sums_equals_fano_on_the_full_counts() -> None:
         assert from_sums.n_windows == direct.n_windows
     assert np.isnan(fano_from_sums(60.0, 1, 5, 25).fano_factor)  # one bin: undefined
     assert np.isnan(fano_from_sums(60.0, 10, 0, 0).fano_factor)  # no arrivals
+
+
+def test_load_bins_pool_the_429_share_per_decile_of_rate() -> None:
+    rates = np.arange(20, 0, -1) / 10.0  # 2.0 ... 0.1, given busiest first
+    requests = np.full(20, 10)
+    hits = np.where(rates > 1.0, 5, 0)  # half of the requests rate limited above 1 rps
+    bins = share_by_load_bins(rates, requests, hits)
+    assert len(bins) == 10 and all(b.n_windows == 2 for b in bins)
+    assert [b.rate_low for b in bins] == pytest.approx(np.arange(1, 21, 2) / 10.0)
+    assert [b.share_429 for b in bins] == [0.0] * 5 + [0.5] * 5
+    assert sum(b.n_requests for b in bins) == 200 and sum(b.n_429 for b in bins) == 50
+    # fewer windows than bins: one bin per window, quietest first
+    few = share_by_load_bins([3.0, 1.0, 2.0], [4, 2, 1], [1, 0, 1])
+    assert [(b.rate_mean, b.share_429) for b in few] == [(1.0, 0.0), (2.0, 1.0), (3.0, 0.25)]
+    assert share_by_load_bins([], [], []) == ()
+    with pytest.raises(ValueError, match="same shape"):
+        share_by_load_bins([1.0], [1, 2], [0, 0])
