@@ -100,8 +100,13 @@ def lines(
         return [v if v is not None and v > 0 else None for v in values]
 
     traces = [
+        # connectgaps off: a null (a share undefined in an empty window) stays a gap.
         go.Scatter(
-            x=list(x), y=positive(y) if log_y else list(y), name=plotly_text(name), mode=mode
+            x=list(x),
+            y=positive(y) if log_y else list(y),
+            name=plotly_text(name),
+            mode=mode,
+            connectgaps=False,
         )
         for name, (x, y) in named
     ]

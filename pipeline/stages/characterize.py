@@ -1226,7 +1226,7 @@ def _status(info: ModelInfo, found: dict[str, Any] | None, rate: dict[str, Any])
         "share_429": codes.get("429", 0) / total,
         "share_success": sum(n for c, n in codes.items() if c == "none" or c.startswith("2"))
         / total,
-        "per_window": {**_status_over_time(model_windows, window_s), "y_rate": rates.tolist()},
+        "per_window": _status_over_time(model_windows, window_s, rate["span_us"], with_rate=True),
         "corr_429_vs_rate": {
             "n": relation.n,
             "pearson": relation.pearson,
@@ -1236,7 +1236,7 @@ def _status(info: ModelInfo, found: dict[str, Any] | None, rate: dict[str, Any])
         "clients": per_client,
         "clients_per_window": {
             info.client_ids[_position(info, key)]: _status_over_time(
-                found["windows"].get(key, []), window_s
+                found["windows"].get(key, []), window_s, rate["span_us"]
             )
             for key in rate["detailed_keys"]
         },
@@ -1261,20 +1261,36 @@ class StatusWindow:
     n_5xx: int
 
 
-def _status_over_time(rows: list[StatusWindow], window_s: int) -> dict[str, list[float]]:
-    """The 429 share and the requests of each status class per trace window with requests."""
+def _status_over_time(
+    rows: list[StatusWindow],
+    window_s: int,
+    span_us: tuple[int, int],
+    with_rate: bool = False,
+) -> dict[str, Any]:
+    """The 429 share and the requests of each status class per trace window, for every window
+    from the model's first to its last arrival: empty windows count 0 requests of each class and
+    have a null 429 share (undefined, drawn as a gap rather than a line across the idle
+    stretch)."""
+    window_us = window_s * US_PER_S
+    by_index = {w.window_index: w for w in rows}
+    empty = StatusWindow(0, 0, 0, 0, 0, 0)
+    indices = range(span_us[0] // window_us, span_us[1] // window_us + 1)
+    filled = [by_index.get(i, empty) for i in indices]
     counts = {
-        "2xx": [w.n_2xx for w in rows],
-        "429": [w.n_429 for w in rows],
-        "4xx_other": [w.n_4xx_other for w in rows],
-        "5xx": [w.n_5xx for w in rows],
-        "other": [w.n - w.n_2xx - w.n_429 - w.n_4xx_other - w.n_5xx for w in rows],
+        "2xx": [w.n_2xx for w in filled],
+        "429": [w.n_429 for w in filled],
+        "4xx_other": [w.n_4xx_other for w in filled],
+        "5xx": [w.n_5xx for w in filled],
+        "other": [w.n - w.n_2xx - w.n_429 - w.n_4xx_other - w.n_5xx for w in filled],
     }
-    return {
-        "x": [float(w.window_index * window_s) for w in rows],
-        "y_429_share": [w.n_429 / w.n for w in rows],
+    result: dict[str, Any] = {
+        "x": [float(i * window_s) for i in indices],
+        "y_429_share": [w.n_429 / w.n if w.n else None for w in filled],
         "counts": counts,
     }
+    if with_rate:
+        result["y_rate"] = [w.n / window_s for w in filled]
+    return result
 
 
 def _status_by_load(rows: list[StatusWindow], window_s: int) -> dict[str, Any]:
