@@ -125,7 +125,10 @@ def run(run_dir: RunDir, options: CharacterizeOptions, engine: EngineOptions) ->
         timer = _Timer()
         with timer("clients"):
             models = context.load_clients()
-            client_rows, model_rows, category_rows = context.request_summaries()
+            client_rows = context.client_summary()
+            model_rows = context.model_summary()
+        with timer("categories"):
+            category_rows = _dicts(sqlrun.query(con, "characterize/category_summary"))
         with timer("correlation"):
             correlations = context.correlation_sums()
         with timer("rate"):
@@ -298,16 +301,13 @@ class _Context:
             return pseudonym(client_id, self.options.salt or "")
         return client_id
 
-    def request_summaries(
-        self,
-    ) -> tuple[dict[int, dict[str, Any]], dict[int, dict[str, Any]], list[dict[str, Any]]]:
-        """Counts, token sums and percentiles per client, per model and per category."""
-        levels: dict[str, list[dict[str, Any]]] = {"client": [], "model": [], "category": []}
-        for row in _dicts(sqlrun.query(self.con, "characterize/request_summaries")):
-            levels[row.pop("level")].append(row)
-        clients = {int(row["client_key"]): row for row in levels["client"]}
-        models = {int(row["model_key"]): row for row in levels["model"]}
-        return clients, models, levels["category"]
+    def client_summary(self) -> dict[int, dict[str, Any]]:
+        relation = sqlrun.query(self.con, "characterize/client_summary")
+        return {int(row["client_key"]): row for row in _dicts(relation)}
+
+    def model_summary(self) -> dict[int, dict[str, Any]]:
+        relation = sqlrun.query(self.con, "characterize/model_summary")
+        return {int(row["model_key"]): row for row in _dicts(relation)}
 
     def correlation_sums(self) -> dict[tuple[str, int], dict[str, Any]]:
         relation = sqlrun.query(self.con, "characterize/correlation_sums")
