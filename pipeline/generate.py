@@ -24,6 +24,7 @@ import numpy as np
 from fitting.generation import ClientProfile, FieldDistribution, Workload, generate_clients
 from pipeline.errors import ConfigError, InputError
 from pipeline.rundir import RunDir, move_into_place
+from pipeline.schema import OPTIONAL_FIELD_COLUMNS
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -32,18 +33,7 @@ if TYPE_CHECKING:
     from numpy.typing import NDArray
 
 META = "aggregate/meta.json"
-TRACE_COLUMNS = (
-    "input_tokens",
-    "output_tokens",
-    "reason_tokens",
-    "text_tokens",
-    "image_count",
-    "image_tokens",
-    "audio_count",
-    "audio_tokens",
-    "video_count",
-    "video_tokens",
-)
+TRACE_COLUMNS = ("input_tokens", "output_tokens", *OPTIONAL_FIELD_COLUMNS)
 """Field columns of a generated trace, after timestamp, client_id, model and category.
 
 `image_tokens` (and audio, video) is the tokens of all of the request's items, as in the

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 REQUIRED_COLUMNS: tuple[str, ...] = ("timestamp", "model", "input_tokens", "output_tokens")
-OPTIONAL_COLUMNS: tuple[str, ...] = (
-    "client_id",
-    "category",
+OPTIONAL_FIELD_COLUMNS: tuple[str, ...] = (
     "reason_tokens",
     "text_tokens",
     "image_count",
@@ -14,6 +12,12 @@ OPTIONAL_COLUMNS: tuple[str, ...] = (
     "audio_tokens",
     "video_count",
     "video_tokens",
+)
+"""Request data beyond input and output tokens (what ServeGen's categories sample)."""
+OPTIONAL_COLUMNS: tuple[str, ...] = (
+    "client_id",
+    "category",
+    *OPTIONAL_FIELD_COLUMNS,
     "status",
     "ttft_ms",
     "e2e_ms",
