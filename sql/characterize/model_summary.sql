@@ -3,6 +3,8 @@
 -- inputs:   char_requests
 -- params:   (none)
 -- Percentiles of the whole model need the requests (not the per-client ones), hence a scan.
+-- Kept apart from client_summary and category_summary: one query with grouping sets holds the
+-- percentile state of every level at once and fails under tight --memory-limit.
 select
     model_key,
     count(*) as n_requests,
