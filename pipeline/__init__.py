@@ -23,6 +23,7 @@ from pipeline.config import (
 )
 from pipeline.errors import PipelineError
 from pipeline.rundir import RunDir
+from pipeline.runlock import locked
 
 if TYPE_CHECKING:  # the stages import duckdb and scipy: only when a stage runs
     from pipeline.stages import aggregate, characterize, export, fit, ingest
@@ -57,7 +58,14 @@ class RunResult:
 
 
 def run_all(inputs: list[str], out: str | Path, options: RunOptions | None = None) -> RunResult:
-    """Run ingest, aggregate, fit, export, characterize and report; stop at the first error."""
+    """Run ingest, aggregate, fit, export, characterize and report; stop at the first error.
+
+    The run directory stays locked from the first stage to the last."""
+    with locked(Path(out), create=True):
+        return _run_stages(inputs, out, options)
+
+
+def _run_stages(inputs: list[str], out: str | Path, options: RunOptions | None) -> RunResult:
     from pipeline.stages import aggregate, characterize, export, fit, ingest, report
 
     options = options or RunOptions()

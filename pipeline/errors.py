@@ -32,6 +32,11 @@ class ResourceError(PipelineError):
     """The engine ran out of memory or disk for this input and these settings."""
 
 
+class RunDirError(PipelineError):
+    """The run directory cannot be written: another command holds it, it is a file, or it is
+    read-only."""
+
+
 OUT_OF_MEMORY_HINT = (
     "Raise --memory-limit (a few hundred MB is enough for most logs; DuckDB spills the rest to "
     "the run directory's .tmp), or lower --threads."

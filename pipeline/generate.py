@@ -23,8 +23,10 @@ import numpy as np
 
 from fitting.generation import ClientProfile, FieldDistribution, Workload, generate_clients
 from pipeline.errors import ConfigError, InputError
-from pipeline.rundir import RunDir, move_into_place
+from pipeline.rundir import RunDir, disk_errors, move_into_place, run_artefact_of
+from pipeline.runlock import locked
 from pipeline.schema import OPTIONAL_FIELD_COLUMNS
+from pipeline.spreadsheet import restore_cell, safe_columns
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -33,6 +35,9 @@ if TYPE_CHECKING:
     from numpy.typing import NDArray
 
 META = "aggregate/meta.json"
+MAX_REQUESTS = 50_000_000
+"""Most requests one `generate` or `whatif` produces (a trace of about 4 GB of CSV): a larger
+--scale or --duration is refused before any work, with the estimate."""
 TRACE_COLUMNS = ("input_tokens", "output_tokens", *OPTIONAL_FIELD_COLUMNS)
 """Field columns of a generated trace, after timestamp, client_id, model and category.
 
@@ -76,7 +81,7 @@ def load_profiles(run_dir: RunDir) -> list[ModelProfiles]:
     for number, row in enumerate(rows[1:], 2):
         if len(row) != len(header) or not row[3].isdigit():
             raise InputError(f"{clients_csv}:{number}: malformed row", hint="Re-run export.")
-        category, model, model_dir, chunk, client_id, _ = row
+        category, model, model_dir, chunk, client_id, _ = map(restore_cell, row)
         by_model.setdefault((category, model, model_dir), []).append((int(chunk), client_id))
     from pipeline.stages.export import CATEGORY_FIELDS  # the format page's fields
 
@@ -188,7 +193,45 @@ def _split_literal(text: str) -> tuple[list[str], list[str]]:
 
 
 def window_length(run_dir: RunDir) -> int:
-    return int(run_dir.read_json(META, "aggregate")["window_s"])
+    window_s = run_dir.read_json(META, "aggregate", keys=("window_s",))["window_s"]
+    if not isinstance(window_s, int) or window_s <= 0:
+        raise InputError(
+            f"{run_dir.path(META)} is damaged: window_s is {window_s!r}, not a positive integer",
+            hint=f"Run `servechar aggregate --out {run_dir.root}` again.",
+        )
+    return window_s
+
+
+def check_seed(seed: int) -> None:
+    if seed < 0:
+        raise ConfigError(
+            f"--seed must be 0 or more, got {seed}", hint="Any whole number from 0 up, e.g. 42."
+        )
+
+
+def check_request_count(
+    planned: Sequence[tuple[ModelProfiles, NDArray[np.int64], NDArray[np.float64]]],
+    window_s: int,
+    start_s: float,
+    duration_s: float,
+) -> None:
+    """Refuse, before any work, a workload of more than MAX_REQUESTS expected requests.
+
+    `planned` holds (profiles, window starts, target rates) per model; each window contributes
+    its rate times the part of it inside ``[start_s, start_s + duration_s)``.
+    """
+    expected = 0.0
+    for _, windows, rates in planned:
+        starts = windows.astype(np.float64)
+        inside = np.minimum(starts + window_s, start_s + duration_s) - np.maximum(starts, start_s)
+        expected += float(np.sum(rates * np.clip(inside, 0.0, None)))
+    if not expected <= MAX_REQUESTS:  # also catches an infinite estimate
+        raise ConfigError(
+            f"this would generate about {expected:,.0f} requests, more than the limit of "
+            f"{MAX_REQUESTS:,}",
+            hint="Lower --scale (or the rate function) or --duration; a long trace can be made "
+            "in pieces with --start.",
+        )
 
 
 def read_rate_function(path: Path) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
@@ -327,19 +370,27 @@ def run(
         raise ConfigError("--scale and --rate-fn are alternatives", hint="Give one of them.")
     if scale is not None and not (math.isfinite(scale) and scale > 0):
         raise ConfigError(f"--scale must be a positive number, got {scale}")
+    check_seed(seed)
+    check_output(output, run_dir)
     rate_fn = read_rate_function(rate_fn_path) if rate_fn_path else None
-    window_s = window_length(run_dir)
-    models = load_profiles(run_dir)
+    with locked(run_dir.root, shared=True):  # no writer replaces the profiles meanwhile
+        run_dir.fingerprint("export")  # finished, and from the current aggregate and fit
+        window_s = window_length(run_dir)
+        models = load_profiles(run_dir)
     check_span(models, window_s, start_s, duration_s)
     rng = np.random.default_rng(seed)
     totals = [float(m.total_rates().sum()) for m in models]
     all_total = sum(totals) or 1.0
-    frames = []
+    planned = []
     for profiles, total in zip(models, totals, strict=True):
         windows = generation_windows(profiles, window_s, start_s, duration_s)
         rates = target_rates(
             profiles, windows, scale=scale, rate_fn=rate_fn, share=total / all_total
         )
+        planned.append((profiles, windows, rates))
+    check_request_count(planned, window_s, start_s, duration_s)
+    frames = []
+    for profiles, windows, rates in planned:
         workload = generate_model(
             profiles,
             window_s=window_s,
@@ -352,8 +403,31 @@ def run(
         )
         frames.append(trace_frame(len(frames), profiles, workload))
         del workload  # one model's arrays at a time
-    n = write_trace(output, frames)
+    with disk_errors(output.parent):
+        n = write_trace(output, frames)
     return GenerateResult(output, n)
+
+
+def check_output(output: Path, run_dir: RunDir) -> None:
+    """`--output` must be a new or a plain file, in a directory that exists, and never one of a
+    run directory's own artefacts."""
+    if output.is_dir():
+        raise ConfigError(
+            f"--output {output} is a directory", hint="Name the CSV file to write, e.g. trace.csv."
+        )
+    owner = run_artefact_of(output, run_dir.root)
+    if owner is not None:
+        raise ConfigError(
+            f"--output {output} would overwrite {owner[1]}, an artefact of the run directory "
+            f"{owner[0]}",
+            hint="Write the trace outside the run's artefacts, e.g. --output trace.csv.",
+        )
+    parent = output.parent
+    if not parent.is_dir():
+        raise ConfigError(
+            f"the directory of --output {output} does not exist ({parent})",
+            hint=f"Create it first (mkdir -p {parent}), or choose another --output.",
+        )
 
 
 def trace_frame(model_index: int, profiles: ModelProfiles, workload: Workload) -> pl.DataFrame:
@@ -396,13 +470,17 @@ def write_trace(output: Path, frames: Sequence[pl.DataFrame]) -> int:
         .sort(["timestamp", "_model", "_row"])
         .drop("_model", "_row")
     )
+    trace = safe_columns(trace, ("client_id", "model", "category"))  # text from the log
     # Written by Polars straight to a temporary file, then moved into place: no copy of the
-    # whole text in memory, and readers never see half a trace.
-    output.parent.mkdir(parents=True, exist_ok=True)
+    # whole text in memory, and readers never see half a trace (nor a temporary file after a
+    # failure).
     handle, temporary = tempfile.mkstemp(dir=output.parent, prefix=f".{output.name}.")
     os.close(handle)
-    trace.write_csv(temporary, float_precision=6, line_terminator="\n")
-    move_into_place(temporary, output)
+    try:
+        trace.write_csv(temporary, float_precision=6, line_terminator="\n")
+        move_into_place(temporary, output)
+    finally:
+        Path(temporary).unlink(missing_ok=True)
     return trace.height
 
 

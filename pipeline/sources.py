@@ -16,6 +16,7 @@ from __future__ import annotations
 import glob
 import gzip
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -32,6 +33,7 @@ from duckdb import (
 
 from pipeline import sqlrun
 from pipeline.errors import OUT_OF_MEMORY_HINT, InputError, ResourceError
+from pipeline.rundir import is_run_directory, run_artefact_of
 from pipeline.schema import CANONICAL_COLUMNS, NO_CLIENT_COLUMN_ID, REQUIRED_COLUMNS
 
 if TYPE_CHECKING:
@@ -81,13 +83,16 @@ def format_of(path: Path) -> tuple[str, str | None] | None:
     return None
 
 
-def resolve_inputs(inputs: list[str]) -> list[SourceFile]:
-    """Expand files, globs and directories (recursively) into a sorted, de-duplicated list."""
+def resolve_inputs(inputs: list[str], run_dir: Path | None = None) -> list[SourceFile]:
+    """Expand files, globs and directories (recursively) into a sorted, de-duplicated list.
+
+    A run directory's own outputs (`run_dir`'s, or any other's) are never read as logs."""
     found: list[Path] = []
     for item in inputs:
         path = Path(item)
+        _refuse_run_output(path, run_dir)
         if path.is_dir():
-            matches = sorted(p for p in path.rglob("*") if p.is_file() and format_of(p))
+            matches = sorted(p for p in _log_files_under(path, run_dir) if format_of(p))
             if not matches:
                 raise InputError(
                     f"directory {item} holds no log files",
@@ -95,7 +100,11 @@ def resolve_inputs(inputs: list[str]) -> list[SourceFile]:
                 )
             found.extend(matches)
         elif any(ch in item for ch in "*?["):
-            matches = sorted(Path(p) for p in glob.glob(item, recursive=True) if Path(p).is_file())
+            matches = sorted(
+                Path(p)
+                for p in glob.glob(item, recursive=True)
+                if Path(p).is_file() and run_artefact_of(Path(p), run_dir) is None
+            )
             if not matches:
                 raise InputError(f"no file matches {item}", hint="Check the pattern and quote it.")
             found.extend(matches)
@@ -116,6 +125,38 @@ def resolve_inputs(inputs: list[str]) -> list[SourceFile]:
             )
         sources.append(SourceFile(index, path, kind[0], kind[1], str(given)))
     return sources
+
+
+def _refuse_run_output(path: Path, run_dir: Path | None) -> None:
+    """A run directory, or a file it wrote, named as an input is a mistake: say so."""
+    if path.is_dir() and (is_run_directory(path) or _same_dir(path, run_dir)):
+        raise InputError(
+            f"{path} is a servechar run directory, not a log",
+            hint="Pass the log files (or their directory); a run's outputs are never read as logs.",
+        )
+    owner = run_artefact_of(path, run_dir) if path.exists() else None
+    if owner is not None:
+        raise InputError(
+            f"{path} is an output of the run directory {owner[0]}, not a log",
+            hint="Pass the log files (or their directory); a run's outputs are never read as logs.",
+        )
+
+
+def _log_files_under(directory: Path, run_dir: Path | None) -> list[Path]:
+    """Every file under `directory`, skipping run directories (the current one included)."""
+    files = []
+    for parent, subdirs, names in os.walk(directory):
+        subdirs[:] = sorted(
+            d
+            for d in subdirs
+            if not (is_run_directory(Path(parent, d)) or _same_dir(Path(parent, d), run_dir))
+        )
+        files.extend(Path(parent, name) for name in names if Path(parent, name).is_file())
+    return files
+
+
+def _same_dir(path: Path, other: Path | None) -> bool:
+    return other is not None and os.path.abspath(path) == os.path.abspath(other)
 
 
 def _check_readable(source: SourceFile) -> None:

@@ -34,8 +34,9 @@ from fitting.workload import correlation
 from pipeline import sqlrun
 from pipeline.config import AggregateOptions, EngineOptions, ExportOptions, FitOptions
 from pipeline.errors import ConfigError, InputError
-from pipeline.generate import META, ModelProfiles, load_profiles
-from pipeline.rundir import RunDir, json_ready, write_json
+from pipeline.generate import META, ModelProfiles, check_seed, load_profiles
+from pipeline.rundir import RunDir, json_ready, stage, write_json
+from pipeline.runlock import locked
 
 if TYPE_CHECKING:
     import duckdb
@@ -69,7 +70,19 @@ class ValidateResult:
 
 
 def run(run_dir: RunDir, options: ValidateOptions, engine: EngineOptions) -> ValidateResult:
-    """Score per-client and naive workloads against the real requests; write validation.json."""
+    """Score per-client and naive workloads against the real requests; write validation.json,
+    then rebuild the report (when the run has one) with its fidelity section."""
+    with locked(run_dir.root):
+        result = _validate(run_dir, options, engine)
+        if run_dir.is_current("characterize"):
+            from pipeline.stages import report as report_stage
+
+            result = replace(result, report=report_stage.run(run_dir).path)
+    return result
+
+
+@stage("validate")
+def _validate(run_dir: RunDir, options: ValidateOptions, engine: EngineOptions) -> ValidateResult:
     from pipeline.stages.aggregate import parse_origin
     from pipeline.stages.ingest import connect, open_requests
 
@@ -78,6 +91,7 @@ def run(run_dir: RunDir, options: ValidateOptions, engine: EngineOptions) -> Val
         raise ConfigError(f"--target-p99 must be positive, got {options.target_p99_s}")
     if options.top_clients < 0:
         raise ConfigError(f"--top-clients must be 0 or more, got {options.top_clients}")
+    check_seed(options.seed)
     meta = run_dir.read_json(META, "aggregate")
     origin_us, window_s = int(meta["origin_us"]), int(meta["window_s"])
     last_us = _epoch_us(meta["last_arrival"])
@@ -138,7 +152,8 @@ def run(run_dir: RunDir, options: ValidateOptions, engine: EngineOptions) -> Val
         "scored_until_s": end_s,
         "models": results,
     }
-    path = write_json(run_dir.path(VALIDATION), clean_json(document))
+    write_json(run_dir.output(VALIDATION), clean_json(document))
+    path = run_dir.path(VALIDATION)
     run_dir.update_manifest(
         "validate",
         {
@@ -147,12 +162,7 @@ def run(run_dir: RunDir, options: ValidateOptions, engine: EngineOptions) -> Val
             "seconds": round(time.perf_counter() - started, 3),
         },
     )
-    report = None
-    if run_dir.path("stats.json").exists():  # the report gains its fidelity section
-        from pipeline.stages import report as report_stage
-
-        report = report_stage.run(run_dir).path
-    return ValidateResult(path, results, report)
+    return ValidateResult(path, results)
 
 
 def _epoch_us(iso: str) -> int:
@@ -213,6 +223,11 @@ def _fit_training_profiles(
         con.close()
     for name in (DUPLICATES, MODEL_CATEGORIES):
         shutil.copyfile(run_dir.require(name, "ingest"), train.path(name))
+    train.record_stage(
+        "ingest",
+        {"ingest": run_dir.fingerprint("ingest"), "train_end_s": train_end_s},
+        [STAGED_DIR, DUPLICATES, MODEL_CATEGORIES],
+    )
     aggregate_options = dict(stages.get("aggregate", {}).get("options", {}))
     aggregate_options["origin"] = str(origin_us / 1_000_000)
     aggregate.run(train, AggregateOptions(**aggregate_options), engine)

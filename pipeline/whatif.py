@@ -20,6 +20,8 @@ import numpy as np
 from fitting.capacity import QUOTA_WINDOW_S, QuotaWindows, smallest_quota_of
 from pipeline.errors import ConfigError
 from pipeline.generate import (
+    check_request_count,
+    check_seed,
     check_span,
     generate_model,
     generation_windows,
@@ -27,7 +29,7 @@ from pipeline.generate import (
     target_rates,
     window_length,
 )
-from pipeline.rundir import RunDir, write_json
+from pipeline.rundir import RunDir, stage, write_json
 from pipeline.validate import clean_json
 
 if TYPE_CHECKING:
@@ -59,6 +61,7 @@ class WhatifResult:
     models: list[dict[str, Any]]
 
 
+@stage("whatif")
 def run(run_dir: RunDir, options: WhatifOptions) -> WhatifResult:
     """Replay every model's generated workload against the quotas; write whatif.json."""
     started = time.perf_counter()
@@ -72,6 +75,7 @@ def run(run_dir: RunDir, options: WhatifOptions) -> WhatifResult:
         raise ConfigError("--start must be 0 or more and --duration positive")
     if not 0 <= options.target_share < 1:
         raise ConfigError(f"--target-share must be in [0, 1), got {options.target_share}")
+    check_seed(options.seed)
     window_s = window_length(run_dir)
     rng = np.random.default_rng(options.seed)
     all_profiles = load_profiles(run_dir)
@@ -79,11 +83,16 @@ def run(run_dir: RunDir, options: WhatifOptions) -> WhatifResult:
     if span is None:  # to the end of the profiles
         span = max(float(m.timestamps[-1]) + window_s for m in all_profiles) - options.start_s
     check_span(all_profiles, window_s, options.start_s, span)
-    models = []
+    planned = []
     for profiles in all_profiles:
         windows = generation_windows(profiles, window_s, options.start_s, span)
         rates = target_rates(profiles, windows, scale=options.scale, rate_fn=None, share=1.0)
-        models.append(_replay(profiles, windows, rates, window_s, span, options, rng))
+        planned.append((profiles, windows, rates))
+    check_request_count(planned, window_s, options.start_s, span)
+    models = [
+        _replay(profiles, windows, rates, window_s, span, options, rng)
+        for profiles, windows, rates in planned
+    ]
     document = {
         "format": FORMAT,
         "options": {
@@ -99,7 +108,8 @@ def run(run_dir: RunDir, options: WhatifOptions) -> WhatifResult:
         "window_s": window_s,
         "models": models,
     }
-    path = write_json(run_dir.path(WHATIF), clean_json(document))
+    write_json(run_dir.output(WHATIF), clean_json(document))
+    path = run_dir.path(WHATIF)
     run_dir.update_manifest(
         "whatif",
         {

@@ -62,7 +62,7 @@ def load_inputs(run_dir: RunDir) -> ReportInputs:
         stats=stats,
         summary=run_dir.read_json(SUMMARY, "ingest"),
         manifest=optional("manifest.json") or {},
-        validation=optional(VALIDATION),
+        validation=optional(VALIDATION) if run_dir.is_current("validate") else None,
         quirks=optional(QUIRKS),
     )
 
@@ -125,6 +125,7 @@ def build_report(run_dir: RunDir, out: Path | None = None) -> ReportResult:
     inputs = load_inputs(run_dir)
     sections = assemble(inputs)
     html, n_figures = render(sections, "Workload characterization")
+    html = html.replace("\x00", "\ufffd")  # as HTML parsers read NUL: never a raw NUL byte
     path = write_text_atomic(out or run_dir.path(REPORT), html)
     return ReportResult(path, path.stat().st_size, n_figures, time.perf_counter() - started)
 

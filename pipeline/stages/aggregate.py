@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from pipeline import sqlrun
 from pipeline.errors import ConfigError, InputError
-from pipeline.rundir import RunDir, write_json
+from pipeline.rundir import RunDir, stage, write_json
 from pipeline.stages.ingest import IDENTITY, connect, open_requests
 from pipeline.timequality import TIME_QUALITY, time_quality
 
@@ -66,6 +66,7 @@ def default_origin(first_arrival_us: int) -> int:
     return (first_arrival_us // US_PER_DAY) * US_PER_DAY
 
 
+@stage("aggregate")
 def run(
     run_dir: RunDir,
     options: AggregateOptions,
@@ -105,8 +106,9 @@ def run(
         sqlrun.query(con, "aggregate/trace_windows", {"window_us": window_us}).to_table(
             "trace_windows"
         )
-        paths = {name: run_dir.path(name) for name in (TRACE_WINDOWS, INTERARRIVALS, DISTRIBUTIONS)}
-        paths[TRACE_WINDOWS].parent.mkdir(parents=True, exist_ok=True)
+        paths = {
+            name: run_dir.output(name) for name in (TRACE_WINDOWS, INTERARRIVALS, DISTRIBUTIONS)
+        }
         con.table("trace_windows").write_parquet(str(paths[TRACE_WINDOWS]))
         sqlrun.query(con, "aggregate/interarrivals").write_parquet(str(paths[INTERARRIVALS]))
         sqlrun.query(
@@ -136,7 +138,7 @@ def run(
                 ],
                 "min_ticks": MIN_TICKS,
             },
-        ).write_parquet(str(run_dir.path(TICK_DISPERSION)))
+        ).write_parquet(str(run_dir.output(TICK_DISPERSION)))
     finally:
         con.close()
 
@@ -150,8 +152,10 @@ def run(
         "dataset_window_s": options.dataset_window_s,
         "reason_ratio_points": options.reason_ratio_points,
     }
-    meta_path = write_json(run_dir.path(META), meta)
-    quality_path = write_json(run_dir.path(TIME_QUALITY), quality)
+    write_json(run_dir.output(META), meta)
+    write_json(run_dir.output(TIME_QUALITY), quality)
+    paths = {name: run_dir.path(name) for name in paths}
+    meta_path, quality_path = run_dir.path(META), run_dir.path(TIME_QUALITY)
     run_dir.update_manifest(
         "aggregate",
         {

@@ -44,7 +44,7 @@ from fitting.workload import (
 from pipeline import sqlrun
 from pipeline.errors import ConfigError
 from pipeline.naming import pseudonym
-from pipeline.rundir import RunDir, json_ready, write_json
+from pipeline.rundir import RunDir, json_ready, stage, write_json
 from pipeline.stages.aggregate import INTERARRIVALS, META, TRACE_WINDOWS, US_PER_DAY
 from pipeline.stages.fit import DEFAULT_TIE_FLOOR_S, WINDOW_FITS
 from pipeline.stages.ingest import connect, open_requests
@@ -101,6 +101,7 @@ class ModelInfo:
     client_ids: list[str]
 
 
+@stage("characterize")
 def run(run_dir: RunDir, options: CharacterizeOptions, engine: EngineOptions) -> CharacterizeResult:
     """Compute every statistic of docs/stats.md and write `stats.json`."""
     started = time.perf_counter()
@@ -218,8 +219,8 @@ def run(run_dir: RunDir, options: CharacterizeOptions, engine: EngineOptions) ->
     finally:
         con.close()
 
-    path = write_json(run_dir.path(STATS), json_ready(stats, SIGNIFICANT_DIGITS), compact=True)
-    size = path.stat().st_size
+    staged = write_json(run_dir.output(STATS), json_ready(stats, SIGNIFICANT_DIGITS), compact=True)
+    path, size = run_dir.path(STATS), staged.stat().st_size
     run_dir.update_manifest(
         "characterize",
         {

@@ -26,7 +26,8 @@ import pyarrow.parquet as pq
 
 from fitting import FAMILIES, PARAM_NAMES, SERVEGEN_NAMES
 from pipeline.naming import model_dir_name, pseudonym
-from pipeline.rundir import RunDir, write_text_atomic
+from pipeline.rundir import RunDir, stage, write_text_atomic
+from pipeline.spreadsheet import safe_cell
 from pipeline.stages.aggregate import DISTRIBUTIONS, META, TRACE_WINDOWS
 from pipeline.stages.fit import CLIENT_FITS, WINDOW_FITS
 
@@ -62,6 +63,7 @@ class ExportResult:
     n_clients: int
 
 
+@stage("export")
 def run(run_dir: RunDir, options: ExportOptions) -> ExportResult:
     """Write `profiles/`, `profiles/clients.csv` and `fits.json`.
 
@@ -90,11 +92,10 @@ def run(run_dir: RunDir, options: ExportOptions) -> ExportResult:
     def public_id(client_id: str) -> str:
         return pseudonym(client_id, options.salt or "") if options.anonymize else client_id
 
-    profiles = run_dir.path("profiles")
+    profiles = run_dir.output("profiles")
     shutil.rmtree(profiles, ignore_errors=True)
     clients_rows: list[list[Any]] = []
-    fits_path = run_dir.path("fits.json")
-    with _FitsWriter(fits_path, meta) as fits_out:
+    with _FitsWriter(run_dir.output("fits.json"), meta) as fits_out:
         for (category, model), model_clients in by_model.items():  # file order
             model_dir = model_dir_name(model)
             directory = profiles / "data" / category / model_dir
@@ -131,7 +132,9 @@ def run(run_dir: RunDir, options: ExportOptions) -> ExportResult:
             fits_out.end_model()
 
     clients_rows.sort(key=lambda row: (row[0], row[1], row[3]))
-    clients_path = write_text_atomic(profiles / "clients.csv", _csv(clients_rows))
+    write_text_atomic(profiles / "clients.csv", _csv(clients_rows))
+    profiles, fits_path = run_dir.path("profiles"), run_dir.path("fits.json")
+    clients_path = profiles / "clients.csv"
     run_dir.update_manifest(
         "export",
         {
@@ -449,5 +452,5 @@ def _csv(rows: list[list[Any]]) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(["category", "model", "model_dir", "chunk", "client_id", "requests"])
-    writer.writerows(rows)
+    writer.writerows([safe_cell(v) if isinstance(v, str) else v for v in row] for row in rows)
     return buffer.getvalue()

@@ -33,7 +33,7 @@ from fitting import (
     weibull_cv,
 )
 from fitting.quantization import fit_quantized_interarrivals
-from pipeline.rundir import RunDir
+from pipeline.rundir import RunDir, stage
 from pipeline.stages.aggregate import INTERARRIVALS, META, TICK_DISPERSION, TRACE_WINDOWS
 from pipeline.timequality import TIME_QUALITY
 
@@ -68,6 +68,7 @@ class FitStageResult:
     n_windows_default: int
 
 
+@stage("fit")
 def run(run_dir: RunDir, options: FitOptions) -> FitStageResult:
     """Fit every eligible window and every client's pooled sample; choose exported patterns."""
     started = time.perf_counter()
@@ -206,10 +207,9 @@ def run(run_dir: RunDir, options: FitOptions) -> FitStageResult:
             **client_table,
         }
     )
+    pq.write_table(window_out, run_dir.output(WINDOW_FITS))
+    pq.write_table(client_out, run_dir.output(CLIENT_FITS))
     paths = run_dir.path(WINDOW_FITS), run_dir.path(CLIENT_FITS)
-    paths[0].parent.mkdir(parents=True, exist_ok=True)
-    pq.write_table(window_out, paths[0])
-    pq.write_table(client_out, paths[1])
     run_dir.update_manifest(
         "fit",
         {

@@ -19,7 +19,7 @@ from pipeline import sqlrun
 from pipeline.config import EngineOptions, IngestOptions
 from pipeline.errors import ConfigError, InputError
 from pipeline.presets import PRESETS, Preset, client_column, matching_presets
-from pipeline.rundir import RunDir, sha256_of, write_json
+from pipeline.rundir import RunDir, canonical, sha256_of, stage, write_json
 from pipeline.schema import NO_CLIENT_COLUMN_ID, REJECT_REASONS
 from pipeline.sources import (
     SourceFile,
@@ -29,6 +29,7 @@ from pipeline.sources import (
     resolve_inputs,
     source_rows,
 )
+from pipeline.spreadsheet import write_rejects_csv
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -71,6 +72,18 @@ def connect(run_dir: RunDir, engine: EngineOptions, tz: str = "UTC") -> duckdb.D
     return con
 
 
+def _made_of(arguments: dict[str, object]) -> dict[str, object]:
+    """What ingest's outputs depend on: the options and the inputs' contents (not their paths
+    or their order)."""
+    run_dir: RunDir = arguments["run_dir"]  # type: ignore[assignment]
+    sources = resolve_inputs(arguments["inputs"], run_dir.root)  # type: ignore[arg-type]
+    return {
+        "options": canonical(arguments["options"]),
+        "inputs": sorted([s.format, s.compression, sha256_of(s.path)] for s in sources),
+    }
+
+
+@stage("ingest", material=_made_of, creates_root=True)
 def run(
     run_dir: RunDir,
     inputs: list[str],
@@ -79,9 +92,9 @@ def run(
 ) -> IngestResult:
     """Read, check and quarantine every input row; see the module docstring."""
     started = time.perf_counter()
-    sources = resolve_inputs(inputs)
+    sources = resolve_inputs(inputs, run_dir.root)
     run_dir.root.mkdir(parents=True, exist_ok=True)
-    staged_dir = run_dir.path(STAGED_DIR)
+    staged_dir = run_dir.output(STAGED_DIR)
     shutil.rmtree(staged_dir, ignore_errors=True)
     staged_dir.mkdir(parents=True)
 
@@ -114,20 +127,21 @@ def run(
         con.read_parquet(str(staged_dir / "*.parquet")).create_view("staged")
 
         sqlrun.query(con, "ingest/model_categories").write_parquet(
-            str(run_dir.path(MODEL_CATEGORIES))
+            str(run_dir.output(MODEL_CATEGORIES))
         )
-        sqlrun.query(con, "ingest/duplicates").write_parquet(str(run_dir.path(DUPLICATES)))
-        con.read_parquet(str(run_dir.path(DUPLICATES))).create_view("duplicates")
+        sqlrun.query(con, "ingest/duplicates").write_parquet(str(run_dir.output(DUPLICATES)))
+        con.read_parquet(str(run_dir.output(DUPLICATES))).create_view("duplicates")
         _collect_duplicate_raw_texts(con, sources, options)
 
         rejects_path = run_dir.path("rejects.csv")
-        sqlrun.query(con, "ingest/rejects").write_csv(str(rejects_path), header=True)
+        write_rejects_csv(con, run_dir.output("rejects.csv"))
         counts = sqlrun.query(con, "ingest/row_counts").fetchall()
     finally:
         con.close()
 
     summary = _summary(sources, counts)
-    summary_path = write_json(run_dir.path("summary.json"), summary)
+    write_json(run_dir.output("summary.json"), summary)
+    summary_path = run_dir.path("summary.json")
     run_dir.update_manifest(
         "ingest",
         {
@@ -144,20 +158,21 @@ def run(
                 }
                 for s in sources
             ],
-            "outputs": [str(staged_dir), str(rejects_path), str(summary_path)],
+            "outputs": [str(run_dir.path(STAGED_DIR)), str(rejects_path), str(summary_path)],
             "seconds": round(time.perf_counter() - started, 3),
             "rows_read": summary["rows_read"],
         },
     )
     result = IngestResult(
-        staged_dir,
+        run_dir.path(STAGED_DIR),
         rejects_path,
         summary_path,
         summary["rows_read"],
         summary["rows_accepted"],
         summary["rows_rejected"],
     )
-    write_json(run_dir.path(IDENTITY), _identity(options, column_maps))
+    write_json(run_dir.output(IDENTITY), _identity(options, column_maps))
+    run_dir.publish()  # the rejects stay readable when the check below stops the run
     _check_reject_share(result, summary, options.max_reject_fraction)
     return result
 

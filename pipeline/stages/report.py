@@ -2,18 +2,29 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import dataclasses
+from typing import TYPE_CHECKING, Any
 
+from pipeline.rundir import RunDir, stage
 from reports import build_report
+from reports.build import REPORT
 
 if TYPE_CHECKING:
-    from pipeline.rundir import RunDir
     from reports import ReportResult
 
 
+def _made_of(arguments: dict[str, Any]) -> dict[str, Any]:
+    """The report draws validation.json when it is current: its fingerprint is part of it."""
+    run_dir: RunDir = arguments["run_dir"]
+    current = run_dir.is_current("validate")
+    return {"validation": run_dir.fingerprint("validate") if current else None}
+
+
+@stage("report", material=_made_of)
 def run(run_dir: RunDir) -> ReportResult:
     """Write the self-contained HTML report and record its size and build time."""
-    result = build_report(run_dir)
+    result = build_report(run_dir, run_dir.output(REPORT))
+    result = dataclasses.replace(result, path=run_dir.path(REPORT))
     run_dir.update_manifest(
         "report",
         {
