@@ -52,13 +52,14 @@ UPSTREAM: dict[str, tuple[str, ...]] = {
     "ingest": (),
     "aggregate": ("ingest",),
     "fit": ("aggregate",),
-    "export": ("aggregate", "fit"),
-    "characterize": ("ingest", "aggregate", "fit"),
-    "report": ("ingest", "characterize"),
-    "validate": ("ingest", "aggregate", "export"),
-    "whatif": ("aggregate", "export"),
+    "export": ("fit", "aggregate"),
+    "characterize": ("fit", "aggregate", "ingest"),
+    "report": ("characterize", "ingest"),
+    "validate": ("export", "aggregate", "ingest"),
+    "whatif": ("export", "aggregate"),
 }
-"""The stages each stage reads (its fingerprint includes theirs)."""
+"""The stages each stage reads (its fingerprint includes theirs), nearest first: the first one
+missing is the one an error asks to run."""
 RUN_ARTEFACTS = frozenset(
     {
         "manifest.json",

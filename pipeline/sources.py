@@ -506,6 +506,20 @@ def _parquet_rows(
 _HEAD_RECORDS = 200
 
 
+def _parquet_columns(source: SourceFile) -> list[str]:
+    """The schema's column names; a damaged or truncated file is an error naming it."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        return list(pq.read_schema(source.path).names)
+    except (pa.ArrowException, OSError) as exc:
+        raise InputError(
+            f"{source.display}: not a readable Parquet file ({str(exc).splitlines()[0]})",
+            hint="The file may be truncated or damaged; copy or export it again.",
+        ) from None
+
+
 def _flattened_keys(record: dict[str, object], prefix: str = "") -> list[str]:
     """Keys of a JSON object, nested objects' keys joined with dots (`input.inputTokenCount`)."""
     keys = []
@@ -525,9 +539,7 @@ def head_columns(source: SourceFile) -> list[str]:
     """
     _check_readable(source)
     if source.format == "parquet":
-        import pyarrow.parquet as pq
-
-        return list(pq.read_schema(source.path).names)
+        return _parquet_columns(source)
     text = head_text(source)
     if source.format in ("csv", "tsv"):
         import csv

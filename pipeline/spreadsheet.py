@@ -2,14 +2,17 @@
 
 Log fields are untrusted, and a spreadsheet runs a cell that starts with `=`, `+`, `-` or `@`
 as a formula (tab and carriage return can hide such a start). Following OWASP's advice on CSV
-injection, a text cell that starts with one of these characters, or with the quote itself, gets
-a single quote in front: spreadsheets show the text and run nothing, and `restore_cell` undoes
-it exactly. Numbers are written as numbers (a negative count stays a number), and a NUL byte,
-which no CSV reader handles alike, is written as the four characters `\\x00`.
+injection, a text cell that starts with one of these characters gets a single quote in front:
+spreadsheets show the text and run nothing. So that `restore_cell` undoes this exactly, a cell
+that already starts with quotes followed by one of them gets one quote more (`'=x` -> `''=x`);
+any other text is written as it is. Numbers are written as numbers (a negative count stays a
+number), and a NUL byte, which no two CSV readers handle alike, becomes the four characters
+`\\x00`.
 """
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 
 from pipeline import sqlrun
@@ -20,20 +23,20 @@ if TYPE_CHECKING:
     import duckdb
     import polars as pl
 
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "'")
-FORMULA_START_PATTERN = r"^[=+\-@\t\r']"
+FORMULA_START_PATTERN = r"^'*[=+\-@\t\r]"  # the formula characters, after any quotes
 NUL_TEXT = "\\x00"
+_FORMULA_START = re.compile(FORMULA_START_PATTERN)
 
 
 def safe_cell(text: str) -> str:
     """A text cell as servechar writes it to CSV."""
     text = text.replace("\x00", NUL_TEXT)
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
+    return "'" + text if _FORMULA_START.match(text) else text
 
 
 def restore_cell(text: str) -> str:
     """The text `safe_cell` was given (for NUL-free text), from the cell it wrote."""
-    return text[1:] if text.startswith("'") else text
+    return text[1:] if text.startswith("'") and _FORMULA_START.match(text) else text
 
 
 def safe_columns(frame: pl.DataFrame, columns: tuple[str, ...]) -> pl.DataFrame:
