@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from pipeline import sqlrun
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
     from pathlib import Path
 
     import duckdb
@@ -37,6 +38,19 @@ def safe_cell(text: str) -> str:
 def restore_cell(text: str) -> str:
     """The text `safe_cell` was given (for NUL-free text), from the cell it wrote."""
     return text[1:] if text.startswith("'") and _FORMULA_START.match(text) else text
+
+
+def csv_line(cells: Sequence[object]) -> str:
+    """One CSV record: text cells made safe and quoted as RFC 4180 says (also when they hold a
+    carriage return, which Python's csv writer leaves bare), numbers as they are."""
+    fields = []
+    for cell in cells:
+        if isinstance(cell, str):
+            cell = safe_cell(cell)
+            if any(ch in cell for ch in ',"\r\n'):
+                cell = '"' + cell.replace('"', '""') + '"'
+        fields.append(str(cell))
+    return ",".join(fields) + "\n"
 
 
 def safe_columns(frame: pl.DataFrame, columns: tuple[str, ...]) -> pl.DataFrame:

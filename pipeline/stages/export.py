@@ -7,8 +7,6 @@ trace timestamps, inactive windows included; dataset strings hold only numeric l
 
 from __future__ import annotations
 
-import csv
-import io
 import itertools
 import json
 import math
@@ -27,7 +25,7 @@ import pyarrow.parquet as pq
 from fitting import FAMILIES, PARAM_NAMES, SERVEGEN_NAMES
 from pipeline.naming import model_dir_name, pseudonym
 from pipeline.rundir import RunDir, stage, write_text_atomic
-from pipeline.spreadsheet import safe_cell
+from pipeline.spreadsheet import csv_line
 from pipeline.stages.aggregate import DISTRIBUTIONS, META, TRACE_WINDOWS
 from pipeline.stages.fit import CLIENT_FITS, WINDOW_FITS
 
@@ -449,8 +447,5 @@ def _nan_to_null(table: pa.Table) -> pa.Table:
 
 
 def _csv(rows: list[list[Any]]) -> str:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["category", "model", "model_dir", "chunk", "client_id", "requests"])
-    writer.writerows([safe_cell(v) if isinstance(v, str) else v for v in row] for row in rows)
-    return buffer.getvalue()
+    header = csv_line(["category", "model", "model_dir", "chunk", "client_id", "requests"])
+    return header + "".join(csv_line(row) for row in rows)
