@@ -12,6 +12,7 @@ from __future__ import annotations
 import errno
 import fcntl
 import os
+import shutil
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterator
 
 LOCK_FILE = ".lock"
+LEFTOVERS = (".staging", ".tmp")  # stages' unpublished outputs, DuckDB's spill files
 _HELD: dict[Path, list[int]] = {}  # resolved root -> [file descriptor, depth]
 
 
@@ -62,6 +64,9 @@ def locked(root: Path, *, create: bool = False, shared: bool = False) -> Iterato
     if not shared:
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        # Nobody else writes here now: what is left in these was left by a killed run.
+        for leftover in LEFTOVERS:
+            shutil.rmtree(root / leftover, ignore_errors=True)
     _HELD[key] = [fd, 1]
     try:
         yield

@@ -368,3 +368,15 @@ def test_full_disk_is_an_error_and_leaves_the_old_outputs(
     assert not (out / STAGING_DIR).exists()
     leftovers = [p for p in out.rglob(".*") if p.name not in (".lock", ".tmp")]
     assert leftovers == []
+
+
+def test_next_writer_removes_what_a_killed_run_left_beside(run_a: Path, tmp_path: Path) -> None:
+    out = _copy(run_a, tmp_path / "out")
+    spill = out / ".tmp" / "duckdb_temp_storage_DEFAULT-0.tmp"
+    half = out / STAGING_DIR / "characterize" / "new" / "stats.json"
+    for path in (spill, half):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("left by a killed run")
+    assert runner.invoke(app, ["fit", "--out", str(out)]).exit_code == 0
+    assert not spill.exists() and not (out / STAGING_DIR).exists()
+    assert RunDir(out).is_current("characterize")  # untouched: it was current before
