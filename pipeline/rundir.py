@@ -53,13 +53,13 @@ UPSTREAM: dict[str, tuple[str, ...]] = {
     "aggregate": ("ingest",),
     "fit": ("aggregate",),
     "export": ("fit", "aggregate"),
-    "characterize": ("fit", "aggregate", "ingest"),
+    "characterize": ("aggregate", "fit", "ingest"),
     "report": ("characterize", "ingest"),
     "validate": ("export", "aggregate", "ingest"),
     "whatif": ("export", "aggregate"),
 }
-"""The stages each stage reads (its fingerprint includes theirs), nearest first: the first one
-missing is the one an error asks to run."""
+"""The stages each stage reads (its fingerprint includes theirs), in the order it reads them:
+the first one that is not current is the one an error asks to run."""
 RUN_ARTEFACTS = frozenset(
     {
         "manifest.json",
