@@ -242,19 +242,34 @@ def test_rerun_after_a_kill_is_complete_and_clean(
         assert _digest(out / name) == _digest(run_b / name), name
 
 
-@pytest.mark.parametrize("delay_s", [0.8, 2.5, 5.0])
+@pytest.fixture(scope="module")
+def run_seconds(run_a: Path, logs: tuple[Path, Path], tmp_path_factory) -> float:
+    """How long an uninterrupted `servechar run` of log B over a copy of run A takes here."""
+    out = _copy(run_a, tmp_path_factory.mktemp("timed") / "out")
+    started = time.perf_counter()
+    assert _servechar("run", str(logs[1]), "--out", str(out)).returncode == 0
+    return time.perf_counter() - started
+
+
+@pytest.mark.parametrize("fraction", [0.2, 0.45, 0.7, 0.9])
 def test_kill_at_any_moment_never_leaves_a_current_stage_with_other_outputs(
-    delay_s: float, run_a: Path, run_b: Path, logs: tuple[Path, Path], tmp_path: Path
+    fraction: float,
+    run_seconds: float,
+    run_a: Path,
+    run_b: Path,
+    logs: tuple[Path, Path],
+    tmp_path: Path,
 ) -> None:
-    """Whatever moment the kill hits, a stage that counts as current has exactly the outputs of
-    the log its ingest fingerprint says (A's or B's), and every other stage is refused."""
+    """Whatever moment the kill hits (a fraction of an uninterrupted run's time, so that the
+    moments fall inside the run on any machine), a stage that counts as current has exactly
+    the outputs of the log its ingest fingerprint says (A's or B's)."""
     out = _copy(run_a, tmp_path / "out")
     child = subprocess.Popen(
         [sys.executable, "-m", "pipeline", "run", str(logs[1]), "--out", str(out)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    time.sleep(delay_s)
+    time.sleep(fraction * run_seconds)
     child.send_signal(signal.SIGKILL)
     child.wait()
     run_dir = RunDir(out)
