@@ -13,8 +13,6 @@ import csv
 import io
 import json
 import math
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -22,8 +20,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from fitting.generation import ClientProfile, FieldDistribution, Workload, generate_clients
+from pipeline import replay_formats
 from pipeline.errors import ConfigError, InputError
-from pipeline.rundir import RunDir, move_into_place
+from pipeline.rundir import RunDir
 from pipeline.schema import OPTIONAL_FIELD_COLUMNS
 
 if TYPE_CHECKING:
@@ -60,6 +59,11 @@ class ModelProfiles:
 class GenerateResult:
     trace: Path
     n_requests: int
+    format: str = "servechar"
+    files: tuple[Path, ...] = ()
+    """Every file written (BLIS writes a header beside the trace)."""
+    dropped: tuple[str, ...] = ()
+    """Generated columns that `format` cannot carry (to warn about)."""
 
 
 def load_profiles(run_dir: RunDir) -> list[ModelProfiles]:
@@ -319,8 +323,11 @@ def run(
     rate_fn_path: Path | None = None,
     seed: int = 0,
     faithful: bool = False,
+    trace_format: str = "servechar",
 ) -> GenerateResult:
-    """Write a replayable trace of every model's generated requests to `output` (CSV)."""
+    """Write a replayable trace of every model's generated requests to `output`, in
+    `trace_format` (servechar's CSV, or a load generator's input: `replay_formats`)."""
+    replay_formats.get_format(trace_format)  # an unknown or unwritable format fails first
     if not duration_s > 0 or start_s < 0:
         raise ConfigError("--duration must be positive and --start non-negative")
     if scale is not None and rate_fn_path is not None:
@@ -352,8 +359,16 @@ def run(
         )
         frames.append(trace_frame(len(frames), profiles, workload))
         del workload  # one model's arrays at a time
-    n = write_trace(output, frames)
-    return GenerateResult(output, n)
+    trace = sorted_trace(frames)
+    del frames
+    context = replay_formats.ReplayContext(start_s=start_s, origin_us=origin_us(run_dir), seed=seed)
+    written = replay_formats.write(trace_format, trace, output, context)
+    return GenerateResult(output, trace.height, trace_format, written.files, written.dropped)
+
+
+def origin_us(run_dir: RunDir) -> int:
+    """The profile origin (epoch microseconds): generated timestamps are seconds after it."""
+    return int(run_dir.read_json(META, "aggregate")["origin_us"])
 
 
 def trace_frame(model_index: int, profiles: ModelProfiles, workload: Workload) -> pl.DataFrame:
@@ -384,26 +399,17 @@ def trace_frame(model_index: int, profiles: ModelProfiles, workload: Workload) -
     )
 
 
-def write_trace(output: Path, frames: Sequence[pl.DataFrame]) -> int:
-    """CSV sorted by timestamp: timestamp (s since the profile origin), client, model, fields.
-
-    Names are column values written by the CSV writer (quoted as needed): data, never markup.
-    """
+def sorted_trace(frames: Sequence[pl.DataFrame]) -> pl.DataFrame:
+    """Every model's rows by timestamp: timestamp (s since the profile origin), client, model,
+    category, fields. Names stay column values, written by each format's writer (quoted as
+    needed): data, never markup."""
     import polars as pl
 
-    trace = (
+    return (
         pl.concat(frames, how="vertical_relaxed")
         .sort(["timestamp", "_model", "_row"])
         .drop("_model", "_row")
     )
-    # Written by Polars straight to a temporary file, then moved into place: no copy of the
-    # whole text in memory, and readers never see half a trace.
-    output.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=output.parent, prefix=f".{output.name}.")
-    os.close(handle)
-    trace.write_csv(temporary, float_precision=6, line_terminator="\n")
-    move_into_place(temporary, output)
-    return trace.height
 
 
 def _trace_columns(category: str, workload: Workload) -> dict[str, NDArray[np.float64] | None]:
