@@ -19,7 +19,6 @@ import math
 import os
 import subprocess
 import sys
-import textwrap
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -54,6 +53,15 @@ def _tool_python() -> Path:
     if REQUIRE_TOOLS:
         pytest.fail(f"{reason}; SERVECHAR_REQUIRE_REPLAY_TOOLS=1 requires it")
     pytest.skip(reason)
+
+
+def _in_tool_env(script: str, *args: str) -> object:
+    """Run `script` with the tool environment's Python; its stdout is JSON."""
+    done = subprocess.run(
+        [str(_tool_python()), "-c", script, *args], capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    return json.loads(done.stdout)
 
 
 def _generate(run: Path, output: Path, fmt: str, *extra: str) -> tuple[list[Path], str]:
@@ -157,29 +165,24 @@ def test_inference_perf_csv_is_the_azure_trace_layout(
         assert (int(context), int(generated)) == (i, o)
 
 
+INFERENCE_PERF_READER = """
+import importlib.util, json, sys, sysconfig
+from pathlib import Path
+file = Path(sysconfig.get_paths()["purelib"]) / "inference_perf/utils/trace_reader.py"
+spec = importlib.util.spec_from_file_location("trace_reader", file)
+module = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(module)
+print(json.dumps(module.AzurePublicDatasetReader().load_traces(Path(sys.argv[1]))))
+"""
+
+
 def test_inference_perf_reads_it_with_its_own_trace_reader(
     sample_run: Path, reference: pl.DataFrame, tmp_path: Path
 ) -> None:
-    python = _tool_python()
     (path,), _ = _generate(sample_run, tmp_path / "trace.csv", "inference-perf")
     # inference-perf needs Python 3.12 as a whole; its trace reader is plain Python, loaded
     # from the installed package's file without the package's heavy __init__.
-    script = textwrap.dedent(
-        """
-        import importlib.util, json, sys, sysconfig
-        from pathlib import Path
-        file = Path(sysconfig.get_paths()["purelib"]) / "inference_perf/utils/trace_reader.py"
-        spec = importlib.util.spec_from_file_location("trace_reader", file)
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        print(json.dumps(module.AzurePublicDatasetReader().load_traces(Path(sys.argv[1]))))
-        """
-    )
-    done = subprocess.run(
-        [str(python), "-c", script, str(path)], capture_output=True, text=True, timeout=120
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
-    traces = json.loads(done.stdout)
+    traces = _in_tool_env(INFERENCE_PERF_READER, str(path))
     assert len(traces) == reference.height
     relative = [t - reference["timestamp"][0] for t in reference["timestamp"]]
     # The reader shifts to the first row; releases before 0.7 keep two fractional digits.
@@ -203,6 +206,8 @@ BLIS_HEADER_KEYS = {  # TraceHeader's yaml keys (sim/workload/tracev2.go), read 
     "kv_offload",
     "observed_kv_metrics",
 }
+# traceV2Columns as upstream spells them, in the order LoadTraceV2 reads them by position:
+# the specification the writer is checked against, so deliberately not imported from it.
 BLIS_DATA_COLUMNS = [
     "request_id",
     "client_id",
@@ -305,13 +310,8 @@ print(json.dumps(rows))
 def test_aiperf_loads_the_mooncake_trace_with_its_own_schema(
     sample_run: Path, reference: pl.DataFrame, tmp_path: Path
 ) -> None:
-    python = _tool_python()
     (path,), _ = _generate(sample_run, tmp_path / "trace.jsonl", "mooncake")
-    done = subprocess.run(
-        [str(python), "-c", AIPERF_LOADER, str(path)], capture_output=True, text=True, timeout=300
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
-    rows = json.loads(done.stdout)
+    rows = _in_tool_env(AIPERF_LOADER, str(path))
     assert len(rows) == reference.height
     assert [r[1] for r in rows] == reference["input_tokens"].to_list()
     assert [r[2] for r in rows] == reference["output_tokens"].to_list()
