@@ -377,9 +377,12 @@ def inspect(
 def generate(
     out: Annotated[Path, typer.Argument(help="Run directory with exported profiles.")],
     duration: Annotated[float, typer.Option("--duration", help="Seconds to generate.")],
-    output: Annotated[Path, typer.Option("--output", "-o", help="Trace file to write.")] = Path(
-        "requests.csv"
-    ),
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--output", "-o", help="Trace file to write [default: requests.csv, .jsonl for JSON]."
+        ),
+    ] = None,
     trace_format: Annotated[
         str,
         typer.Option(

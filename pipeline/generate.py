@@ -315,7 +315,7 @@ def generate_model(
 
 def run(
     run_dir: RunDir,
-    output: Path,
+    output: Path | None,
     *,
     duration_s: float,
     start_s: float = 0.0,
@@ -325,9 +325,11 @@ def run(
     faithful: bool = False,
     trace_format: str = "servechar",
 ) -> GenerateResult:
-    """Write a replayable trace of every model's generated requests to `output`, in
-    `trace_format` (servechar's CSV, or a load generator's input: `replay_formats`)."""
+    """Write a replayable trace of every model's generated requests to `output` (default
+    `requests` with the format's suffix), in `trace_format` (servechar's CSV, or a load
+    generator's input: `replay_formats`)."""
     replay_formats.get_format(trace_format)  # an unknown or unwritable format fails first
+    output = output if output is not None else replay_formats.default_output(trace_format)
     if not duration_s > 0 or start_s < 0:
         raise ConfigError("--duration must be positive and --start non-negative")
     if scale is not None and rate_fn_path is not None:

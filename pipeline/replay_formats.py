@@ -60,6 +60,7 @@ class ReplayFormat:
     """Generated-trace columns the format keeps (by servechar's names)."""
     usage: str
     """How the tool is pointed at the file."""
+    suffix: str
     writer: Writer | None
     unavailable: str = ""
     """Why a format that has no timestamped input cannot be written (writer is None)."""
@@ -80,6 +81,13 @@ def _publish(path: Path, write: Callable[[str], None]) -> Path:
     return path
 
 
+def _publish_csv(path: Path, rows: pl.DataFrame) -> Path:
+    """Every CSV a format writes goes through here (one place for what CSV output needs,
+    such as spreadsheet-safe text cells): Polars writes straight to the temporary file, with
+    no copy of the whole text in memory."""
+    return _publish(path, lambda tmp: rows.write_csv(tmp, float_precision=6, line_terminator="\n"))
+
+
 def _offset(trace: pl.DataFrame, context: ReplayContext, scale: float) -> pl.Expr:
     """Time since the span start in units of `scale` per second, rounded to whole units."""
     import polars as pl
@@ -89,9 +97,7 @@ def _offset(trace: pl.DataFrame, context: ReplayContext, scale: float) -> pl.Exp
 
 def write_servechar_csv(trace: pl.DataFrame, path: Path, context: ReplayContext) -> tuple[Path]:
     """servechar's own CSV: every column, seconds since the profile origin."""
-    return (
-        _publish(path, lambda tmp: trace.write_csv(tmp, float_precision=6, line_terminator="\n")),
-    )
+    return (_publish_csv(path, trace),)
 
 
 def write_mooncake(trace: pl.DataFrame, path: Path, context: ReplayContext) -> tuple[Path]:
@@ -155,7 +161,7 @@ def write_azure_csv(trace: pl.DataFrame, path: Path, context: ReplayContext) -> 
         trace["input_tokens"].alias("ContextTokens"),
         trace["output_tokens"].alias("GeneratedTokens"),
     )
-    return (_publish(path, lambda tmp: rows.write_csv(tmp, line_terminator="\n")),)
+    return (_publish_csv(path, rows),)
 
 
 BLIS_COLUMNS = (
@@ -256,7 +262,7 @@ def write_blis(trace: pl.DataFrame, path: Path, context: ReplayContext) -> tuple
         f"workload_seed: {int(context.seed)}\n"
     )
     _publish(header, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
-    _publish(path, lambda tmp: rows.write_csv(tmp, line_terminator="\n"))
+    _publish_csv(path, rows)
     return (path, header)
 
 
@@ -267,6 +273,7 @@ FORMATS: dict[str, ReplayFormat] = {
     for f in (
         ReplayFormat(
             name="servechar",
+            suffix=".csv",
             tool="servechar",
             source="this project (README, Generating and validating)",
             carries=(),  # every column; see `dropped_columns`
@@ -275,6 +282,7 @@ FORMATS: dict[str, ReplayFormat] = {
         ),
         ReplayFormat(
             name="mooncake",
+            suffix=".jsonl",
             tool="AIPerf",
             source=(
                 "AIPerf docs, benchmark-modes/trace-replay.md and tutorials/fixed-schedule.md "
@@ -291,6 +299,7 @@ FORMATS: dict[str, ReplayFormat] = {
         ),
         ReplayFormat(
             name="sglang",
+            suffix=".jsonl",
             tool="SGLang bench_serving",
             source=(
                 "sgl-project/sglang python/sglang/benchmark/datasets/mooncake.py and "
@@ -306,6 +315,7 @@ FORMATS: dict[str, ReplayFormat] = {
         ),
         ReplayFormat(
             name="guidellm",
+            suffix=".jsonl",
             tool="GuideLLM",
             source=(
                 "GuideLLM docs, guides/trace_replay.md and getting-started/benchmark.md "
@@ -322,6 +332,7 @@ FORMATS: dict[str, ReplayFormat] = {
         ),
         ReplayFormat(
             name="inference-perf",
+            suffix=".csv",
             tool="inference-perf",
             source=(
                 "kubernetes-sigs/inference-perf docs/loadgen.md (Replay traffic from "
@@ -339,6 +350,7 @@ FORMATS: dict[str, ReplayFormat] = {
         ),
         ReplayFormat(
             name="blis",
+            suffix=".csv",
             tool="BLIS (inference-sim)",
             source=(
                 "inference-sim/inference-sim sim/workload/tracev2.go (TraceHeader, "
@@ -362,6 +374,7 @@ FORMATS: dict[str, ReplayFormat] = {
         ),
         ReplayFormat(
             name="vllm",
+            suffix="",
             tool="vLLM bench serve",
             source=(
                 "vllm-project/vllm vllm/benchmarks/datasets/ (custom.py, burstgpt.py): no "
@@ -395,6 +408,11 @@ def get_format(name: str) -> ReplayFormat:
             "SGLang bench_serving (--format sglang) against the same server.",
         )
     return spec
+
+
+def default_output(name: str) -> Path:
+    """`requests` with the format's usual suffix, when no output is named."""
+    return Path(f"requests{get_format(name).suffix}")
 
 
 def dropped_columns(spec: ReplayFormat, trace: pl.DataFrame) -> tuple[str, ...]:

@@ -485,3 +485,16 @@ def test_aiperf_replays_a_one_minute_trace_on_schedule(sample_run: Path, tmp_pat
     median = lags[len(lags) // 2]
     print(f"replayed {len(arrivals)} requests, median lag {median * 1000:.1f} ms", file=sys.stderr)
     assert abs(median) < 0.050
+
+
+def test_default_output_takes_the_format_suffix(
+    sample_run: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    common = ["generate", str(sample_run), "--duration", "60", "--start", str(START_S)]
+    result = runner.invoke(app, [*common, "--format", "guidellm"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines() == ["requests.jsonl"]
+    assert (tmp_path / "requests.jsonl").read_text().startswith('{"timestamp":')
+    result = runner.invoke(app, [*common, "--format", "blis"])
+    assert result.stdout.splitlines() == ["requests.csv", "requests.yaml"]
