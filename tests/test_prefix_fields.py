@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import csv
 import json
+import math
+import os
 from pathlib import Path
 
 import polars as pl
+import pytest
 
 from pipeline.config import EngineOptions, IngestOptions
 from pipeline.rundir import RunDir
 from pipeline.stages import ingest
+from tests.conftest import TRACES
 
 MOONCAKE_ROWS = [
     {"timestamp": 0, "input_length": 1100, "output_length": 7, "hash_ids": [0, 1, 2]},
@@ -97,3 +101,39 @@ def test_a_hash_ids_that_is_not_a_list_is_quarantined(tmp_path: Path) -> None:
     assert "hash_ids=not-json" in rejects[0]["detail"]
     got = pl.from_arrow(ingest.read_requests(RunDir(tmp_path / "out")))
     assert got["hash_ids"].to_list() == ["[1, 2]"]
+
+
+def _published(relative: str) -> Path:
+    path = TRACES / relative
+    if not path.is_file():
+        reason = f"published trace {path} is missing"
+        if os.environ.get("SERVECHAR_REQUIRE_TRACES") == "1":
+            pytest.fail(f"{reason}; SERVECHAR_REQUIRE_TRACES=1 requires it")
+        pytest.skip(reason)
+    return path
+
+
+def test_published_mooncake_blocks_survive_ingest(tmp_path: Path) -> None:
+    path = _published("mooncake_fast25/conversation_trace.jsonl")
+    run_dir = RunDir(tmp_path / "out")
+    ingest.run(run_dir, [str(path)], IngestOptions(preset="mooncake"), EngineOptions())
+    got = pl.from_arrow(ingest.read_requests(run_dir)).sort("source_row")
+    raw = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    assert got.height == len(raw) == 12031
+    assert [json.loads(text) for text in got["hash_ids"]] == [r["hash_ids"] for r in raw]
+    # The published property: one 512-token block per started 512 input tokens.
+    assert all(
+        len(json.loads(text)) == math.ceil(n / 512)
+        for text, n in zip(got["hash_ids"], got["input_tokens"], strict=True)
+    )
+
+
+def test_published_ragpulse_segments_survive_ingest(tmp_path: Path) -> None:
+    path = _published("ragpulse/0_trace.jsonl")
+    run_dir = RunDir(tmp_path / "out")
+    ingest.run(run_dir, [str(path)], IngestOptions(preset="ragpulse"), EngineOptions())
+    got = pl.from_arrow(ingest.read_requests(run_dir)).sort("source_row")
+    raw = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    assert got.height == len(raw) == 7106
+    assert [json.loads(text) for text in got["hash_ids"]] == [r["hash_ids"] for r in raw]
+    assert got["session_id"].to_list() == [r["session_id"] for r in raw]
