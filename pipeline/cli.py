@@ -380,7 +380,9 @@ def generate(
     output: Annotated[
         Path | None,
         typer.Option(
-            "--output", "-o", help="Trace file to write [default: requests.csv, .jsonl for JSON]."
+            "--output",
+            "-o",
+            help="Trace file to write (default requests.csv; requests.jsonl for JSON Lines).",
         ),
     ] = None,
     trace_format: Annotated[
