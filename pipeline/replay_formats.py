@@ -416,8 +416,9 @@ def default_output(name: str) -> Path:
 
 
 def dropped_columns(spec: ReplayFormat, trace: pl.DataFrame) -> tuple[str, ...]:
-    """Columns of `trace` that hold information the format cannot carry: any non-null value
-    in a field column, and model, client or category when the trace has more than one."""
+    """Columns of `trace` that hold information the format cannot carry: a field column with
+    a value above zero (an all-zero count loses nothing), and model, client or category when
+    the trace has more than one."""
     if spec.name == "servechar":
         return ()
     dropped = []
@@ -428,9 +429,9 @@ def dropped_columns(spec: ReplayFormat, trace: pl.DataFrame) -> tuple[str, ...]:
         if name in ("client_id", "model", "category"):
             if column.n_unique() > 1:
                 dropped.append(name)
-        elif column.null_count() < trace.height:
-            if name == "text_tokens" and "input_tokens" in spec.carries:
-                continue  # text tokens = input minus modality tokens: derived, reported there
+        elif name == "text_tokens" and "input_tokens" in spec.carries:
+            continue  # text tokens = input minus modality tokens: derived, reported there
+        elif (column.fill_null(0).max() or 0) > 0:
             dropped.append(name)
     return tuple(dropped)
 
