@@ -3,7 +3,7 @@
 Every format is read back by the rules its tool documents (time unit, origin, columns) and
 compared with servechar's own CSV of the same generation. Where the tool installs within
 CI's time, its own loader reads the file too: AIPerf (installed by `.ci/run` into
-`.venv-aiperf`, whose dependencies clash with ours), and the inference-perf trace reader
+`.venv-aiperf`, apart from our dependencies), and the inference-perf trace reader
 (from the same environment). The end-to-end test replays a one-minute trace with AIPerf
 against a stub OpenAI-compatible server on 127.0.0.1 and checks the arrival times.
 
