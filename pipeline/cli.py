@@ -377,9 +377,22 @@ def inspect(
 def generate(
     out: Annotated[Path, typer.Argument(help="Run directory with exported profiles.")],
     duration: Annotated[float, typer.Option("--duration", help="Seconds to generate.")],
-    output: Annotated[Path, typer.Option("--output", "-o", help="CSV trace to write.")] = Path(
-        "requests.csv"
-    ),
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--output",
+            "-o",
+            help="Trace file to write (default requests.csv; requests.jsonl for JSON Lines).",
+        ),
+    ] = None,
+    trace_format: Annotated[
+        str,
+        typer.Option(
+            "--format",
+            help="servechar (CSV, every field), mooncake (AIPerf), sglang, guidellm, "
+            "inference-perf, blis (header .yaml beside the .csv); see README.",
+        ),
+    ] = "servechar",
     start: Annotated[
         float, typer.Option("--start", help="First second (since the profile origin).")
     ] = 0.0,
@@ -409,9 +422,16 @@ def generate(
             rate_fn_path=rate_fn,
             seed=seed,
             faithful=faithful,
+            trace_format=trace_format,
         )
     typer.echo(f"{result.n_requests:,} requests", err=True)
-    echo_paths(result.trace)
+    if result.dropped:
+        typer.echo(
+            f"Warning: --format {result.format} cannot carry {', '.join(result.dropped)}; "
+            "those fields are not in the trace (--format servechar keeps every field).",
+            err=True,
+        )
+    echo_paths(*result.files)
 
 
 @app.command()

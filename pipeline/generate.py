@@ -13,8 +13,6 @@ import csv
 import io
 import json
 import math
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -22,11 +20,12 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from fitting.generation import ClientProfile, FieldDistribution, Workload, generate_clients
+from pipeline import replay_formats
 from pipeline.errors import ConfigError, InputError
-from pipeline.rundir import RunDir, disk_errors, move_into_place, run_artefact_of
+from pipeline.rundir import RunDir, disk_errors, run_artefact_of
 from pipeline.runlock import locked
 from pipeline.schema import OPTIONAL_FIELD_COLUMNS
-from pipeline.spreadsheet import restore_cell, safe_columns
+from pipeline.spreadsheet import restore_cell
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -65,6 +64,11 @@ class ModelProfiles:
 class GenerateResult:
     trace: Path
     n_requests: int
+    format: str = "servechar"
+    files: tuple[Path, ...] = ()
+    """Every file written (BLIS writes a header beside the trace)."""
+    dropped: tuple[str, ...] = ()
+    """Generated columns that `format` cannot carry (to warn about)."""
 
 
 def load_profiles(run_dir: RunDir) -> list[ModelProfiles]:
@@ -354,7 +358,7 @@ def generate_model(
 
 def run(
     run_dir: RunDir,
-    output: Path,
+    output: Path | None,
     *,
     duration_s: float,
     start_s: float = 0.0,
@@ -362,8 +366,13 @@ def run(
     rate_fn_path: Path | None = None,
     seed: int = 0,
     faithful: bool = False,
+    trace_format: str = "servechar",
 ) -> GenerateResult:
-    """Write a replayable trace of every model's generated requests to `output` (CSV)."""
+    """Write a replayable trace of every model's generated requests to `output` (default
+    `requests` with the format's suffix), in `trace_format` (servechar's CSV, or a load
+    generator's input: `replay_formats`)."""
+    replay_formats.get_format(trace_format)  # an unknown or unwritable format fails first
+    output = output if output is not None else replay_formats.default_output(trace_format)
     if not duration_s > 0 or start_s < 0:
         raise ConfigError("--duration must be positive and --start non-negative")
     if scale is not None and rate_fn_path is not None:
@@ -377,6 +386,7 @@ def run(
         run_dir.fingerprint("export")  # finished, and from the current aggregate and fit
         window_s = window_length(run_dir)
         models = load_profiles(run_dir)
+        origin_us = profile_origin_us(run_dir)
     check_span(models, window_s, start_s, duration_s)
     rng = np.random.default_rng(seed)
     totals = [float(m.total_rates().sum()) for m in models]
@@ -403,9 +413,17 @@ def run(
         )
         frames.append(trace_frame(len(frames), profiles, workload))
         del workload  # one model's arrays at a time
+    trace = sorted_trace(frames)
+    del frames
+    context = replay_formats.ReplayContext(start_s=start_s, origin_us=origin_us, seed=seed)
     with disk_errors(output.parent):
-        n = write_trace(output, frames)
-    return GenerateResult(output, n)
+        written = replay_formats.write(trace_format, trace, output, context)
+    return GenerateResult(output, trace.height, trace_format, written.files, written.dropped)
+
+
+def profile_origin_us(run_dir: RunDir) -> int:
+    """The profile origin (epoch microseconds): generated timestamps are seconds after it."""
+    return int(run_dir.read_json(META, "aggregate")["origin_us"])
 
 
 def check_output(output: Path, run_dir: RunDir) -> None:
@@ -458,30 +476,17 @@ def trace_frame(model_index: int, profiles: ModelProfiles, workload: Workload) -
     )
 
 
-def write_trace(output: Path, frames: Sequence[pl.DataFrame]) -> int:
-    """CSV sorted by timestamp: timestamp (s since the profile origin), client, model, fields.
-
-    Names are column values written by the CSV writer (quoted as needed): data, never markup.
-    """
+def sorted_trace(frames: Sequence[pl.DataFrame]) -> pl.DataFrame:
+    """Every model's rows by timestamp: timestamp (s since the profile origin), client, model,
+    category, fields. Names stay column values, written by each format's writer (quoted as
+    needed): data, never markup."""
     import polars as pl
 
-    trace = (
+    return (
         pl.concat(frames, how="vertical_relaxed")
         .sort(["timestamp", "_model", "_row"])
         .drop("_model", "_row")
     )
-    trace = safe_columns(trace, ("client_id", "model", "category"))  # text from the log
-    # Written by Polars straight to a temporary file, then moved into place: no copy of the
-    # whole text in memory, and readers never see half a trace (nor a temporary file after a
-    # failure).
-    handle, temporary = tempfile.mkstemp(dir=output.parent, prefix=f".{output.name}.")
-    os.close(handle)
-    try:
-        trace.write_csv(temporary, float_precision=6, line_terminator="\n")
-        move_into_place(temporary, output)
-    finally:
-        Path(temporary).unlink(missing_ok=True)
-    return trace.height
 
 
 def _trace_columns(category: str, workload: Workload) -> dict[str, NDArray[np.float64] | None]:

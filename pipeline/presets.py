@@ -87,6 +87,7 @@ PRESETS: dict[str, Preset] = {
                 "timestamp": "timestamp",
                 "input_tokens": "input_length",
                 "output_tokens": "output_length",
+                "hash_ids": "hash_ids",
             },
             signature=("timestamp", "input_length", "output_length", "hash_ids"),
             # RAGPulse has the same fields (its timestamps are seconds) plus session_id.
@@ -98,7 +99,7 @@ PRESETS: dict[str, Preset] = {
                 "trace starts at time of day 0",
                 "arrivals quantized to about 3 s ticks in the conversation trace (detected and "
                 "fitted as interval-censored, see time_quality.json)",
-                "hash_ids (512-token prefix blocks) are ignored",
+                "hash_ids (512-token prefix blocks) kept in the request table as JSON",
                 "no model column: the model is named after the file (or --model)",
             ),
             source="github.com/kvcache-ai/Mooncake, FAST25-release/traces/*.jsonl",
@@ -112,6 +113,7 @@ PRESETS: dict[str, Preset] = {
                 "input_tokens": "input_length",
                 "output_tokens": "output_length",
                 "session_id": "session_id",
+                "hash_ids": "hash_ids",
             },
             signature=(
                 "timestamp",
@@ -127,6 +129,7 @@ PRESETS: dict[str, Preset] = {
                 "after 1970-01-01T00:00Z (about 7 days)",
                 "sessions are conversations, not tenants: one client `all` by default, "
                 "session_id kept; --client-key session_id makes each session a client",
+                "hash_ids (an object of per-segment block-id lists) kept in the request table",
                 "one non-monotonic timestamp pair and a trailing blank line (both harmless)",
                 "no model column: the model is named after the file (or --model)",
             ),

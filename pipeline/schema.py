@@ -23,6 +23,7 @@ OPTIONAL_COLUMNS: tuple[str, ...] = (
     "e2e_ms",
     "request_id",
     "session_id",
+    "hash_ids",
 )
 CANONICAL_COLUMNS: tuple[str, ...] = REQUIRED_COLUMNS + OPTIONAL_COLUMNS
 
@@ -49,5 +50,6 @@ REJECT_REASONS: dict[str, str] = {
     "invalid_status": "status is not an HTTP code (100-599)",
     "invalid_latency": "ttft_ms or e2e_ms is not a non-negative number",
     "duplicate_request_id": "request_id already seen (the first occurrence is kept)",
+    "invalid_hash_ids": "hash_ids is not a JSON list (or an object of lists) of block ids",
 }
 """Every quarantine reason, with the sentence printed in the README and summaries."""

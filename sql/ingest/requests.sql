@@ -19,6 +19,7 @@ final as (
         a.client_id,
         a.request_id,
         a.session_id,
+        a.hash_ids,
         a.input_tokens,
         a.output_tokens,
         a.reason_tokens,

@@ -20,6 +20,8 @@ parsed as (
         lower(nullif(trim(category), '')) as category_text,
         nullif(trim(request_id), '') as request_id,
         nullif(trim(session_id), '') as session_id,
+        -- hash_ids (prefix-block ids, kept for prefix-aware replay): JSON as given
+        nullif(trim(hash_ids), '') as hash_ids_text,
         input_tokens as input_tokens_text,
         output_tokens as output_tokens_text,
         reason_tokens as reason_tokens_text,
@@ -100,6 +102,10 @@ checked as (
                 then 'invalid_status'
             when (ttft_ms_text is not null and ttft_ms is null)
                 or (e2e_ms_text is not null and e2e_ms is null) then 'invalid_latency'
+            -- hash_ids: a JSON list (Mooncake) or an object of lists (RAGPulse segments)
+            when hash_ids_text is not null and coalesce(
+                case when json_valid(hash_ids_text) then json_type(hash_ids_text) end, ''
+            ) not in ('ARRAY', 'OBJECT') then 'invalid_hash_ids'
         end as reject_reason
     from modalities
 ),
@@ -131,6 +137,7 @@ final as (
             when 'invalid_status' then 'status=' || status_text
             when 'invalid_latency' then 'ttft_ms=' || coalesce(ttft_ms_text, '')
                 || ' e2e_ms=' || coalesce(e2e_ms_text, '')
+            when 'invalid_hash_ids' then 'hash_ids=' || hash_ids_text
         end as reject_detail,
         arrival_us,
         model,
@@ -138,6 +145,7 @@ final as (
         category_text,
         request_id,
         session_id,
+        hash_ids_text as hash_ids,
         input_tokens,
         output_tokens,
         reason_tokens,
