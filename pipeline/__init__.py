@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -28,7 +29,9 @@ if TYPE_CHECKING:  # the stages import duckdb and scipy: only when a stage runs
     from pipeline.stages import aggregate, characterize, export, fit, ingest
     from reports import ReportResult
 
-SAMPLE_LOG = Path(__file__).resolve().parent.parent / "sample" / "requests.csv.gz"
+# `sample/` of the checkout, installed as the package `pipeline.sample` (see pyproject.toml).
+# pip and uv install packages as directories, so this is a file DuckDB can read by its path.
+SAMPLE_LOG = Path(str(resources.files("pipeline.sample").joinpath("requests.csv.gz")))
 
 
 @dataclass(frozen=True)
