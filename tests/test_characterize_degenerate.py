@@ -123,4 +123,4 @@ def test_invalid_option_is_a_user_error(sample_run: Path) -> None:
         app, ["characterize", "--out", str(sample_run), "--top-clients", "-1"]
     )
     assert result.exit_code == 1
-    assert "Error: top_clients" in result.output
+    assert "Error: --top-clients: must be greater than or equal to 0" in result.output
