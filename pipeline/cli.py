@@ -413,8 +413,13 @@ def generate(
         "requests.csv"
     ),
     start: Annotated[
-        float, typer.Option("--start", help="First second (since the profile origin).")
-    ] = 0.0,
+        float | None,
+        typer.Option(
+            "--start",
+            help="First second since the profile origin (default: the first profiled window).",
+            show_default=False,
+        ),
+    ] = None,
     scale: Annotated[
         float | None, typer.Option("--scale", help="Multiply every window's rate.")
     ] = None,
@@ -442,7 +447,7 @@ def generate(
             seed=seed,
             faithful=faithful,
         )
-    typer.echo(f"{result.n_requests:,} requests", err=True)
+    typer.echo(f"{result.n_requests:,} requests from {result.start_s:g} s", err=True)
     echo_paths(result.trace)
 
 
