@@ -165,6 +165,12 @@ def _report(message: str, hint: str | None) -> None:
     raise typer.Exit(1)
 
 
+def echo_warnings(warnings: tuple[str, ...]) -> None:
+    """Warnings go to stderr even with --quiet: they are about the output, not progress."""
+    for warning in warnings:
+        typer.echo(f"Warning: {warning}", err=True)
+
+
 def echo_paths(*paths: Path) -> None:
     for path in paths:
         typer.echo(str(path))
@@ -266,6 +272,7 @@ def run(
             result = run_all(inputs or [str(SAMPLE_LOG)], out, options, on_stage=on_stage)
     if not quiet:
         print_run_summary(result)
+    echo_warnings(result.export.warnings)
     echo_paths(
         result.export.profiles,
         result.export.clients,
@@ -371,6 +378,7 @@ def export(
         options = validated(ExportOptions, anonymize=anonymize, salt=salt)
         with stage_progress(["export"], quiet=quiet):
             result = export_stage.run(RunDir(out), options)
+    echo_warnings(result.warnings)
     echo_paths(result.profiles, result.clients, result.fits)
 
 

@@ -179,11 +179,17 @@ def test_ragpulse_sessions_as_clients(tmp_path: Path) -> None:
     relative, preset = CASES["ragpulse"]
     out = tmp_path / "sessions"
     options = RunOptions(ingest=IngestOptions(preset=preset, client_key="session_id"))
-    run_all([str(public_trace(relative))], out, options)
+    result = run_all([str(public_trace(relative))], out, options)
     quality = json.loads((out / "aggregate" / "time_quality.json").read_text())
     assert quality["identity"] == "session_id"
     clients = (out / "profiles" / "clients.csv").read_text().splitlines()
     assert len(clients) - 1 == 3_990  # the trace's distinct sessions
+    # 58.8 % of the sessions are single requests (the trace's README): the export warns
+    (warning,) = result.export.warnings
+    assert "3,966 of its 3,990 clients have fewer than 10 requests (median 1)" in warning
+    assert "sessions (--client-key session_id)" in warning and "--client-key naming" in warning
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["stages"]["export"]["warnings"] == [warning]
 
 
 def test_inspect_reports_the_mooncake_clock() -> None:
