@@ -5,6 +5,7 @@ stdout carries only results (paths, one per line); progress and errors go to std
 
 from __future__ import annotations
 
+import sys
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -605,6 +606,44 @@ def report(
     echo_paths(result.path)
 
 
+# click's exception classes (vendored inside typer from 0.2x, click's own before)
+_CLICK_ERROR = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")
+_USAGE_ERROR = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "UsageError")
+
+
+def _usage_message(exc: Exception) -> str:
+    """A malformed command line in our words: a wrong value's check is typer's pydantic
+    adapter, whose wording (`Input should be a valid integer, unable to parse ...`) is not."""
+    cause, param = exc.__cause__, getattr(exc, "param", None)
+    errors = getattr(cause, "errors", None)
+    if param is not None and callable(errors):
+        first = errors()[0]
+        check = first["msg"].split(",")[0].replace("Input should be", "must be", 1)
+        name = param.opts[0] if param.opts else param.human_readable_name
+        return f"{name}: {check} (got {first['input']!r})"
+    return exc.format_message()  # type: ignore[attr-defined]
+
+
 def main() -> None:
-    """Entry point of the `servechar` console script."""
-    app()
+    """Entry point of the `servechar` console script.
+
+    Command-line mistakes (an unknown option, a value of the wrong type) become `Error:` and
+    `Hint:` lines like every other user error, with click's usual exit status 2.
+    """
+    try:
+        status = app(prog_name="servechar", standalone_mode=False)
+    except _USAGE_ERROR as exc:
+        if type(exc).__name__ == "NoArgsIsHelpError":  # `servechar` alone: the help, as usual
+            exc.show()  # type: ignore[attr-defined]
+            sys.exit(exc.exit_code)  # type: ignore[attr-defined]
+        typer.echo(f"Error: {_usage_message(exc)}", err=True)
+        command = exc.ctx.command_path if exc.ctx else "servechar"  # type: ignore[attr-defined]
+        typer.echo(f"Hint: See `{command} --help`.", err=True)
+        sys.exit(exc.exit_code)  # type: ignore[attr-defined]
+    except _CLICK_ERROR as exc:
+        exc.show()  # type: ignore[attr-defined]
+        sys.exit(exc.exit_code)  # type: ignore[attr-defined]
+    except typer.Abort:
+        typer.echo("Aborted.", err=True)
+        sys.exit(1)
+    sys.exit(status if isinstance(status, int) else 0)

@@ -116,3 +116,30 @@ def test_progress_only_on_a_terminal_and_never_with_quiet(tmp_path: Path) -> Non
     assert code == 0, stderr
     assert stderr == ""
     assert stdout.splitlines()[0] == str(Path("out") / "ingest" / "staged")
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["run", "--window", "abc"], "Error: --window: must be a valid integer (got 'abc')"),
+        (["run", "--bogus"], "Error: No such option: --bogus"),
+        (["generate"], "Error: Missing argument 'out'."),
+    ],
+)
+def test_command_line_mistakes_are_error_and_hint_lines(
+    args: list[str], expected: str, tmp_path: Path
+) -> None:
+    # through the console script's entry point, which owns the command-line errors
+    result = subprocess.run(
+        [sys.executable, "-m", "pipeline", *args],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 2
+    assert result.stdout == ""
+    error, hint = result.stderr.splitlines()
+    assert error.startswith(expected)
+    assert hint == f"Hint: See `servechar {args[0]} --help`."
+    assert "Input should" not in result.stderr and "Traceback" not in result.stderr
