@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from pipeline.config import (
     AggregateOptions,
@@ -26,10 +27,17 @@ from pipeline.rundir import RunDir
 from pipeline.runlock import locked
 
 if TYPE_CHECKING:  # the stages import duckdb and scipy: only when a stage runs
+    from collections.abc import Callable
+
     from pipeline.stages import aggregate, characterize, export, fit, ingest
     from reports import ReportResult
 
-SAMPLE_LOG = Path(__file__).resolve().parent.parent / "sample" / "requests.csv.gz"
+# `sample/` of the checkout, installed as the package `pipeline.sample` (see pyproject.toml).
+# pip and uv install packages as directories, so this is a file DuckDB can read by its path.
+SAMPLE_LOG = Path(str(resources.files("pipeline.sample").joinpath("requests.csv.gz")))
+
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -57,54 +65,67 @@ class RunResult:
     seconds: dict[str, float]
 
 
-def run_all(inputs: list[str], out: str | Path, options: RunOptions | None = None) -> RunResult:
+STAGES = ("ingest", "aggregate", "fit", "export", "characterize", "report")
+"""The stages `run_all` runs, in order."""
+
+
+def run_all(
+    inputs: list[str],
+    out: str | Path,
+    options: RunOptions | None = None,
+    *,
+    on_stage: Callable[[str], None] | None = None,
+) -> RunResult:
     """Run ingest, aggregate, fit, export, characterize and report; stop at the first error.
 
-    The run directory stays locked from the first stage to the last."""
+    The run directory stays locked from the first stage to the last. `on_stage(name)` is
+    called as each stage starts (the CLI draws its progress from it).
+    """
     with locked(Path(out), create=True):
-        return _run_stages(inputs, out, options)
+        return _run_stages(inputs, out, options, on_stage)
 
 
-def _run_stages(inputs: list[str], out: str | Path, options: RunOptions | None) -> RunResult:
+def _run_stages(
+    inputs: list[str],
+    out: str | Path,
+    options: RunOptions | None,
+    on_stage: Callable[[str], None] | None,
+) -> RunResult:
     from pipeline.stages import aggregate, characterize, export, fit, ingest, report
 
     options = options or RunOptions()
     run_dir = RunDir(Path(out))
     seconds: dict[str, float] = {}
 
-    started = time.perf_counter()
-    ingested = ingest.run(run_dir, inputs, options.ingest, options.engine)
-    seconds["ingest"] = time.perf_counter() - started
+    def timed(stage: str, work: Callable[[], T]) -> T:
+        if on_stage is not None:
+            on_stage(stage)
+        started = time.perf_counter()
+        result = work()
+        seconds[stage] = time.perf_counter() - started
+        return result
 
-    started = time.perf_counter()
-    aggregated = aggregate.run(run_dir, options.aggregate, options.engine)
-    seconds["aggregate"] = time.perf_counter() - started
-
-    started = time.perf_counter()
-    fitted = fit.run(run_dir, options.fit)
-    seconds["fit"] = time.perf_counter() - started
-
-    started = time.perf_counter()
-    exported = export.run(run_dir, options.export)
-    seconds["export"] = time.perf_counter() - started
-
-    started = time.perf_counter()
+    ingested = timed("ingest", lambda: ingest.run(run_dir, inputs, options.ingest, options.engine))
+    aggregated = timed(
+        "aggregate", lambda: aggregate.run(run_dir, options.aggregate, options.engine)
+    )
+    fitted = timed("fit", lambda: fit.run(run_dir, options.fit))
+    exported = timed("export", lambda: export.run(run_dir, options.export))
     characterize_options = options.characterize
     if options.export.anonymize:  # stats.json names clients by the profiles' pseudonyms
         characterize_options = characterize_options.model_copy(
             update={"anonymize": True, "salt": options.export.salt}
         )
-    characterized = characterize.run(run_dir, characterize_options, options.engine)
-    seconds["characterize"] = time.perf_counter() - started
-
-    started = time.perf_counter()
-    reported = report.run(run_dir)
-    seconds["report"] = time.perf_counter() - started
+    characterized = timed(
+        "characterize", lambda: characterize.run(run_dir, characterize_options, options.engine)
+    )
+    reported = timed("report", lambda: report.run(run_dir))
     return RunResult(ingested, aggregated, fitted, exported, characterized, reported, seconds)
 
 
 __all__ = [
     "SAMPLE_LOG",
+    "STAGES",
     "AggregateOptions",
     "CharacterizeOptions",
     "EngineOptions",

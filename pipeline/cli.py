@@ -5,13 +5,14 @@ stdout carries only results (paths, one per line); progress and errors go to std
 
 from __future__ import annotations
 
+import sys
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from pipeline import SAMPLE_LOG, RunOptions, run_all
+from pipeline import SAMPLE_LOG, STAGES, RunOptions, run_all
 from pipeline.config import (
     AggregateOptions,
     CharacterizeOptions,
@@ -24,17 +25,40 @@ from pipeline.config import (
     validated,
 )
 from pipeline.errors import OUT_OF_MEMORY_HINT, PipelineError
+from pipeline.progress import print_run_summary, stage_progress
 from pipeline.rundir import RunDir
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
 app = typer.Typer(
-    help="Characterize LLM-serving request logs and fit per-client ServeGen workload profiles.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    # plain help: flags show as flags (`--anonymize`), not as `--anonymize <bool>`
+    rich_markup_mode=None,
 )
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        typer.echo(f"servechar {version('servechar')}")
+        raise typer.Exit
+
+
+@app.callback()
+def _main(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_print_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """Characterize LLM-serving request logs and fit per-client ServeGen workload profiles."""
+
 
 OutOpt = Annotated[Path, typer.Option("--out", "-o", help="Run directory for every artefact.")]
 InputsArg = Annotated[
@@ -112,6 +136,10 @@ SeedOpt = Annotated[int, typer.Option("--seed", help="Seed of the fits' determin
 ThreadsOpt = Annotated[int | None, typer.Option("--threads", help="DuckDB threads.")]
 MemoryOpt = Annotated[str, typer.Option("--memory-limit", help="DuckDB memory limit.")]
 DebugOpt = Annotated[bool, typer.Option("--debug", help="Show tracebacks for errors.")]
+QuietOpt = Annotated[
+    bool,
+    typer.Option("--quiet", "-q", help="No progress or summary on stderr (errors still show)."),
+]
 
 
 @contextmanager
@@ -136,6 +164,12 @@ def _report(message: str, hint: str | None) -> None:
     if hint:
         typer.echo(f"Hint: {hint}", err=True)
     raise typer.Exit(1)
+
+
+def echo_warnings(warnings: tuple[str, ...]) -> None:
+    """Warnings go to stderr even with --quiet: they are about the output, not progress."""
+    for warning in warnings:
+        typer.echo(f"Warning: {warning}", err=True)
 
 
 def echo_paths(*paths: Path) -> None:
@@ -210,6 +244,7 @@ def run(
     seed: SeedOpt = 0,
     threads: ThreadsOpt = None,
     memory_limit: MemoryOpt = "2GB",
+    quiet: QuietOpt = False,
     debug: DebugOpt = False,
 ) -> None:
     """Run every stage, ingest to report. Without INPUT, uses the bundled sample."""
@@ -234,14 +269,11 @@ def run(
             ),
             engine=_engine_options(threads, memory_limit),
         )
-        result = run_all(inputs or [str(SAMPLE_LOG)], out, options)
-    typer.echo(
-        f"{result.ingest.rows_read:,} rows read, {result.ingest.rows_accepted:,} accepted, "
-        f"{result.ingest.rows_rejected:,} rejected; {result.export.n_clients} clients in "
-        f"{result.export.n_models} models; "
-        + ", ".join(f"{k} {v:.1f}s" for k, v in result.seconds.items()),
-        err=True,
-    )
+        with stage_progress(STAGES, quiet=quiet) as on_stage:
+            result = run_all(inputs or [str(SAMPLE_LOG)], out, options, on_stage=on_stage)
+    if not quiet:
+        print_run_summary(result)
+    echo_warnings(result.export.warnings)
     echo_paths(
         result.export.profiles,
         result.export.clients,
@@ -268,6 +300,7 @@ def ingest(
     client_key: ClientKeyOpt = None,
     threads: ThreadsOpt = None,
     memory_limit: MemoryOpt = "2GB",
+    quiet: QuietOpt = False,
     debug: DebugOpt = False,
 ) -> None:
     """Read and check log files: requests, rejects.csv and summary.json."""
@@ -286,7 +319,8 @@ def ingest(
             client_key,
         )
         engine = _engine_options(threads, memory_limit)
-        result = ingest_stage.run(RunDir(out), inputs or [str(SAMPLE_LOG)], options, engine)
+        with stage_progress(["ingest"], quiet=quiet):
+            result = ingest_stage.run(RunDir(out), inputs or [str(SAMPLE_LOG)], options, engine)
     echo_paths(result.staged, result.rejects, result.summary)
 
 
@@ -299,6 +333,7 @@ def aggregate(
     max_span_days: MaxSpanOpt = 366.0,
     threads: ThreadsOpt = None,
     memory_limit: MemoryOpt = "2GB",
+    quiet: QuietOpt = False,
     debug: DebugOpt = False,
 ) -> None:
     """Per client-window arrival statistics and per dataset-window distributions."""
@@ -307,7 +342,8 @@ def aggregate(
     with reported_errors(debug):
         options = _aggregate_options(window, dataset_window, origin, max_span_days)
         engine = _engine_options(threads, memory_limit)
-        result = aggregate_stage.run(RunDir(out), options, engine)
+        with stage_progress(["aggregate"], quiet=quiet):
+            result = aggregate_stage.run(RunDir(out), options, engine)
     echo_paths(result.trace_windows, result.interarrivals, result.distributions, result.meta)
 
 
@@ -315,6 +351,7 @@ def aggregate(
 def fit(
     out: OutOpt = Path("out"),
     min_requests: MinRequestsOpt = 10,
+    quiet: QuietOpt = False,
     debug: DebugOpt = False,
 ) -> None:
     """Fit arrival families per window and per client; choose exported patterns."""
@@ -322,7 +359,8 @@ def fit(
 
     with reported_errors(debug):
         options = validated(FitOptions, min_requests=min_requests)
-        result = fit_stage.run(RunDir(out), options)
+        with stage_progress(["fit"], quiet=quiet):
+            result = fit_stage.run(RunDir(out), options)
     echo_paths(result.window_fits, result.client_fits)
 
 
@@ -331,6 +369,7 @@ def export(
     out: OutOpt = Path("out"),
     anonymize: AnonymizeOpt = False,
     salt: SaltOpt = None,
+    quiet: QuietOpt = False,
     debug: DebugOpt = False,
 ) -> None:
     """Write ServeGen profiles, profiles/clients.csv and fits.json."""
@@ -338,7 +377,9 @@ def export(
 
     with reported_errors(debug):
         options = validated(ExportOptions, anonymize=anonymize, salt=salt)
-        result = export_stage.run(RunDir(out), options)
+        with stage_progress(["export"], quiet=quiet):
+            result = export_stage.run(RunDir(out), options)
+    echo_warnings(result.warnings)
     echo_paths(result.profiles, result.clients, result.fits)
 
 
@@ -394,8 +435,13 @@ def generate(
         ),
     ] = "servechar",
     start: Annotated[
-        float, typer.Option("--start", help="First second (since the profile origin).")
-    ] = 0.0,
+        float | None,
+        typer.Option(
+            "--start",
+            help="First second since the profile origin (default: the first profiled window).",
+            show_default=False,
+        ),
+    ] = None,
     scale: Annotated[
         float | None, typer.Option("--scale", help="Multiply every window's rate.")
     ] = None,
@@ -424,7 +470,7 @@ def generate(
             faithful=faithful,
             trace_format=trace_format,
         )
-    typer.echo(f"{result.n_requests:,} requests", err=True)
+    typer.echo(f"{result.n_requests:,} requests from {result.start_s:g} s", err=True)
     if result.dropped:
         typer.echo(
             f"Warning: --format {result.format} cannot carry {', '.join(result.dropped)}; "
@@ -453,6 +499,7 @@ def validate(
     ] = 5,
     threads: ThreadsOpt = None,
     memory_limit: MemoryOpt = "2GB",
+    quiet: QuietOpt = False,
     debug: DebugOpt = False,
 ) -> None:
     """Score per-client and naive generated workloads against the real log: validation.json."""
@@ -466,8 +513,10 @@ def validate(
             train_until=train_until,
             top_clients=top_clients,
         )
-        result = validate_module.run(RunDir(out), options, _engine_options(threads, memory_limit))
-    for model in result.models:
+        engine = _engine_options(threads, memory_limit)
+        with stage_progress(["validate"], quiet=quiet):
+            result = validate_module.run(RunDir(out), options, engine)
+    for model in result.models if not quiet else ():
         under = model["capacity"]["under_provisioning_pct"]
         typer.echo(
             f"{model['model']}: naive under-provisions by {under['naive']:.1f}%, "
@@ -497,6 +546,7 @@ def whatif(
     duration: Annotated[
         float | None, typer.Option("--duration", help="Seconds to replay (default: all).")
     ] = None,
+    quiet: QuietOpt = False,
     debug: DebugOpt = False,
 ) -> None:
     """Replay the generated workload at --scale against RPM/TPM quotas: whatif.json."""
@@ -514,8 +564,9 @@ def whatif(
             start_s=start,
             duration_s=duration,
         )
-        result = whatif_module.run(RunDir(out), options)
-    for model in result.models:
+        with stage_progress(["whatif"], quiet=quiet):
+            result = whatif_module.run(RunDir(out), options)
+    for model in result.models if not quiet else ():
         found = model["quota_for_target"] or {}
         typer.echo(
             f"{model['model']}: {model['rejected_share']:.1%} of {model['n_requests']:,} "
@@ -536,6 +587,7 @@ def characterize(
     salt: SaltOpt = None,
     threads: ThreadsOpt = None,
     memory_limit: MemoryOpt = "2GB",
+    quiet: QuietOpt = False,
     debug: DebugOpt = False,
 ) -> None:
     """Workload statistics behind the report: stats.json (see docs/stats.md)."""
@@ -551,7 +603,8 @@ def characterize(
             salt=salt,
         )
         engine = _engine_options(threads, memory_limit)
-        result = characterize_stage.run(RunDir(out), options, engine)
+        with stage_progress(["characterize"], quiet=quiet):
+            result = characterize_stage.run(RunDir(out), options, engine)
     echo_paths(result.stats)
 
 
@@ -573,6 +626,44 @@ def report(
     echo_paths(result.path)
 
 
+# click's exception classes (vendored inside typer from 0.2x, click's own before)
+_CLICK_ERROR = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")
+_USAGE_ERROR = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "UsageError")
+
+
+def _usage_message(exc: Exception) -> str:
+    """A malformed command line in our words: a wrong value's check is typer's pydantic
+    adapter, whose wording (`Input should be a valid integer, unable to parse ...`) is not."""
+    cause, param = exc.__cause__, getattr(exc, "param", None)
+    errors = getattr(cause, "errors", None)
+    if param is not None and callable(errors):
+        first = errors()[0]
+        check = first["msg"].split(",")[0].replace("Input should be", "must be", 1)
+        name = param.opts[0] if param.opts else param.human_readable_name
+        return f"{name}: {check} (got {first['input']!r})"
+    return exc.format_message()  # type: ignore[attr-defined]
+
+
 def main() -> None:
-    """Entry point of the `servechar` console script."""
-    app()
+    """Entry point of the `servechar` console script.
+
+    Command-line mistakes (an unknown option, a value of the wrong type) become `Error:` and
+    `Hint:` lines like every other user error, with click's usual exit status 2.
+    """
+    try:
+        status = app(prog_name="servechar", standalone_mode=False)
+    except _USAGE_ERROR as exc:
+        if type(exc).__name__ == "NoArgsIsHelpError":  # `servechar` alone: the help, as usual
+            exc.show()  # type: ignore[attr-defined]
+            sys.exit(exc.exit_code)  # type: ignore[attr-defined]
+        typer.echo(f"Error: {_usage_message(exc)}", err=True)
+        command = exc.ctx.command_path if exc.ctx else "servechar"  # type: ignore[attr-defined]
+        typer.echo(f"Hint: See `{command} --help`.", err=True)
+        sys.exit(exc.exit_code)  # type: ignore[attr-defined]
+    except _CLICK_ERROR as exc:
+        exc.show()  # type: ignore[attr-defined]
+        sys.exit(exc.exit_code)  # type: ignore[attr-defined]
+    except typer.Abort:
+        typer.echo("Aborted.", err=True)
+        sys.exit(1)
+    sys.exit(status if isinstance(status, int) else 0)

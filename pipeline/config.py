@@ -78,8 +78,8 @@ class AggregateOptions(BaseModel):
     def _dataset_window_is_multiple(self) -> AggregateOptions:
         if self.dataset_window_s % self.window_s:
             raise ValueError(
-                f"dataset_window_s ({self.dataset_window_s}) must be a multiple of "
-                f"window_s ({self.window_s})"
+                f"--dataset-window ({self.dataset_window_s} s) must be a multiple of "
+                f"--window ({self.window_s} s)"
             )
         return self
 
@@ -104,7 +104,7 @@ class ExportOptions(BaseModel):
     def _salt_with_anonymize(self) -> ExportOptions:
         if self.anonymize and not self.salt:
             raise ValueError(
-                "anonymize needs a salt: pass --salt or set SERVECHAR_SALT (a fixed salt keeps "
+                "--anonymize needs a salt: pass --salt or set SERVECHAR_SALT (a fixed salt keeps "
                 "the output reproducible; keep it secret so hashes cannot be reversed)"
             )
         return self
@@ -126,7 +126,7 @@ class CharacterizeOptions(BaseModel):
     def _salt_with_anonymize(self) -> CharacterizeOptions:
         if self.anonymize and not self.salt:
             raise ValueError(
-                "anonymize needs a salt: pass --salt or set SERVECHAR_SALT (the same one as "
+                "--anonymize needs a salt: pass --salt or set SERVECHAR_SALT (the same one as "
                 "the export stage, so that stats.json and the profiles use the same pseudonyms)"
             )
         return self
@@ -144,14 +144,36 @@ class EngineOptions(BaseModel):
 OptionsT = TypeVar("OptionsT", bound=BaseModel)
 
 
+# Options whose command-line flag is not `--` + the field name with dashes.
+_FLAGS = {
+    "column_map": "--map",
+    "default_model": "--model",
+    "category_overrides": "--category",
+    "window_s": "--window",
+    "dataset_window_s": "--dataset-window",
+}
+
+
 def validated(model: type[OptionsT], **values: object) -> OptionsT:
-    """Build an options model, turning pydantic's error into a ConfigError naming the key."""
+    """Build an options model, turning pydantic's error into a ConfigError naming the flag.
+
+    The message is the validator's own sentence (pydantic's `Value error, ` prefix and
+    `Input should be` wording are its internals, not something a user typed).
+    """
     try:
         return model(**{k: v for k, v in values.items() if v is not None})
     except ValidationError as exc:
         first = exc.errors()[0]
-        key = ".".join(str(p) for p in first["loc"]) or model.__name__
-        raise ConfigError(f"{key}: {first['msg']}", hint="See `servechar run --help`.") from None
+        error = first.get("ctx", {}).get("error")
+        if first["type"] == "value_error" and error is not None:
+            message = str(error)
+        else:
+            message = first["msg"].replace("Input should be", "must be", 1)
+            message += f" (got {first['input']!r})"
+        field = ".".join(str(p) for p in first["loc"])
+        if field:
+            message = f"{_FLAGS.get(field, '--' + field.replace('_', '-'))}: {message}"
+        raise ConfigError(message, hint="Run the command with --help for its options.") from None
 
 
 def parse_pairs(pairs: list[str] | None, option: str) -> dict[str, str]:

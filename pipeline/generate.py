@@ -64,6 +64,7 @@ class ModelProfiles:
 class GenerateResult:
     trace: Path
     n_requests: int
+    start_s: float  # seconds since the profile origin (the first profiled window by default)
     format: str = "servechar"
     files: tuple[Path, ...] = ()
     """Every file written (BLIS writes a header beside the trace)."""
@@ -307,17 +308,51 @@ def generation_windows(
     return stamps[(stamps + window_s > start_s) & (stamps < start_s + duration_s)]
 
 
+def profiled_span(models: Sequence[ModelProfiles], window_s: int) -> tuple[int, int] | None:
+    """Start of the first and end of the last trace window with traffic (any client's rate
+    above 0), in seconds since the profile origin; None when no window has any."""
+    active = [m.timestamps[m.total_rates() > 0] for m in models]
+    starts = [int(stamps[0]) for stamps in active if stamps.size]
+    ends = [int(stamps[-1]) + window_s for stamps in active if stamps.size]
+    return (min(starts), max(ends)) if starts else None
+
+
+def describe_seconds(seconds: float, origin: str | None) -> str:
+    """`65400 s (18:10:00 after 2023-11-16T00:00:00Z)`: a profile time a person can place."""
+    days, rest = divmod(int(seconds), 86_400)
+    clock = f"{rest // 3600:02d}:{rest % 3600 // 60:02d}:{rest % 60:02d}"
+    when = f"day {days + 1} {clock}" if days else clock
+    return f"{seconds:g} s ({when} after {origin or 'the origin'})"
+
+
 def check_span(
-    models: Sequence[ModelProfiles], window_s: int, start_s: float, duration_s: float
+    models: Sequence[ModelProfiles],
+    window_s: int,
+    start_s: float,
+    duration_s: float,
+    origin: str | None = None,
 ) -> None:
-    """A span that misses every profile window would silently generate nothing."""
-    if not any(generation_windows(m, window_s, start_s, duration_s).size for m in models):
-        end = max(int(m.timestamps[-1]) + window_s for m in models)
-        span = f"--start {start_s:g}" + (f" --duration {duration_s:g}" if duration_s > 0 else "")
-        raise ConfigError(
-            f"{span} lies outside the profiles, which cover 0 to {end} s from their origin",
-            hint="Use a --start inside the profiles (and --scale or --rate-fn for the volume).",
+    """A span without any profiled traffic would silently generate nothing: refuse it, naming
+    the span that has traffic."""
+    span = f"--start {start_s:g}" + (f" --duration {duration_s:g}" if duration_s > 0 else "")
+    profiled = profiled_span(models, window_s)
+    if profiled is None:
+        raise InputError(
+            "the profiles have no traffic: every trace window's rate is 0",
+            hint="Re-run `servechar run` on a log with accepted requests.",
         )
+    for profiles in models:
+        windows = generation_windows(profiles, window_s, start_s, duration_s)
+        rates = profiles.total_rates()[np.searchsorted(profiles.timestamps, windows)]
+        if np.any(rates > 0):
+            return
+    first, end = profiled
+    raise ConfigError(
+        f"{span} holds no profiled traffic: the profiles have requests from "
+        f"{describe_seconds(first, origin)} to {describe_seconds(end, origin)}",
+        hint=f"Leave out --start (generation then starts at {first} s) or give a --start "
+        f"from {first} to {end - 1} s (and --scale or --rate-fn for the volume).",
+    )
 
 
 def generate_model(
@@ -361,7 +396,7 @@ def run(
     output: Path | None,
     *,
     duration_s: float,
-    start_s: float = 0.0,
+    start_s: float | None = None,
     scale: float | None = None,
     rate_fn_path: Path | None = None,
     seed: int = 0,
@@ -370,10 +405,14 @@ def run(
 ) -> GenerateResult:
     """Write a replayable trace of every model's generated requests to `output` (default
     `requests` with the format's suffix), in `trace_format` (servechar's CSV, or a load
-    generator's input: `replay_formats`)."""
+    generator's input: `replay_formats`).
+
+    Without `start_s`, generation starts at the first trace window with profiled traffic (a
+    log that starts late in its first day would otherwise give hours of nothing).
+    """
     replay_formats.get_format(trace_format)  # an unknown or unwritable format fails first
     output = output if output is not None else replay_formats.default_output(trace_format)
-    if not duration_s > 0 or start_s < 0:
+    if not duration_s > 0 or (start_s is not None and start_s < 0):
         raise ConfigError("--duration must be positive and --start non-negative")
     if scale is not None and rate_fn_path is not None:
         raise ConfigError("--scale and --rate-fn are alternatives", hint="Give one of them.")
@@ -384,10 +423,13 @@ def run(
     rate_fn = read_rate_function(rate_fn_path) if rate_fn_path else None
     with locked(run_dir.root, shared=True):  # no writer replaces the profiles meanwhile
         run_dir.fingerprint("export")  # finished, and from the current aggregate and fit
-        window_s = window_length(run_dir)
+        meta = run_dir.read_json(META, "aggregate")
         models = load_profiles(run_dir)
-        origin_us = profile_origin_us(run_dir)
-    check_span(models, window_s, start_s, duration_s)
+    window_s = int(meta["window_s"])
+    origin_us = int(meta["origin_us"])
+    if start_s is None:
+        start_s = float((profiled_span(models, window_s) or (0, 0))[0])
+    check_span(models, window_s, start_s, duration_s, meta.get("origin"))
     rng = np.random.default_rng(seed)
     totals = [float(m.total_rates().sum()) for m in models]
     all_total = sum(totals) or 1.0
@@ -418,12 +460,9 @@ def run(
     context = replay_formats.ReplayContext(start_s=start_s, origin_us=origin_us, seed=seed)
     with disk_errors(output.parent):
         written = replay_formats.write(trace_format, trace, output, context)
-    return GenerateResult(output, trace.height, trace_format, written.files, written.dropped)
-
-
-def profile_origin_us(run_dir: RunDir) -> int:
-    """The profile origin (epoch microseconds): generated timestamps are seconds after it."""
-    return int(run_dir.read_json(META, "aggregate")["origin_us"])
+    return GenerateResult(
+        output, trace.height, start_s, trace_format, written.files, written.dropped
+    )
 
 
 def check_output(output: Path, run_dir: RunDir) -> None:

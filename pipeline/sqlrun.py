@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from functools import cache
-from pathlib import Path
+from importlib import resources
 from typing import TYPE_CHECKING, Any
 
 import duckdb
@@ -22,9 +22,13 @@ from pipeline.errors import QueryError
 __all__ = ["SQL_DIR", "QueryError", "connect", "execute", "load_sql", "query", "sql_names"]
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Iterator, Mapping
+    from importlib.resources.abc import Traversable
+    from pathlib import Path
 
-SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
+# `sql/` of the checkout, installed as the package `pipeline.sql` (see pyproject.toml): found
+# through importlib.resources, so a wheel installed anywhere reads the same files.
+SQL_DIR: Traversable = resources.files("pipeline.sql")
 
 _PARAM_USE = re.compile(r"\$([a-z_][a-z0-9_]*)")
 _PARAM_HEADER = re.compile(r"^--\s*params:\s*(.*)$", re.MULTILINE)
@@ -32,15 +36,26 @@ _PARAM_HEADER = re.compile(r"^--\s*params:\s*(.*)$", re.MULTILINE)
 
 def sql_names() -> list[str]:
     """Every query name, as `layer/name`, for the registry tests."""
-    return sorted(str(p.relative_to(SQL_DIR).with_suffix("")) for p in SQL_DIR.rglob("*.sql"))
+    return sorted(_names(SQL_DIR, ""))
+
+
+def _names(directory: Traversable, prefix: str) -> Iterator[str]:
+    for entry in directory.iterdir():
+        if entry.is_dir():
+            yield from _names(entry, f"{prefix}{entry.name}/")
+        elif entry.name.endswith(".sql"):
+            yield prefix + entry.name.removesuffix(".sql")
 
 
 @cache
 def load_sql(name: str) -> tuple[str, frozenset[str]]:
     """Text of `sql/<name>.sql` and its declared parameters, after checking the header."""
-    path = SQL_DIR / f"{name}.sql"
+    path = SQL_DIR.joinpath(*f"{name}.sql".split("/"))
     if not path.is_file():
-        raise QueryError(f"no SQL file {path}", hint="Reinstall servechar from its checkout.")
+        raise QueryError(
+            f"no SQL file {name}.sql in {SQL_DIR}",
+            hint="The installation is incomplete: reinstall servechar.",
+        )
     text = path.read_text(encoding="utf-8")
     header = _PARAM_HEADER.search(text)
     if header is None:

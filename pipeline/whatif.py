@@ -20,6 +20,7 @@ import numpy as np
 from fitting.capacity import QUOTA_WINDOW_S, QuotaWindows, smallest_quota_of
 from pipeline.errors import ConfigError
 from pipeline.generate import (
+    META,
     check_request_count,
     check_seed,
     check_span,
@@ -82,7 +83,8 @@ def run(run_dir: RunDir, options: WhatifOptions) -> WhatifResult:
     span = options.duration_s
     if span is None:  # to the end of the profiles
         span = max(float(m.timestamps[-1]) + window_s for m in all_profiles) - options.start_s
-    check_span(all_profiles, window_s, options.start_s, span)
+    origin = run_dir.read_json(META, "aggregate").get("origin")
+    check_span(all_profiles, window_s, options.start_s, span, origin)
     planned = []
     for profiles in all_profiles:
         windows = generation_windows(profiles, window_s, options.start_s, span)

@@ -18,7 +18,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from pipeline.errors import InputError
 from pipeline.rundir import RunDir, write_text_atomic
@@ -33,8 +33,6 @@ VALIDATION = "validation.json"
 QUIRKS = "aggregate/time_quality.json"  # written by the aggregate stage
 REPORT = "report.html"
 STATS_FORMAT = "servechar.stats/1"
-
-TEMPLATES = Path(__file__).resolve().parent / "templates"
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,7 +131,7 @@ def build_report(run_dir: RunDir, out: Path | None = None) -> ReportResult:
 @cache
 def _environment() -> Environment:
     return Environment(
-        loader=FileSystemLoader(TEMPLATES),
+        loader=PackageLoader("reports", "templates"),  # package data, via importlib
         autoescape=True,
         undefined=StrictUndefined,
         trim_blocks=True,

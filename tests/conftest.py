@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import os
 from pathlib import Path
 
 import pytest
@@ -10,8 +11,31 @@ import pytest
 from pipeline import SAMPLE_LOG, RunOptions, run_all
 from pipeline.synthetic import ClientSpec, generate
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
-TRACES = SHARED / "traces"
+DEFAULT_TRACES = Path(__file__).resolve().parents[2] / "shared" / "traces"
+
+
+def traces_dir() -> Path:
+    """Where the published traces are: $SERVECHAR_TRACES, or `shared/traces` beside the clone."""
+    return Path(os.environ.get("SERVECHAR_TRACES") or DEFAULT_TRACES)
+
+
+def public_trace(relative: str) -> Path:
+    """A published trace (file or directory) the calling test needs.
+
+    A clone without the traces skips the test with a reason naming what is missing; with
+    SERVECHAR_REQUIRE_TRACES=1 (set by .ci/run) it fails instead, so CI never passes without
+    having run them.
+    """
+    path = traces_dir() / relative
+    if not path.exists():
+        reason = (
+            f"public trace {relative} is missing: {path} does not exist (set SERVECHAR_TRACES "
+            "to the directory of the published traces)"
+        )
+        if os.environ.get("SERVECHAR_REQUIRE_TRACES") == "1":
+            pytest.fail(f"SERVECHAR_REQUIRE_TRACES=1 but {reason}", pytrace=False)
+        pytest.skip(reason)
+    return path
 
 
 @pytest.fixture(scope="session")

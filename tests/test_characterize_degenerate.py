@@ -71,14 +71,14 @@ def test_hostile_names_are_kept_verbatim(tmp_path: Path) -> None:
 
 def test_a_real_week_long_trace_with_sessions(tmp_path: Path) -> None:
     """RAGPulse (7 days, session ids, one non-monotonic pair of timestamps)."""
-    from tests.conftest import TRACES
+    from tests.conftest import public_trace
 
     out = tmp_path / "out"
     result = CliRunner().invoke(
         app,
         [
             "run",
-            str(TRACES / "ragpulse" / "0_trace.jsonl"),
+            str(public_trace("ragpulse/0_trace.jsonl")),
             "--out",
             str(out),
             "--model",
@@ -123,4 +123,4 @@ def test_invalid_option_is_a_user_error(sample_run: Path) -> None:
         app, ["characterize", "--out", str(sample_run), "--top-clients", "-1"]
     )
     assert result.exit_code == 1
-    assert "Error: top_clients" in result.output
+    assert "Error: --top-clients: must be greater than or equal to 0" in result.output

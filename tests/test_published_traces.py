@@ -14,7 +14,7 @@ from pipeline import RunOptions, run_all
 from pipeline.config import EngineOptions, IngestOptions
 from pipeline.rundir import RunDir
 from pipeline.stages.ingest import read_requests
-from tests.conftest import TRACES
+from tests.conftest import public_trace
 from tests.servegen_loader import generate, load_model
 
 CASES = {
@@ -35,7 +35,7 @@ def run_trace(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Path]
             relative, preset = CASES[name]
             out = tmp_path_factory.mktemp(name)
             options = RunOptions(ingest=IngestOptions(preset=preset))
-            run_all([str(TRACES / relative)], out, options)
+            run_all([str(public_trace(relative))], out, options)
             runs[name] = out
         return runs[name]
 
@@ -165,7 +165,7 @@ def test_quantized_runs_are_byte_identical(tmp_path: Path) -> None:
         options = RunOptions(
             ingest=IngestOptions(preset=preset), engine=EngineOptions(threads=threads)
         )
-        run_all([str(TRACES / relative)], out, options)
+        run_all([str(public_trace(relative))], out, options)
         outputs.append(
             [
                 (out / name).read_bytes()
@@ -179,11 +179,17 @@ def test_ragpulse_sessions_as_clients(tmp_path: Path) -> None:
     relative, preset = CASES["ragpulse"]
     out = tmp_path / "sessions"
     options = RunOptions(ingest=IngestOptions(preset=preset, client_key="session_id"))
-    run_all([str(TRACES / relative)], out, options)
+    result = run_all([str(public_trace(relative))], out, options)
     quality = json.loads((out / "aggregate" / "time_quality.json").read_text())
     assert quality["identity"] == "session_id"
     clients = (out / "profiles" / "clients.csv").read_text().splitlines()
     assert len(clients) - 1 == 3_990  # the trace's distinct sessions
+    # 58.8 % of the sessions are single requests (the trace's README): the export warns
+    (warning,) = result.export.warnings
+    assert "3,966 of its 3,990 clients have fewer than 10 requests (median 1)" in warning
+    assert "sessions (--client-key session_id)" in warning and "--client-key naming" in warning
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["stages"]["export"]["warnings"] == [warning]
 
 
 def test_inspect_reports_the_mooncake_clock() -> None:
@@ -192,7 +198,7 @@ def test_inspect_reports_the_mooncake_clock() -> None:
     from pipeline.cli import app
 
     relative, _ = CASES["mooncake-conv"]
-    result = CliRunner().invoke(app, ["inspect", str(TRACES / relative)])
+    result = CliRunner().invoke(app, ["inspect", str(public_trace(relative))])
     assert result.exit_code == 0, result.output
     assert "matching presets: mooncake" in result.output
     assert "resolution 3 s (quantized), 1,180 distinct times" in result.output

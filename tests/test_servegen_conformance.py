@@ -11,10 +11,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.conftest import TRACES
+from tests.conftest import public_trace
 from tests.servegen_loader import CATEGORY_FIELDS, generate, load_model
-
-PUBLISHED = TRACES / "servegen_bailian"
 
 
 def _models(root: Path) -> list[tuple[str, str]]:
@@ -27,8 +25,9 @@ def _models(root: Path) -> list[tuple[str, str]]:
 
 def test_published_profiles_load_with_the_loader(tmp_path: Path) -> None:
     # The loader is checked against ServeGen's own data before it judges ours.
-    tarballs = sorted(PUBLISHED.glob("*.tar.gz"))
-    assert len(tarballs) == 7, f"expected the 7 published tarballs in {PUBLISHED}"
+    published = public_trace("servegen_bailian")
+    tarballs = sorted(published.glob("*.tar.gz"))
+    assert len(tarballs) == 7, f"expected the 7 published tarballs in {published}"
     for tarball in tarballs:
         with tarfile.open(tarball) as archive:
             archive.extractall(tmp_path, filter="data")
@@ -129,7 +128,7 @@ def test_real_public_traces_export_loadable_profiles(
     from pipeline.cli import app
 
     out = tmp_path / "out"
-    result = CliRunner().invoke(app, ["run", str(TRACES / relative), "--out", str(out), *args])
+    result = CliRunner().invoke(app, ["run", str(public_trace(relative)), "--out", str(out), *args])
     assert result.exit_code == 0, result.output
     summary = json.loads((out / "summary.json").read_text())
     assert summary["rows_read"] == summary["rows_accepted"] == rows

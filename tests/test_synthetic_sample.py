@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import importlib.util
+from pathlib import Path
 
 from pipeline import SAMPLE_LOG
 
@@ -11,7 +12,7 @@ from pipeline import SAMPLE_LOG
 def test_the_sample_regenerates_byte_for_byte() -> None:
     # scripts/make_sample.py is not a package module: load it from its file
     spec = importlib.util.spec_from_file_location(
-        "make_sample", SAMPLE_LOG.parent.parent / "scripts" / "make_sample.py"
+        "make_sample", Path(__file__).resolve().parents[1] / "scripts" / "make_sample.py"
     )
     assert spec is not None and spec.loader is not None
     make_sample = importlib.util.module_from_spec(spec)

@@ -256,8 +256,8 @@ def test_a_span_outside_the_profiles_is_a_clear_error(bursty_run: Path, tmp_path
         ["whatif", str(bursty_run), "--rpm", "5", "--start", "99999"],
     ):
         result = runner.invoke(app, args)
-        assert result.exit_code == 1 and "outside the profiles" in result.output
-        assert "0 to 14400 s" in result.output
+        assert result.exit_code == 1 and "holds no profiled traffic" in result.output
+        assert "from 0 s (00:00:00 after" in result.output and "to 14400 s" in result.output
 
 
 def test_generate_and_validate_need_a_finished_run(tmp_path: Path) -> None:

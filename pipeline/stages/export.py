@@ -28,6 +28,7 @@ from pipeline.rundir import RunDir, stage, write_text_atomic
 from pipeline.spreadsheet import csv_line
 from pipeline.stages.aggregate import DISTRIBUTIONS, META, TRACE_WINDOWS
 from pipeline.stages.fit import CLIENT_FITS, WINDOW_FITS
+from pipeline.stages.ingest import IDENTITY
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -59,6 +60,42 @@ class ExportResult:
     fits: Path
     n_models: int
     n_clients: int
+    warnings: tuple[str, ...] = ()
+
+
+# ServeGen draws every client's arrivals on its own; a client with fewer requests than a window
+# fit needs (fit's default --min-requests) rarely fires inside its windows, so thousands of them
+# generate well short of their rates (as with RAGPulse's sessions taken as clients).
+TINY_CLIENT_REQUESTS = 10
+MANY_TINY_CLIENTS = 1_000
+
+
+def sparse_client_warnings(
+    clients: list[dict[str, Any]], identity: dict[str, Any] | None
+) -> list[str]:
+    """A warning per model with thousands of clients too small to generate faithfully."""
+    counts: dict[str, list[int]] = defaultdict(list)
+    for client in clients:
+        counts[client["model"]].append(int(client["n_requests"]))
+    kind = (identity or {}).get("identity")
+    who = {
+        "session_id": "clients are the log's sessions (--client-key session_id)",
+        "client_id": "clients are the log's client column",
+    }.get(kind, "clients as ingested")
+    warnings = []
+    for model, requests in counts.items():
+        tiny = sum(1 for n in requests if n < TINY_CLIENT_REQUESTS)
+        if tiny >= MANY_TINY_CLIENTS:
+            warnings.append(
+                f"model {model!r}: {tiny:,} of its {len(requests):,} clients have fewer than "
+                f"{TINY_CLIENT_REQUESTS} requests (median {int(np.median(requests))}); {who}. "
+                "ServeGen generates each client on its own and "
+                "clients this sparse rarely fire within their windows, so a generated workload "
+                "falls short of the profiled rates. Re-run with --client-key naming a tenant or "
+                "API-key column (`servechar presets` lists each preset's aliases), or without "
+                "--client-key for one client per model."
+            )
+    return warnings
 
 
 @stage("export")
@@ -133,6 +170,9 @@ def run(run_dir: RunDir, options: ExportOptions) -> ExportResult:
     write_text_atomic(profiles / "clients.csv", _csv(clients_rows))
     profiles, fits_path = run_dir.path("profiles"), run_dir.path("fits.json")
     clients_path = profiles / "clients.csv"
+    identity_path = run_dir.path(IDENTITY)
+    identity = json.loads(identity_path.read_text("utf-8")) if identity_path.is_file() else None
+    warnings = sparse_client_warnings(clients, identity)
     run_dir.update_manifest(
         "export",
         {
@@ -141,9 +181,12 @@ def run(run_dir: RunDir, options: ExportOptions) -> ExportResult:
             "seconds": round(time.perf_counter() - started, 3),
             "models": len(by_model),
             "clients": len(clients_rows),
+            "warnings": warnings,
         },
     )
-    return ExportResult(profiles, clients_path, fits_path, len(by_model), len(clients_rows))
+    return ExportResult(
+        profiles, clients_path, fits_path, len(by_model), len(clients_rows), tuple(warnings)
+    )
 
 
 @dataclass(frozen=True, slots=True)
