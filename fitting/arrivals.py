@@ -218,7 +218,7 @@ def fit_interarrivals(
         - n * shape * np.log(scale)
         - n * special.gammaln(shape)
     )
-    cdf = _gammainc_threaded(np.repeat(shape, lengths), x / np.repeat(scale, lengths))
+    cdf = gammainc_threaded(np.repeat(shape, lengths), x / np.repeat(scale, lengths))
     fits["gamma"] = FamilyFits(
         "gamma",
         {"a": shape, "loc": np.zeros(n_segments), "scale": scale},
@@ -249,7 +249,7 @@ def fit_interarrivals(
     return ArrivalFits(lengths.copy(), n_floored.astype(np.int64), degenerate, fits)
 
 
-def _gammainc_threaded(a: NDArray[np.float64], x: NDArray[np.float64]) -> NDArray[np.float64]:
+def gammainc_threaded(a: NDArray[np.float64], x: NDArray[np.float64]) -> NDArray[np.float64]:
     """``special.gammainc`` split over the machine's cores.
 
     It is by far the slowest step (about 0.4 us per value) and releases the GIL; the result

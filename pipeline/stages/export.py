@@ -390,7 +390,7 @@ def _client_fit_record(
                 "status": fit["status"],
                 "n_intervals": fit["n_intervals_fitted"],
                 "n_tied": fit["n_tied"],
-                "tie_floor_s": fit["tie_floor_s"],
+                "resolution_s": fit["resolution_s"],
                 "fits": _family_records(fit) if fit["status"] == "fitted" else {},
                 "pattern": _pattern(fit),
             }
@@ -408,6 +408,7 @@ def _client_fit_record(
                 "name": SERVEGEN_NAMES[pooled["pattern_family"]],
                 "shape": pooled["pattern_shape"],
                 "cv": pooled["pattern_cv"],
+                "sample_cv": pooled["pooled_cv"],
             },
         },
         "windows": windows,
@@ -432,6 +433,7 @@ def _pattern(fit: dict[str, Any]) -> dict[str, Any]:
         "shape": fit["pattern_shape"],
         "scale": fit["pattern_scale"],
         "cv": fit["pattern_cv"],
+        "sample_cv": fit["sample_cv"],
     }
 
 
