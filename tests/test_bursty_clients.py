@@ -206,3 +206,27 @@ def test_regenerated_workload_is_as_bursty_as_the_log(
         for key, value in real.items():
             generated = np.mean([s[key] for s in scores])
             assert generated == pytest.approx(value, rel=BURSTINESS_RTOL), (model, key)
+
+
+def test_report_says_how_many_windows_were_fitted_through_ties(
+    bursty_run: tuple[Path, dict[str, np.ndarray]],
+) -> None:
+    out, _ = bursty_run
+    manifest = json.loads((out / "manifest.json").read_text())
+    records = {r["model"]: r for r in manifest["stages"]["fit"]["clock_ties"]}
+    document = json.loads((out / "fits.json").read_text())
+    html = (out / "report.html").read_text()
+    for model in document["models"]:
+        windows = [w for c in model["clients"] for w in c["windows"] if w["status"] == "fitted"]
+        record = records[model["model"]]
+        assert record["windows_fitted"] == len(windows)
+        assert record["windows_with_ties"] == sum(w["n_tied"] > 0 for w in windows)
+        assert record["gaps"] == sum(w["n_intervals"] for w in windows)
+        assert record["tied_gaps"] == sum(w["n_tied"] for w in windows)
+        assert record["tie_share"] == pytest.approx(record["tied_gaps"] / record["gaps"])
+        assert 0 < record["tie_share"] < 1
+        sentence = (
+            f"{record['windows_with_ties']} of {record['windows_fitted']} fitted windows were "
+            f"fitted through ties: {100 * record['tie_share']:.1f}% of their"
+        )
+        assert sentence in html, sentence

@@ -201,6 +201,7 @@ def run(run_dir: RunDir, options: FitOptions) -> FitStageResult:
                 s: int((status == s).sum())
                 for s in ("fitted", "pooled", "default", "tick_counts", "below_resolution")
             },
+            "clock_ties": _clock_ties(columns, status == "fitted", window_table, clock),
         },
     )
     return FitStageResult(
@@ -267,6 +268,37 @@ def _tick_fano_per_window(run_dir: RunDir, n_windows: int) -> NDArray[np.float64
         keys = table.column("window_key").to_numpy()
         fano[keys] = table.column("tick_fano").to_numpy(zero_copy_only=False).astype(np.float64)
     return fano
+
+
+def _clock_ties(
+    columns: dict[str, NDArray],
+    fitted: NDArray[np.bool_],
+    window_table: dict[str, NDArray],
+    clock: NDArray[np.float64],
+) -> list[dict[str, Any]]:
+    """Per model: its fitted windows, how many had gaps below the clock (fitted through ties,
+    censored in the likelihood) and the share of their gaps that tied."""
+    records = []
+    keys = zip(columns["category"].astype(str), columns["model"].astype(str), strict=True)
+    model_of_window = np.array([f"{c}\x00{m}" for c, m in keys], dtype=object)
+    for key in sorted(set(model_of_window[fitted].tolist())):
+        rows = fitted & (model_of_window == key)
+        tied = window_table["n_tied"][rows]
+        gaps = int(window_table["n_intervals_fitted"][rows].sum())
+        category, model = key.split("\x00")
+        records.append(
+            {
+                "category": category,
+                "model": model,
+                "resolution_s": float(clock[rows][0]),
+                "windows_fitted": int(rows.sum()),
+                "windows_with_ties": int((tied > 0).sum()),
+                "gaps": gaps,
+                "tied_gaps": int(tied.sum()),
+                "tie_share": float(tied.sum() / gaps) if gaps else 0.0,
+            }
+        )
+    return records
 
 
 def _fitted_shape(table: dict[str, NDArray], family: NDArray[np.str_]) -> NDArray[np.float64]:
