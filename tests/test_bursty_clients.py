@@ -18,6 +18,7 @@ import pytest
 
 from pipeline import RunOptions, run_all
 from pipeline.config import IngestOptions
+from tests.conftest import TRACES
 from tests.servegen_loader import Client, Window, generate, load_model
 
 WINDOW_S = 600
@@ -130,6 +131,8 @@ def test_family_is_chosen_right_in_95_percent_of_busy_windows(
         windows = _windows(fits[name])
         assert len(windows) == DURATION_S // WINDOW_S, f"{name}: every window is busy"
         assert all(w["status"] == "fitted" for w in windows)
+        # A true Gamma or Weibull window never needs its sample CV to stand in for the fit.
+        assert {w["pattern"]["shape_from"] for w in windows} == {"likelihood"}
         chosen += [w["pattern"]["name"] == family for w in windows]
     assert np.mean(chosen) >= FAMILY_SHARE, f"true family in {np.mean(chosen):.1%} of windows"
 
@@ -230,3 +233,21 @@ def test_report_says_how_many_windows_were_fitted_through_ties(
             f"fitted through ties: {100 * record['tie_share']:.1f}% of their"
         )
         assert sentence in html, sentence
+
+
+def test_a_window_the_family_cannot_describe_keeps_its_sample_cv(tmp_path: Path) -> None:
+    # Azure's 2023 code trace: bursts between idle minutes. The fitted Weibull's tail is far
+    # too light for those gaps (its CV is 2.6-3.4, the windows' 9-14), so the exported shape
+    # is the one whose CV is the window's, and fits.json says so.
+    out = tmp_path / "out"
+    log = TRACES / "azure_llm_2023" / "AzureLLMInferenceTrace_code.csv"
+    run_all([str(log)], out, RunOptions(ingest=IngestOptions(preset="azure-llm")))
+    (client,) = _fits(out).values()
+    busy = [w for w in client["windows"] if w["status"] == "fitted"]
+    assert len(busy) >= 6
+    for w in busy:
+        pattern = w["pattern"]
+        assert pattern["shape_from"] == "sample_cv"
+        assert pattern["cv"] == pytest.approx(w["cv"], rel=1e-6)
+        fitted = w["fits"]["weibull_min"]["params"]["c"]
+        assert pattern["name"] == "Weibull" and pattern["shape"] < fitted

@@ -409,6 +409,7 @@ def _client_fit_record(
                 "shape": pooled["pattern_shape"],
                 "cv": pooled["pattern_cv"],
                 "sample_cv": pooled["pooled_cv"],
+                "shape_from": pooled["pattern_shape_from"],
             },
         },
         "windows": windows,
@@ -434,6 +435,7 @@ def _pattern(fit: dict[str, Any]) -> dict[str, Any]:
         "scale": fit["pattern_scale"],
         "cv": fit["pattern_cv"],
         "sample_cv": fit["sample_cv"],
+        "shape_from": fit["pattern_shape_from"],
     }
 
 
