@@ -64,7 +64,8 @@ class ArrivalFits:
     Attributes
     ----------
     n : number of intervals in each segment.
-    n_floored : intervals that were below ``tie_floor`` (ties) and were raised to it.
+    n_floored : intervals below the floor or clock: raised to ``tie_floor`` here, censored
+        (ties of 0 ticks) by :func:`fitting.quantization.fit_quantized_interarrivals`.
     degenerate : segments whose values are all equal; they carry no shape information.
     fits : one :class:`FamilyFits` per name in :data:`FAMILIES`.
     """
