@@ -1,9 +1,11 @@
-"""Quantized arrival times: detecting the timestamp resolution, and fitting through it.
+"""Arrival times on a clock: detecting the timestamp resolution, and fitting through it.
 
-When a log stores arrivals on a coarse clock (Mooncake's conversation trace ticks every
-3 s), most inter-arrival times are 0 or a whole number of ticks. Fitting a continuous density
-to those values measures the clock, not the traffic: ties need an arbitrary floor and the
-fitted shape follows it. Here each observed gap of ``k`` ticks is treated as what it is, the
+Every log stores arrivals on some clock: a microsecond, a millisecond, or a coarse tick
+(Mooncake's conversation trace ticks every 3 s, and most of its gaps are 0 or a whole number
+of ticks). A bursty client's gaps fall below even a microsecond clock half of the time.
+Fitting a continuous density to such values measures the clock, not the traffic: ties need an
+arbitrary floor, and with many ties the floor decides the family and the shape. Here each
+observed gap of ``k`` ticks is treated as what it is, the
 difference of two arrival times each floored to the tick grid: with the grid's phase
 uniform, a true gap ``g`` shows as ``k`` ticks with probability ``max(0, 1 - |g/d - k|)``
 (a triangular kernel, ``d`` the resolution), so
@@ -11,7 +13,9 @@ uniform, a true gap ``g`` shows as ``k`` ticks with probability ``max(0, 1 - |g/
     P(k) = integral f(g) max(0, 1 - |g/d - k|) dg
          = [I((k+1) d) - 2 I(k d) + I((k-1) d)] / d,   I(t) = integral_0^t F(g) dg,
 
-and the likelihood of a segment is ``sum_k n_k log P(k)``. ``I`` has a closed form for each
+and the likelihood of a segment is ``sum_k n_k log P(k)``: a tie (k = 0) says only "shorter
+than one tick" and contributes that censored probability. From 50 ticks on the kernel no
+longer matters and a gap contributes ``d f(k d)``, its density. ``I`` has a closed form for each
 family through its partial first moment, so the likelihood costs a few special-function
 calls per distinct ``k``. This is maximum likelihood for interval-censored (here,
 kernel-censored) data; it uses the marginal law of each gap and ignores that consecutive
