@@ -64,7 +64,8 @@ class ArrivalFits:
     Attributes
     ----------
     n : number of intervals in each segment.
-    n_floored : intervals that were below ``tie_floor`` (ties) and were raised to it.
+    n_floored : intervals below the floor or clock: raised to ``tie_floor`` here, censored
+        (ties of 0 ticks) by :func:`fitting.quantization.fit_quantized_interarrivals`.
     degenerate : segments whose values are all equal; they carry no shape information.
     fits : one :class:`FamilyFits` per name in :data:`FAMILIES`.
     """
@@ -218,7 +219,7 @@ def fit_interarrivals(
         - n * shape * np.log(scale)
         - n * special.gammaln(shape)
     )
-    cdf = _gammainc_threaded(np.repeat(shape, lengths), x / np.repeat(scale, lengths))
+    cdf = gammainc_threaded(np.repeat(shape, lengths), x / np.repeat(scale, lengths))
     fits["gamma"] = FamilyFits(
         "gamma",
         {"a": shape, "loc": np.zeros(n_segments), "scale": scale},
@@ -249,7 +250,7 @@ def fit_interarrivals(
     return ArrivalFits(lengths.copy(), n_floored.astype(np.int64), degenerate, fits)
 
 
-def _gammainc_threaded(a: NDArray[np.float64], x: NDArray[np.float64]) -> NDArray[np.float64]:
+def gammainc_threaded(a: NDArray[np.float64], x: NDArray[np.float64]) -> NDArray[np.float64]:
     """``special.gammainc`` split over the machine's cores.
 
     It is by far the slowest step (about 0.4 us per value) and releases the GIL; the result

@@ -1,9 +1,11 @@
-"""Arrival patterns in ServeGen's form: a family name and (shape, scale), matched to moments.
+"""Arrival patterns in ServeGen's form: a family name, (shape, scale) and the pattern's CV.
 
 ServeGen's generator rescales the drawn inter-arrival times to each window's rate, so the
-shape alone carries the burstiness. The exported shape is therefore the one whose coefficient
-of variation equals the observed CV, and the scale the one whose mean equals the observed
-mean inter-arrival time.
+shape alone carries the burstiness. Fitted windows export their maximum-likelihood shape
+(:func:`pattern_cv` gives its CV, the `cv` column); the scale is the one whose mean equals
+the observed mean inter-arrival time. Matching a shape to a CV (:func:`shapes_for_cv`)
+serves where only a CV is known, such as the dispersion of counts per clock tick: a
+window's sample CV is no estimate of a heavy-tailed process's CV (it sits well below it).
 """
 
 from __future__ import annotations
@@ -107,6 +109,19 @@ def scales_for_mean(families: ArrayLike, shape: ArrayLike, mean: ArrayLike) -> N
         if pick.any():
             scale[pick] = scale_for_mean(family, shape_arr[pick], mean_arr[pick])
     return scale
+
+
+def pattern_cv(families: ArrayLike, shape: ArrayLike) -> NDArray[np.float64]:
+    """Per element, the CV of that element's pattern: Gamma ``1/sqrt(a)``, Weibull from ``c``.
+
+    Weibull shapes below about 0.003 have a CV beyond the largest float; it is capped there,
+    so the value stays a finite, positive number.
+    """
+    names = np.asarray(families)
+    a = np.broadcast_to(np.asarray(shape, dtype=np.float64), names.shape)
+    with np.errstate(over="ignore"):
+        cv = np.where(names == "weibull_min", weibull_cv(a), 1.0 / np.sqrt(a))
+    return np.minimum(cv, np.finfo(np.float64).max)
 
 
 def match_moments(

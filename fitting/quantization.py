@@ -1,9 +1,11 @@
-"""Quantized arrival times: detecting the timestamp resolution, and fitting through it.
+"""Arrival times on a clock: detecting the timestamp resolution, and fitting through it.
 
-When a log stores arrivals on a coarse clock (Mooncake's conversation trace ticks every
-3 s), most inter-arrival times are 0 or a whole number of ticks. Fitting a continuous density
-to those values measures the clock, not the traffic: ties need an arbitrary floor and the
-fitted shape follows it. Here each observed gap of ``k`` ticks is treated as what it is, the
+Every log stores arrivals on some clock: a microsecond, a millisecond, or a coarse tick
+(Mooncake's conversation trace ticks every 3 s, and most of its gaps are 0 or a whole number
+of ticks). A bursty client's gaps fall below even a microsecond clock half of the time.
+Fitting a continuous density to such values measures the clock, not the traffic: ties need an
+arbitrary floor, and with many ties the floor decides the family and the shape. Here each
+observed gap of ``k`` ticks is treated as what it is, the
 difference of two arrival times each floored to the tick grid: with the grid's phase
 uniform, a true gap ``g`` shows as ``k`` ticks with probability ``max(0, 1 - |g/d - k|)``
 (a triangular kernel, ``d`` the resolution), so
@@ -11,7 +13,9 @@ uniform, a true gap ``g`` shows as ``k`` ticks with probability ``max(0, 1 - |g/
     P(k) = integral f(g) max(0, 1 - |g/d - k|) dg
          = [I((k+1) d) - 2 I(k d) + I((k-1) d)] / d,   I(t) = integral_0^t F(g) dg,
 
-and the likelihood of a segment is ``sum_k n_k log P(k)``. ``I`` has a closed form for each
+and the likelihood of a segment is ``sum_k n_k log P(k)``: a tie (k = 0) says only "shorter
+than one tick" and contributes that censored probability. From 50 ticks on the kernel no
+longer matters and a gap contributes ``d f(k d)``, its density. ``I`` has a closed form for each
 family through its partial first moment, so the likelihood costs a few special-function
 calls per distinct ``k``. This is maximum likelihood for interval-censored (here,
 kernel-censored) data; it uses the marginal law of each gap and ignores that consecutive
@@ -27,13 +31,20 @@ J. P. Klein and M. L. Moeschberger, *Survival Analysis*, 2nd ed., Springer (2003
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 import numpy as np
 from scipy import special
 
-from fitting.arrivals import FAMILIES, N_PARAMS, ArrivalFits, FamilyFits
+from fitting.arrivals import (
+    FAMILIES,
+    N_PARAMS,
+    ArrivalFits,
+    FamilyFits,
+    gammainc_threaded,
+    segment_starts,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -241,12 +252,30 @@ def _tick_probabilities(
 
 
 def _start(
-    family: str, mean: NDArray[np.float64], variance: NDArray[np.float64]
+    family: str,
+    mean: NDArray[np.float64],
+    variance: NDArray[np.float64],
+    quantiles: tuple[NDArray[np.float64], ...] | None = None,
 ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    """Moment estimates of (shape, scale) per segment, to start the likelihood search."""
+    """Starting (shape, scale) per segment for the likelihood search.
+
+    Gamma and Exponential start from the moments. Weibull and Lognormal start from two
+    quantiles above the ties (levels p1 < p2 at values x1 < x2, see :func:`_quantile_pairs`):
+    moments are useless for their heavy tails (a Weibull of shape 0.15 has a CV in the
+    hundreds, a window's sample CV a few), quantiles pin them down.
+    """
     cv2 = np.maximum(variance / mean**2, 1e-3)
     if family == "gamma":
         return 1.0 / cv2, mean * cv2
+    if quantiles is not None and family in ("weibull_min", "lognorm"):
+        p1, x1, p2, x2 = quantiles
+        spread = np.log(x2 / x1)
+        if family == "weibull_min":  # log(-log(1 - p)) = c (log x - log scale)
+            shape = (np.log(-np.log1p(-p2)) - np.log(-np.log1p(-p1))) / spread
+            return shape, x1 / (-np.log1p(-p1)) ** (1.0 / shape)
+        z1, z2 = special.ndtri(p1), special.ndtri(p2)  # log x = log scale + s z
+        s = spread / (z2 - z1)
+        return s, x1 * np.exp(-s * z1)
     if family == "weibull_min":
         shape = np.maximum(cv2**-0.543, 0.05)  # Justus et al. (1978): k ~ cv^-1.086
         return shape, mean / special.gamma(1.0 + 1.0 / shape)
@@ -254,6 +283,26 @@ def _start(
         s = np.sqrt(np.log1p(cv2))
         return s, mean / np.exp(s**2 / 2.0)
     return np.ones_like(mean), mean
+
+
+def _quantile_pairs(
+    values: NDArray[np.float64], lengths: NDArray[np.int64], n_ties: NDArray[np.float64]
+) -> tuple[NDArray[np.float64], ...]:
+    """(p1, x1, p2, x2) per segment: the values at 25 % and 85 % of the way through the
+    non-tied gaps (segments sorted), at their plotting positions, falling back to a spread
+    of a factor e where both are equal."""
+    starts = segment_starts(lengths)
+    ties = np.minimum(n_ties.astype(np.int64), lengths - 1)
+    free = lengths - ties
+    i1 = ties + (0.25 * free).astype(np.int64)
+    i2 = np.maximum(ties + (0.85 * free).astype(np.int64), i1)
+    i2 = np.minimum(i2, lengths - 1)
+    x1, x2 = values[starts + i1], values[starts + i2]
+    x1 = np.where(x1 > 0, x1, np.where(x2 > 0, x2 / np.e, 1.0))
+    x2 = np.where(x2 > x1, x2, x1 * np.e)
+    p1 = (i1 + 0.5) / lengths
+    p2 = np.maximum((i2 + 0.5) / lengths, p1 + 0.5 / lengths)
+    return p1, x1, np.minimum(p2, 1.0 - 0.25 / lengths), x2
 
 
 _SHAPE_BOUNDS = (1e-3, 1e4)
@@ -264,40 +313,105 @@ _CONVERGED_STEP = 1e-7  # in log-parameters: a relative change of 1e-7
 
 
 @dataclass(frozen=True, slots=True)
-class _TickCounts:
-    """Distinct tick counts of many segments, back to back: the sufficient statistic."""
+class _ClockSample:
+    """Many segments of gaps on a clock, reduced to what their likelihood needs.
 
-    ticks: NDArray[np.float64]
-    counts: NDArray[np.float64]
-    segment: NDArray[np.int64]
-    resolution: NDArray[np.float64]  # per pair
-    starts: NDArray[np.int64]
+    Gaps of fewer than :data:`_DENSITY_FROM_TICKS` ticks (ties among them) are kept as
+    distinct (segment, tick, ticks) triples with their counts: their probability is the
+    kernel-censored one. Longer gaps, where the kernel no longer matters, enter through
+    their density, which for Gamma, Exponential and Lognormal needs only per-segment sums;
+    Weibull's needs the log-values themselves (``far_shift``: each minus its segment's
+    largest, ``far_max``; empty for the others). Its sum over a segment,
+    ``sum exp(c (log x - log scale))``, factors into ``exp(c (far_max - log scale))`` times a
+    sum that depends on the shape alone, which is cached: the finite differences in the scale
+    reuse it, so a Newton step costs three passes over the gaps instead of six.
+    """
+
+    near_ticks: NDArray[np.float64]
+    near_counts: NDArray[np.float64]
+    near_segment: NDArray[np.int64]
+    near_resolution: NDArray[np.float64]
+    far_n: NDArray[np.float64]
+    far_sum: NDArray[np.float64]
+    far_sum_log: NDArray[np.float64]
+    far_centre: NDArray[np.float64]  # mean log value (0 without far values)
+    far_sq_log: NDArray[np.float64]  # sum of squares of log values about far_centre
+    far_max: NDArray[np.float64]  # largest log value per segment (0 without far values)
+    far_shift: NDArray[np.float64]
+    far_segment: NDArray[np.int64]
     n_segments: int
+    shape_sums: dict[bytes, NDArray[np.float64]] = field(default_factory=dict, compare=False)
 
     def loglik(self, family: str, shape: NDArray, scale: NDArray) -> NDArray[np.float64]:
+        """Log-likelihood per segment, in density units (a near gap's probability / tick)."""
         p = tick_probabilities(
-            family, shape[self.segment], scale[self.segment], self.ticks, self.resolution
+            family,
+            shape[self.near_segment],
+            scale[self.near_segment],
+            self.near_ticks,
+            self.near_resolution,
         )
-        return np.add.reduceat(self.counts * np.log(p), self.starts)
+        near = self.near_counts * (np.log(p) - np.log(self.near_resolution))
+        total = np.bincount(self.near_segment, weights=near, minlength=self.n_segments)
+        return total + self._far_loglik(family, shape, scale)
 
-    def subset(self, segments: NDArray[np.int64]) -> _TickCounts:
-        """The pairs of the given segments (ascending), renumbered 0..len(segments)-1."""
-        lengths = np.diff(np.r_[self.starts, len(self.segment)])[segments]
-        pair_index = np.repeat(self.starts[segments], lengths) + (
-            np.arange(lengths.sum()) - np.repeat(np.r_[0, np.cumsum(lengths)[:-1]], lengths)
-        )
-        return _TickCounts(
-            self.ticks[pair_index],
-            self.counts[pair_index],
-            np.repeat(np.arange(len(segments)), lengths),
-            self.resolution[pair_index],
-            np.r_[0, np.cumsum(lengths)[:-1]].astype(np.int64),
+    def _far_loglik(self, family: str, shape: NDArray, scale: NDArray) -> NDArray[np.float64]:
+        m, log_scale = self.far_n, np.log(scale)
+        if family == "gamma":
+            return (
+                (shape - 1.0) * self.far_sum_log
+                - self.far_sum / scale
+                - m * (shape * log_scale + special.gammaln(shape))
+            )
+        if family == "expon":
+            return -self.far_sum / scale - m * log_scale
+        if family == "lognorm":
+            squares = self.far_sq_log + m * (self.far_centre - log_scale) ** 2
+            return (
+                -self.far_sum_log
+                - m * np.log(shape * np.sqrt(2.0 * np.pi))
+                - squares / (2.0 * shape**2)
+            )
+        key = shape.tobytes()
+        sums = self.shape_sums.get(key)
+        if sums is None:
+            seg = self.far_segment
+            weights = np.exp(shape[seg] * self.far_shift)  # each <= 1: no overflow
+            sums = np.bincount(seg, weights=weights, minlength=self.n_segments)
+            if len(self.shape_sums) >= 8:
+                self.shape_sums.clear()
+            self.shape_sums[key] = sums
+        with np.errstate(divide="ignore"):
+            total_z = np.where(
+                m > 0, np.exp(shape * (self.far_max - log_scale) + np.log(sums)), 0.0
+            )
+        return m * (np.log(shape) - shape * log_scale) + (shape - 1.0) * self.far_sum_log - total_z
+
+    def subset(self, segments: NDArray[np.int64]) -> _ClockSample:
+        """The given segments only, renumbered 0..len(segments)-1 in the given order."""
+        renumber = np.full(self.n_segments, -1, np.int64)
+        renumber[segments] = np.arange(len(segments))
+        near_segment = renumber[self.near_segment]
+        near = near_segment >= 0
+        far_segment = renumber[self.far_segment]
+        far = far_segment >= 0
+        return _ClockSample(
+            self.near_ticks[near],
+            self.near_counts[near],
+            near_segment[near],
+            self.near_resolution[near],
+            *(a[segments] for a in (self.far_n, self.far_sum, self.far_sum_log)),
+            self.far_centre[segments],
+            self.far_sq_log[segments],
+            self.far_max[segments],
+            self.far_shift[far],
+            far_segment[far],
             len(segments),
         )
 
 
 def _maximise(
-    family: str, data: _TickCounts, shape: NDArray, scale: NDArray
+    family: str, data: _ClockSample, shape: NDArray, scale: NDArray
 ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
     """Damped Newton in log-parameters, all segments at once, derivatives by differences.
 
@@ -308,7 +422,7 @@ def _maximise(
     theta = np.column_stack([np.log(shape), np.log(scale)])
     lo, hi = np.log(_SHAPE_BOUNDS[0]), np.log(_SHAPE_BOUNDS[1])
 
-    def f(part: _TickCounts, point: NDArray[np.float64]) -> NDArray[np.float64]:
+    def f(part: _ClockSample, point: NDArray[np.float64]) -> NDArray[np.float64]:
         value = part.loglik(family, np.exp(point[:, 0]), np.exp(point[:, 1]))
         out_of_bounds = (point[:, 0] < lo) | (point[:, 0] > hi)
         return np.where(out_of_bounds | ~np.isfinite(value), -np.inf, value)
@@ -318,8 +432,8 @@ def _maximise(
 
 
 def _newton(
-    f: Callable[[_TickCounts, NDArray[np.float64]], NDArray[np.float64]],
-    data: _TickCounts,
+    f: Callable[[_ClockSample, NDArray[np.float64]], NDArray[np.float64]],
+    data: _ClockSample,
     theta: NDArray[np.float64],
     one_parameter: bool,
 ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
@@ -385,12 +499,15 @@ def fit_quantized_interarrivals(
     *,
     resolution: float | NDArray[np.float64],
 ) -> ArrivalFits:
-    """Fit every family to segments of quantized inter-arrival times (see the module notes).
+    """Fit every family to segments of inter-arrival times observed on a clock.
 
-    The same result type as :func:`fitting.fit_interarrivals`, so callers can use either.
-    Each segment is reduced to its distinct tick counts, and all segments are maximised
-    together (damped Newton on numpy arrays), so the cost follows the number of distinct
-    (segment, tick count) pairs rather than the number of gaps.
+    One method for every clock (see the module notes): a gap below the resolution (a tie)
+    contributes the probability that the true gap showed as 0 ticks, gaps of a few ticks
+    their kernel-censored probability, and longer gaps their density. The same result type
+    as :func:`fitting.fit_interarrivals`, so callers can use either. All segments are
+    maximised together (damped Newton on numpy arrays); short gaps are reduced to distinct
+    (segment, tick count) pairs and long ones to per-segment sums (Weibull: one pass over
+    them per evaluation), so the cost stays a few passes over the data.
 
     Parameters
     ----------
@@ -406,10 +523,13 @@ def fit_quantized_interarrivals(
     Returns
     -------
     ArrivalFits
-        ``n_floored`` counts the ties (gaps of 0 ticks); ``ks`` is the largest distance
-        between the fitted and the observed distribution of tick counts (NaN where a
-        segment's values have different ticks). Segments whose gaps are all ties are
-        ``degenerate`` (NaN parameters).
+        ``n_floored`` counts the ties (gaps of 0 ticks). ``loglik`` is in density units (a
+        short gap's probability divided by its tick), so without short gaps it equals the
+        continuous log-likelihood. ``ks`` is the largest distance between the fitted and the
+        observed distribution functions of the gaps as the clock shows them (NaN where a
+        segment's short gaps have different ticks, as pooled windows do). Segments whose
+        gaps are all ties, or all one value of many ticks, are ``degenerate`` (NaN
+        parameters): no finite shape fits them.
     """
     values = np.asarray(values, dtype=np.float64)
     lengths = np.asarray(lengths, dtype=np.int64)
@@ -428,12 +548,20 @@ def fit_quantized_interarrivals(
         raise ValueError("`resolution` must be positive and finite")
     if np.any(~np.isfinite(values)) or np.any(values < 0):
         raise ValueError("`values` must be finite and non-negative")
+    starts = segment_starts(lengths)
+    unsorted = np.flatnonzero(np.diff(values) < 0) + 1
+    if len(unsorted) and not np.isin(unsorted, starts).all():  # the KS needs sorted segments
+        order = np.lexsort((values, segment_of_value))
+        values, tick_of_value = values[order], tick_of_value[order]
 
-    ticks_all = np.rint(values / tick_of_value).astype(np.int64)
+    ticks_all = np.rint(values / tick_of_value)
     n_ties = np.bincount(segment_of_value, weights=ticks_all == 0, minlength=n_segments)
-    total_ticks = np.bincount(segment_of_value, weights=ticks_all, minlength=n_segments)
-    degenerate = total_ticks == 0
-    keep = ~degenerate[segment_of_value]
+    ends = starts + lengths - 1
+    n_far = np.bincount(
+        segment_of_value, weights=ticks_all >= _DENSITY_FROM_TICKS, minlength=n_segments
+    )
+    # All ties, or all one long gap: no finite shape maximises the likelihood.
+    degenerate = (ticks_all[ends] == 0) | ((n_far == lengths) & (values[starts] == values[ends]))
     fitted = np.flatnonzero(~degenerate)
 
     out = {
@@ -441,50 +569,40 @@ def fit_quantized_interarrivals(
         for family in FAMILIES
     }
     if len(fitted):
-        # distinct (segment, tick, ticks) triples with their counts; segments renumbered
         renumber = np.cumsum(~degenerate) - 1
-        triples, counts = np.unique(
-            np.column_stack(
-                [renumber[segment_of_value[keep]], tick_of_value[keep], ticks_all[keep]]
-            ),
-            axis=0,
-            return_counts=True,
+        keep = ~degenerate[segment_of_value]
+        sample, near_of_value, far_of_value = _clock_sample(
+            values[keep],
+            tick_of_value[keep],
+            ticks_all[keep],
+            renumber[segment_of_value[keep]],
+            len(fitted),
         )
-        segment, d, ticks = triples[:, 0].astype(np.int64), triples[:, 1], triples[:, 2]
-        starts = np.flatnonzero(np.r_[True, segment[1:] != segment[:-1]])
-        data = _TickCounts(ticks, counts.astype(np.float64), segment, d, starts, len(fitted))
-        n = np.add.reduceat(data.counts, starts)
-        gaps = ticks * d
-        mean_tick = np.add.reduceat(d * data.counts, starts) / n
-        mean = np.maximum(np.add.reduceat(gaps * data.counts, starts) / n, mean_tick / 2.0)
-        # The kernel adds the variance of a difference of two uniform phases, d^2 / 6.
-        raw_variance = np.add.reduceat(data.counts * (gaps - mean[segment]) ** 2, starts) / n
-        kernel_variance = np.add.reduceat(data.counts * d**2, starts) / n / 6.0
-        variance = np.maximum(raw_variance - kernel_variance, (0.05 * mean) ** 2)
-        one_tick = np.minimum.reduceat(d, starts) == np.maximum.reduceat(d, starts)
-        observed_cdf = (
-            np.cumsum(data.counts)
-            - np.repeat(np.r_[0, np.cumsum(n)[:-1]], np.diff(np.r_[starts, len(segment)]))
-        ) / n[segment]
+        mean, variance = _moments(
+            values[keep], tick_of_value[keep], renumber[segment_of_value[keep]], len(fitted)
+        )
+        kept_lengths = lengths[fitted]
+        quantiles = _quantile_pairs(values[keep], lengths[fitted], n_ties[fitted])
         for family in FAMILIES:
-            shape0, scale0 = _start(family, mean, variance)
+            shape0, scale0 = _start(family, mean, variance, quantiles)
             shape0 = np.clip(shape0, 2 * _SHAPE_BOUNDS[0], _SHAPE_BOUNDS[1] / 2)
+            data = sample if family == "weibull_min" else _without_values(sample)
             shape, scale, loglik = _maximise(family, data, shape0, scale0)
             finite = np.isfinite(loglik)  # no improving start: no fit rather than -inf
             row = out[family]
             row["shape"][fitted] = np.where(finite, shape, np.nan)
             row["scale"][fitted] = np.where(finite, scale, np.nan)
             row["loglik"][fitted] = np.where(finite, loglik, np.nan)
-            ks = np.full(len(fitted), np.nan)
-            if one_tick.any():
-                rows = np.flatnonzero(one_tick)
-                ks[rows] = _ks(
-                    family,
-                    data.subset(rows),
-                    shape[rows],
-                    scale[rows],
-                    observed_cdf[np.isin(segment, rows)],
-                )
+            ks = _ks(
+                family,
+                sample,
+                shape,
+                scale,
+                values[keep],
+                kept_lengths,
+                near_of_value,
+                far_of_value,
+            )
             row["ks"][fitted] = np.where(finite, ks, np.nan)
 
     fits: dict[str, FamilyFits] = {}
@@ -499,32 +617,133 @@ def fit_quantized_interarrivals(
     return ArrivalFits(lengths.copy(), n_ties.astype(np.int64), degenerate, fits)
 
 
+def _clock_sample(
+    values: NDArray[np.float64],
+    tick: NDArray[np.float64],
+    ticks: NDArray[np.float64],
+    segment: NDArray[np.int64],
+    n_segments: int,
+) -> tuple[_ClockSample, NDArray[np.int64], NDArray[np.bool_]]:
+    """The likelihood's data, the near triple of each near value, and which values are far."""
+    far = ticks >= _DENSITY_FROM_TICKS
+    near = ~far
+    # Distinct (segment, tick, ticks) triples by one integer key (ticks < 50 by construction).
+    tick_levels, tick_code = np.unique(tick[near], return_inverse=True)
+    key = (segment[near] * len(tick_levels) + tick_code) * _DENSITY_FROM_TICKS + ticks[near].astype(
+        np.int64
+    )
+    distinct, near_of_value, counts = np.unique(key, return_inverse=True, return_counts=True)
+    near_ticks = (distinct % _DENSITY_FROM_TICKS).astype(np.float64)
+    near_tick = tick_levels[(distinct // _DENSITY_FROM_TICKS) % max(len(tick_levels), 1)]
+    near_segment = distinct // _DENSITY_FROM_TICKS // max(len(tick_levels), 1)
+
+    far_segment = segment[far]
+    far_values = values[far]
+    far_log = np.log(far_values)
+    far_n = np.bincount(far_segment, minlength=n_segments).astype(np.float64)
+    far_sum_log = np.bincount(far_segment, weights=far_log, minlength=n_segments)
+    far_max = np.zeros(n_segments)
+    # Segments are sorted, so each one's far values end with its largest.
+    last = np.flatnonzero(np.r_[far_segment[1:] != far_segment[:-1], True]) if len(far_log) else []
+    far_max[far_segment[last]] = far_log[last]
+    centre = np.where(far_n > 0, far_sum_log / np.maximum(far_n, 1.0), 0.0)
+    sample = _ClockSample(
+        near_ticks,
+        counts.astype(np.float64),
+        near_segment.astype(np.int64),
+        near_tick,
+        far_n,
+        np.bincount(far_segment, weights=far_values, minlength=n_segments),
+        far_sum_log,
+        centre,
+        np.bincount(
+            far_segment, weights=(far_log - centre[far_segment]) ** 2, minlength=n_segments
+        ),
+        far_max,
+        far_log - far_max[far_segment],
+        far_segment,
+        n_segments,
+    )
+    return sample, near_of_value, far
+
+
+def _without_values(sample: _ClockSample) -> _ClockSample:
+    """The sample without the far log-values (only Weibull's likelihood reads them)."""
+    return replace(sample, far_shift=np.zeros(0), far_segment=np.zeros(0, np.int64), shape_sums={})
+
+
+def _moments(
+    values: NDArray[np.float64],
+    tick: NDArray[np.float64],
+    segment: NDArray[np.int64],
+    n_segments: int,
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Mean and variance per segment, corrected for the clock, to start the search."""
+    n = np.bincount(segment, minlength=n_segments).astype(np.float64)
+    mean_tick = np.bincount(segment, weights=tick, minlength=n_segments) / n
+    mean = np.maximum(np.bincount(segment, weights=values, minlength=n_segments) / n, mean_tick / 2)
+    raw_variance = (
+        np.bincount(segment, weights=(values - mean[segment]) ** 2, minlength=n_segments) / n
+    )
+    # The kernel adds the variance of a difference of two uniform phases, d^2 / 6.
+    kernel_variance = np.bincount(segment, weights=tick**2, minlength=n_segments) / n / 6.0
+    return mean, np.maximum(raw_variance - kernel_variance, (0.05 * mean) ** 2)
+
+
+def _cdf(family: str, x: NDArray, shape: NDArray, scale: NDArray) -> NDArray[np.float64]:
+    """The family's distribution function (closed forms, as :func:`_log_density`)."""
+    if family == "gamma":
+        return gammainc_threaded(shape, x / scale)
+    if family == "weibull_min":
+        return -np.expm1(-((x / scale) ** shape))
+    if family == "lognorm":
+        return special.ndtr(np.log(x / scale) / shape)
+    return -np.expm1(-x / scale)
+
+
 def _ks(
     family: str,
-    data: _TickCounts,
+    sample: _ClockSample,
     shape: NDArray[np.float64],
     scale: NDArray[np.float64],
-    observed_cdf: NDArray[np.float64],
+    values: NDArray[np.float64],
+    lengths: NDArray[np.int64],
+    near_of_value: NDArray[np.int64],
+    far: NDArray[np.bool_],
 ) -> NDArray[np.float64]:
-    """Largest gap between fitted and observed CDFs of tick counts, at the observed counts.
+    """Kolmogorov-Smirnov distance on the clock's scale, per segment.
 
-    The fitted CDF at k sums P(0..k); ticks up to each segment's largest count are expanded
-    (bounded by the largest gap in ticks, so cheap for quantized logs).
+    A gap of k short ticks is compared through the fitted probability of at most k (and
+    fewer than k) ticks, which telescopes to ``[I((k+1) d) - I(k d)] / d``; a long gap through
+    the family's distribution function.
     """
-    ends = np.r_[data.starts[1:], len(data.segment)]
-    largest = data.ticks[ends - 1].astype(np.int64)
-    grid_lengths = largest + 1
-    grid_segment = np.repeat(np.arange(data.n_segments), grid_lengths)
-    grid_starts = np.r_[0, np.cumsum(grid_lengths)[:-1]]
-    grid_ticks = np.arange(grid_lengths.sum()) - np.repeat(grid_starts, grid_lengths)
-    p = tick_probabilities(
-        family,
-        shape[grid_segment],
-        scale[grid_segment],
-        grid_ticks,
-        data.resolution[data.starts][grid_segment],
-    )
-    cumulative = np.cumsum(p)
-    cumulative -= np.repeat(np.r_[0.0, cumulative[grid_starts[1:] - 1]], grid_lengths)
-    model_cdf = cumulative[grid_starts[data.segment] + data.ticks.astype(np.int64)]
-    return np.maximum.reduceat(np.abs(model_cdf - observed_cdf), data.starts)
+    parts = _PARTS[family]
+    seg, k, d = sample.near_segment, sample.near_ticks, sample.near_resolution
+
+    def integrated_cdf(t: NDArray[np.float64]) -> NDArray[np.float64]:
+        positive = t > 0
+        cdf, moment = parts(np.where(positive, t, 1.0), shape[seg], scale[seg])
+        return np.where(positive, t * cdf - moment, 0.0)
+
+    with np.errstate(over="ignore", divide="ignore", invalid="ignore", under="ignore"):
+        at_k = integrated_cdf(k * d)
+        upper_near = (integrated_cdf((k + 1) * d) - at_k) / d
+        lower_near = (at_k - integrated_cdf((k - 1) * d)) / d
+        starts = np.r_[0, np.cumsum(lengths)[:-1]]
+        segment_of_value = np.repeat(np.arange(len(lengths)), lengths)
+        upper = np.empty(len(values))
+        lower = np.empty(len(values))
+        upper[~far], lower[~far] = upper_near[near_of_value], lower_near[near_of_value]
+        far_segment = segment_of_value[far]
+        upper[far] = lower[far] = _cdf(family, values[far], shape[far_segment], scale[far_segment])
+        rank = np.arange(len(values)) - starts[segment_of_value] + 1.0
+        n = lengths[segment_of_value]
+        gap = np.maximum(rank / n - upper, lower - (rank - 1.0) / n)
+        ks = np.maximum.reduceat(np.nan_to_num(gap, nan=1.0), starts)
+    # Short gaps on different ticks (pooled windows) follow no single distribution function.
+    n = len(lengths)
+    low = np.full(n, np.inf)
+    high = np.full(n, -np.inf)
+    np.minimum.at(low, seg, d)
+    np.maximum.at(high, seg, d)
+    return np.where(high > low, np.nan, ks)

@@ -265,7 +265,7 @@ def model_section(model: Mapping[str, Any], inputs: ReportInputs) -> Section:
     )
     parts = [
         ("Arrivals", arrivals_blocks),
-        ("Burstiness", burstiness_blocks),
+        ("Burstiness", lambda m: [*burstiness_blocks(m), *clock_ties_blocks(m, inputs)]),
         ("Periodicity", periodicity_blocks),
         ("Clients", clients_blocks),
         ("Request data", request_blocks),
@@ -691,6 +691,40 @@ def burstiness_blocks(model: Mapping[str, Any]) -> list[Block]:
             )
         )
     return blocks
+
+
+def clock_ties_blocks(model: Mapping[str, Any], inputs: ReportInputs) -> list[Block]:
+    """How many of the model's fitted windows had gaps below the clock (the fit stage's count
+    in manifest.json): those gaps enter the likelihood censored, not floored."""
+    fit = (inputs.manifest.get("stages") or {}).get("fit") or {}
+    record = next(
+        (
+            r
+            for r in fit.get("clock_ties") or []
+            if (r.get("category"), r.get("model")) == (model.get("category"), model.get("model"))
+        ),
+        None,
+    )
+    if record is None:
+        return []
+    return [
+        Paragraph(
+            f"{fmt(record['windows_with_ties'])} of "
+            f"{_count(record['windows_fitted'], 'fitted window')} were fitted through ties: "
+            f"{pct(record['tie_share'])} of their {fmt(record['gaps'])} gaps fell below the "
+            f"{_tick(record['resolution_s'])} clock and enter the likelihood as censored "
+            "(shorter than one tick), not as a value."
+        )
+    ]
+
+
+def _tick(seconds: float) -> str:
+    """A clock resolution as people write it: '1 µs', '10 ms', '3 s'."""
+    if seconds < 1e-3:
+        return f"{seconds * 1e6:.3g} µs"
+    if seconds < 1:
+        return f"{seconds * 1e3:.3g} ms"
+    return f"{seconds:.3g} s"
 
 
 def periodicity_blocks(model: Mapping[str, Any]) -> list[Block]:

@@ -57,17 +57,34 @@ def test_rates_are_exact_counts(truth_run: Path, truth_log: Path) -> None:
             assert float(fields[1]) * WINDOW_S == pytest.approx(expected.get(index, 0), abs=1e-9)
 
 
-def test_cv_matches_the_window_to_rounding(truth_run: Path, truth_log: Path) -> None:
+def test_exported_cv_is_the_patterns_and_fits_keep_the_sample_cv(
+    truth_run: Path, truth_log: Path
+) -> None:
     log = _log(truth_log).filter(pl.col("client_id") == "gamma-regular")
     origin = log["t_us"].min() // 86_400_000_000 * 86_400_000_000
     row = _clients(truth_run)["gamma-regular"]
     trace = _trace(truth_run, row)
+    fits = json.loads((truth_run / "fits.json").read_text())
+    client = next(
+        c for m in fits["models"] for c in m["clients"] if c["client_id"] == "gamma-regular"
+    )
+    windows = {w["timestamp"] // WINDOW_S: w for w in client["windows"]}
     times = np.sort(log["t_us"].to_numpy() - origin)
+    checked = 0
     for index, fields in enumerate(trace):
         inside = times[(times >= index * WINDOW_S * 1e6) & (times < (index + 1) * WINDOW_S * 1e6)]
         if len(inside) >= 10:
             gaps = np.diff(inside) / 1e6
-            assert float(fields[2]) == pytest.approx(gaps.std() / gaps.mean(), rel=1e-9)
+            # The format's rule: for Gamma, cv == 1/sqrt(shape) (the pattern's CV) ...
+            assert fields[3] == "Gamma"
+            assert float(fields[2]) == pytest.approx(1 / np.sqrt(float(fields[4])), rel=1e-12)
+            # ... and fits.json keeps the window's sample CV beside it, to rounding.
+            pattern = windows[index]["pattern"]
+            assert pattern["cv"] == pytest.approx(float(fields[2]), rel=1e-12)
+            assert pattern["sample_cv"] == pytest.approx(gaps.std() / gaps.mean(), rel=1e-9)
+            assert windows[index]["cv"] == pytest.approx(gaps.std() / gaps.mean(), rel=1e-9)
+            checked += 1
+    assert checked >= 20
 
 
 @pytest.mark.parametrize(
@@ -81,7 +98,8 @@ def test_family_and_shape_are_recovered(
     active = [f for f in trace if f[3]]
     share = np.mean([f[3] == family for f in active])
     assert share >= FAMILY_SHARE, f"{client_id}: {family} chosen in {share:.0%} of windows"
-    # The exported shape is CV-matched; compare the CVs it implies with the true CV.
+    # The exported shape is the maximum-likelihood one; its CV is the pattern's.
+    assert np.median([float(f[4]) for f in active]) == pytest.approx(shape, rel=SHAPE_RTOL)
     true_cv = 1 / np.sqrt(shape) if family == "Gamma" else float(weibull_cv(shape))
     assert np.median([float(f[2]) for f in active]) == pytest.approx(true_cv, rel=SHAPE_RTOL)
     fits = json.loads((truth_run / "fits.json").read_text())

@@ -434,7 +434,7 @@ def _client_fit_record(
                 "status": fit["status"],
                 "n_intervals": fit["n_intervals_fitted"],
                 "n_tied": fit["n_tied"],
-                "tie_floor_s": fit["tie_floor_s"],
+                "resolution_s": fit["resolution_s"],
                 "fits": _family_records(fit) if fit["status"] == "fitted" else {},
                 "pattern": _pattern(fit),
             }
@@ -452,6 +452,8 @@ def _client_fit_record(
                 "name": SERVEGEN_NAMES[pooled["pattern_family"]],
                 "shape": pooled["pattern_shape"],
                 "cv": pooled["pattern_cv"],
+                "sample_cv": pooled["pooled_cv"],
+                "shape_from": pooled["pattern_shape_from"],
             },
         },
         "windows": windows,
@@ -476,6 +478,8 @@ def _pattern(fit: dict[str, Any]) -> dict[str, Any]:
         "shape": fit["pattern_shape"],
         "scale": fit["pattern_scale"],
         "cv": fit["pattern_cv"],
+        "sample_cv": fit["sample_cv"],
+        "shape_from": fit["pattern_shape_from"],
     }
 
 

@@ -2,13 +2,14 @@
 
 Inter-arrival times are streamed from `aggregate/interarrivals.parquet` in order, a batch of
 whole clients at a time, so memory stays bounded by the largest client rather than the log.
-Every window with at least `min_requests` requests gets all four families fitted; its pattern
-is the better of Gamma and Weibull by likelihood, with the shape matched to the window's CV and
-the scale to its mean inter-arrival time. Models whose arrivals are quantized (see
-`aggregate/time_quality.json`) are fitted by interval-censored likelihood instead
-(`fitting.quantization`), and their exported CV is the fitted family's, since the raw CV of
-tick-rounded gaps measures the clock. Smaller windows keep their true rate and borrow the
-client's pooled pattern (or Gamma shape 1 where the client has too little data even pooled).
+Every window with at least `min_requests` requests gets all four families fitted by maximum
+likelihood through the model's clock (`fitting.quantization`, one method for every clock in
+`aggregate/time_quality.json`): a gap below the resolution is censored, not floored. Its
+pattern is the better of Gamma and Weibull by that likelihood, with the fitted shape, the
+fitted family's CV and the scale whose mean is the window's mean inter-arrival time. Smaller
+windows keep their true rate and borrow the client's pooled pattern (or Gamma shape 1 where
+the client has too little data even pooled); windows of a coarse clock with several arrivals
+per tick take their CV from the dispersion of counts per tick.
 """
 
 from __future__ import annotations
@@ -26,11 +27,9 @@ from fitting import (
     PARAM_NAMES,
     better_by_loglik,
     clamp_cv,
-    fit_interarrivals,
+    pattern_cv,
     scales_for_mean,
     shapes_for_cv,
-    sort_within_segments,
-    weibull_cv,
 )
 from fitting.quantization import fit_quantized_interarrivals
 from pipeline.rundir import RunDir, stage
@@ -51,6 +50,12 @@ POOLED_SAMPLE_CAP = 20_000  # thinned beyond this: a shape from 20k values is go
 BATCH_ROWS = 1 << 21
 DEFAULT_TIE_FLOOR_S = 0.5e-6  # half of the microsecond resolution that ingest keeps
 MAX_TIE_FLOOR_S = 0.5
+CV_MISFIT_RATIO = 2.0
+"""A window whose sample CV is more than this many times its fitted pattern's CV has gaps the
+family's tail cannot produce: Azure's 2023 code trace (bursts between idle minutes) shows
+sample CVs of 9-14 against 2.6-3.4 for its fitted Weibull. Over 720 simulated windows of
+Gamma and Weibull processes (shapes 0.03-4, 60-1,400 gaps, ties on a microsecond clock) the
+ratio stayed below 1.5; heavy tails put the sample CV below the process's, not above."""
 
 
 if TYPE_CHECKING:
@@ -80,12 +85,13 @@ def run(run_dir: RunDir, options: FitOptions) -> FitStageResult:
     n_windows = len(windows)
     client_of_window = _client_index(columns)
     n_clients = int(client_of_window.max()) + 1 if n_windows else 0
-    tie_floor, tick = _resolution_per_window(columns, run_dir.read_json(TIME_QUALITY, "aggregate"))
-    quantized = ~np.isnan(tick)
+    tie_floor, clock, quantized = _resolution_per_window(
+        columns, run_dir.read_json(TIME_QUALITY, "aggregate")
+    )
     mean_iat = columns["mean_iat_s"].astype(np.float64)
-    # Several arrivals per tick on average: the gaps are mostly ties and carry no shape
-    # information, so such windows are exported as Poisson (Gamma shape 1) and marked.
-    unidentifiable = quantized & (np.nan_to_num(mean_iat, nan=np.inf) < tick)
+    # Several arrivals per tick of a coarse clock: the gaps are mostly ties and carry no shape
+    # information, so such windows take their CV from the counts per tick (or are Poisson).
+    unidentifiable = quantized & (np.nan_to_num(mean_iat, nan=np.inf) < clock)
     eligible = (
         (columns["n_requests"] >= options.min_requests)
         & ~np.isnan(columns["cv"].astype(np.float64))
@@ -102,43 +108,39 @@ def run(run_dir: RunDir, options: FitOptions) -> FitStageResult:
         fit_mask = eligible[keys]
         if fit_mask.any():
             keep = np.repeat(fit_mask, lengths)
-            fits = fit_interarrivals(
-                values[keep], lengths[fit_mask], tie_floor=tie_floor[keys[fit_mask]]
+            fits = fit_quantized_interarrivals(
+                values[keep], lengths[fit_mask], resolution=clock[keys[fit_mask]]
             )
             _store(window_table, keys[fit_mask], fits)
-            censored = fit_mask & quantized[keys]
-            if censored.any():  # the slower, honest path for coarse clocks
-                keep = np.repeat(censored, lengths)
-                fits = fit_quantized_interarrivals(
-                    values[keep], lengths[censored], resolution=tick[keys[censored]]
-                )
-                _store(window_table, keys[censored], fits)
         _fit_pooled(
             keys,
             lengths,
             values,
-            columns,
             mean_iat,
+            clock,
+            unidentifiable,
             client_of_window,
-            tie_floor,
             client_table,
             client_n,
             client_cv,
         )
-        _fit_pooled_quantized(
-            keys, lengths, values, columns, client_of_window, tick, client_table, client_cv
-        )
 
-    # Pooled pattern per client: the better family, CV-matched (Gamma shape 1 if too little).
-    pooled_ok = client_n >= options.min_requests - 1
-    client_family = np.where(pooled_ok, _better_of(client_table, "gamma", "weibull_min"), "gamma")
-    client_shape_cv = np.where(pooled_ok, clamp_cv(np.nan_to_num(client_cv, nan=1.0)), 1.0)
-    client_shape = shapes_for_cv(client_family, client_shape_cv)
+    # Pooled pattern per client: the better family by likelihood and its fitted shape.
+    client_family = _better_of(client_table, "gamma", "weibull_min")
+    client_fitted_shape, client_shape_from = _pattern_shape(client_table, client_family, client_cv)
+    pooled_ok = (client_n >= options.min_requests - 1) & np.isfinite(client_fitted_shape)
+    client_family = np.where(pooled_ok, client_family, "gamma")
+    client_shape = np.where(pooled_ok, client_fitted_shape, 1.0)
+    client_shape_from = np.where(pooled_ok, client_shape_from, "default")
+    client_pattern_cv = pattern_cv(client_family, client_shape)
 
     # Exported pattern per window: its own fit, or its client's pooled pattern at its rate.
-    status = np.where(
-        eligible, "fitted", np.where(pooled_ok[client_of_window], "pooled", "default")
+    window_family = _better_of(window_table, "gamma", "weibull_min")
+    window_shape, window_shape_from = _pattern_shape(
+        window_table, window_family, columns["cv"].astype(np.float64)
     )
+    own_fit = eligible & np.isfinite(window_shape)  # all-tied windows have no finite shape
+    status = np.where(own_fit, "fitted", np.where(pooled_ok[client_of_window], "pooled", "default"))
     # Windows below the resolution: the dispersion of counts per tick estimates CV^2 (the
     # index of dispersion of a renewal process tends to CV^2 over long intervals; Cox and
     # Lewis 1966, sec. 4.5), else Poisson.
@@ -147,27 +149,17 @@ def run(run_dir: RunDir, options: FitOptions) -> FitStageResult:
     status = np.where(
         unidentifiable, np.where(from_counts, "tick_counts", "below_resolution"), status
     )
-    family = np.where(
-        eligible,
-        _better_of(window_table, "gamma", "weibull_min"),
-        client_family[client_of_window],
-    )
+    family = np.where(own_fit, window_family, client_family[client_of_window])
     family = np.where(unidentifiable, "gamma", family)
-    window_cv = np.where(
-        quantized, _fitted_cv(window_table, family), columns["cv"].astype(np.float64)
+    shape = np.where(own_fit, window_shape, client_shape[client_of_window])
+    counts_cv = clamp_cv(np.sqrt(np.where(from_counts, tick_fano, 1.0)))
+    shape = np.where(unidentifiable, shapes_for_cv(family, counts_cv), shape)
+    cv_export = pattern_cv(family, shape)
+    shape_from = np.where(own_fit, window_shape_from, client_shape_from[client_of_window])
+    shape_from = np.where(
+        unidentifiable, np.where(from_counts, "tick_counts", "default"), shape_from
     )
-    cv_export = np.where(
-        eligible,
-        clamp_cv(np.nan_to_num(window_cv, nan=1.0)),
-        client_shape_cv[client_of_window],
-    )
-    cv_export = np.where(
-        unidentifiable,
-        np.where(from_counts, clamp_cv(np.sqrt(np.where(from_counts, tick_fano, 1.0))), 1.0),
-        cv_export,
-    )
-    shape = shapes_for_cv(family, cv_export)
-    scale = scales_for_mean(family, shape, np.where(eligible, mean_iat, 1.0 / columns["rate_rps"]))
+    scale = scales_for_mean(family, shape, np.where(own_fit, mean_iat, 1.0 / columns["rate_rps"]))
 
     window_out = pa.table(
         {
@@ -180,8 +172,11 @@ def run(run_dir: RunDir, options: FitOptions) -> FitStageResult:
             "pattern_shape": shape,
             "pattern_scale": scale,
             "pattern_cv": cv_export,
+            "pattern_shape_from": shape_from,
+            "sample_cv": columns["cv"].astype(np.float64),
             "tie_floor_s": tie_floor,
-            "resolution_s": tick,
+            "resolution_s": clock,
+            "is_quantized": quantized,
             "tick_fano": tick_fano,
             **window_table,
         }
@@ -203,7 +198,8 @@ def run(run_dir: RunDir, options: FitOptions) -> FitStageResult:
             "pooled_cv": client_cv,
             "pattern_family": client_family,
             "pattern_shape": client_shape,
-            "pattern_cv": client_shape_cv,
+            "pattern_cv": client_pattern_cv,
+            "pattern_shape_from": client_shape_from,
             **client_table,
         }
     )
@@ -220,6 +216,7 @@ def run(run_dir: RunDir, options: FitOptions) -> FitStageResult:
                 s: int((status == s).sum())
                 for s in ("fitted", "pooled", "default", "tick_counts", "below_resolution")
             },
+            "clock_ties": _clock_ties(columns, status == "fitted", window_table, clock),
         },
     )
     return FitStageResult(
@@ -254,25 +251,27 @@ def _client_keys(
 
 def _resolution_per_window(
     columns: dict[str, NDArray], quality: dict[str, Any]
-) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    """Per window, the tie floor for continuous-time fits and the clock tick (NaN unless quantized).
+) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.bool_]]:
+    """Per window: half the storage resolution, the clock's resolution, and whether quantized.
 
-    A model on a fine clock has few ties; they get half its storage resolution so that the
-    likelihood never takes log(0). A quantized model's windows are fitted through the tick.
+    Every window is fitted through its model's clock (`timestamp_resolution_s`: 1 us, 1 ms,
+    Mooncake's 3 s, ...). Half the storage resolution is kept beside it (`tie_floor_s`) for
+    readers that evaluate densities at ties.
     """
     models = quality["models"]
     floor_of = {
         m: min(f.get("storage_resolution_s", 2 * DEFAULT_TIE_FLOOR_S) / 2.0, MAX_TIE_FLOOR_S)
         for m, f in models.items()
     }
-    tick_of = {
-        m: f["timestamp_resolution_s"] if f["is_quantized"] else np.nan for m, f in models.items()
+    clock_of = {
+        m: f.get("timestamp_resolution_s") or 2 * DEFAULT_TIE_FLOOR_S for m, f in models.items()
     }
     names = columns["model"].astype(str)
     unique, model_of_window = np.unique(names, return_inverse=True)
     floors = np.array([floor_of.get(m, DEFAULT_TIE_FLOOR_S) for m in unique], np.float64)
-    ticks = np.array([tick_of.get(m, np.nan) for m in unique], np.float64)
-    return floors[model_of_window], ticks[model_of_window]
+    clocks = np.array([clock_of.get(m, 2 * DEFAULT_TIE_FLOOR_S) for m in unique], np.float64)
+    quantized = np.array([bool(models.get(m, {}).get("is_quantized")) for m in unique], bool)
+    return floors[model_of_window], clocks[model_of_window], quantized[model_of_window]
 
 
 def _tick_fano_per_window(run_dir: RunDir, n_windows: int) -> NDArray[np.float64]:
@@ -286,67 +285,53 @@ def _tick_fano_per_window(run_dir: RunDir, n_windows: int) -> NDArray[np.float64
     return fano
 
 
-def _fitted_cv(table: dict[str, NDArray], family: NDArray[np.str_]) -> NDArray[np.float64]:
-    """The CV of each row's fitted family (Gamma 1/sqrt(a), Weibull from c)."""
-    gamma_cv = 1.0 / np.sqrt(table["gamma__a"])
-    shape = table["weibull_min__c"]
-    weibull = weibull_cv(np.where(np.isfinite(shape), shape, 1.0))
-    return np.where(
-        family == "weibull_min", np.where(np.isfinite(shape), weibull, np.nan), gamma_cv
-    )
-
-
-def _fit_pooled_quantized(
-    keys: NDArray[np.int64],
-    lengths: NDArray[np.int64],
-    values: NDArray[np.float64],
+def _clock_ties(
     columns: dict[str, NDArray],
-    client_of_window: NDArray[np.int64],
-    tick: NDArray[np.float64],
-    client_table: dict[str, NDArray],
-    client_cv: NDArray[np.float64],
-) -> None:
-    """Clients of quantized models: pooled fit through the tick of their sparse windows.
+    fitted: NDArray[np.bool_],
+    window_table: dict[str, NDArray],
+    clock: NDArray[np.float64],
+) -> list[dict[str, Any]]:
+    """Per model: its fitted windows, how many had gaps below the clock (fitted through ties,
+    censored in the likelihood) and the share of their gaps that tied."""
+    records = []
+    keys = zip(columns["category"].astype(str), columns["model"].astype(str), strict=True)
+    model_of_window = np.array([f"{c}\x00{m}" for c, m in keys], dtype=object)
+    for key in sorted(set(model_of_window[fitted].tolist())):
+        rows = fitted & (model_of_window == key)
+        tied = window_table["n_tied"][rows]
+        gaps = int(window_table["n_intervals_fitted"][rows].sum())
+        category, model = key.split("\x00")
+        records.append(
+            {
+                "category": category,
+                "model": model,
+                "resolution_s": float(clock[rows][0]),
+                "windows_fitted": int(rows.sum()),
+                "windows_with_ties": int((tied > 0).sum()),
+                "gaps": gaps,
+                "tied_gaps": int(tied.sum()),
+                "tie_share": float(tied.sum() / gaps) if gaps else 0.0,
+            }
+        )
+    return records
 
-    As on the continuous path, each gap is divided by its window's mean gap, so windows of
-    different rates share one shape; the tick is divided alike, so every value keeps its own
-    censoring interval. Windows with several arrivals per tick carry no shape and are left
-    out; a client with no other windows gets CV 1 (Poisson).
+
+def _pattern_shape(
+    table: dict[str, NDArray], family: NDArray[np.str_], sample_cv: NDArray[np.float64]
+) -> tuple[NDArray[np.float64], NDArray[np.str_]]:
+    """Each row's exported shape of its family, and where it came from.
+
+    The maximum-likelihood shape (Gamma ``a``, Weibull ``c``; NaN without a fit), unless the
+    sample CV exceeds that pattern's CV more than :data:`CV_MISFIT_RATIO` times: the family's
+    tail then cannot produce the row's gaps (bursts between long idle stretches), and the
+    shape whose CV is the sample CV keeps the burstiness the log shows.
     """
-    mean_iat = columns["mean_iat_s"].astype(np.float64)
-    usable = (
-        (columns["n_intervals"][keys] >= 1)
-        & ~np.isnan(tick[keys])
-        & (np.nan_to_num(mean_iat[keys], nan=0.0) >= tick[keys])
-    )
-    quantized_clients = np.unique(client_of_window[keys[~np.isnan(tick[keys])]])
-    client_cv[quantized_clients] = 1.0
-    # The continuous pooled fit of tick-rounded gaps is not kept for these clients.
-    for column in client_table.values():
-        if column.dtype.kind == "f":
-            column[quantized_clients] = np.nan
-        else:
-            column[quantized_clients] = 0
-    if not usable.any():
-        return
-    keep = np.repeat(usable, lengths)
-    window_of_value = np.repeat(keys, lengths)[keep]
-    clients, client_lengths = _run_lengths(client_of_window[window_of_value])
-    fit_mask = client_lengths >= 2
-    if not fit_mask.any():
-        return
-    keep_values = np.repeat(fit_mask, client_lengths)
-    window_mean = mean_iat[window_of_value][keep_values]
-    fits = fit_quantized_interarrivals(
-        values[keep][keep_values] / window_mean,
-        client_lengths[fit_mask],
-        resolution=tick[window_of_value][keep_values] / window_mean,
-    )
-    _store(client_table, clients[fit_mask], fits)
-    rows = clients[fit_mask]
-    better = _better_of({k: v[rows] for k, v in client_table.items()}, "gamma", "weibull_min")
-    fitted_cv = _fitted_cv({k: v[rows] for k, v in client_table.items()}, better)
-    client_cv[rows] = np.where(np.isfinite(fitted_cv), fitted_cv, 1.0)
+    fitted = np.where(family == "weibull_min", table["weibull_min__c"], table["gamma__a"])
+    finite = np.isfinite(fitted)
+    fitted_cv = pattern_cv(family, np.where(finite, fitted, 1.0))
+    misfit = finite & (np.nan_to_num(sample_cv, nan=0.0) > CV_MISFIT_RATIO * fitted_cv)
+    matched = shapes_for_cv(family, np.where(misfit, sample_cv, 1.0))
+    return np.where(misfit, matched, fitted), np.where(misfit, "sample_cv", "likelihood")
 
 
 def _client_batches(
@@ -381,45 +366,48 @@ def _fit_pooled(
     keys: NDArray[np.int64],
     lengths: NDArray[np.int64],
     values: NDArray[np.float64],
-    columns: dict[str, NDArray],
     mean_iat: NDArray[np.float64],
+    clock: NDArray[np.float64],
+    unidentifiable: NDArray[np.bool_],
     client_of_window: NDArray[np.int64],
-    tie_floor: NDArray[np.float64],
     client_table: dict[str, NDArray],
     client_n: NDArray[np.int64],
     client_cv: NDArray[np.float64],
 ) -> None:
-    """Fit each client's inter-arrival times divided by their window's mean."""
-    usable = (columns["n_intervals"][keys] >= 2) & (mean_iat[keys] > 0)
+    """Fit each client's inter-arrival times divided by their window's mean, through the clock.
+
+    Dividing by the window's mean lets windows of different rates share one shape; the
+    clock's tick is divided alike, so every value keeps its own censoring interval. Windows
+    with several arrivals per tick of a coarse clock carry no shape and are left out.
+    """
+    usable = (np.asarray(lengths) >= 2) & (mean_iat[keys] > 0) & ~unidentifiable[keys]
     if not usable.any():
         return
     keep = np.repeat(usable, lengths)
     window_of_value = np.repeat(keys, lengths)[keep]
-    # Ties are raised to their model's floor before normalising, so none are left at 0.
-    floored = np.maximum(values[keep], tie_floor[window_of_value])
-    normalised = floored / mean_iat[window_of_value]
-    clients_of_value = client_of_window[window_of_value]
-    clients, client_lengths = _run_lengths(clients_of_value)
-    # Thin large clients before sorting: every k-th value of the client's windows (each
-    # sorted), i.e. evenly spread quantiles of every window, deterministic.
-    stride = np.maximum(1, -(-client_lengths // POOLED_SAMPLE_CAP))
+    window_mean = mean_iat[window_of_value]
+    normalised = values[keep] / window_mean
+    clients, client_lengths = _run_lengths(client_of_window[window_of_value])
     starts = np.r_[0, np.cumsum(client_lengths)[:-1]]
+    client_n[clients] = client_lengths
+    # The pooled sample CV uses every value, ties as the zeros they are (like the window CVs).
+    mean = np.add.reduceat(normalised, starts) / client_lengths
+    centred = normalised - np.repeat(mean, client_lengths)
+    sd = np.sqrt(np.add.reduceat(centred**2, starts) / client_lengths)
+    client_cv[clients] = np.where(mean > 0, sd / mean, np.nan)
+    # Thin large clients: every k-th value of the client's windows (each sorted), i.e. evenly
+    # spread quantiles of every window, deterministic.
+    stride = np.maximum(1, -(-client_lengths // POOLED_SAMPLE_CAP))
     position = np.arange(len(normalised)) - np.repeat(starts, client_lengths)
     thinned = position % np.repeat(stride, client_lengths) == 0
     kept = np.add.reduceat(thinned.astype(np.int64), starts)
-    sample = sort_within_segments(normalised[thinned], kept)
-    client_n[clients] = client_lengths
-    # The pooled CV uses every value, ties as the zeros they are (like the window CVs).
-    raw = values[keep] / mean_iat[window_of_value]
-    mean = np.add.reduceat(raw, starts) / client_lengths
-    centred = raw - np.repeat(mean, client_lengths)
-    sd = np.sqrt(np.add.reduceat(centred**2, starts) / client_lengths)
-    client_cv[clients] = np.where(mean > 0, sd / mean, np.nan)
     fit_mask = kept >= 2
     if fit_mask.any():
-        keep_values = np.repeat(fit_mask, kept)
-        fits = fit_interarrivals(
-            sample[keep_values], kept[fit_mask], tie_floor=np.finfo(np.float64).tiny
+        keep_values = thinned & np.repeat(fit_mask, client_lengths)
+        fits = fit_quantized_interarrivals(
+            normalised[keep_values],
+            kept[fit_mask],
+            resolution=(clock[window_of_value] / window_mean)[keep_values],
         )
         _store(client_table, clients[fit_mask], fits)
 

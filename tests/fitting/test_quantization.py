@@ -143,3 +143,38 @@ def test_pooled_windows_of_different_rates_share_one_shape() -> None:
     assert np.isnan(pooled.fits["gamma"].ks[0])  # mixed ticks: no single tick CDF
     raw = fit_quantized_interarrivals(np.r_[slow, fast], np.array([len(values)]), resolution=1.0)
     assert raw.fits["gamma"].params["a"][0] < shape / 2
+
+
+def test_without_short_gaps_the_fit_is_the_continuous_maximum_likelihood() -> None:
+    # On a picosecond clock no gap here is within 50 ticks of 0, so every
+    # gap enters through its density: the fit must be the ordinary MLE, log-likelihood too.
+    rng = np.random.default_rng(5)
+    segments = [np.sort(rng.gamma(0.7, 1.0 / 0.7, 400)), np.sort(rng.weibull(1.4, 300))]
+    values, lengths = np.concatenate(segments), np.array([len(s) for s in segments])
+    assert values.min() > 50e-12
+    clock = fit_quantized_interarrivals(values, lengths, resolution=1e-12)
+    continuous = fit_interarrivals(values, lengths, tie_floor=1e-12)
+    assert clock.n_floored.tolist() == [0, 0]
+    for family, shape in (("gamma", "a"), ("weibull_min", "c"), ("lognorm", "s")):
+        got, want = clock.fits[family], continuous.fits[family]
+        np.testing.assert_allclose(got.params[shape], want.params[shape], rtol=1e-5)
+        np.testing.assert_allclose(got.params["scale"], want.params["scale"], rtol=1e-5)
+        np.testing.assert_allclose(got.loglik, want.loglik, rtol=1e-9, atol=1e-6)
+        np.testing.assert_allclose(got.ks, want.ks, atol=1e-6)
+    np.testing.assert_allclose(clock.fits["expon"].loglik, continuous.fits["expon"].loglik)
+
+
+def test_ties_enter_censored_not_at_a_floor() -> None:
+    # A Gamma(0.05) process on a microsecond clock: about half of its gaps tie. The censored
+    # fit finds the shape; raising ties to half a tick and fitting densities does not.
+    rng = np.random.default_rng(8)
+    shape = 0.05
+    arrivals = np.cumsum(rng.gamma(shape, 1.0 / shape, 6001)) + rng.uniform(0, 1e-6)
+    gaps = np.sort(np.diff(np.floor(arrivals / 1e-6) * 1e-6))
+    lengths = np.array([len(gaps)])
+    censored = fit_quantized_interarrivals(gaps, lengths, resolution=1e-6)
+    floored = fit_interarrivals(gaps, lengths, tie_floor=0.5e-6)
+    assert 0.3 < censored.n_floored[0] / len(gaps) < 0.7
+    assert censored.fits["gamma"].params["a"][0] == pytest.approx(shape, rel=0.05)
+    assert censored.better_of("gamma", "weibull_min")[0] == "gamma"
+    assert abs(floored.fits["gamma"].params["a"][0] / shape - 1) > 0.2
