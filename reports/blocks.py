@@ -42,7 +42,7 @@ class Number:
     value: Any
     text: str
     source: str  # "stats.json#/models/0/..." (a JSON pointer into that file)
-    unit: str  # share, count, ratio, seconds, hour, tokens, percent, number
+    unit: str  # share, count, ratio, seconds, hour, offset, tokens, percent, index, number
     kind: str = field(default="number", init=False)
 
 

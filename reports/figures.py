@@ -108,7 +108,7 @@ def log_range(values: Iterable[float | str | None]) -> list[float] | None:
     if not positive:
         return None
     low, high = math.log10(min(positive)), math.log10(max(positive))
-    return [low, high] if high > low else [low - 0.5, high + 0.5]
+    return [low, high] if high > low else [low, low + 1.0]  # one value: a decade above it
 
 
 def _ranges(series: Sequence[tuple[str, Series]], *, log_x: bool, log_y: bool) -> dict[str, object]:

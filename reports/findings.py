@@ -68,6 +68,10 @@ def _text(value: float, unit: str) -> str:
         return _duration(value)
     if unit == "hour":
         return f"{int(value):02d}:00"
+    if unit == "offset":  # seconds from the origin (UTC midnight): time of day, then day
+        day, second = divmod(int(value), 86400)
+        clock = f"{second // 3600:02d}:{second % 3600 // 60:02d} UTC"
+        return f"day {day + 1}, {clock}" if day else clock
     return fmt(value)
 
 
@@ -310,9 +314,11 @@ def _anomalies(anomalies: Mapping[str, Any]) -> tuple[Part, ...]:
         parts.extend(
             [
                 Link(name, model_key(name)),
-                f" / {event.get('client', 'all clients')}: "
-                f"{event.get('kind', 'change')} in {event.get('metric', '-')} from "
-                f"{event.get('start', '-')} to {event.get('end', '-')}",
+                f" / {event.get('client', 'all clients')}: {event.get('kind', 'change')} in "
+                f"{event.get('metric', '-')} from ",
+                _moment(anomalies, i, "start"),
+                " to ",
+                _moment(anomalies, i, "end"),
             ]
         )
         observed = _number(anomalies, "anomalies.json", "events", i, "observed", unit="number")
@@ -326,6 +332,12 @@ def _anomalies(anomalies: Mapping[str, Any]) -> tuple[Part, ...]:
         more = len(events) - len(ranked)
         parts.append(f"; {more} more in anomalies.json." if more > 0 else ".")
     return tuple(parts)
+
+
+def _moment(anomalies: Mapping[str, Any], index: int, key: str) -> Part:
+    """An event's start or end: seconds from the origin as a time of day, or its own text."""
+    number = _number(anomalies, "anomalies.json", "events", index, key, unit="offset")
+    return number if number is not None else str(_get(anomalies, "events", index, key) or "-")
 
 
 def _score(event: Mapping[str, Any]) -> float:

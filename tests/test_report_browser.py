@@ -18,7 +18,12 @@ import pytest
 from pipeline import RunOptions, run_all
 from pipeline.rundir import RunDir
 from reports import build_report
-from tests.report_helpers import figure_specs, stats_with_requested_extras, write_hostile_log
+from tests.report_helpers import (
+    figure_specs,
+    stats_with_requested_extras,
+    validated_copy,
+    write_hostile_log,
+)
 
 CHROMIUM = os.environ.get("SERVECHAR_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -222,36 +227,8 @@ def _screenshots_dir(tmp_path: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def validated_report(sample_run: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The sample's report with the fidelity section and key findings that quote anomalies."""
-    from typer.testing import CliRunner
-
-    from pipeline.cli import app
-
-    run = tmp_path_factory.mktemp("validated") / "run"
-    shutil.copytree(sample_run, run)
-    result = CliRunner().invoke(app, ["validate", str(run)])
-    assert result.exit_code == 0, result.output
-    (run / "anomalies.json").write_text(json.dumps(ANOMALIES))
-    return build_report(RunDir(run)).path
-
-
-ANOMALIES = {
-    "format": "servechar.anomalies/1",
-    "events": [
-        {
-            "model": "chat-large",
-            "client": "acme",
-            "metric": "request_rate",
-            "kind": "spike",
-            "start": "2025-03-03T10:40:00Z",
-            "end": "2025-03-03T10:50:00Z",
-            "observed": 0.65,
-            "expected": 0.21,
-            "score": 6.2,
-            "share_of_change": 0.8,
-        }
-    ],
-}
+    """The sample's report with the fidelity section, and key findings that quote anomalies."""
+    return validated_copy(sample_run, tmp_path_factory.mktemp("validated") / "run") / "report.html"
 
 
 @pytest.mark.parametrize("width", WIDTHS)
@@ -295,7 +272,8 @@ def test_layout_checks_catch_each_defect(browser: Any, sample_run: Path) -> None
         const withMenu = plots.find(d => (d.layout.updatemenus || []).length > 0);
         const ccdf = plots.find(d => d.data.some(t => t.meta === 'fit'));
         // the menu moved up onto the title's row
-        await Plotly.relayout(withMenu, {'updatemenus[0].y': 1.35, 'updatemenus[0].yanchor': 'top'});
+        await Plotly.relayout(withMenu,
+            {'updatemenus[0].y': 1.35, 'updatemenus[0].yanchor': 'top'});
         // autorange over the fits: down to their 1e-250
         await Plotly.relayout(ccdf, {'yaxis.autorange': true});
         document.querySelector('table').style.minWidth = '3000px';
