@@ -62,7 +62,8 @@ Part = str | Number | Link
 class Finding:
     topic: str
     target: str  # the key of the section the topic links to
-    parts: tuple[Part, ...]
+    clauses: tuple[tuple[Part, ...], ...]  # one line each (one per model)
+    note: str = ""  # how to read the numbers, said once
 
 
 @dataclass(frozen=True, slots=True)

@@ -98,23 +98,18 @@ def _largest_models(stats: Mapping[str, Any]) -> list[tuple[int, Mapping[str, An
     return models[:MODELS_SHOWN]
 
 
-def _per_model(stats: Mapping[str, Any], part: str, clause: Any) -> tuple[Part, ...]:
+def _per_model(stats: Mapping[str, Any], part: str, clause: Any) -> tuple[tuple[Part, ...], ...]:
     """'model A: clause; model B: clause', each model name linking to its `part` section."""
-    parts: list[Part] = []
+    clauses: list[tuple[Part, ...]] = []
     for index, model in _largest_models(stats):
         said = clause(index, model)
-        if not said:
-            continue
-        if parts:
-            parts.append("; ")
-        name = str(model.get("model", ""))
-        parts.extend([Link(name, model_key(name, part)), ": ", *said])
+        if said:
+            name = str(model.get("model", ""))
+            clauses.append((Link(name, model_key(name, part)), ": ", *said, "."))
     n_models = len(stats.get("models") or [])
-    if parts and n_models > MODELS_SHOWN:
-        parts.append(f"; {n_models - MODELS_SHOWN} smaller model(s) in their own sections")
-    if parts:
-        parts.append(".")
-    return tuple(parts)
+    if clauses and n_models > MODELS_SHOWN:
+        clauses.append((f"{n_models - MODELS_SHOWN} smaller model(s): in their own sections.",))
+    return tuple(clauses)
 
 
 def _concentration(index: int, model: Mapping[str, Any]) -> list[Part]:
@@ -170,7 +165,6 @@ def _burstiness(index: int, model: Mapping[str, Any]) -> list[Part]:
             if position:
                 said.append(" and ")
             said.extend([number, f" at {label}"])
-        said.append(" (Poisson: 1)")
     above = _of_model(index, model, "burstiness", "share_cv_above_1", unit="share")
     median = _of_model(index, model, "burstiness", "cv_median_weighted", unit="ratio")
     if above is not None:
@@ -264,8 +258,8 @@ def _drift(index: int, model: Mapping[str, Any]) -> list[Part]:
     ]
 
 
-def _capacity(validation: Mapping[str, Any]) -> tuple[Part, ...]:
-    parts: list[Part] = []
+def _capacity(validation: Mapping[str, Any]) -> tuple[tuple[Part, ...], ...]:
+    clauses: list[tuple[Part, ...]] = []
     for index, model in enumerate(validation.get("models") or []):
         base = ("models", index, "capacity")
         naive = _number(
@@ -282,22 +276,19 @@ def _capacity(validation: Mapping[str, Any]) -> tuple[Part, ...]:
         target = _number(validation, "validation.json", *base, "real", "target_s", unit="number")
         if naive is None:
             continue
-        if parts:
-            parts.append("; ")
-        parts.extend([Link(str(model.get("model", "")), "validation"), ": "])
+        parts: list[Part] = [Link(str(model.get("model", "")), "validation"), ": "]
         if target is not None:
             parts.extend(["for a p99 wait of ", target, " s, "])
-        parts.extend(["sizing on a naive Poisson generator under-provisions by ", naive])
+        parts.extend(["a naive Poisson generator under-provisions by ", naive])
         if naive.value < 0:
             parts.append(" (negative: over-provisions)")
         if generated is not None:
-            parts.extend([", on the per-client profiles by ", generated])
-    if parts:
-        parts.append(".")
-    return tuple(parts)
+            parts.extend([", the per-client profiles by ", generated])
+        clauses.append((*parts, "."))
+    return tuple(clauses)
 
 
-def _anomalies(anomalies: Mapping[str, Any]) -> tuple[Part, ...]:
+def _anomalies(anomalies: Mapping[str, Any]) -> tuple[tuple[Part, ...], ...]:
     events = anomalies.get("events")
     if not isinstance(events, list):
         return ()
@@ -305,22 +296,18 @@ def _anomalies(anomalies: Mapping[str, Any]) -> tuple[Part, ...]:
         (i for i, e in enumerate(events) if isinstance(e, Mapping)),
         key=lambda i: (-_score(events[i]), i),
     )[:ANOMALIES_SHOWN]
-    parts: list[Part] = []
+    clauses: list[tuple[Part, ...]] = []
     for i in ranked:
         event = events[i]
-        if parts:
-            parts.append("; ")
         name = str(event.get("model", ""))
-        parts.extend(
-            [
-                Link(name, model_key(name)),
-                f" / {event.get('client', 'all clients')}: {event.get('kind', 'change')} in "
-                f"{event.get('metric', '-')} from ",
-                _moment(anomalies, i, "start"),
-                " to ",
-                _moment(anomalies, i, "end"),
-            ]
-        )
+        parts: list[Part] = [
+            Link(name, model_key(name)),
+            f" / {event.get('client', 'all clients')}: {event.get('kind', 'change')} in "
+            f"{event.get('metric', '-')} from ",
+            _moment(anomalies, i, "start"),
+            " to ",
+            _moment(anomalies, i, "end"),
+        ]
         observed = _number(anomalies, "anomalies.json", "events", i, "observed", unit="number")
         expected = _number(anomalies, "anomalies.json", "events", i, "expected", unit="number")
         score = _number(anomalies, "anomalies.json", "events", i, "score", unit="number")
@@ -328,10 +315,11 @@ def _anomalies(anomalies: Mapping[str, Any]) -> tuple[Part, ...]:
             parts.extend([", observed ", observed, " against ", expected, " expected"])
         if score is not None:
             parts.extend([" (score ", score, ")"])
-    if parts:
-        more = len(events) - len(ranked)
-        parts.append(f"; {more} more in anomalies.json." if more > 0 else ".")
-    return tuple(parts)
+        clauses.append((*parts, "."))
+    more = len(events) - len(ranked)
+    if clauses and more > 0:
+        clauses.append((f"{more} more in anomalies.json.",))
+    return tuple(clauses)
 
 
 def _moment(anomalies: Mapping[str, Any], index: int, key: str) -> Part:
@@ -361,39 +349,35 @@ def key_findings(inputs: ReportInputs) -> KeyFindings:
         if span is not None:
             lead.extend([" over ", span])
         if n_models is not None and n_clients is not None:
-            lead.extend([" to ", n_models, " model(s) from ", n_clients, " (model, client) pairs"])
+            models = " model from " if n_models.value == 1 else " models from "
+            lead.extend([" to ", n_models, models, n_clients, " (model, client) pairs"])
         lead.append(". What matters for sizing and for generating this workload:")
     items = [
         Finding("Concentration", "models", _per_model(stats, "Clients", _concentration)),
-        Finding("Burstiness", "models", _per_model(stats, "Burstiness", _burstiness)),
+        Finding(
+            "Burstiness",
+            "models",
+            _per_model(stats, "Burstiness", _burstiness),
+            "Fano factor and CV are 1 for Poisson arrivals, higher for bursts.",
+        ),
         Finding("Daily shape", "models", _per_model(stats, "Periodicity", _daily)),
         Finding("Length tails", "models", _per_model(stats, "Request data", _tails)),
     ]
+    capacity = "Capacity a naive generator misses"
     if inputs.validation is not None:
-        items.append(
-            Finding("Capacity a naive generator misses", "validation", _capacity(inputs.validation))
-        )
+        items.append(Finding(capacity, "validation", _capacity(inputs.validation)))
     else:
-        items.append(
-            Finding(
-                "Capacity a naive generator misses",
-                "",
-                (
-                    'not measured for this run: "servechar validate" scores a naive Poisson '
-                    "generator against the log.",
-                ),
-            )
-        )
+        not_run = 'not measured for this run: "servechar validate" scores a naive Poisson '
+        items.append(Finding(capacity, "", ((not_run + "generator against the log.",),)))
     status = _per_model(stats, "Operations", _status)
     items.append(
-        Finding("Status and 429 pressure", "models", status or ("the log has no status codes.",))
+        Finding("Status and 429 pressure", "models", status or (("the log has no status codes.",),))
     )
     items.append(Finding("Largest drift", "models", _per_model(stats, "Request data", _drift)))
     if inputs.anomalies is not None:
-        items.append(
-            Finding("Anomalies", "models", _anomalies(inputs.anomalies) or ("none found.",))
-        )
-    shown = tuple(item for item in items if item.parts)
+        found = _anomalies(inputs.anomalies) or (("none found.",),)
+        items.append(Finding("Anomalies", "models", found))
+    shown = tuple(item for item in items if item.clauses)
     if overview and not lead:
         lead.append("What matters for sizing and for generating this workload:")
     return KeyFindings(tuple(lead), shown)
@@ -405,5 +389,8 @@ def findings_section(inputs: ReportInputs) -> Section:
 
 def numbers(block: KeyFindings) -> Sequence[Number]:
     """Every number the block quotes, in page order."""
-    parts = [*block.lead, *(part for item in block.items for part in item.parts)]
+    parts = [
+        *block.lead,
+        *(part for item in block.items for clause in item.clauses for part in clause),
+    ]
     return [part for part in parts if isinstance(part, Number)]
