@@ -19,6 +19,7 @@ from reports.tables import fmt, pct
 MODELS_SHOWN = 3  # the largest models get a clause in each finding; the rest are counted
 ANOMALIES_SHOWN = 3
 FANO_SCALES = ((1, "1 s"), (60, "1 min"))
+HEAVY_TAIL_INDEX = 10.0  # Pareto tail indexes quoted up to this; above, the tail is not heavy
 
 
 def model_key(name: str, part: str = "") -> str:
@@ -207,8 +208,11 @@ def _tails(index: int, model: Mapping[str, Any]) -> list[Part]:
         "alpha",
         unit="ratio",
     )
-    if alpha is not None and _available(
-        _get(model, "lengths", "input_tokens", "fits", "pareto_lognormal")
+    # a tail index far above the few units of heavy tails means the fit found no real tail
+    if (
+        alpha is not None
+        and alpha.value <= HEAVY_TAIL_INDEX
+        and _available(_get(model, "lengths", "input_tokens", "fits", "pareto_lognormal"))
     ):
         said.extend([" (input Pareto tail index ", alpha, ")"])
     return said
@@ -350,7 +354,8 @@ def key_findings(inputs: ReportInputs) -> KeyFindings:
             lead.extend([" over ", span])
         if n_models is not None and n_clients is not None:
             models = " model from " if n_models.value == 1 else " models from "
-            lead.extend([" to ", n_models, models, n_clients, " (model, client) pairs"])
+            pairs = " (model, client) pair" if n_clients.value == 1 else " (model, client) pairs"
+            lead.extend([" to ", n_models, models, n_clients, pairs])
         lead.append(". What matters for sizing and for generating this workload:")
     items = [
         Finding("Concentration", "models", _per_model(stats, "Clients", _concentration)),

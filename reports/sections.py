@@ -721,9 +721,10 @@ def periodicity_blocks(model: Mapping[str, Any]) -> list[Block]:
             )
         partial = part["hourly_profile"].get("partial") or [False] * len(hours)
         covered = part["hourly_profile"].get("covered_s") or [None] * len(hours)
-        values: dict[str, list[float | None]] = {
-            "whole hours": [None if p else r for r, p in zip(rates, partial, strict=True)]
-        }
+        whole = [None if p else r for r, p in zip(rates, partial, strict=True)]
+        values: dict[str, list[float | None]] = {}
+        if any(v is not None for v in whole) or not any(partial):
+            values["whole hours"] = whole
         if any(partial):
             values["partly covered hours"] = [
                 r if p else None for r, p in zip(rates, partial, strict=True)
