@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from reports.blocks import Finding, KeyFindings, Link, Number, Part, ReportInputs, Section
-from reports.tables import fmt, pct
+from reports.tables import duration, fmt, pct
 
 MODELS_SHOWN = 3  # the largest models get a clause in each finding; the rest are counted
 ANOMALIES_SHOWN = 3
@@ -66,7 +66,7 @@ def _text(value: float, unit: str) -> str:
     if unit == "percent":
         return f"{value:.1f}%"
     if unit == "seconds":
-        return _duration(value)
+        return duration(value)
     if unit == "hour":
         return f"{int(value):02d}:00"
     if unit == "offset":  # seconds from the origin (UTC midnight): time of day, then day
@@ -74,16 +74,6 @@ def _text(value: float, unit: str) -> str:
         clock = f"{second // 3600:02d}:{second % 3600 // 60:02d} UTC"
         return f"day {day + 1}, {clock}" if day else clock
     return fmt(value)
-
-
-def _duration(seconds: float) -> str:
-    if seconds < 120:
-        return f"{fmt(seconds)} s"
-    if seconds < 2 * 3600:
-        return f"{seconds / 60:.0f} min"
-    if seconds < 2 * 86400:
-        return f"{seconds / 3600:.1f} h"
-    return f"{seconds / 86400:.1f} days"
 
 
 def _available(part: Any) -> bool:

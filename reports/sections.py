@@ -18,6 +18,7 @@ from reports.blocks import Block, Omitted, Paragraph, ReportInputs, Section, Una
 from reports.figures import Chart
 from reports.findings import findings_section, model_key
 from reports.tables import Table, fmt, pct, table, top_with_others
+from reports.tables import duration as _duration
 
 TABLE_ROWS = 25  # rows of a per-client table before the rest fold into "others"
 OVERVIEW_CLIENTS = 10  # clients listed in the overview, over all models
@@ -57,18 +58,6 @@ def _when(offset_s: float | None) -> str:
 def _count(n: Any, noun: str) -> str:
     """'1 client', '2 clients', '1,000 clients'."""
     return f"{fmt(n)} {noun}" if n == 1 else f"{fmt(n)} {noun}s"
-
-
-def _duration(seconds: float | None) -> str:
-    if seconds is None:
-        return "-"
-    if seconds < 120:
-        return f"{seconds:.0f} s"
-    if seconds < 2 * 3600:
-        return f"{seconds / 60:.0f} min"
-    if seconds < 2 * 86400:
-        return f"{seconds / 3600:.1f} h"
-    return f"{seconds / 86400:.1f} days"
 
 
 def _curve(part: Any) -> tuple[list[Any], list[Any]] | None:
