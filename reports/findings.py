@@ -10,7 +10,7 @@ number's ``<data>`` element; each item links to the section that shows the whole
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from reports.blocks import Finding, KeyFindings, Link, Number, Part, ReportInputs, Section
@@ -25,6 +25,13 @@ HEAVY_TAIL_INDEX = 10.0  # Pareto tail indexes quoted up to this; above, the tai
 def model_key(name: str, part: str = "") -> str:
     """The key of a model's section (or of its part, e.g. "Burstiness")."""
     return f"model:{name}:{part}" if part else f"model:{name}"
+
+
+def telling_top_k(shares: Mapping[str, Any], n_clients: int) -> str:
+    """The k of `top_k_share` worth quoting: "the top 5 send 100%" says nothing for a model
+    with 5 clients, so the largest k below the number of clients, at most about 5."""
+    below = [k for k in sorted(shares, key=int) if int(k) < n_clients] or ["1"]
+    return below[-1] if int(below[-1]) <= 5 else next(k for k in below if int(k) >= 5)
 
 
 def pointer(document: str, *tokens: str | int) -> str:
@@ -89,8 +96,11 @@ def _largest_models(stats: Mapping[str, Any]) -> list[tuple[int, Mapping[str, An
     return models[:MODELS_SHOWN]
 
 
-def _per_model(stats: Mapping[str, Any], part: str, clause: Any) -> tuple[tuple[Part, ...], ...]:
-    """'model A: clause; model B: clause', each model name linking to its `part` section."""
+Clause = Callable[[int, Mapping[str, Any]], list[Part]]
+
+
+def _per_model(stats: Mapping[str, Any], part: str, clause: Clause) -> tuple[tuple[Part, ...], ...]:
+    """One line per model (the largest first), its name linking to its `part` section."""
     clauses: list[tuple[Part, ...]] = []
     for index, model in _largest_models(stats):
         said = clause(index, model)
@@ -110,8 +120,7 @@ def _concentration(index: int, model: Mapping[str, Any]) -> list[Part]:
     if n_clients.value == 1:
         return ["one client sends every request"]
     shares = _get(model, "concentration", "by_requests", "top_k_share") or {}
-    below = [k for k in sorted(shares, key=int) if int(k) < n_clients.value] or ["1"]
-    top = below[-1] if int(below[-1]) <= 5 else next(k for k in below if int(k) >= 5)
+    top = telling_top_k(shares, n_clients.value)
     share = _of_model(
         index, model, "concentration", "by_requests", "top_k_share", top, unit="share"
     )

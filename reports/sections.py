@@ -16,7 +16,7 @@ from typing import Any
 from reports import figures
 from reports.blocks import Block, Omitted, Paragraph, ReportInputs, Section, Unavailable
 from reports.figures import Chart
-from reports.findings import findings_section, model_key
+from reports.findings import findings_section, model_key, telling_top_k
 from reports.tables import Table, fmt, pct, table, top_with_others
 from reports.tables import duration as _duration
 
@@ -837,10 +837,7 @@ def clients_blocks(model: Mapping[str, Any]) -> list[Block]:
                 series[label] = (part["lorenz"]["x"], part["lorenz"]["y"])
         shares = by_requests.get("top_k_share", {})
         n_clients = model.get("n_clients", 0)
-        # "the top 5 send 100%" says nothing for a model with 5 clients: take the largest k
-        # below the number of clients.
-        below = [k for k in sorted(shares, key=int) if int(k) < n_clients] or ["1"]
-        top_k = below[-1] if int(below[-1]) <= 5 else next(k for k in below if int(k) >= 5)
+        top_k = telling_top_k(shares, n_clients)
         if series:
             blocks.append(
                 Chart(
