@@ -30,6 +30,7 @@ from reports.sections import SECTIONS, SectionFunction
 STATS = "stats.json"
 SUMMARY = "summary.json"
 VALIDATION = "validation.json"
+ANOMALIES = "anomalies.json"  # optional; its events join the key findings when present
 QUIRKS = "aggregate/time_quality.json"  # written by the aggregate stage
 REPORT = "report.html"
 STATS_FORMAT = "servechar.stats/1"
@@ -62,6 +63,7 @@ def load_inputs(run_dir: RunDir) -> ReportInputs:
         manifest=optional("manifest.json") or {},
         validation=optional(VALIDATION) if run_dir.is_current("validate") else None,
         quirks=optional(QUIRKS),
+        anomalies=optional(ANOMALIES),
     )
 
 
@@ -77,6 +79,7 @@ def assemble(inputs: ReportInputs, sections: Sequence[SectionFunction] = SECTION
             section.blocks,
             tuple(numbered(child) for child in section.children),
             anchor,
+            section.key,
         )
 
     return [numbered(s) for s in built]
@@ -91,10 +94,21 @@ def render(sections: Sequence[Section], title: str) -> tuple[str, int]:
         charts[figure_id] = figures.figure_json(chart.figure)
         return figure_id
 
+    anchors: dict[str, str] = {}
+
+    def collect(section: Section) -> None:
+        if section.key:
+            anchors.setdefault(section.key, section.anchor)
+        for child in section.children:
+            collect(child)
+
+    for section in sections:
+        collect(section)
     template = _environment().get_template("report.html.j2")
     html = template.render(
         title=title,
         sections=sections,
+        anchor_of=lambda key: anchors.get(key, ""),
         chart_id=chart_id,
         figure_data=charts.__getitem__,
         plotly_js=_plotly_js(),

@@ -7,7 +7,8 @@ element.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import math
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import plotly.graph_objects as go
@@ -61,14 +62,81 @@ def figure_json(figure: go.Figure) -> str:
     return pio.to_json(figure, engine="json", validate=False).translate(_SCRIPT_SAFE)
 
 
+# A figure with a menu gets a taller top margin: the title on the first row, the menu on the
+# second, both left-aligned, so that neither covers the other at any width.
+_MENU_MARGIN_TOP = 100
+_MENU_POSITION = {"x": 0.0, "xanchor": "left", "y": 1.02, "yanchor": "bottom"}
+
+
 def _layout(title: str, x_title: str, y_title: str, **extra: object) -> dict[str, object]:
+    has_menu = bool(extra.get("updatemenus"))
+    margin = {**_BASE_LAYOUT["margin"], "t": _MENU_MARGIN_TOP} if has_menu else None  # type: ignore[dict-item]
     return {
         **_BASE_LAYOUT,
-        "title": {"text": title},
+        **({"margin": margin, "height": _BASE_LAYOUT["height"] + 40} if margin else {}),  # type: ignore[operator]
+        "title": {
+            "text": title,
+            "x": 0.0,
+            "xref": "paper",
+            "xanchor": "left",
+            "y": 1.0,
+            "yref": "container",
+            "yanchor": "top",
+            "pad": {"t": 14},
+        },
         "xaxis": {"title": {"text": x_title}, **extra.pop("xaxis", {})},  # type: ignore[dict-item]
         "yaxis": {"title": {"text": y_title}, **extra.pop("yaxis", {})},  # type: ignore[dict-item]
         **extra,
     }
+
+
+FIT_META = "fit"  # trace.meta of a fitted curve: drawn, but the axes are sized to the data
+
+
+def _positive(values: Sequence[float | None]) -> list[float | None]:
+    # log(0) has no place on a log axis: such points become gaps instead of a plunge.
+    return [v if v is not None and v > 0 else None for v in values]
+
+
+def log_range(values: Iterable[float | str | None]) -> list[float] | None:
+    """A log axis's range (in log10 units) from the smallest to the largest positive value.
+
+    Plotly's autorange takes every trace into account: a fitted CCDF that falls to 1e-250
+    would squash the data into a line at the top. Axes are sized to the data instead.
+    """
+    positive = [float(v) for v in values if isinstance(v, int | float) and v > 0]
+    if not positive:
+        return None
+    low, high = math.log10(min(positive)), math.log10(max(positive))
+    return [low, high] if high > low else [low, low + 1.0]  # one value: a decade above it
+
+
+def _ranges(series: Sequence[tuple[str, Series]], *, log_x: bool, log_y: bool) -> dict[str, object]:
+    """Layout entries fixing the log axes to the range of `series` (empty for linear axes)."""
+    # the points drawn: a null, or a value <= 0 on a log axis, leaves a gap
+    drawn = [
+        (x, y)
+        for _, (xs, ys) in series
+        for x, y in zip(xs, ys, strict=False)
+        if y is not None and (not log_y or y > 0) and (not log_x or (x is not None and x > 0))
+    ]
+    ranges: dict[str, object] = {}
+    if log_x and (x_range := log_range(x for x, _ in drawn)):
+        ranges["xaxis.range"] = x_range
+    if log_y and (y_range := log_range(y for _, y in drawn)):
+        ranges["yaxis.range"] = y_range
+    return ranges
+
+
+def _axes(ranges: Mapping[str, object], *, log_x: bool, log_y: bool) -> dict[str, object]:
+    """xaxis/yaxis layout: log axes with their fixed range, linear ones autoranged."""
+    axes: dict[str, object] = {}
+    for name, is_log in (("xaxis", log_x), ("yaxis", log_y)):
+        axis: dict[str, object] = dict(_LOG_AXIS) if is_log else {}
+        if f"{name}.range" in ranges:
+            axis["range"] = ranges[f"{name}.range"]
+        axes[name] = axis
+    return axes
 
 
 def lines(
@@ -83,33 +151,49 @@ def lines(
     mode: str = "lines",
     selector: bool = False,
     points: Sequence[tuple[str, Series]] = (),
+    fits: Sequence[tuple[str, Series]] = (),
+    styles: Sequence[Mapping[str, object]] = (),
+    x_ticks: Sequence[float] = (),
 ) -> go.Figure:
     """One line per named series, in the given order; `reference` is drawn dashed.
 
     `points` are drawn as markers after the lines (e.g. percentiles marked on a CCDF).
+    `fits` are model curves drawn dashed over the data; log axes span the data (series,
+    points and reference), not the fits. `styles` gives each series its own line style;
+    `x_ticks` puts the x ticks there (e.g. whole ranks, never 1.5).
 
-    With `selector`, a dropdown shows all series or one at a time (the client selector).
+    With `selector`, a dropdown shows all series or one at a time (the client selector);
+    on log axes, picking one series fits the axes to it.
     Series given as (name, data) pairs may share a name (client ids are arbitrary strings).
     """
     named = list(series.items()) if isinstance(series, Mapping) else list(series)
-    if selector and points:
-        raise ValueError("a figure with a client menu takes no extra `points`")
-
-    def positive(values: Sequence[float | None]) -> list[float | None]:
-        # log(0) has no place on a log axis: such points become gaps instead of a plunge.
-        return [v if v is not None and v > 0 else None for v in values]
+    if selector and (points or fits):
+        raise ValueError("a figure with a client menu takes no extra `points` or `fits`")
 
     traces = [
         # connectgaps off: a null (a share undefined in an empty window) stays a gap.
         go.Scatter(
             x=list(x),
-            y=positive(y) if log_y else list(y),
+            y=_positive(y) if log_y else list(y),
             name=plotly_text(name),
             mode=mode,
             connectgaps=False,
+            line=dict(styles[index]) if index < len(styles) else None,
+            cliponaxis=False,  # a marker on the edge of a fitted range is drawn whole
         )
-        for name, (x, y) in named
+        for index, (name, (x, y)) in enumerate(named)
     ]
+    traces.extend(
+        go.Scatter(
+            x=list(x),
+            y=_positive(y) if log_y else list(y),
+            name=plotly_text(name),
+            mode="lines",
+            line={"dash": "dash"},
+            meta=FIT_META,
+        )
+        for name, (x, y) in fits
+    )
     if reference is not None:
         name, (x, y) = reference
         traces.append(
@@ -124,37 +208,59 @@ def lines(
     traces.extend(
         go.Scatter(
             x=list(x),
-            y=positive(y) if log_y else list(y),
+            y=_positive(y) if log_y else list(y),
             name=plotly_text(name),
             mode="markers",
             marker={"size": 9, "symbol": "diamond"},
+            cliponaxis=False,
         )
         for name, (x, y) in points
     )
-    extra: dict[str, object] = {
-        "xaxis": _LOG_AXIS if log_x else {},
-        "yaxis": _LOG_AXIS if log_y else {},
-    }
+    extent = [*named, *([reference] if reference else []), *points]
+    extra: dict[str, object] = _axes(
+        _ranges(extent, log_x=log_x, log_y=log_y), log_x=log_x, log_y=log_y
+    )
+    if x_ticks:
+        extra["xaxis"] = {**extra["xaxis"], "tickvals": list(x_ticks)}  # type: ignore[dict-item]
     if selector and len(named) > 1:
         labels = [plotly_text(name) for name, _ in named]
-        extra["updatemenus"] = [_dropdown(labels, reference is not None)]
+        per_series = [
+            _ranges([one, *([reference] if reference else [])], log_x=log_x, log_y=log_y)
+            for one in named
+        ]
+        whole = _ranges(extent, log_x=log_x, log_y=log_y)
+        extra["updatemenus"] = [_dropdown(labels, reference is not None, whole, per_series)]
     return go.Figure(traces, layout=_layout(title, x_title, y_title, **extra))
 
 
-def _dropdown(names: list[str], has_reference: bool) -> dict[str, object]:
-    """Buttons that show every series, or one series (plus the reference line)."""
+def _dropdown(
+    names: list[str],
+    has_reference: bool,
+    whole: Mapping[str, object],
+    per_series: Sequence[Mapping[str, object]],
+) -> dict[str, object]:
+    """Buttons that show every series, or one series (plus the reference line).
+
+    On log axes each button also sets the axis ranges to what it shows.
+    """
     tail = [True] if has_reference else []
     buttons = [
         {
             "label": "all shown",
-            "method": "restyle",
-            "args": [{"visible": [True] * (len(names) + len(tail))}],
+            "method": "update",
+            "args": [{"visible": [True] * (len(names) + len(tail))}, dict(whole)],
         }
     ]
     for index, name in enumerate(names):
         visible = [i == index for i in range(len(names))] + tail
-        buttons.append({"label": name, "method": "restyle", "args": [{"visible": visible}]})
-    return {"buttons": buttons, "x": 1.0, "xanchor": "right", "y": 1.15, "yanchor": "top"}
+        buttons.append(
+            {
+                "label": name,
+                "method": "update",
+                "args": [{"visible": visible}, dict(per_series[index])],
+            }
+        )
+    return {"buttons": buttons, **_MENU_POSITION}
 
 
 def bars(
@@ -211,9 +317,7 @@ def stacked_groups(
         ]
         for index, (_, x, parts) in enumerate(groups)
     ]
-    return _one_group_at_a_time(
-        [name for name, _, _ in groups], traces, _layout(title, x_title, y_title)
-    )
+    return _one_group_at_a_time([name for name, _, _ in groups], traces, (title, x_title, y_title))
 
 
 def grouped_lines(
@@ -227,59 +331,64 @@ def grouped_lines(
 ) -> go.Figure:
     """Lines per group, a dropdown showing one group: its first series solid, the rest dashed.
 
-    For a client menu where each client brings several curves (its data and its fits).
+    For a client menu where each client brings several curves (its data, then its fits): log
+    axes span the group's data, and picking a group fits them to it.
     """
-
-    def positive(values: Sequence[float | None]) -> list[float | None]:
-        return [v if v is not None and v > 0 else None for v in values]
-
     traces = [
         [
             go.Scatter(
                 x=list(x),
-                y=positive(y) if log_y else list(y),
+                y=_positive(y) if log_y else list(y),
                 name=plotly_text(name),
                 mode="lines",
                 line={} if position == 0 else {"dash": "dash"},
+                meta=None if position == 0 else FIT_META,
             )
             for position, (name, (x, y)) in enumerate(series)
         ]
         for _, series in groups
     ]
-    layout = _layout(
-        title,
-        x_title,
-        y_title,
-        xaxis=_LOG_AXIS if log_x else {},
-        yaxis=_LOG_AXIS if log_y else {},
+    ranges = [_ranges(list(series[:1]), log_x=log_x, log_y=log_y) for _, series in groups]
+    return _one_group_at_a_time(
+        [name for name, _ in groups],
+        traces,
+        (title, x_title, y_title),
+        ranges,
+        log_x=log_x,
+        log_y=log_y,
     )
-    return _one_group_at_a_time([name for name, _ in groups], traces, layout)
 
 
 def _one_group_at_a_time(
-    names: Sequence[str], traces: Sequence[Sequence[go.Scatter]], layout: dict[str, object]
+    names: Sequence[str],
+    traces: Sequence[Sequence[go.Scatter]],
+    titles: tuple[str, str, str],
+    ranges: Sequence[Mapping[str, object]] = (),
+    *,
+    log_x: bool = False,
+    log_y: bool = False,
 ) -> go.Figure:
     """The first group's traces visible, and a dropdown (if more than one) to pick a group.
 
-    Groups are told apart by position: their names are untrusted and may repeat.
+    Groups are told apart by position: their names are untrusted and may repeat. `ranges`
+    are each group's fixed log-axis ranges, set when the group is picked.
     """
     owner_of = [index for index, group in enumerate(traces) for _ in group]
     flat = [trace for group in traces for trace in group]
     for trace, owner in zip(flat, owner_of, strict=True):
         trace.visible = owner == 0
+    extra: dict[str, object] = _axes(ranges[0] if ranges else {}, log_x=log_x, log_y=log_y)
     if len(names) > 1:
         buttons = [
             {
                 "label": plotly_text(name),
-                "method": "restyle",
-                "args": [{"visible": [owner == index for owner in owner_of]}],
+                "method": "update",
+                "args": [
+                    {"visible": [owner == index for owner in owner_of]},
+                    dict(ranges[index]) if index < len(ranges) else {},
+                ],
             }
             for index, name in enumerate(names)
         ]
-        layout = {
-            **layout,
-            "updatemenus": [
-                {"buttons": buttons, "x": 1.0, "xanchor": "right", "y": 1.15, "yanchor": "top"}
-            ],
-        }
-    return go.Figure(flat, layout=layout)
+        extra["updatemenus"] = [{"buttons": buttons, **_MENU_POSITION}]
+    return go.Figure(flat, layout=_layout(*titles, **extra))

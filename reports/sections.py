@@ -14,12 +14,15 @@ from pathlib import Path
 from typing import Any
 
 from reports import figures
-from reports.blocks import Block, Paragraph, ReportInputs, Section, Unavailable
+from reports.blocks import Block, Omitted, Paragraph, ReportInputs, Section, Unavailable
 from reports.figures import Chart
+from reports.findings import findings_section, model_key, telling_top_k
 from reports.tables import Table, fmt, pct, table, top_with_others
+from reports.tables import duration as _duration
 
 TABLE_ROWS = 25  # rows of a per-client table before the rest fold into "others"
 OVERVIEW_CLIENTS = 10  # clients listed in the overview, over all models
+RANK_PLOT_CLIENTS = 3  # below this, a rank plot is two points the clients table already has
 
 
 # --- helpers -----------------------------------------------------------------------------------
@@ -55,18 +58,6 @@ def _when(offset_s: float | None) -> str:
 def _count(n: Any, noun: str) -> str:
     """'1 client', '2 clients', '1,000 clients'."""
     return f"{fmt(n)} {noun}" if n == 1 else f"{fmt(n)} {noun}s"
-
-
-def _duration(seconds: float | None) -> str:
-    if seconds is None:
-        return "-"
-    if seconds < 120:
-        return f"{seconds:.0f} s"
-    if seconds < 2 * 3600:
-        return f"{seconds / 60:.0f} min"
-    if seconds < 2 * 86400:
-        return f"{seconds / 3600:.1f} h"
-    return f"{seconds / 86400:.1f} days"
 
 
 def _curve(part: Any) -> tuple[list[Any], list[Any]] | None:
@@ -187,7 +178,7 @@ def overview_section(inputs: ReportInputs) -> Section:
                 ],
             )
         )
-    return Section("Overview", tuple(blocks))
+    return Section("Overview", tuple(blocks), key="overview")
 
 
 def _category_blocks(categories: Any) -> list[Block]:
@@ -212,16 +203,20 @@ def _category_blocks(categories: Any) -> list[Block]:
                 *tokens,
             )
         )
+    counts = [row[:6] for row in rows]
+    tokens = [(row[0], *row[6:]) for row in rows]
     return [
         table(
             "Per category",
+            ("category", "models", "clients", "requests", "share of requests", "successful"),
+            counts,
+            formatters={4: pct},
+            note="Clients are (model, client) pairs.",
+        ),
+        table(
+            "Tokens per category (successful requests)",
             (
                 "category",
-                "models",
-                "clients",
-                "requests",
-                "share of requests",
-                "successful",
                 "input mean",
                 "input p50",
                 "input p90",
@@ -231,11 +226,9 @@ def _category_blocks(categories: Any) -> list[Block]:
                 "output p90",
                 "output p99",
             ),
-            rows,
-            formatters={4: pct},
-            note="Tokens over successful requests (2xx or no status) of every model of the "
-            "category; clients are (model, client) pairs.",
-        )
+            tokens,
+            note="Over successful requests (2xx or no status) of every model of the category.",
+        ),
     ]
 
 
@@ -248,6 +241,7 @@ def models_section(inputs: ReportInputs) -> Section | None:
         "Models",
         (Paragraph("Each model in turn: arrivals, burstiness, periodicity, clients, requests."),),
         tuple(model_section(model, inputs) for model in models),
+        key="models",
     )
 
 
@@ -255,6 +249,7 @@ CATEGORY_NAMES = {"language": "language", "reason": "reasoning", "multimodal": "
 
 
 def model_section(model: Mapping[str, Any], inputs: ReportInputs) -> Section:
+    name = str(model.get("model", ""))
     category = CATEGORY_NAMES.get(model.get("category"), model.get("category"))
     header = Paragraph(
         f"A {category} model: {_count(model.get('n_requests'), 'request')} "
@@ -279,8 +274,8 @@ def model_section(model: Mapping[str, Any], inputs: ReportInputs) -> Section:
     for title, blocks_of in parts:
         blocks = blocks_of(model)
         if blocks:
-            children.append(Section(title, tuple(blocks)))
-    return Section(f"Model {model.get('model', '')}", (header,), tuple(children))
+            children.append(Section(title, tuple(blocks), key=model_key(name, title)))
+    return Section(f"Model {name}", (header,), tuple(children), key=model_key(name))
 
 
 def arrivals_blocks(model: Mapping[str, Any]) -> list[Block]:
@@ -323,7 +318,7 @@ def arrivals_blocks(model: Mapping[str, Any]) -> list[Block]:
             Chart(
                 "Request rate per client",
                 figures.lines(
-                    "Request rate per trace window, top clients (menu: one client)",
+                    "Request rate per trace window, top clients",
                     "time from origin (hours)",
                     "requests per second",
                     series,
@@ -341,7 +336,7 @@ def arrivals_blocks(model: Mapping[str, Any]) -> list[Block]:
             Chart(
                 "Request rate per client, fine resolution",
                 figures.lines(
-                    f"Request rate per top client ({fmt(bin_s)} s bins; menu: one client)",
+                    f"Request rate per top client ({fmt(bin_s)} s bins)",
                     "time from origin (hours)",
                     "requests per second",
                     [
@@ -410,10 +405,11 @@ def _ccdf_with_fits(
         return None
     xs, ys = curve
     fits = part.get("fits", {})
-    series = {"empirical": (xs, ys)}
-    for family, fit in sorted(fits.items()):
-        if _available(fit) and isinstance(fit.get("ccdf"), list):
-            series[f"{FAMILY_NAMES.get(family, family)} fit"] = (xs, fit["ccdf"])
+    fitted = [
+        (f"{FAMILY_NAMES.get(family, family)} fit", (xs, fit["ccdf"]))
+        for family, fit in sorted(fits.items())
+        if _available(fit) and isinstance(fit.get("ccdf"), list)
+    ]
     ranked = sorted(
         ((family, fit) for family, fit in fits.items() if _available(fit)),
         key=lambda kv: _aic_key(kv[1]),
@@ -431,7 +427,9 @@ def _ccdf_with_fits(
         )
     chart = Chart(
         title,
-        figures.lines(title, x_title, "P(X > x)", series, log_x=True, log_y=True),
+        figures.lines(
+            title, x_title, "P(X > x)", {"empirical": (xs, ys)}, log_x=True, log_y=True, fits=fitted
+        ),
         reading,
     )
     fits_table = _fits_table(f"Fits: {what}", fits)
@@ -495,7 +493,7 @@ def interarrival_blocks(model: Mapping[str, Any]) -> list[Block]:
                 Chart(
                     "Inter-arrival times per client",
                     figures.lines(
-                        "Inter-arrival times per top client (CCDF; menu: one client)",
+                        "Inter-arrival times per top client (CCDF)",
                         "inter-arrival time within a trace window (s)",
                         "P(X > x)",
                         shown,
@@ -591,8 +589,7 @@ def _client_fit_overlay(clients: Mapping[str, Any], shown: list[str]) -> list[Bl
         Chart(
             "Inter-arrival fits per client",
             figures.grouped_lines(
-                "Inter-arrival times of one top client with its fitted families (CCDF; menu: "
-                "client)",
+                "Inter-arrival times of one top client with its fitted families (CCDF)",
                 "inter-arrival time within a trace window (s)",
                 "P(X > x)",
                 groups,
@@ -677,7 +674,7 @@ def burstiness_blocks(model: Mapping[str, Any]) -> list[Block]:
             Chart(
                 "Index of dispersion of counts",
                 figures.lines(
-                    "Fano factor of request counts by time scale (menu: one client)",
+                    "Fano factor of request counts by time scale",
                     "bin width (s)",
                     "Fano factor (variance / mean of counts)",
                     series,
@@ -745,6 +742,25 @@ def periodicity_blocks(model: Mapping[str, Any]) -> list[Block]:
                 f"{fmt(part.get('peak_to_mean'))}, "
                 f"peak-to-trough {fmt(part.get('peak_to_trough'))}."
             )
+        partial = part["hourly_profile"].get("partial") or [False] * len(hours)
+        covered = part["hourly_profile"].get("covered_s") or [None] * len(hours)
+        whole = [None if p else r for r, p in zip(rates, partial, strict=True)]
+        values: dict[str, list[float | None]] = {}
+        if any(v is not None for v in whole) or not any(partial):
+            values["whole hours"] = whole
+        if any(partial):
+            values["partly covered hours"] = [
+                r if p else None for r, p in zip(rates, partial, strict=True)
+            ]
+            reading += (
+                " Partly covered: "
+                + ", ".join(
+                    f"{int(h):02d}:00 ({_duration(c)} of it)"
+                    for h, p, c in zip(hours, partial, covered, strict=True)
+                    if p
+                )
+                + "; their rate is over the covered time only."
+            )
         blocks.append(
             Chart(
                 "Daily profile",
@@ -753,7 +769,8 @@ def periodicity_blocks(model: Mapping[str, Any]) -> list[Block]:
                     "hour of day (UTC)",
                     "requests per second",
                     [f"{int(h):02d}" for h in hours],
-                    [r if r is not None else 0.0 for r in rates],
+                    values,
+                    stacked=True,
                 ),
                 reading,
             )
@@ -813,7 +830,7 @@ def periodicity_blocks(model: Mapping[str, Any]) -> list[Block]:
                 Chart(
                     f"STL decomposition ({label})",
                     figures.lines(
-                        f"STL decomposition of the hourly rate, {label} period (menu: one part)",
+                        f"STL decomposition of the hourly rate, {label} period",
                         "time from origin (hours)",
                         "requests per second",
                         series,
@@ -838,7 +855,14 @@ def _hour_of(value: Any, *, weekly: bool = False) -> str:
 def clients_blocks(model: Mapping[str, Any]) -> list[Block]:
     blocks: list[Block] = []
     concentration = model.get("concentration")
-    if _available(concentration):
+    if _available(concentration) and model.get("n_clients", 0) < 2:
+        blocks.append(
+            Omitted(
+                "client concentration (Lorenz curve, top-k shares, rank plot)",
+                "The model has one client, which sends every request.",
+            )
+        )
+    elif _available(concentration):
         by_requests = concentration.get("by_requests", {})
         by_tokens = concentration.get("by_tokens", {})
         series = {}
@@ -847,10 +871,7 @@ def clients_blocks(model: Mapping[str, Any]) -> list[Block]:
                 series[label] = (part["lorenz"]["x"], part["lorenz"]["y"])
         shares = by_requests.get("top_k_share", {})
         n_clients = model.get("n_clients", 0)
-        # "the top 5 send 100%" says nothing for a model with 5 clients: take the largest k
-        # below the number of clients.
-        below = [k for k in sorted(shares, key=int) if int(k) < n_clients] or ["1"]
-        top_k = below[-1] if int(below[-1]) <= 5 else next(k for k in below if int(k) >= 5)
+        top_k = telling_top_k(shares, n_clients)
         if series:
             blocks.append(
                 Chart(
@@ -872,7 +893,12 @@ def clients_blocks(model: Mapping[str, Any]) -> list[Block]:
                     + f"{pct(shares.get(top_k))} of requests.",
                 )
             )
-        ks = sorted(set(shares) | set(by_tokens.get("top_k_share", {})), key=int)
+        # the top k of n clients for k >= n send everything: those rows say nothing
+        ks = [
+            k
+            for k in sorted(set(shares) | set(by_tokens.get("top_k_share", {})), key=int)
+            if int(k) < n_clients
+        ]
         if ks:
             blocks.append(
                 table(
@@ -890,7 +916,15 @@ def clients_blocks(model: Mapping[str, Any]) -> list[Block]:
                 )
             )
         rank = _curve(concentration.get("rank"))
-        if rank:
+        if rank and len(rank[0]) < RANK_PLOT_CLIENTS:
+            blocks.append(
+                Omitted(
+                    "client rank plot",
+                    f"With {_count(len(rank[0]), 'client')} the clients table below lists "
+                    "every client's requests.",
+                )
+            )
+        elif rank:
             blocks.append(
                 Chart(
                     "Client rank plot",
@@ -902,6 +936,7 @@ def clients_blocks(model: Mapping[str, Any]) -> list[Block]:
                         log_x=True,
                         log_y=True,
                         mode="lines+markers",
+                        x_ticks=rank[0] if len(rank[0]) <= 10 else (),
                     ),
                     f"{_count(len(rank[0]), 'client')}; the largest sends "
                     f"{_count(rank[1][0], 'request')}, the smallest {fmt(rank[1][-1])}.",
@@ -1352,17 +1387,29 @@ def _status_blocks(model: Mapping[str, Any], status: Mapping[str, Any]) -> list[
     blocks: list[Block] = []
     codes = status.get("codes") or {}
     corr = status.get("corr_429_vs_rate") or {}
+    limited = bool(status.get("share_429"))
     blocks.append(
         table(
             "Status codes",
             ("status", "requests"),
             sorted(codes.items(), key=lambda kv: str(kv[0])),
             note=f"Successful: {pct(status.get('share_success'))}; 429 (rate limited): "
-            f"{pct(status.get('share_429'))}. The 429 share per trace window against the "
-            f"request rate: Spearman {fmt(corr.get('spearman'))} over {fmt(corr.get('n'))} "
-            "windows.",
+            f"{pct(status.get('share_429'))}."
+            + (
+                f" The 429 share per trace window against the request rate: Spearman "
+                f"{fmt(corr.get('spearman'))} over {fmt(corr.get('n'))} windows."
+                if limited
+                else ""
+            ),
         )
     )
+    if not limited:
+        blocks.append(
+            Omitted(
+                "the 429 share over time, against load and per client",
+                "No request was answered 429 (rate limited), so every such curve is a flat 0.",
+            )
+        )
     per_window = status.get("per_window") or {}
     if isinstance(per_window.get("x"), list) and per_window["x"] and status.get("share_429"):
         xs = _hours(per_window["x"])
@@ -1387,13 +1434,13 @@ def _status_blocks(model: Mapping[str, Any], status: Mapping[str, Any]) -> list[
     ]
     blocks.extend(_status_class_blocks(per_window, over_time, detailed))
     blocks.extend(_load_blocks(model, status))
-    if detailed:
+    if detailed and limited:
         series = {c: (_hours(over_time[c]["x"]), over_time[c]["y_429_share"]) for c in detailed}
         blocks.append(
             Chart(
                 "Rate limiting per client over time",
                 figures.lines(
-                    "Share of each top client's requests answered 429 (menu: one client)",
+                    "Share of each top client's requests answered 429",
                     "time from origin (hours)",
                     "share of requests",
                     series,
@@ -1459,7 +1506,7 @@ def _status_class_blocks(
         Chart(
             "Status classes over time",
             figures.stacked_groups(
-                "Requests per trace window by status class (menu: all clients or one top client)",
+                "Requests per trace window by status class",
                 "time from origin (hours)",
                 "requests per trace window",
                 groups,
@@ -1497,7 +1544,7 @@ def _load_blocks(model: Mapping[str, Any], status: Mapping[str, Any]) -> list[Bl
         Chart(
             "Rate limiting against load",
             figures.lines(
-                "429 share per decile of the trace window's request rate (menu: one client)",
+                "429 share per decile of the trace window's request rate",
                 "mean request rate of the decile's windows (requests/s)",
                 "share of requests answered 429",
                 series,
@@ -1660,7 +1707,7 @@ def validation_section(inputs: ReportInputs) -> Section | None:
         tuple(i >= 2 for i in range(len(built.table_headers))),
     )
     charts = tuple(Chart(title, figure, reading) for title, figure, reading in built.figures)
-    return Section(built.title, (intro, scorecard, *charts))
+    return Section(built.title, (intro, scorecard, *charts), key="validation")
 
 
 IDENTITY_WORDS = {
@@ -1829,6 +1876,7 @@ def methods_section(inputs: ReportInputs) -> Section:
 SectionFunction = Callable[[ReportInputs], Section | None]
 
 SECTIONS: tuple[SectionFunction, ...] = (
+    findings_section,
     overview_section,
     time_quality_section,
     models_section,

@@ -52,6 +52,19 @@ def fmt(value: Any, *, digits: int = 3) -> str:
     return str(value)
 
 
+def duration(seconds: float | None) -> str:
+    """A span for people: seconds, minutes, hours or days."""
+    if seconds is None:
+        return "-"
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 2 * 3600:
+        return f"{seconds / 60:.0f} min"
+    if seconds < 2 * 86400:
+        return f"{seconds / 3600:.1f} h"
+    return f"{seconds / 86400:.1f} days"
+
+
 def pct(value: float | None, *, digits: int = 1) -> str:
     """A share in [0, 1] as a percentage."""
     if value is None or (isinstance(value, float) and math.isnan(value)):

@@ -14,6 +14,8 @@ from typing import Any
 
 import plotly.graph_objects as go
 
+from reports import figures, tables
+
 WORKLOAD_LABELS = {"real": "real", "generated": "per-client generated", "naive": "naive"}
 WORKLOAD_STYLE = {
     "real": {"color": "#222222", "dash": "solid"},
@@ -51,10 +53,11 @@ def validation_section(validation: dict[str, Any]) -> ValidationSection:
 
 
 def fmt(value: float | None, *, percent: bool = False) -> str:
-    """A score as table text: three significant digits, a dash when undefined."""
+    """A score as table text, as the rest of the report writes numbers (three significant
+    digits, thousands separators, no exponent below a million); a dash when undefined."""
     if value is None:
         return "-"
-    return f"{value:.1f} %" if percent else f"{value:.3g}"
+    return f"{value:.1f}%" if percent else tables.fmt(value)
 
 
 def scorecard_rows(model: dict[str, Any]) -> list[list[str]]:
@@ -204,27 +207,14 @@ def _overlay(
     y_title: str,
     log_y: bool,
 ) -> go.Figure:
-    figure = go.Figure()
-    for workload, label in WORKLOAD_LABELS.items():
-        y = series.get(workload)
-        if not y:
-            continue
-        figure.add_trace(
-            go.Scatter(
-                x=x,
-                y=y,
-                mode="lines",
-                name=label,
-                line={
-                    "color": WORKLOAD_STYLE[workload]["color"],
-                    "dash": WORKLOAD_STYLE[workload]["dash"],
-                },
-            )
-        )
-    figure.update_layout(
-        title={"text": title},
-        xaxis={"title": {"text": x_title}, "type": "log"},
-        yaxis={"title": {"text": y_title}, "type": "log" if log_y else "linear"},
-        template="plotly_white",
+    """The real, per-client and naive curves on the report's shared figure style."""
+    shown = [workload for workload in WORKLOAD_LABELS if series.get(workload)]
+    return figures.lines(
+        title,
+        x_title,
+        y_title,
+        [(WORKLOAD_LABELS[w], (x, series[w])) for w in shown],
+        log_x=True,
+        log_y=log_y,
+        styles=[WORKLOAD_STYLE[w] for w in shown],
     )
-    return figure

@@ -74,7 +74,7 @@ def figure_specs(html: str) -> dict[str, dict]:
 def stats_with_requested_extras(stats: dict) -> dict:
     """The sample's stats plus the keys docs/stats-requests.md asks for (items 5-7), so the
     report's drawing of them is tested before (and after) the characterize stage writes them.
-    Adds 3 figures to the first model."""
+    Adds 5 figures to the first model: three, and the two 429 curves its 429 share brings."""
     model = stats["models"][0]
     hours = [3600.0 * h for h in range(48)]
     wave = [1.0 + 0.5 * ((h % 24) / 24) for h in range(48)]
@@ -95,6 +95,7 @@ def stats_with_requested_extras(stats: dict) -> dict:
     model["status"] = {
         **model.get("status", {}),
         "available": True,
+        "share_429": 0.1,  # curves of 429 shares are drawn only when there are 429s
         "clients_per_window": {client: {"x": [0.0, 600.0], "y_429_share": [0.0, 0.2]}},
     }
     curve = {"x": [10.0, 100.0, 1000.0], "y": [50.0, 80.0, 300.0]}
@@ -109,3 +110,54 @@ def stats_with_requested_extras(stats: dict) -> dict:
         "e2e_ms": {"available": False, "reason": "no e2e_ms"},
     }
     return stats
+
+
+# An anomalies.json as a later stage will write it (its events join the key findings).
+ANOMALIES = {
+    "format": "servechar.anomalies/1",
+    "events": [
+        {
+            "model": "chat-large",
+            "client": "acme",
+            "metric": "request_rate",
+            "kind": "spike",
+            "start": "2025-03-03T10:40:00Z",
+            "end": "2025-03-03T10:50:00Z",
+            "observed": 0.65,
+            "expected": 0.21,
+            "score": 6.2,
+            "share_of_change": 0.8,
+        },
+        {
+            "model": "reasoner-r1",
+            "client": "all",
+            "metric": "output_tokens",
+            "kind": "level shift",
+            "start": 3600,
+            "end": 7200,
+            "observed": 900,
+            "expected": 700,
+            "score": 3.1,
+            "share_of_change": 1.0,
+        },
+    ],
+}
+
+
+def validated_copy(sample_run: Path, run: Path) -> Path:
+    """A copy of the sample run with validation.json (servechar validate) and anomalies.json,
+    its report rebuilt; returns the run directory."""
+    import shutil
+
+    from typer.testing import CliRunner
+
+    from pipeline.cli import app
+    from pipeline.rundir import RunDir
+    from reports import build_report
+
+    shutil.copytree(sample_run, run)
+    result = CliRunner().invoke(app, ["validate", str(run)])
+    assert result.exit_code == 0, result.output
+    (run / "anomalies.json").write_text(json.dumps(ANOMALIES))
+    build_report(RunDir(run))
+    return run

@@ -166,10 +166,13 @@ def test_burstiness_cdfs_stability_and_periodicity(sample_stats: dict) -> None:
         "available": False,
         "reason": "the log spans 24 hours; a daily decomposition needs 2 days (48 hours)",
     }
-    # the hourly profile averages to the day's mean rate
-    assert np.mean(period["hourly_profile"]["y"]) == pytest.approx(
-        model["n_requests"] / 86_400, rel=1e-6
-    )
+    # the hourly profile is requests over covered seconds: weighted by the seconds each hour
+    # covers, it gives back the model's requests over its first-to-last-arrival span
+    profile = period["hourly_profile"]
+    requests = np.dot(profile["y"], profile["covered_s"])
+    assert requests == pytest.approx(model["n_requests"], rel=1e-6)
+    span_s = model["last_offset_s"] - model["first_offset_s"] + 1e-6
+    assert sum(profile["covered_s"]) == pytest.approx(span_s, abs=1e-3)
     assert all(c["n_windows_active"] > 0 for c in model["clients"])
 
 

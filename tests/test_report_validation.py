@@ -53,7 +53,7 @@ def test_table_rows_match_validation_json(validation: dict) -> None:
             fmt(arrivals[w]["fano"]["60"]) for w in ("real", "generated", "naive")
         ]
         under = model["capacity"]["under_provisioning_pct"]
-        assert rows["under-provisioning vs real"][2] == f"{under['naive']:.1f} %"
+        assert rows["under-provisioning vs real"][2] == f"{under['naive']:.1f}%"
         assert rows["input_tokens KS distance"][1:] == [
             fmt(model["fields"]["input_tokens"][w]["ks"]) for w in ("generated", "naive")
         ]

@@ -99,16 +99,14 @@ def test_report_draws_status_classes_and_the_load_curve(
 ) -> None:
     specs = figure_specs((limited_run / "report.html").read_text(encoding="utf-8"))
     by_title = {spec["layout"]["title"]["text"]: spec for spec in specs.values()}
-    stacked = by_title[
-        "Requests per trace window by status class (menu: all clients or one top client)"
-    ]
+    stacked = by_title["Requests per trace window by status class"]
     menu = [b["label"] for b in stacked["layout"]["updatemenus"][0]["buttons"]]
     assert menu == ["all clients", *limited_model["detailed_clients"]]
     shown = [t for t in stacked["data"] if t.get("visible") is True]
     assert [t["name"] for t in shown] == ["2xx", "429", "5xx"]  # the classes present
     status = limited_model["status"]
     assert shown[1]["y"] == status["per_window"]["counts"]["429"]
-    load = by_title["429 share per decile of the trace window's request rate (menu: one client)"]
+    load = by_title["429 share per decile of the trace window's request rate"]
     first = load["data"][0]
     assert first["y"] == [b["share_429"] for b in status["by_load_decile"]["bins"]]
     assert first["x"] == [b["rate_mean"] for b in status["by_load_decile"]["bins"]]
