@@ -54,7 +54,8 @@ MapFileOpt = Annotated[
 TimeUnitOpt = Annotated[
     str | None,
     typer.Option(
-        "--time-unit", help="Unit of numeric timestamps: s, ms or us (default: preset's, or s)."
+        "--time-unit",
+        help="Unit of numeric timestamps: s, ms, us or ns (default: preset's, or s).",
     ),
 ]
 PresetOpt = Annotated[
@@ -69,6 +70,13 @@ ClientKeyOpt = Annotated[
     ),
 ]
 TzOpt = Annotated[str, typer.Option("--tz", help="Time zone of naive ISO-8601 timestamps.")]
+AmbiguousOpt = Annotated[
+    str,
+    typer.Option(
+        "--ambiguous",
+        help="A naive --tz time that occurs twice (DST overlap): reject, earliest or latest.",
+    ),
+]
 ModelOpt = Annotated[
     str | None, typer.Option("--model", help="Model name for files without a model column.")
 ]
@@ -153,6 +161,7 @@ def _ingest_options(
     max_reject_fraction: float,
     preset: str | None = None,
     client_key: str | None = None,
+    ambiguous: str = "reject",
 ) -> IngestOptions:
     mapping = read_map_file(map_file) if map_file else {}
     mapping.update(parse_pairs(column_map, "--map"))
@@ -166,6 +175,7 @@ def _ingest_options(
         max_reject_fraction=max_reject_fraction,
         preset=preset,
         client_key=client_key,
+        ambiguous=ambiguous,
     )
 
 
@@ -198,6 +208,7 @@ def run(
     max_reject_fraction: MaxRejectOpt = 0.05,
     preset: PresetOpt = None,
     client_key: ClientKeyOpt = None,
+    ambiguous: AmbiguousOpt = "reject",
     window: WindowOpt = 600,
     dataset_window: DatasetWindowOpt = 21600,
     origin: OriginOpt = None,
@@ -225,6 +236,7 @@ def run(
                 max_reject_fraction,
                 preset,
                 client_key,
+                ambiguous,
             ),
             aggregate=_aggregate_options(window, dataset_window, origin, max_span_days),
             fit=validated(FitOptions, min_requests=min_requests),
@@ -266,6 +278,7 @@ def ingest(
     max_reject_fraction: MaxRejectOpt = 0.05,
     preset: PresetOpt = None,
     client_key: ClientKeyOpt = None,
+    ambiguous: AmbiguousOpt = "reject",
     threads: ThreadsOpt = None,
     memory_limit: MemoryOpt = "2GB",
     debug: DebugOpt = False,
@@ -284,6 +297,7 @@ def ingest(
             max_reject_fraction,
             preset,
             client_key,
+            ambiguous,
         )
         engine = _engine_options(threads, memory_limit)
         result = ingest_stage.run(RunDir(out), inputs or [str(SAMPLE_LOG)], options, engine)

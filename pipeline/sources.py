@@ -18,6 +18,8 @@ from __future__ import annotations
 import glob
 import gzip
 import json
+import re
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
@@ -207,14 +209,27 @@ def check_header(source: SourceFile, delimiter: str) -> None:
 
 
 def head_text(source: SourceFile, n_bytes: int = 65536) -> str:
-    """The first bytes of the (decompressed) file as text."""
+    """The first bytes of the (decompressed) file as text.
+
+    Read leniently (no end-of-stream or CRC check): a damaged file is reported by
+    `verify_compressed`, with a clearer message than a failed peek at its header.
+    """
     if source.compression == "zstd":
         import zstandard
 
         with source.path.open("rb") as raw, zstandard.ZstdDecompressor().stream_reader(raw) as z:
             return z.read(n_bytes).decode("utf-8", "replace")
-    opener = gzip.open if source.compression == "gzip" else open
-    with opener(source.path, "rb") as handle:
+    if source.compression == "gzip":
+        inflate = zlib.decompressobj(zlib.MAX_WBITS | 16)
+        head = b""
+        with source.path.open("rb") as raw:
+            while len(head) < n_bytes and (chunk := raw.read(65536)):
+                try:
+                    head += inflate.decompress(chunk, n_bytes - len(head))
+                except zlib.error:
+                    break
+        return head.decode("utf-8", "replace")
+    with source.path.open("rb") as handle:
         return handle.read(n_bytes).decode("utf-8", "replace")
 
 
@@ -399,10 +414,32 @@ def source_rows(
             hint=OUT_OF_MEMORY_HINT,
         ) from None
     except duckdb.Error as exc:
+        too_long = _LINE_LIMIT.search(str(exc))
+        if too_long:
+            limit = int(too_long.group(1))
+            number, size = _first_long_line(source, limit)
+            raise InputError(
+                f"{source.path}: line {number} is {size:,} bytes, above the CSV reader's limit "
+                f"of {limit:,} bytes per line; the reader cannot go on past it",
+                hint="A request log line is far shorter: remove or shorten that line (it may "
+                "hold a whole prompt or a runaway field), or split the file there.",
+            ) from None
         raise InputError(
             f"{source.path}: cannot be read as {source.format}: {str(exc).splitlines()[0]}",
             hint="Check that the file's extension matches its content.",
         ) from None
+
+
+_LINE_LIMIT = re.compile(r"Maximum line size of (\d+) bytes exceeded")
+
+
+def _first_long_line(source: SourceFile, limit: int) -> tuple[int, int]:
+    """(line number, bytes) of the first physical line longer than `limit` bytes."""
+    with _open_decompressed(source) as handle:
+        for number, raw in enumerate(handle, start=1):
+            if len(raw.rstrip(b"\r\n")) > limit:
+                return number, len(raw.rstrip(b"\r\n"))
+    return 0, 0
 
 
 def _csv_rows(

@@ -25,7 +25,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from fitting import FAMILIES, PARAM_NAMES, SERVEGEN_NAMES
-from pipeline.naming import model_dir_name, pseudonym
+from pipeline.naming import model_dir_names, pseudonym
 from pipeline.rundir import RunDir, write_text_atomic
 from pipeline.stages.aggregate import DISTRIBUTIONS, META, TRACE_WINDOWS
 from pipeline.stages.fit import CLIENT_FITS, WINDOW_FITS
@@ -94,9 +94,10 @@ def run(run_dir: RunDir, options: ExportOptions) -> ExportResult:
     shutil.rmtree(profiles, ignore_errors=True)
     clients_rows: list[list[Any]] = []
     fits_path = run_dir.path("fits.json")
+    dir_of = model_dir_names(model for _, model in by_model)  # unique per run, checked
     with _FitsWriter(fits_path, meta) as fits_out:
         for (category, model), model_clients in by_model.items():  # file order
-            model_dir = model_dir_name(model)
+            model_dir = dir_of[model]
             directory = profiles / "data" / category / model_dir
             directory.mkdir(parents=True, exist_ok=True)
             last_window = max(c["last_window_index"] for c in model_clients)

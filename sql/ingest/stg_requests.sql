@@ -4,7 +4,8 @@
 --           and _type_error (built per file format by pipeline/sources.py)
 -- params:   file_index, unit_us, max_epoch_us, local_times, ambiguous, max_tokens, missing_client_id
 -- contract: staged rows; reject_reason is NULL for rows that pass every row-level check.
--- Empty or blank text means missing in every format (CSV, JSON Lines, Parquet strings).
+-- Empty text means missing in every format (CSV, JSON Lines, Parquet strings); names and
+-- timestamps are trimmed (numbers need no trim: the parse macros allow surrounding blanks).
 -- `local_times`: naive ISO text is a wall-clock time of --tz (not UTC), so a time in a DST
 -- gap is rejected and one in a DST overlap is rejected or resolved by `ambiguous`
 -- ('reject', 'earliest', 'latest').
@@ -19,19 +20,19 @@ with source as (
         nullif(trim(category), '') as category,
         nullif(trim(request_id), '') as request_id,
         nullif(trim(session_id), '') as session_id,
-        nullif(trim(input_tokens), '') as input_tokens,
-        nullif(trim(output_tokens), '') as output_tokens,
-        nullif(trim(reason_tokens), '') as reason_tokens,
-        nullif(trim(text_tokens), '') as text_tokens,
-        nullif(trim(status), '') as status,
-        nullif(trim(ttft_ms), '') as ttft_ms,
-        nullif(trim(e2e_ms), '') as e2e_ms,
-        nullif(trim(image_count), '') as image_count,
-        nullif(trim(image_tokens), '') as image_tokens,
-        nullif(trim(audio_count), '') as audio_count,
-        nullif(trim(audio_tokens), '') as audio_tokens,
-        nullif(trim(video_count), '') as video_count,
-        nullif(trim(video_tokens), '') as video_tokens
+        nullif(input_tokens, '') as input_tokens,
+        nullif(output_tokens, '') as output_tokens,
+        nullif(reason_tokens, '') as reason_tokens,
+        nullif(text_tokens, '') as text_tokens,
+        nullif(status, '') as status,
+        nullif(ttft_ms, '') as ttft_ms,
+        nullif(e2e_ms, '') as e2e_ms,
+        nullif(image_count, '') as image_count,
+        nullif(image_tokens, '') as image_tokens,
+        nullif(audio_count, '') as audio_count,
+        nullif(audio_tokens, '') as audio_tokens,
+        nullif(video_count, '') as video_count,
+        nullif(video_tokens, '') as video_tokens
     from source_rows
 ),
 
@@ -43,11 +44,11 @@ parsed as (
         _type_error as type_error,
         "timestamp" as timestamp_text,
         case
-            when $local_times and sc_is_iso_time("timestamp") and sc_is_naive_time("timestamp")
+            when not $local_times then null
+            when sc_is_iso_time("timestamp") and sc_is_naive_time("timestamp")
                 then sc_local_instants(try_cast("timestamp" as timestamp))
         end as local_instants,
         sc_epoch_us("timestamp", $unit_us) as given_arrival_us,
-        sc_number_seconds("timestamp", $unit_us) as number_seconds,
         model,
         coalesce(client_id, $missing_client_id) as client_id,
         lower(category) as category_text,
@@ -97,14 +98,25 @@ timed as (
                 then epoch_us(local_instants[2])
         end as arrival_us,
         coalesce(len(local_instants) = 2 and $ambiguous <> 'reject', false)
-            as is_resolved_ambiguous,
-        -- the unit under which an out-of-range number would be a 1973-2200 epoch time
-        case
-            when number_seconds / 1e3 between 1e8 and $max_epoch_us / 1e6 then 'ms'
-            when number_seconds / 1e6 between 1e8 and $max_epoch_us / 1e6 then 'us'
-            when number_seconds / 1e9 between 1e8 and $max_epoch_us / 1e6 then 'ns'
-        end as likely_time_unit
+            as is_resolved_ambiguous
     from parsed
+),
+
+dated as (
+    select
+        *,
+        -- the unit under which an out-of-range number would be a 1973-2200 epoch time
+        -- (worked out only for the rows that need it: CASE evaluates lazily)
+        case
+            when arrival_us between 0 and $max_epoch_us or local_instants is not null then null
+            when sc_number_seconds(timestamp_text, $unit_us) / 1e3
+                between 1e8 and $max_epoch_us / 1e6 then 'ms'
+            when sc_number_seconds(timestamp_text, $unit_us) / 1e6
+                between 1e8 and $max_epoch_us / 1e6 then 'us'
+            when sc_number_seconds(timestamp_text, $unit_us) / 1e9
+                between 1e8 and $max_epoch_us / 1e6 then 'ns'
+        end as likely_time_unit
+    from timed
 ),
 
 modalities as (
@@ -134,16 +146,8 @@ modalities as (
             list_sum(video_items::hugeint[]),
             list_sum(image_items::hugeint[]) + list_sum(audio_items::hugeint[])
             + list_sum(video_items::hugeint[])
-        )::hugeint as max_token_count,
-        -- an integer too large for a 64-bit count is an overflow, not a non-integer
-        list_bool_or([
-            sc_is_number(t) and abs(try_cast(t as double)) >= 9.0e18
-            for t in [
-                input_tokens_text, output_tokens_text, reason_tokens_text, text_tokens_text,
-                image_tokens_text, audio_tokens_text, video_tokens_text
-            ]
-        ]) as has_huge_number
-    from timed
+        )::hugeint as max_token_count
+    from dated
 ),
 
 checked as (
@@ -163,11 +167,20 @@ checked as (
                 then 'timestamp_out_of_range'
             when model is null then 'missing_model'
             when input_tokens_text is null or output_tokens_text is null then 'missing_tokens'
-            when has_huge_number then 'token_overflow'
             when input_tokens is null or output_tokens is null
                 or (reason_tokens_text is not null and reason_tokens is null)
                 or (text_tokens_text is not null and text_tokens_given is null)
-                then 'non_integer_tokens'
+                then case
+                    -- an integer too large for a 64-bit count is an overflow, not a non-integer
+                    when list_bool_or([
+                        sc_is_number(t) and abs(try_cast(t as double)) >= 9.0e18
+                        for t in [
+                            input_tokens_text, output_tokens_text, reason_tokens_text,
+                            text_tokens_text
+                        ]
+                    ]) then 'token_overflow'
+                    else 'non_integer_tokens'
+                end
             when input_tokens < 0 or output_tokens < 0
                 or coalesce(reason_tokens, 0) < 0 or coalesce(text_tokens_given, 0) < 0
                 then 'negative_tokens'
