@@ -363,3 +363,23 @@ def test_outputs_do_not_depend_on_the_order_of_input_files(
     for name in ("summary.json", "rejects.csv"):
         assert (out / name).read_bytes() == (reference / name).read_bytes(), name
     assert _requests(out).equals(_requests(reference))
+
+
+def test_the_report_does_not_depend_on_the_order_of_input_files(tmp_path: Path) -> None:
+    from pipeline import RunOptions, run_all
+
+    lines = gzip.decompress(SAMPLE_LOG.read_bytes()).decode().splitlines(keepends=True)
+    header, rows = lines[0], lines[1:6001]
+    parts = []
+    for index in range(3):  # interleaved slices: every file spans the whole period
+        part = tmp_path / f"part{index}.csv"
+        part.write_text(header + "".join(rows[index::3]))
+        parts.append(str(part))
+    outputs = {}
+    for name, order in (("forward", parts), ("backward", parts[::-1])):
+        run_all(order, tmp_path / name, RunOptions())
+        outputs[name] = {
+            artefact: (tmp_path / name / artefact).read_bytes()
+            for artefact in ("summary.json", "rejects.csv", "fits.json", "report.html")
+        }
+    assert outputs["forward"] == outputs["backward"]
