@@ -552,20 +552,33 @@ def _jsonl_rows(
         SQLExpression("rowid + 1").alias("_source_row"),
         ColumnExpression("line"),
         # valid JSON that is not an object (an array, a string, a number) is no record either
-        SQLExpression(
-            "case when json_valid(line) then json_type(line) = 'OBJECT' else false end"
-        ).alias("_is_valid_record"),
+        SQLExpression("coalesce(json_valid(line) and starts_with(ltrim(line), '{'), false)").alias(
+            "_is_valid_record"
+        ),
     )
     line = ColumnExpression("line")
     extracted = numbered.project(
         ColumnExpression("_source_row"),
+        ColumnExpression("line"),
         ColumnExpression("_is_valid_record"),
         CaseExpression(
             ColumnExpression("_is_valid_record"),
             FunctionExpression("json_extract_string", line, ConstantExpression(paths)),
         ).alias("_fields"),
+    )
+    # JSON types are looked up only on lines where a field's text could be a list, an object
+    # or a boolean: a second parse of every line would cost as much as the extraction.
+    could_be_mistyped = " or ".join(
+        f"starts_with(_fields[{i}], '[') or starts_with(_fields[{i}], '{{') "
+        f"or _fields[{i}] in ('true', 'false')"
+        for i in range(1, len(paths) + 1)
+    )
+    typed = extracted.project(
+        ColumnExpression("_source_row"),
+        ColumnExpression("_is_valid_record"),
+        ColumnExpression("_fields"),
         CaseExpression(
-            ColumnExpression("_is_valid_record"),
+            SQLExpression(could_be_mistyped or "false"),
             FunctionExpression("json_type", line, ConstantExpression(paths)),
         ).alias("_types"),
     )
@@ -578,7 +591,7 @@ def _jsonl_rows(
     values = {
         canonical: field("_fields", position) for position, (canonical, _) in enumerate(names)
     }
-    rel = extracted.project(
+    rel = typed.project(
         ColumnExpression("_source_row"),
         ColumnExpression("_is_valid_record"),
         *_canonical_projection(
@@ -613,7 +626,12 @@ def _json_type_error(
         result = (
             CaseExpression(condition, detail) if result is None else result.when(condition, detail)
         )
-    return result
+    if result is None:
+        return None
+    # most lines were never typed (no list, object or boolean in them): skip the chain
+    return CaseExpression(ColumnExpression("_types").isnull(), ConstantExpression(None)).otherwise(
+        result
+    )
 
 
 def _parquet_rows(
