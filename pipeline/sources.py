@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
 import duckdb
+import zstandard
 from duckdb import (
     CaseExpression,
     CoalesceOperator,
@@ -167,7 +168,7 @@ def verify_compressed(source: SourceFile) -> None:
                     pass
         elif source.compression == "zstd":
             _verify_zstd(source.path)
-    except (OSError, EOFError, ValueError) as exc:
+    except (OSError, EOFError, ValueError, zstandard.ZstdError) as exc:
         raise InputError(
             f"{source.path}: the {source.compression} data is truncated or damaged ({exc})",
             hint="Copy or download the file again; a cut file would silently lose its rows.",
@@ -175,8 +176,6 @@ def verify_compressed(source: SourceFile) -> None:
 
 
 def _verify_zstd(path: Path) -> None:
-    import zstandard
-
     decompressor = zstandard.ZstdDecompressor()
     frame = decompressor.decompressobj()
     in_frame = False
@@ -215,8 +214,6 @@ def head_text(source: SourceFile, n_bytes: int = 65536) -> str:
     `verify_compressed`, with a clearer message than a failed peek at its header.
     """
     if source.compression == "zstd":
-        import zstandard
-
         with source.path.open("rb") as raw, zstandard.ZstdDecompressor().stream_reader(raw) as z:
             return z.read(n_bytes).decode("utf-8", "replace")
     if source.compression == "gzip":
@@ -254,8 +251,6 @@ def escaped_lines(source: SourceFile, wanted: set[int]) -> dict[int, str]:
 def _open_decompressed(source: SourceFile) -> BinaryIO:
     if source.compression == "zstd":
         import io
-
-        import zstandard
 
         raw = source.path.open("rb")
         reader = zstandard.ZstdDecompressor().stream_reader(raw, closefd=True)
