@@ -230,7 +230,16 @@ final as (
                 || ' reason_tokens=' || coalesce(reason_tokens_text, '')
             when 'token_overflow' then 'a token count above the limit ' || $max_tokens::varchar
                 || ' (input_tokens=' || left(input_tokens_text, 40)
-                || ' output_tokens=' || left(output_tokens_text, 40) || ')'
+                || ' output_tokens=' || left(output_tokens_text, 40)
+                || coalesce(' reason_tokens=' || left(reason_tokens_text, 40), '')
+                || coalesce(' text_tokens=' || left(text_tokens_text, 40), '')
+                || coalesce(' image_count=' || left(image_count_text, 60), '')
+                || coalesce(' image_tokens=' || left(image_tokens_text, 60), '')
+                || coalesce(' audio_count=' || left(audio_count_text, 60), '')
+                || coalesce(' audio_tokens=' || left(audio_tokens_text, 60), '')
+                || coalesce(' video_count=' || left(video_count_text, 60), '')
+                || coalesce(' video_tokens=' || left(video_tokens_text, 60), '')
+                || ')'
             when 'reason_exceeds_output' then 'reason_tokens=' || reason_tokens_text
                 || ' > output_tokens=' || output_tokens_text
             when 'invalid_modality' then 'image_count=' || coalesce(image_count_text, '')
