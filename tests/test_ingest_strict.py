@@ -67,6 +67,16 @@ def test_a_damaged_gzip_member_is_an_error(tmp_path: Path) -> None:
         _ingest(tmp_path / "out", [path])
 
 
+def test_a_damaged_zstd_frame_is_an_error(tmp_path: Path) -> None:
+    data = gzip.decompress(SAMPLE_LOG.read_bytes())
+    packed = bytearray(zstandard.ZstdCompressor(write_checksum=True).compress(data))
+    packed[len(packed) // 2] ^= 0xFF  # the frame's checksum (or its block structure) fails
+    path = tmp_path / "log.csv.zst"
+    path.write_bytes(bytes(packed))
+    with pytest.raises(InputError, match=r"log\.csv\.zst: the zstd data is truncated or damaged"):
+        _ingest(tmp_path / "out", [path])
+
+
 def test_model_directory_names_never_collide() -> None:
     hashed = model_dir_name("a/b")
     assert hashed.startswith("a_b-") and len(hashed) == len("a_b-") + 8
