@@ -78,7 +78,8 @@ MapFileOpt = Annotated[
 TimeUnitOpt = Annotated[
     str | None,
     typer.Option(
-        "--time-unit", help="Unit of numeric timestamps: s, ms or us (default: preset's, or s)."
+        "--time-unit",
+        help="Unit of numeric timestamps: s, ms, us or ns (default: preset's, or s).",
     ),
 ]
 PresetOpt = Annotated[
@@ -93,6 +94,13 @@ ClientKeyOpt = Annotated[
     ),
 ]
 TzOpt = Annotated[str, typer.Option("--tz", help="Time zone of naive ISO-8601 timestamps.")]
+AmbiguousOpt = Annotated[
+    str,
+    typer.Option(
+        "--ambiguous",
+        help="A naive --tz time that occurs twice (DST overlap): reject, earliest or latest.",
+    ),
+]
 ModelOpt = Annotated[
     str | None, typer.Option("--model", help="Model name for files without a model column.")
 ]
@@ -187,6 +195,7 @@ def _ingest_options(
     max_reject_fraction: float,
     preset: str | None = None,
     client_key: str | None = None,
+    ambiguous: str = "reject",
 ) -> IngestOptions:
     mapping = read_map_file(map_file) if map_file else {}
     mapping.update(parse_pairs(column_map, "--map"))
@@ -200,6 +209,7 @@ def _ingest_options(
         max_reject_fraction=max_reject_fraction,
         preset=preset,
         client_key=client_key,
+        ambiguous=ambiguous,
     )
 
 
@@ -232,6 +242,7 @@ def run(
     max_reject_fraction: MaxRejectOpt = 0.05,
     preset: PresetOpt = None,
     client_key: ClientKeyOpt = None,
+    ambiguous: AmbiguousOpt = "reject",
     window: WindowOpt = 600,
     dataset_window: DatasetWindowOpt = 21600,
     origin: OriginOpt = None,
@@ -260,6 +271,7 @@ def run(
                 max_reject_fraction,
                 preset,
                 client_key,
+                ambiguous,
             ),
             aggregate=_aggregate_options(window, dataset_window, origin, max_span_days),
             fit=validated(FitOptions, min_requests=min_requests),
@@ -298,6 +310,7 @@ def ingest(
     max_reject_fraction: MaxRejectOpt = 0.05,
     preset: PresetOpt = None,
     client_key: ClientKeyOpt = None,
+    ambiguous: AmbiguousOpt = "reject",
     threads: ThreadsOpt = None,
     memory_limit: MemoryOpt = "2GB",
     quiet: QuietOpt = False,
@@ -317,6 +330,7 @@ def ingest(
             max_reject_fraction,
             preset,
             client_key,
+            ambiguous,
         )
         engine = _engine_options(threads, memory_limit)
         with stage_progress(["ingest"], quiet=quiet):

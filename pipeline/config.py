@@ -12,7 +12,7 @@ from pipeline.errors import ConfigError
 from pipeline.presets import PRESETS
 from pipeline.schema import CANONICAL_COLUMNS, CATEGORIES
 
-TIME_UNIT_US = {"s": 1_000_000, "ms": 1_000, "us": 1}
+TIME_UNIT_US: dict[str, float] = {"s": 1_000_000, "ms": 1_000, "us": 1, "ns": 0.001}
 
 
 class IngestOptions(BaseModel):
@@ -21,10 +21,12 @@ class IngestOptions(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     column_map: dict[str, str] = Field(default_factory=dict)
-    time_unit: Literal["s", "ms", "us"] | None = None  # None: the preset's unit, else seconds
+    time_unit: Literal["s", "ms", "us", "ns"] | None = None  # None: the preset's unit, else s
     preset: str | None = None
     client_key: str | None = None
     tz: str = "UTC"
+    # a naive --tz time in a DST overlap: reject it, or take its earliest or latest instant
+    ambiguous: Literal["reject", "earliest", "latest"] = "reject"
     default_model: str | None = None
     category_overrides: dict[str, str] = Field(default_factory=dict)
     max_reject_fraction: float = Field(default=0.05, ge=0.0, le=1.0)
@@ -47,7 +49,7 @@ class IngestOptions(BaseModel):
         return value
 
     @property
-    def unit_us(self) -> int:
+    def unit_us(self) -> float:
         """Microseconds per unit of numeric timestamps: --time-unit, the preset's, or seconds."""
         preset_unit = PRESETS[self.preset].time_unit if self.preset else "s"
         return TIME_UNIT_US[self.time_unit or preset_unit]

@@ -19,7 +19,7 @@ from pipeline.presets import matching_presets
 from pipeline.rundir import RunDir
 from pipeline.sources import SourceFile, head_columns, head_text, resolve_inputs
 from pipeline.stages.aggregate import default_origin
-from pipeline.stages.ingest import MAX_EPOCH_US, connect, load_source
+from pipeline.stages.ingest import connect, load_source, stg_params
 from pipeline.timequality import time_quality
 
 SAMPLE_ROWS = 20_000
@@ -63,7 +63,7 @@ def inspect_file(path: str, options: IngestOptions) -> Inspection:
             staged = sqlrun.query(
                 con,
                 "ingest/stg_requests",
-                {"file_index": 0, "unit_us": options.unit_us, "max_epoch_us": MAX_EPOCH_US},
+                stg_params(0, options),
             )
             staged.to_table("staged_sample")
             con.table("staged_sample").filter("reject_reason is null").create_view("requests")

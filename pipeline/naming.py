@@ -5,23 +5,55 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+_HASHED = re.compile(r".*-[0-9a-f]{8}")
 _MAX_DIR_NAME = 80
 
 
-def model_dir_name(model: str) -> str:
-    """A file-system-safe directory name for a model, unique per distinct model name.
-
-    Names made only of letters, digits, '.', '_' and '-' (and not starting with '.') are kept
-    as they are; any other name is cleaned and suffixed with a short hash of the original, so
-    that two different models never share a directory.
-    """
+def _hashed_name(model: str) -> str:
     cleaned = _UNSAFE.sub("_", model).lstrip("._-")[:_MAX_DIR_NAME]
-    if cleaned and cleaned == model:
-        return cleaned
     digest = hashlib.sha256(model.encode("utf-8")).hexdigest()[:8]
     return f"{cleaned or 'model'}-{digest}"
+
+
+def model_dir_name(model: str) -> str:
+    """A file-system-safe directory name for a model.
+
+    Names made only of letters, digits, '.', '_' and '-' (not starting with '.', '_' or '-',
+    at most 80 characters) are kept as they are, unless they end like a hashed name
+    (`-` and 8 hex digits); any other name is cleaned and suffixed with a short hash of the
+    original. A kept name therefore never equals a hashed one (`a/b` becomes `a_b-<hash>`,
+    and a model literally named `a_b-<hash>` is hashed in turn).
+    """
+    if _UNSAFE.sub("_", model).lstrip("._-")[:_MAX_DIR_NAME] == model and not _HASHED.fullmatch(
+        model
+    ):
+        return model
+    return _hashed_name(model)
+
+
+def model_dir_names(models: Iterable[str]) -> dict[str, str]:
+    """Directory names for every model of a run, unique even on case-insensitive file systems.
+
+    Models whose kept names differ only in case (`Llama` and `llama`) both take the hashed
+    form. The result is checked: two models never share a directory.
+    """
+    names = {model: model_dir_name(model) for model in sorted(set(models))}
+    by_folded: dict[str, list[str]] = {}
+    for model, name in names.items():
+        by_folded.setdefault(name.casefold(), []).append(model)
+    for clashing in by_folded.values():
+        if len(clashing) > 1:
+            names.update({model: _hashed_name(model) for model in clashing})
+    folded = [name.casefold() for name in names.values()]
+    if len(set(folded)) != len(folded):  # only a hash-prefix collision could get here
+        raise AssertionError(f"model directory names collide: {sorted(names.items())}")
+    return names
 
 
 def pseudonym(client_id: str, salt: str) -> str:

@@ -4,7 +4,9 @@ Every format ends up as the same relation, all text, so that one SQL file
 (`sql/ingest/stg_requests.sql`) does every check:
 
 - `_source_row`: the record's position (CSV: data record number; JSON Lines: line number;
-  Parquet: row number) and `_is_valid_record`;
+  Parquet: row number), `_is_valid_record` (JSON Lines: the line is a JSON object) and
+  `_type_error` (JSON Lines: which field holds an array, object or boolean where a number or
+  text is expected; NULL otherwise);
 - one text column per canonical name, NULL where the file has no such column.
 
 Column names from the user and the file only ever reach DuckDB as expression objects or
@@ -17,11 +19,14 @@ import glob
 import gzip
 import json
 import os
+import re
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, BinaryIO
 
 import duckdb
+import zstandard
 from duckdb import (
     CaseExpression,
     CoalesceOperator,
@@ -34,10 +39,16 @@ from duckdb import (
 from pipeline import sqlrun
 from pipeline.errors import OUT_OF_MEMORY_HINT, InputError, ResourceError
 from pipeline.rundir import is_run_directory, run_artefact_of
-from pipeline.schema import CANONICAL_COLUMNS, NO_CLIENT_COLUMN_ID, REQUIRED_COLUMNS
+from pipeline.schema import (
+    CANONICAL_COLUMNS,
+    ITEM_LIST_COLUMNS,
+    JSON_VALUE_COLUMNS,
+    NO_CLIENT_COLUMN_ID,
+    REQUIRED_COLUMNS,
+)
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Callable, Mapping
 
 FORMATS = {
     ".csv": "csv",
@@ -84,7 +95,7 @@ def format_of(path: Path) -> tuple[str, str | None] | None:
 
 
 def resolve_inputs(inputs: list[str], run_dir: Path | None = None) -> list[SourceFile]:
-    """Expand files, globs and directories (recursively) into a sorted, de-duplicated list.
+    """Expand files, globs and directories (recursively): de-duplicated, sorted by path.
 
     A run directory's own outputs (`run_dir`'s, or any other's) are never read as logs."""
     found: list[Path] = []
@@ -112,11 +123,14 @@ def resolve_inputs(inputs: list[str], run_dir: Path | None = None) -> list[Sourc
             found.append(path)
         else:
             raise InputError(f"input {item} does not exist", hint="Check the path.")
+    # Files are numbered in path order, not command-line order, so that the outputs (and
+    # which of two duplicate rows is kept) do not depend on the order the inputs were given.
     unique: dict[Path, Path] = {}
     for path in found:
-        unique.setdefault(path.resolve(), path)
+        resolved = path.resolve()
+        unique[resolved] = min(unique.get(resolved, path), path, key=str)
     sources = []
-    for index, (path, given) in enumerate(unique.items()):
+    for index, (path, given) in enumerate(sorted(unique.items(), key=lambda kv: str(kv[0]))):
         kind = format_of(path)
         if kind is None:
             raise InputError(
@@ -178,16 +192,114 @@ def _check_readable(source: SourceFile) -> None:
             )
 
 
-def head_text(source: SourceFile, n_bytes: int = 65536) -> str:
-    """The first bytes of the (decompressed) file as text."""
-    if source.compression == "zstd":
-        import zstandard
+_VERIFY_CHUNK = 1 << 20
 
+
+def verify_compressed(source: SourceFile) -> None:
+    """Decompress the whole file and check that every frame (gzip member) ends properly.
+
+    DuckDB's zstd reader stops quietly at a cut frame, so a truncated file would read as its
+    first part; this pass finds a cut or damaged stream (and gzip's CRC) before anything is
+    reported. Plain files have nothing to check.
+    """
+    _check_readable(source)  # a file that is not compressed at all says so first
+    try:
+        if source.compression == "gzip":
+            with gzip.open(source.path, "rb") as handle:
+                while handle.read(_VERIFY_CHUNK):
+                    pass
+        elif source.compression == "zstd":
+            _verify_zstd(source.path)
+    except (OSError, EOFError, ValueError, zstandard.ZstdError) as exc:
+        raise InputError(
+            f"{source.path}: the {source.compression} data is truncated or damaged ({exc})",
+            hint="Copy or download the file again; a cut file would silently lose its rows.",
+        ) from None
+
+
+def _verify_zstd(path: Path) -> None:
+    decompressor = zstandard.ZstdDecompressor()
+    frame = decompressor.decompressobj()
+    in_frame = False
+    with path.open("rb") as raw:
+        while chunk := raw.read(_VERIFY_CHUNK):
+            while chunk:
+                frame.decompress(chunk)
+                in_frame = not frame.eof
+                chunk = frame.unused_data if frame.eof else b""
+                if frame.eof:
+                    frame = decompressor.decompressobj()
+    if in_frame:
+        raise ValueError("the last zstd frame ends before its end mark")
+
+
+def check_header(source: SourceFile, delimiter: str) -> None:
+    """A CSV/TSV header naming one column twice is an error: which one would be meant?"""
+    import csv
+    import io
+
+    header = next(csv.reader(io.StringIO(head_text(source)), delimiter=delimiter), [])
+    seen: set[str] = set()
+    for name in (field.strip() for field in header):
+        if name in seen:
+            raise InputError(
+                f"{source.path}: the header names column {name!r} twice",
+                hint="Rename one of the columns so that each name is unique.",
+            )
+        seen.add(name)
+
+
+def head_text(source: SourceFile, n_bytes: int = 65536) -> str:
+    """The first bytes of the (decompressed) file as text.
+
+    Read leniently (no end-of-stream or CRC check): a damaged file is reported by
+    `verify_compressed`, with a clearer message than a failed peek at its header.
+    """
+    if source.compression == "zstd":
         with source.path.open("rb") as raw, zstandard.ZstdDecompressor().stream_reader(raw) as z:
             return z.read(n_bytes).decode("utf-8", "replace")
-    opener = gzip.open if source.compression == "gzip" else open
-    with opener(source.path, "rb") as handle:
+    if source.compression == "gzip":
+        inflate = zlib.decompressobj(zlib.MAX_WBITS | 16)
+        head = b""
+        with source.path.open("rb") as raw:
+            while len(head) < n_bytes and (chunk := raw.read(65536)):
+                try:
+                    head += inflate.decompress(chunk, n_bytes - len(head))
+                except zlib.error:
+                    break
+        return head.decode("utf-8", "replace")
+    with source.path.open("rb") as handle:
         return handle.read(n_bytes).decode("utf-8", "replace")
+
+
+def escaped_lines(source: SourceFile, wanted: set[int]) -> dict[int, str]:
+    """Physical lines (1-based) of the decompressed file, every byte kept.
+
+    For lines that are not valid UTF-8: invalid bytes become `\\xNN` and a backslash `\\\\`,
+    so the text can be written anywhere and still says exactly which bytes the line held.
+    """
+    found: dict[int, str] = {}
+    last = max(wanted, default=0)
+    with _open_decompressed(source) as handle:
+        for number, raw in enumerate(handle, start=1):
+            if number in wanted:
+                line = raw.rstrip(b"\r\n").replace(b"\\", b"\\\\")
+                found[number] = line.decode("utf-8", "backslashreplace")
+            if number >= last:
+                break
+    return found
+
+
+def _open_decompressed(source: SourceFile) -> BinaryIO:
+    if source.compression == "zstd":
+        import io
+
+        raw = source.path.open("rb")
+        reader = zstandard.ZstdDecompressor().stream_reader(raw, closefd=True)
+        return io.BufferedReader(reader)  # type: ignore[arg-type]
+    if source.compression == "gzip":
+        return gzip.open(source.path, "rb")  # type: ignore[return-value]
+    return source.path.open("rb")
 
 
 def _first_text_char(source: SourceFile) -> str:
@@ -267,9 +379,11 @@ def _canonical_projection(
     matched: Mapping[str, str],
     value_of: Mapping[str, duckdb.Expression],
     default_model: str | None,
+    type_error: duckdb.Expression | None = None,
 ) -> list[duckdb.Expression]:
     text = duckdb.sqltype("VARCHAR")
-    columns = []
+    no_error = ConstantExpression(None)
+    columns = [(no_error if type_error is None else type_error).cast(text).alias("_type_error")]
     for canonical in CANONICAL_COLUMNS:
         if canonical in matched:
             expr = value_of[canonical]
@@ -337,10 +451,32 @@ def source_rows(
             hint=OUT_OF_MEMORY_HINT,
         ) from None
     except duckdb.Error as exc:
+        too_long = _LINE_LIMIT.search(str(exc))
+        if too_long:
+            limit = int(too_long.group(1))
+            number, size = _first_long_line(source, limit)
+            raise InputError(
+                f"{source.path}: line {number} is {size:,} bytes, above the CSV reader's limit "
+                f"of {limit:,} bytes per line; the reader cannot go on past it",
+                hint="A request log line is far shorter: remove or shorten that line (it may "
+                "hold a whole prompt or a runaway field), or split the file there.",
+            ) from None
         raise InputError(
             f"{source.path}: cannot be read as {source.format}: {str(exc).splitlines()[0]}",
             hint="Check that the file's extension matches its content.",
         ) from None
+
+
+_LINE_LIMIT = re.compile(r"Maximum line size of (\d+) bytes exceeded")
+
+
+def _first_long_line(source: SourceFile, limit: int) -> tuple[int, int]:
+    """(line number, bytes) of the first physical line longer than `limit` bytes."""
+    with _open_decompressed(source) as handle:
+        for number, raw in enumerate(handle, start=1):
+            if len(raw.rstrip(b"\r\n")) > limit:
+                return number, len(raw.rstrip(b"\r\n"))
+    return 0, 0
 
 
 def _csv_rows(
@@ -353,6 +489,7 @@ def _csv_rows(
     default_model: str | None,
 ) -> SourceRows:
     delimiter = "\t" if source.format == "tsv" else _header_delimiter(source)
+    check_header(source, delimiter)
     rel = _materialised(
         con, sqlrun.query(con, "sources/read_csv", {"path": source.read_path, "delim": delimiter})
     )
@@ -451,30 +588,89 @@ def _jsonl_rows(
     numbered = lines.filter("trim(coalesce(line, '')) <> ''").project(  # blank: no record
         SQLExpression("rowid + 1").alias("_source_row"),
         ColumnExpression("line"),
-        SQLExpression("coalesce(json_valid(line), false)").alias("_is_valid_record"),
+        # valid JSON that is not an object (an array, a string, a number) is no record either
+        SQLExpression("coalesce(json_valid(line) and starts_with(ltrim(line), '{'), false)").alias(
+            "_is_valid_record"
+        ),
     )
+    line = ColumnExpression("line")
     extracted = numbered.project(
         ColumnExpression("_source_row"),
+        ColumnExpression("line"),
         ColumnExpression("_is_valid_record"),
         CaseExpression(
             ColumnExpression("_is_valid_record"),
-            FunctionExpression(
-                "json_extract_string", ColumnExpression("line"), ConstantExpression(paths)
-            ),
+            FunctionExpression("json_extract_string", line, ConstantExpression(paths)),
         ).alias("_fields"),
     )
-    values: dict[str, duckdb.Expression] = {
-        canonical: FunctionExpression(
-            "list_extract", ColumnExpression("_fields"), ConstantExpression(position + 1)
-        )
-        for position, (canonical, _) in enumerate(names)
-    }
-    rel = extracted.project(
+    # JSON types are looked up only on lines where a field's text could be a list, an object
+    # or a boolean: a second parse of every line would cost as much as the extraction.
+    could_be_mistyped = " or ".join(
+        f"starts_with(_fields[{i}], '[') or starts_with(_fields[{i}], '{{') "
+        f"or _fields[{i}] in ('true', 'false')"
+        for i in range(1, len(paths) + 1)
+    )
+    typed = extracted.project(
         ColumnExpression("_source_row"),
         ColumnExpression("_is_valid_record"),
-        *_canonical_projection(matched, values, default_model),
+        ColumnExpression("_fields"),
+        CaseExpression(
+            SQLExpression(could_be_mistyped or "false"),
+            FunctionExpression("json_type", line, ConstantExpression(paths)),
+        ).alias("_types"),
+    )
+
+    def field(name: str, position: int) -> duckdb.Expression:
+        return FunctionExpression(
+            "list_extract", ColumnExpression(name), ConstantExpression(position + 1)
+        )
+
+    values = {
+        canonical: field("_fields", position) for position, (canonical, _) in enumerate(names)
+    }
+    rel = typed.project(
+        ColumnExpression("_source_row"),
+        ColumnExpression("_is_valid_record"),
+        *_canonical_projection(
+            matched, values, default_model, _json_type_error(names, lambda i: field("_types", i))
+        ),
     )
     return SourceRows(rel, ColumnExpression("line"), matched)
+
+
+_SCALAR_JSON_TYPES = ("VARCHAR", "BIGINT", "UBIGINT", "DOUBLE", "NULL")
+
+
+def _json_type_error(
+    names: list[tuple[str, str]], type_at: Callable[[int], duckdb.Expression]
+) -> duckdb.Expression | None:
+    """The first field whose JSON type cannot hold its canonical column, as a reject detail.
+
+    Numbers and text are both read as text (a number may be quoted, an id may be a number);
+    an object, a boolean, or an array outside the per-item token lists is a wrong type.
+    """
+    result: CaseExpression | None = None
+    for position, (canonical, theirs) in enumerate(names):
+        allowed = _SCALAR_JSON_TYPES + (("ARRAY",) if canonical in ITEM_LIST_COLUMNS else ())
+        if canonical in JSON_VALUE_COLUMNS:  # JSON as given; staging checks its shape
+            continue
+        kind = type_at(position)
+        condition = kind.isnotin(*[ConstantExpression(t) for t in allowed])
+        detail = FunctionExpression(
+            "concat",
+            ConstantExpression(f"{canonical} (field {theirs}) is a JSON "),
+            kind,
+            ConstantExpression(", not a number or text"),
+        )
+        result = (
+            CaseExpression(condition, detail) if result is None else result.when(condition, detail)
+        )
+    if result is None:
+        return None
+    # most lines were never typed (no list, object or boolean in them): skip the chain
+    return CaseExpression(ColumnExpression("_types").isnull(), ConstantExpression(None)).otherwise(
+        result
+    )
 
 
 def _parquet_rows(
@@ -496,11 +692,32 @@ def _parquet_rows(
         preset_map=preset_map,
         option_labels=option_labels,
     )
+    _check_parquet_types(source, rel, matched)
     raw = FunctionExpression(
         "json_object",
         *[arg for c in found for arg in (ConstantExpression(c), ColumnExpression(c))],
     ).cast(duckdb.sqltype("VARCHAR"))
     return SourceRows(_tabular_rows(rel, matched, default_model), raw, matched)
+
+
+def _check_parquet_types(
+    source: SourceFile, rel: duckdb.DuckDBPyRelation, matched: Mapping[str, str]
+) -> None:
+    """A mapped Parquet column of a nested or boolean type holds no number or text at all."""
+    types = dict(zip(rel.columns, (str(t) for t in rel.types), strict=True))
+    for canonical, theirs in matched.items():
+        kind = types[theirs]
+        nested = kind.endswith("[]") or kind.startswith(("STRUCT", "MAP", "UNION"))
+        if canonical in JSON_VALUE_COLUMNS:  # kept as its JSON text; staging checks its shape
+            continue
+        if kind == "BOOLEAN" or (
+            nested and not (canonical in ITEM_LIST_COLUMNS and kind.endswith("[]"))
+        ):
+            raise InputError(
+                f"{source.path}: column {theirs} (for {canonical}) has type {kind}, "
+                "not a number or text",
+                hint=f"Map {canonical} to another column with --map {canonical}=COLUMN.",
+            )
 
 
 _HEAD_RECORDS = 200

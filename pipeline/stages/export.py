@@ -23,7 +23,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from fitting import FAMILIES, PARAM_NAMES, SERVEGEN_NAMES
-from pipeline.naming import model_dir_name, pseudonym
+from pipeline.naming import model_dir_names, pseudonym
 from pipeline.rundir import RunDir, stage, write_text_atomic
 from pipeline.spreadsheet import csv_line
 from pipeline.stages.aggregate import DISTRIBUTIONS, META, TRACE_WINDOWS
@@ -130,9 +130,10 @@ def run(run_dir: RunDir, options: ExportOptions) -> ExportResult:
     profiles = run_dir.output("profiles")
     shutil.rmtree(profiles, ignore_errors=True)
     clients_rows: list[list[Any]] = []
+    dir_of = model_dir_names(model for _, model in by_model)  # unique per run, checked
     with _FitsWriter(run_dir.output("fits.json"), meta) as fits_out:
         for (category, model), model_clients in by_model.items():  # file order
-            model_dir = model_dir_name(model)
+            model_dir = dir_of[model]
             directory = profiles / "data" / category / model_dir
             directory.mkdir(parents=True, exist_ok=True)
             last_window = max(c["last_window_index"] for c in model_clients)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import shutil
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -20,14 +21,16 @@ from pipeline.config import EngineOptions, IngestOptions
 from pipeline.errors import ConfigError, InputError
 from pipeline.presets import PRESETS, Preset, client_column, matching_presets
 from pipeline.rundir import RunDir, canonical, sha256_of, stage, write_json
-from pipeline.schema import NO_CLIENT_COLUMN_ID, REJECT_REASONS
+from pipeline.schema import MAX_TOKENS, MISSING_CLIENT_ID, NO_CLIENT_COLUMN_ID, REJECT_REASONS
 from pipeline.sources import (
     SourceFile,
     SourceRows,
+    escaped_lines,
     file_stem,
     head_columns,
     resolve_inputs,
     source_rows,
+    verify_compressed,
 )
 from pipeline.spreadsheet import write_rejects_csv
 
@@ -122,6 +125,7 @@ def run(
         has_reject_tables = any(s.format in ("csv", "tsv", "jsonl") for s in sources)
         if has_reject_tables:
             sqlrun.query(con, "ingest/structural_rejects").to_table("structural")
+            _keep_raw_bytes(con, sources)
         else:
             sqlrun.execute(con, "ingest/create_empty_structural")
         con.read_parquet(str(staged_dir / "*.parquet")).create_view("staged")
@@ -136,10 +140,11 @@ def run(
         rejects_path = run_dir.path("rejects.csv")
         write_rejects_csv(con, run_dir.output("rejects.csv"))
         counts = sqlrun.query(con, "ingest/row_counts").fetchall()
+        notes = dict(sqlrun.query(con, "ingest/time_notes").fetchall())
     finally:
         con.close()
 
-    summary = _summary(sources, counts)
+    summary = _summary(sources, counts, notes, options)
     write_json(run_dir.output("summary.json"), summary)
     summary_path = run_dir.path("summary.json")
     run_dir.update_manifest(
@@ -253,29 +258,47 @@ def _check_preset_fits(source: SourceFile, preset: Preset, column_map: dict[str,
     )
 
 
+def stg_params(file_index: int, options: IngestOptions) -> dict[str, object]:
+    """The parameters of `ingest/stg_requests` for one file."""
+    return {
+        "file_index": file_index,
+        "unit_us": options.unit_us,
+        "max_epoch_us": MAX_EPOCH_US,
+        "local_times": options.tz.upper() not in ("UTC", "ETC/UTC", "Z"),
+        "ambiguous": options.ambiguous,
+        "max_tokens": MAX_TOKENS,
+        "missing_client_id": MISSING_CLIENT_ID,
+    }
+
+
 def _stage_file(
     con: duckdb.DuckDBPyConnection, source: SourceFile, options: IngestOptions, staged_dir: Path
 ) -> dict[str, str]:
-    """Check one file's rows and write them, verdicts included, as one staged part."""
-    loaded = load_source(con, source, options)
-    loaded.rows.create_view("source_rows", replace=True)
-    staged = sqlrun.query(
-        con,
-        "ingest/stg_requests",
-        {
-            "file_index": source.file_index,
-            "unit_us": options.unit_us,
-            "max_epoch_us": MAX_EPOCH_US,
-        },
-    )
-    part = staged_dir / f"part-{source.file_index:05d}.parquet"
-    try:
-        staged.write_parquet(str(part))
-    except duckdb.Error as exc:
-        raise InputError(
-            f"{source.path}: reading failed: {str(exc).splitlines()[0]}",
-            hint="The file may be truncated or not in the format its name says.",
-        ) from None
+    """Check one file's rows and write them, verdicts included, as one staged part.
+
+    A compressed file is checked to its end in a second thread while DuckDB reads it (both
+    release the GIL), so a cut or damaged file stops the run instead of losing its tail.
+    """
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        verified = pool.submit(verify_compressed, source)
+        try:
+            loaded = load_source(con, source, options)
+            loaded.rows.create_view("source_rows", replace=True)
+            staged = sqlrun.query(
+                con, "ingest/stg_requests", stg_params(source.file_index, options)
+            )
+            part = staged_dir / f"part-{source.file_index:05d}.parquet"
+            try:
+                staged.write_parquet(str(part))
+            except duckdb.Error as exc:
+                raise InputError(
+                    f"{source.path}: reading failed: {str(exc).splitlines()[0]}",
+                    hint="The file may be truncated or not in the format its name says.",
+                ) from None
+        except InputError:
+            verified.result()  # a damaged file explains a failed read best
+            raise
+        verified.result()
     # The raw text of the rows that failed, while the file is still loaded.
     con.read_parquet(str(part)).create_view("staged_part", replace=True)
     sqlrun.query(con, "ingest/part_rejects").create_view("wanted_rows", replace=True)
@@ -339,7 +362,54 @@ def _input_files_table(sources: list[SourceFile]) -> pa.Table:
     )
 
 
-def _summary(sources: list[SourceFile], counts: list[tuple[int, str, int]]) -> dict[str, object]:
+def _keep_raw_bytes(con: duckdb.DuckDBPyConnection, sources: list[SourceFile]) -> None:
+    """Lines that are not UTF-8: their raw_text from the file's bytes, escaped, not the '?'s."""
+    wanted: dict[int, set[int]] = {}
+    for file_index, line in sqlrun.query(con, "ingest/invalid_encoding_lines").fetchall():
+        wanted.setdefault(file_index, set()).add(line)
+    rows: list[tuple[int, int, str]] = []
+    for source in sources:
+        if source.file_index in wanted:
+            found = escaped_lines(source, wanted[source.file_index])
+            rows.extend((source.file_index, line, text) for line, text in sorted(found.items()))
+    if not rows:
+        return
+    escaped = pa.table(
+        {
+            "file_index": pa.array([r[0] for r in rows], pa.int32()),
+            "line": pa.array([r[1] for r in rows], pa.int64()),
+            "raw_text": pa.array([r[2] for r in rows], pa.string()),
+        }
+    )
+    con.register("escaped_lines", escaped)
+    sqlrun.execute(con, "ingest/update_raw_bytes")
+
+
+_UNIT_NAMES = {"ms": "milliseconds", "us": "microseconds", "ns": "nanoseconds"}
+
+
+def _time_warnings(notes: dict[str, int], options: IngestOptions) -> list[str]:
+    """Numbers that read as epoch ms/us/ns at another unit: say which unit, and the option."""
+    warnings = []
+    for unit, name in _UNIT_NAMES.items():
+        n = notes.get(f"likely_unit_{unit}", 0)
+        if n:
+            current = options.time_unit or (
+                PRESETS[options.preset].time_unit if options.preset else "s"
+            )
+            warnings.append(
+                f"{n:,} numeric timestamps are after 2200 read as {current} but look like epoch "
+                f"{name} (rejected as timestamp_out_of_range): use --time-unit {unit}"
+            )
+    return warnings
+
+
+def _summary(
+    sources: list[SourceFile],
+    counts: list[tuple[int, str, int]],
+    notes: dict[str, int] | None = None,
+    options: IngestOptions | None = None,
+) -> dict[str, object]:
     files = []
     by_reason: dict[str, int] = {}
     for source in sources:
@@ -367,11 +437,15 @@ def _summary(sources: list[SourceFile], counts: list[tuple[int, str, int]]) -> d
     unknown = set(by_reason) - set(REJECT_REASONS)
     if unknown:
         raise AssertionError(f"undocumented reject reasons {sorted(unknown)}")
+    notes = notes or {}
+    options = options or IngestOptions()
     return {
         "rows_read": rows_read,
         "rows_accepted": rows_accepted,
         "rows_rejected": rows_rejected,
         "rejects_by_reason": dict(sorted(by_reason.items())),
+        "ambiguous_local_times_resolved": notes.get("ambiguous_resolved", 0),
+        "warnings": _time_warnings(notes, options),
         "files": files,
     }
 
@@ -392,8 +466,13 @@ def _check_reject_share(result: IngestResult, summary: dict[str, object], limit:
             f"{result.rows_rejected:,} of {result.rows_read:,} rows ({share:.1%}) were rejected, "
             f"above --max-reject-fraction {limit:g}; most in {worst['path']} "
             f"({worst['rows_rejected']:,} rows, mostly {top_reason}: {REJECT_REASONS[top_reason]})",
-            hint=f"See {result.rejects} for each row and its reason; fix the input or the column "
-            "mapping (--map), or raise --max-reject-fraction.",
+            hint=" ".join(
+                [
+                    *summary["warnings"],  # type: ignore[misc]
+                    f"See {result.rejects} for each row and its reason; fix the input or the "
+                    "column mapping (--map), or raise --max-reject-fraction.",
+                ]
+            ),
         )
     if result.rows_accepted == 0:
         raise InputError("no row was accepted", hint=f"See {result.rejects}.")

@@ -7,5 +7,6 @@ create or replace table structural (
     line bigint,
     reject_reason varchar,
     reject_detail varchar,
-    raw_text varchar
+    raw_text varchar,
+    is_invalid_encoding boolean
 )

@@ -2,10 +2,12 @@
 -- grain:    one row per accepted-so-far record whose request_id was seen before
 -- inputs:   staged
 -- params:   (none)
--- contract: duplicates@1. The first occurrence by (file_index, source_row) is kept; only ids
---           that occur more than once are ranked, so logs without duplicates pay one group-by.
+-- contract: duplicates@1. The earliest arrival is kept (ties: the smallest file_index, files
+--           being numbered in path order, then source_row), so the choice does not depend on
+--           the order of the input files; only ids that occur more than once are ranked, so
+--           logs without duplicates pay one group-by.
 with candidates as (
-    select file_index, source_row, request_id
+    select file_index, source_row, request_id, arrival_us
     from staged
     where reject_reason is null and request_id is not null
 ),
@@ -20,7 +22,7 @@ ranked as (
         c.source_row,
         c.request_id,
         row_number() over (
-            partition by c.request_id order by c.file_index, c.source_row
+            partition by c.request_id order by c.arrival_us, c.file_index, c.source_row
         ) as occurrence
     from candidates as c
     semi join repeated as r on c.request_id = r.request_id

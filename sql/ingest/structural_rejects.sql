@@ -23,7 +23,9 @@ final as (
             else 'malformed_row'
         end as reject_reason,
         error_message as reject_detail,
-        csv_line as raw_text
+        csv_line as raw_text,
+        -- the reader shows the bytes it could not decode as '?': ingest re-reads them
+        error_type = 'INVALID ENCODING' as is_invalid_encoding
     from errors
     order by file_index, line
 )
