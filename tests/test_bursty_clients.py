@@ -18,7 +18,7 @@ import pytest
 
 from pipeline import RunOptions, run_all
 from pipeline.config import IngestOptions
-from tests.conftest import TRACES
+from tests.conftest import public_trace
 from tests.servegen_loader import Client, Window, generate, load_model
 
 WINDOW_S = 600
@@ -244,7 +244,7 @@ def test_a_window_the_family_cannot_describe_keeps_its_sample_cv(tmp_path: Path)
     # too light for those gaps (its CV is 2.6-3.4, the windows' 9-14), so the exported shape
     # is the one whose CV is the window's, and fits.json says so.
     out = tmp_path / "out"
-    log = TRACES / "azure_llm_2023" / "AzureLLMInferenceTrace_code.csv"
+    log = public_trace("azure_llm_2023/AzureLLMInferenceTrace_code.csv")
     run_all([str(log)], out, RunOptions(ingest=IngestOptions(preset="azure-llm")))
     (client,) = _fits(out).values()
     busy = [w for w in client["windows"] if w["status"] == "fitted"]

@@ -5,16 +5,14 @@ from __future__ import annotations
 import csv
 import json
 import math
-import os
 from pathlib import Path
 
 import polars as pl
-import pytest
 
 from pipeline.config import EngineOptions, IngestOptions
 from pipeline.rundir import RunDir
 from pipeline.stages import ingest
-from tests.conftest import TRACES
+from tests.conftest import public_trace
 
 MOONCAKE_ROWS = [
     {"timestamp": 0, "input_length": 1100, "output_length": 7, "hash_ids": [0, 1, 2]},
@@ -103,18 +101,8 @@ def test_a_hash_ids_that_is_not_a_list_is_quarantined(tmp_path: Path) -> None:
     assert got["hash_ids"].to_list() == ["[1, 2]"]
 
 
-def _published(relative: str) -> Path:
-    path = TRACES / relative
-    if not path.is_file():
-        reason = f"published trace {path} is missing"
-        if os.environ.get("SERVECHAR_REQUIRE_TRACES") == "1":
-            pytest.fail(f"{reason}; SERVECHAR_REQUIRE_TRACES=1 requires it")
-        pytest.skip(reason)
-    return path
-
-
 def test_published_mooncake_blocks_survive_ingest(tmp_path: Path) -> None:
-    path = _published("mooncake_fast25/conversation_trace.jsonl")
+    path = public_trace("mooncake_fast25/conversation_trace.jsonl")
     run_dir = RunDir(tmp_path / "out")
     ingest.run(run_dir, [str(path)], IngestOptions(preset="mooncake"), EngineOptions())
     got = pl.from_arrow(ingest.read_requests(run_dir)).sort("source_row")
@@ -129,7 +117,7 @@ def test_published_mooncake_blocks_survive_ingest(tmp_path: Path) -> None:
 
 
 def test_published_ragpulse_segments_survive_ingest(tmp_path: Path) -> None:
-    path = _published("ragpulse/0_trace.jsonl")
+    path = public_trace("ragpulse/0_trace.jsonl")
     run_dir = RunDir(tmp_path / "out")
     ingest.run(run_dir, [str(path)], IngestOptions(preset="ragpulse"), EngineOptions())
     got = pl.from_arrow(ingest.read_requests(run_dir)).sort("source_row")
