@@ -272,10 +272,13 @@ def bars(
     *,
     log_y: bool = False,
     stacked: bool = False,
+    legend: bool | None = None,
 ) -> go.Figure:
     """Bars per category; several named value lists give grouped (or stacked) bars.
 
     Numeric categories (histogram bin centres) get a linear axis, text ones a category axis.
+    The legend shows with several value lists, or when ``legend`` asks for it: one named list
+    whose name says something the axis does not (e.g. that every bar is a partial hour).
     """
     numeric = all(isinstance(c, int | float) for c in categories)
     named = values if isinstance(values, Mapping) else {y_title: values}
@@ -292,7 +295,7 @@ def bars(
         "xaxis": {"type": "linear" if numeric else "category"},
         "bargap": 0.05 if numeric else 0.2,
         "barmode": "stack" if stacked else "group",
-        "showlegend": len(named) > 1,
+        "showlegend": len(named) > 1 if legend is None else legend,
     }
     return go.Figure(traces, layout=_layout(title, x_title, y_title, **extra))
 

@@ -178,11 +178,19 @@ def _daily(index: int, model: Mapping[str, Any]) -> list[Part]:
     peak = _of_model(index, model, "periodicity", "peak_to_mean", unit="ratio")
     if peak is None:
         return []
+    # A peak and a trough need two hours of the day; a log of one hour (Mooncake's) has
+    # neither, and one of a few hours shows no daily shape, only those hours.
+    covered = _get(model, "periodicity", "hourly_profile", "covered_s") or []
+    hours_seen = sum(1 for c in covered if c)
+    if covered and hours_seen < 2:
+        return ["the log covers less than two hours of the day: no daily shape to read"]
     said: list[Part] = ["hourly peak-to-mean ", peak]
     busiest = _of_model(index, model, "periodicity", "busiest_hour_utc", unit="hour")
     quietest = _of_model(index, model, "periodicity", "quietest_hour_utc", unit="hour")
     if busiest is not None and quietest is not None:
         said.extend([", busiest hour ", busiest, " UTC, quietest ", quietest])
+    if covered and hours_seen < len(covered):
+        said.append(", over only the hours of the day the log covers")
     return said
 
 

@@ -704,15 +704,27 @@ def clock_ties_blocks(model: Mapping[str, Any], inputs: ReportInputs) -> list[Bl
     )
     if record is None:
         return []
-    return [
-        Paragraph(
-            f"{fmt(record['windows_with_ties'])} of "
-            f"{_count(record['windows_fitted'], 'fitted window')} were fitted through ties: "
-            f"{pct(record['tie_share'])} of their {fmt(record['gaps'])} gaps fell below the "
-            f"{_tick(record['resolution_s'])} clock and enter the likelihood as censored "
-            "(shorter than one tick), not as a value."
+    clock, fitted = _tick(record["resolution_s"]), _count(record["windows_fitted"], "fitted window")
+    if record["windows_with_ties"]:
+        text = (
+            f"{fmt(record['windows_with_ties'])} of {fitted} were fitted through ties: "
+            f"{fmt(record['tied_gaps'])} of all {fmt(record['gaps'])} fitted gaps "
+            f"({pct(record['tie_share'])}) fell below the {clock} clock; each enters the "
+            "likelihood as censored (shorter than one tick), not as a value."
         )
-    ]
+    else:
+        text = (
+            f"No gap of the {fitted} ({fmt(record['gaps'])} gaps) fell below the {clock} "
+            "clock, so none was fitted through ties."
+        )
+    matched = record.get("windows_shape_from_sample_cv") or 0
+    if matched:
+        text += (
+            f" {fmt(matched)} of the {fitted} export the shape whose CV is their sample CV: "
+            f"it is more than {fmt(fit.get('cv_misfit_ratio'))} times the fitted pattern's CV, "
+            "gaps the family's tail cannot produce (fits.json pattern.shape_from is sample_cv)."
+        )
+    return [Paragraph(text)]
 
 
 def _tick(seconds: float) -> str:
@@ -771,6 +783,7 @@ def periodicity_blocks(model: Mapping[str, Any]) -> list[Block]:
                     [f"{int(h):02d}" for h in hours],
                     values,
                     stacked=True,
+                    legend=any(partial) or None,
                 ),
                 reading,
             )

@@ -232,11 +232,14 @@ def test_report_says_how_many_windows_were_fitted_through_ties(
         assert record["tied_gaps"] == sum(w["n_tied"] for w in windows)
         assert record["tie_share"] == pytest.approx(record["tied_gaps"] / record["gaps"])
         assert 0 < record["tie_share"] < 1
+        assert record["windows_shape_from_sample_cv"] == 0
         sentence = (
             f"{record['windows_with_ties']} of {record['windows_fitted']} fitted windows were "
-            f"fitted through ties: {100 * record['tie_share']:.1f}% of their"
+            f"fitted through ties: {record['tied_gaps']:,} of all {record['gaps']:,} fitted "
+            f"gaps ({100 * record['tie_share']:.1f}%) fell below the"
         )
         assert sentence in html, sentence
+    assert "export the shape whose CV is their sample CV" not in html
 
 
 def test_a_window_the_family_cannot_describe_keeps_its_sample_cv(tmp_path: Path) -> None:
@@ -255,3 +258,11 @@ def test_a_window_the_family_cannot_describe_keeps_its_sample_cv(tmp_path: Path)
         assert pattern["cv"] == pytest.approx(w["cv"], rel=1e-6)
         fitted = w["fits"]["weibull_min"]["params"]["c"]
         assert pattern["name"] == "Weibull" and pattern["shape"] < fitted
+    # ... and the report says so, next to its ties (none: its gaps are all above 1 us)
+    manifest = json.loads((out / "manifest.json").read_text())
+    (record,) = manifest["stages"]["fit"]["clock_ties"]
+    assert record["windows_shape_from_sample_cv"] == len(busy)
+    html = (out / "report.html").read_text()
+    n = len(busy)
+    assert f"No gap of the {n} fitted windows ({record['gaps']:,} gaps) fell below" in html
+    assert f"{n} of the {n} fitted windows export the shape whose CV is their sample CV" in html

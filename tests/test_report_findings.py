@@ -223,3 +223,27 @@ def test_anomalies_of_another_shape_are_survived(sample_run: Path) -> None:
     odd = {"events": [{"model": "<b>x</b>", "score": "high"}, *ANOMALIES["events"]]}
     html, _ = render(assemble(ReportInputs(stats, {}, {}, anomalies=odd), (findings_section,)), "t")
     assert "<b>x</b>" not in html and "&lt;b&gt;x&lt;/b&gt;" in html
+
+
+def test_a_log_shorter_than_a_day_gets_no_daily_shape_it_lacks(sample_run: Path) -> None:
+    """Mooncake's 59-minute log fills one hour of the day: busiest and quietest are that same
+    hour, and a peak-to-mean of 1 says nothing. Azure's 57-minute code trace touches two."""
+    stats = json.loads((sample_run / "stats.json").read_text())
+
+    def daily_line(hours_seen: list[int]) -> str:
+        for model in stats["models"]:
+            covered = model["periodicity"]["hourly_profile"]["covered_s"]
+            for hour in range(len(covered)):
+                covered[hour] = 3600.0 if hour in hours_seen else 0.0
+        item = next(
+            i for i in key_findings(ReportInputs(stats, {}, {})).items if i.topic == "Daily shape"
+        )
+        first = item.clauses[0]
+        return "".join(p if isinstance(p, str) else getattr(p, "text", "") for p in first)
+
+    one_hour = daily_line([0])
+    assert "no daily shape to read" in one_hour and "busiest" not in one_hour
+    two_hours = daily_line([18, 19])
+    assert "busiest hour" in two_hours
+    assert two_hours.endswith("over only the hours of the day the log covers.")
+    assert "over only" not in daily_line(list(range(24)))

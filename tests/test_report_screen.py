@@ -221,3 +221,19 @@ def test_fidelity_numbers_and_figures_look_like_the_rest(sample_run: Path) -> No
                 assert axis.exponentformat == "power"  # 10^-4, never 100μ
                 assert axis.range is not None
     assert math.isfinite(float(rows["CV of inter-arrival times"][0]))
+
+
+def test_a_log_of_partial_hours_only_still_marks_them(screen_run: Path) -> None:
+    """A log shorter than an hour's span on both sides (Azure's 57-minute code trace) has only
+    partly covered hours: their one series must still say so in a legend."""
+    from reports.figures import Chart
+    from reports.sections import periodicity_blocks
+
+    model = _model(_stats(screen_run), "solo")
+    profile = model["periodicity"]["hourly_profile"]
+    profile["y"][18] = None
+    profile["partial"][18] = False  # only hours 17 and 19 remain, both partial
+    (chart,) = [b for b in periodicity_blocks(model) if isinstance(b, Chart)]
+    names = [t.name for t in chart.figure.data]
+    assert names == ["partly covered hours"]
+    assert chart.figure.layout.showlegend is True

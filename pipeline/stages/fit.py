@@ -216,7 +216,8 @@ def run(run_dir: RunDir, options: FitOptions) -> FitStageResult:
                 s: int((status == s).sum())
                 for s in ("fitted", "pooled", "default", "tick_counts", "below_resolution")
             },
-            "clock_ties": _clock_ties(columns, status == "fitted", window_table, clock),
+            "clock_ties": _clock_ties(columns, status == "fitted", window_table, clock, shape_from),
+            "cv_misfit_ratio": CV_MISFIT_RATIO,
         },
     )
     return FitStageResult(
@@ -290,9 +291,11 @@ def _clock_ties(
     fitted: NDArray[np.bool_],
     window_table: dict[str, NDArray],
     clock: NDArray[np.float64],
+    shape_from: NDArray[np.str_],
 ) -> list[dict[str, Any]]:
     """Per model: its fitted windows, how many had gaps below the clock (fitted through ties,
-    censored in the likelihood) and the share of their gaps that tied."""
+    censored in the likelihood), the share of their gaps that tied, and how many exported the
+    shape matched to their sample CV (:data:`CV_MISFIT_RATIO`)."""
     records = []
     keys = zip(columns["category"].astype(str), columns["model"].astype(str), strict=True)
     model_of_window = np.array([f"{c}\x00{m}" for c, m in keys], dtype=object)
@@ -311,6 +314,7 @@ def _clock_ties(
                 "gaps": gaps,
                 "tied_gaps": int(tied.sum()),
                 "tie_share": float(tied.sum() / gaps) if gaps else 0.0,
+                "windows_shape_from_sample_cv": int((shape_from[rows] == "sample_cv").sum()),
             }
         )
     return records
