@@ -705,6 +705,13 @@ def clock_ties_blocks(model: Mapping[str, Any], inputs: ReportInputs) -> list[Bl
     if record is None:
         return []
     clock, fitted = _tick(record["resolution_s"]), _count(record["windows_fitted"], "fitted window")
+    by_ticks = record.get("windows_tick_counts") or 0
+    on_ticks = (
+        f"{_count(by_ticks, 'window')} with more than one arrival per {clock} tick take their "
+        "CV from the dispersion of counts per tick (fits.json status tick_counts)."
+    )
+    if not record["windows_fitted"]:
+        return [Paragraph(f"No window was fitted through its gaps: {on_ticks}")] if by_ticks else []
     if record["windows_with_ties"]:
         text = (
             f"{fmt(record['windows_with_ties'])} of {fitted} were fitted through ties: "
@@ -724,6 +731,8 @@ def clock_ties_blocks(model: Mapping[str, Any], inputs: ReportInputs) -> list[Bl
             f"it is more than {fmt(fit.get('cv_misfit_ratio'))} times the fitted pattern's CV, "
             "gaps the family's tail cannot produce (fits.json pattern.shape_from is sample_cv)."
         )
+    if by_ticks:
+        text += f" {on_ticks}"
     return [Paragraph(text)]
 
 
@@ -1820,6 +1829,16 @@ METHODS = (
         "with as many degrees of freedom as extra parameters (Wilks 1938). Here the "
         "Exponential (Poisson arrivals) against the better of Gamma and Weibull, which "
         "contain it at shape 1 (1 degree of freedom).",
+    ),
+    (
+        "Exported arrival pattern",
+        "Per client trace window with enough requests: the better of Gamma and Weibull by "
+        "maximum likelihood, fitted through the log's clock (a gap below one tick counts as "
+        "censored, P(gap < tick), never as a value at a floor), with its fitted shape; the "
+        "profile's cv is that pattern's CV (Gamma 1/sqrt(shape)), and fits.json keeps the "
+        "window's sample CV beside it. When the sample CV exceeds twice the pattern's CV, the "
+        "family's tail cannot produce the gaps and the shape is matched to the sample CV "
+        "(pattern.shape_from). Smaller windows use the client's pooled pattern.",
     ),
     (
         "STL strength",

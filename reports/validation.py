@@ -179,11 +179,12 @@ def _model_figures(model: dict[str, Any]) -> list[tuple[str, go.Figure, str]]:
         if not series:
             continue
         scores = model["fields"].get(field, {})
+        x, series = _until_every_curve_is_one(tokens["x_tokens"], series)
         figures.append(
             (
                 f"{model['model']}: {field.replace('_', ' ')}",
                 _overlay(
-                    tokens["x_tokens"],
+                    x,
                     series,
                     title=f"{name}: {field.replace('_', ' ')} CDF",
                     x_title=f"{field.replace('_', ' ')} (tokens)",
@@ -196,6 +197,20 @@ def _model_figures(model: dict[str, Any]) -> list[tuple[str, go.Figure, str]]:
             )
         )
     return figures
+
+
+def _until_every_curve_is_one(
+    x: list[float], series: dict[str, Any]
+) -> tuple[list[float], dict[str, Any]]:
+    """The CDF points up to the first grid point where every curve has reached 1: the token
+    grid runs to 1e6 whatever the lengths, and its flat end would take most of the axis."""
+    curves = {k: v for k, v in series.items() if v}
+    end = len(x)
+    for index in range(len(x)):
+        if all(v[index] is not None and v[index] >= 1.0 for v in curves.values()):
+            end = index + 1
+            break
+    return x[:end], {k: v[:end] if v else v for k, v in series.items()}
 
 
 def _overlay(

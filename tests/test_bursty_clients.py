@@ -18,6 +18,7 @@ import pytest
 
 from pipeline import RunOptions, run_all
 from pipeline.config import IngestOptions
+from pipeline.stages.fit import CV_MISFIT_RATIO
 from tests.conftest import public_trace
 from tests.servegen_loader import Client, Window, generate, load_model
 
@@ -266,3 +267,6 @@ def test_a_window_the_family_cannot_describe_keeps_its_sample_cv(tmp_path: Path)
     n = len(busy)
     assert f"No gap of the {n} fitted windows ({record['gaps']:,} gaps) fell below" in html
     assert f"{n} of the {n} fitted windows export the shape whose CV is their sample CV" in html
+    # the Methods definition states the rule with the ratio the fit stage uses
+    assert CV_MISFIT_RATIO == 2.0
+    assert "When the sample CV exceeds twice the pattern" in html

@@ -164,7 +164,8 @@ def test_burstiness_cdfs_stability_and_periodicity(sample_stats: dict) -> None:
     period = model["periodicity"]
     assert period["daily"] == {
         "available": False,
-        "reason": "the log spans 24 hours; a daily decomposition needs 2 days (48 hours)",
+        "reason": "the log's arrivals fall in 24 clock hour(s); a daily decomposition "
+        "needs 2 days (48 hours)",
     }
     # the hourly profile is requests over covered seconds: weighted by the seconds each hour
     # covers, it gives back the model's requests over its first-to-last-arrival span

@@ -145,6 +145,13 @@ def test_mooncake_ticks_are_not_fitted_as_bursts(run_trace: Callable[[str], Path
     assert set(fits["status"]) == {"tick_counts"}
     assert np.all((fits["pattern_cv"] > 0.9) & (fits["pattern_cv"] < 1.1))
     assert np.allclose(fits["pattern_cv"] ** 2, fits["tick_fano"])
+    # ... and the burstiness section says so instead of staying silent about its clock
+    html = (out / "report.html").read_text(encoding="utf-8")
+    n = len(fits)
+    assert (
+        f"No window was fitted through its gaps: {n} windows with more than one arrival per "
+        "3 s tick take their CV from the dispersion of counts per tick"
+    ) in html
 
 
 def test_ragpulse_hourly_counts_differ_strongly(run_trace: Callable[[str], Path]) -> None:

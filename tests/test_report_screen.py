@@ -237,3 +237,23 @@ def test_a_log_of_partial_hours_only_still_marks_them(screen_run: Path) -> None:
     names = [t.name for t in chart.figure.data]
     assert names == ["partly covered hours"]
     assert chart.figure.layout.showlegend is True
+
+
+def test_token_cdfs_end_where_every_curve_reaches_one() -> None:
+    """The token grid runs to 1e6; Azure's code lengths end near 8,000, and the flat CDF
+    beyond took most of the axis."""
+    from reports.validation import _until_every_curve_is_one
+
+    grid = [1.0, 10.0, 100.0, 1e3, 1e4, 1e5, 1e6]
+    series = {
+        "real": [0.1, 0.5, 0.9, 1.0, 1.0, 1.0, 1.0],
+        "generated": [0.1, 0.6, 0.95, 0.99, 1.0, 1.0, 1.0],
+        "naive": [],
+    }
+    x, kept = _until_every_curve_is_one(grid, series)
+    assert x == [1.0, 10.0, 100.0, 1e3, 1e4]
+    assert kept["generated"][-1] == 1.0 and kept["real"] == [0.1, 0.5, 0.9, 1.0, 1.0]
+    assert kept["naive"] == []
+    # a curve that never reaches 1 keeps the whole grid
+    x, _ = _until_every_curve_is_one(grid, {"real": [0.1] * 7})
+    assert x == grid

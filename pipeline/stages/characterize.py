@@ -826,7 +826,8 @@ def _periodicity(
     def stl(period: int, label: str, minimum: str) -> dict[str, Any]:
         if rates.size < 2 * period:
             return _unavailable(
-                f"the log spans {rates.size} hours; a {label} decomposition needs {minimum} "
+                f"the log's arrivals fall in {rates.size} clock hour(s); a {label} "
+                f"decomposition needs {minimum} "
                 f"({2 * period} hours)"
             )
         result = periodicity(rates, period)

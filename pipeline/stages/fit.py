@@ -216,7 +216,7 @@ def run(run_dir: RunDir, options: FitOptions) -> FitStageResult:
                 s: int((status == s).sum())
                 for s in ("fitted", "pooled", "default", "tick_counts", "below_resolution")
             },
-            "clock_ties": _clock_ties(columns, status == "fitted", window_table, clock, shape_from),
+            "clock_ties": _clock_ties(columns, status, window_table, clock, shape_from),
             "cv_misfit_ratio": CV_MISFIT_RATIO,
         },
     )
@@ -288,19 +288,21 @@ def _tick_fano_per_window(run_dir: RunDir, n_windows: int) -> NDArray[np.float64
 
 def _clock_ties(
     columns: dict[str, NDArray],
-    fitted: NDArray[np.bool_],
+    status: NDArray[np.str_],
     window_table: dict[str, NDArray],
     clock: NDArray[np.float64],
     shape_from: NDArray[np.str_],
 ) -> list[dict[str, Any]]:
     """Per model: its fitted windows, how many had gaps below the clock (fitted through ties,
-    censored in the likelihood), the share of their gaps that tied, and how many exported the
-    shape matched to their sample CV (:data:`CV_MISFIT_RATIO`)."""
+    censored in the likelihood), the share of their gaps that tied, how many exported the
+    shape matched to their sample CV (:data:`CV_MISFIT_RATIO`), and how many windows took
+    their CV from counts per tick instead (several arrivals per tick: Mooncake's 3 s clock)."""
     records = []
     keys = zip(columns["category"].astype(str), columns["model"].astype(str), strict=True)
     model_of_window = np.array([f"{c}\x00{m}" for c, m in keys], dtype=object)
-    for key in sorted(set(model_of_window[fitted].tolist())):
-        rows = fitted & (model_of_window == key)
+    for key in sorted(set(model_of_window.tolist())):
+        in_model = model_of_window == key
+        rows = (status == "fitted") & in_model
         tied = window_table["n_tied"][rows]
         gaps = int(window_table["n_intervals_fitted"][rows].sum())
         category, model = key.split("\x00")
@@ -308,13 +310,14 @@ def _clock_ties(
             {
                 "category": category,
                 "model": model,
-                "resolution_s": float(clock[rows][0]),
+                "resolution_s": float(clock[in_model][0]),
                 "windows_fitted": int(rows.sum()),
                 "windows_with_ties": int((tied > 0).sum()),
                 "gaps": gaps,
                 "tied_gaps": int(tied.sum()),
                 "tie_share": float(tied.sum() / gaps) if gaps else 0.0,
                 "windows_shape_from_sample_cv": int((shape_from[rows] == "sample_cv").sum()),
+                "windows_tick_counts": int(((status == "tick_counts") & in_model).sum()),
             }
         )
     return records
