@@ -602,9 +602,15 @@ def _curves(
             if generated is not None and generated.size:
                 cdf = 1 - scorecard.ccdf_on_grid(generated, np.ones_like(generated), TOKEN_GRID)
                 token_cdf[field][name] = cdf.tolist()
+    n_seconds = len(next(iter(series.values()))[0]) if series else 0
     return {
         "interarrival_ccdf": {"x_s": IAT_GRID_S.tolist(), **iat_ccdf},
-        "fano_vs_scale": {"scale_s": list(FANO_CURVE_SCALES_S), **fano},
+        "fano_vs_scale": {
+            "scale_s": list(FANO_CURVE_SCALES_S),
+            # whole bins of the span at each scale: the report leaves out too few to trust
+            "n_bins": [n_seconds // scale for scale in FANO_CURVE_SCALES_S],
+            **fano,
+        },
         "token_cdf": {"x_tokens": TOKEN_GRID.tolist(), **token_cdf},
     }
 

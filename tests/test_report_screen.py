@@ -257,3 +257,22 @@ def test_token_cdfs_end_where_every_curve_reaches_one() -> None:
     # a curve that never reaches 1 keeps the whole grid
     x, _ = _until_every_curve_is_one(grid, {"real": [0.1] * 7})
     assert x == grid
+
+
+def test_fano_points_of_too_few_bins_are_left_out() -> None:
+    """Azure's 57-minute code trace: two 1,800-s bins gave a naive Fano factor of 0.006."""
+    from reports.validation import _with_enough_bins
+
+    fano = {
+        "scale_s": [1, 600, 1800, 3600],
+        "n_bins": [3600, 6, 2, 1],
+        "real": [13.7, 493.0, 2.8, None],
+        "naive": [1.8, 487.0, 0.006, None],
+        "generated": [],
+    }
+    kept = _with_enough_bins(fano)
+    assert kept["scale_s"] == [1, 600]
+    assert kept["real"] == [13.7, 493.0] and kept["naive"] == [1.8, 487.0]
+    assert kept["generated"] == []
+    without = {k: v for k, v in fano.items() if k != "n_bins"}
+    assert _with_enough_bins(without) == without  # a file from before n_bins: drawn as is

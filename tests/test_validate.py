@@ -123,6 +123,11 @@ def test_validation_names_clients_by_their_profile_and_shares_add_up(
     assert set(model["fields"]) == {"input_tokens", "output_tokens"}
     curves = model["curves"]
     assert len(curves["interarrival_ccdf"]["real"]) == len(curves["interarrival_ccdf"]["x_s"])
+    # whole bins of the scored span at each Fano scale (the report leaves out too few)
+    fano = curves["fano_vs_scale"]
+    span_s = fano["n_bins"][0] * fano["scale_s"][0]
+    assert fano["n_bins"] == [span_s // scale for scale in fano["scale_s"]]
+    assert [v is None for v in fano["real"]] == [n < 2 for n in fano["n_bins"]]
 
 
 def test_validation_is_byte_identical_under_a_seed(bursty_run: Path) -> None:
