@@ -531,6 +531,8 @@ def sorted_trace(frames: Sequence[pl.DataFrame]) -> pl.DataFrame:
 def _trace_columns(category: str, workload: Workload) -> dict[str, NDArray[np.float64] | None]:
     fields = workload.fields
     columns: dict[str, NDArray[np.float64] | None] = dict.fromkeys(TRACE_COLUMNS)
+    if workload.time_s.size == 0:  # a model without requests in the span has no fields
+        return columns
     columns["input_tokens"] = fields.get("input_tokens")
     columns["output_tokens"] = fields.get("output_tokens")
     if category == "reason":
