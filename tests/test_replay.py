@@ -507,10 +507,9 @@ def test_a_span_where_some_models_send_nothing_still_writes_the_others(
     """The first 10 s of the sample: chat and reasoning traffic but no multimodal request (the
     silent model's fields become empty columns, not a KeyError)."""
     out = tmp_path / "t.out"
+    span = ["--start", "0", "--duration", "10"]
     result = runner.invoke(
-        app,
-        ["generate", str(sample_run), "--start", "0", "--duration", "10", "--format", fmt]
-        + ["-o", str(out)],
+        app, ["generate", str(sample_run), *span, "--format", fmt, "-o", str(out)]
     )
     assert result.exit_code == 0, result.output
     rows = list(csv.DictReader(out.open())) if fmt != "mooncake" else _jsonl(out)
