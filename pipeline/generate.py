@@ -37,6 +37,7 @@ META = "aggregate/meta.json"
 MAX_REQUESTS = 50_000_000
 """Most requests one `generate` or `whatif` produces (a trace of about 4 GB of CSV): a larger
 --scale or --duration is refused before any work, with the estimate."""
+SHORTFALL_MIN_EXPECTED = 10  # fewer expected requests: a short trace is ordinary Poisson luck
 TRACE_COLUMNS = ("input_tokens", "output_tokens", *OPTIONAL_FIELD_COLUMNS)
 """Field columns of a generated trace, after timestamp, client_id, model and category.
 
@@ -70,6 +71,7 @@ class GenerateResult:
     """Every file written (BLIS writes a header beside the trace)."""
     dropped: tuple[str, ...] = ()
     """Generated columns that `format` cannot carry (to warn about)."""
+    warnings: tuple[str, ...] = ()
 
 
 def load_profiles(run_dir: RunDir) -> list[ModelProfiles]:
@@ -219,8 +221,9 @@ def check_request_count(
     window_s: int,
     start_s: float,
     duration_s: float,
-) -> None:
-    """Refuse, before any work, a workload of more than MAX_REQUESTS expected requests.
+) -> float:
+    """Refuse, before any work, a workload of more than MAX_REQUESTS expected requests; return
+    the expected count.
 
     `planned` holds (profiles, window starts, target rates) per model; each window contributes
     its rate times the part of it inside ``[start_s, start_s + duration_s)``.
@@ -237,6 +240,7 @@ def check_request_count(
             hint="Lower --scale (or the rate function) or --duration; a long trace can be made "
             "in pieces with --start.",
         )
+    return expected
 
 
 def read_rate_function(path: Path) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
@@ -440,7 +444,7 @@ def run(
             profiles, windows, scale=scale, rate_fn=rate_fn, share=total / all_total
         )
         planned.append((profiles, windows, rates))
-    check_request_count(planned, window_s, start_s, duration_s)
+    expected = check_request_count(planned, window_s, start_s, duration_s)
     frames = []
     for profiles, windows, rates in planned:
         workload = generate_model(
@@ -461,7 +465,30 @@ def run(
     with disk_errors(output.parent):
         written = replay_formats.write(trace_format, trace, output, context)
     return GenerateResult(
-        output, trace.height, start_s, trace_format, written.files, written.dropped
+        output,
+        trace.height,
+        start_s,
+        trace_format,
+        written.files,
+        written.dropped,
+        shortfall_warnings(trace.height, expected),
+    )
+
+
+def shortfall_warnings(generated: int, expected: float) -> tuple[str, ...]:
+    """A trace far below the profiled rates (an empty one above all) must not pass silently.
+
+    The generator ends each client window's draw at the window's end and drops that arrival,
+    so a client window with n requests sends about n - 1: clients with one or two requests per
+    window (sessions as clients) send next to nothing.
+    """
+    if expected < SHORTFALL_MIN_EXPECTED or generated >= expected / 2:
+        return ()
+    return (
+        f"{generated:,} requests generated where the profiles' rates imply about "
+        f"{expected:,.0f}: a client window with n requests sends about n - 1, so clients this "
+        "sparse rarely send any. Re-run `servechar run` with --client-key naming a tenant or "
+        "API-key column, or without --client-key, for fewer, busier clients.",
     )
 
 
