@@ -416,8 +416,14 @@ def run(
     """
     replay_formats.get_format(trace_format)  # an unknown or unwritable format fails first
     output = output if output is not None else replay_formats.default_output(trace_format)
-    if not duration_s > 0 or (start_s is not None and start_s < 0):
-        raise ConfigError("--duration must be positive and --start non-negative")
+    if not (math.isfinite(duration_s) and duration_s > 0) or (
+        start_s is not None and not (math.isfinite(start_s) and start_s >= 0)
+    ):  # nan slips through comparisons; inf would pass for "the whole profile"
+        raise ConfigError(
+            "--duration must be a positive number of seconds and --start 0 or more "
+            f"(got --duration {duration_s:g}"
+            + (f", --start {start_s:g})" if start_s is not None else ")")
+        )
     if scale is not None and rate_fn_path is not None:
         raise ConfigError("--scale and --rate-fn are alternatives", hint="Give one of them.")
     if scale is not None and not (math.isfinite(scale) and scale > 0):
