@@ -216,6 +216,21 @@ def test_a_span_that_is_not_a_finite_number_is_an_error(
     assert not trace.exists()
 
 
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [("--duration", "inf"), ("--duration", "nan"), ("--start", "nan"), ("--rpm", "nan")],
+)
+def test_whatif_options_that_are_not_finite_numbers_are_errors(
+    small_run: Path, option: str, value: str
+) -> None:
+    args = ["whatif", str(small_run), "--tpm", "100000", "--rpm", "10"]
+    result = runner.invoke(app, [*args, option, value])
+    assert result.exit_code == 1, result.output
+    assert "Error: --" in result.output and option in result.output
+    assert "Traceback" not in result.output and "give a quota" not in result.output
+    assert not (small_run / "whatif.json").exists()
+
+
 def test_huge_scale_is_refused_before_any_work(small_run: Path, tmp_path: Path) -> None:
     trace = tmp_path / "t.csv"
     for args in (
