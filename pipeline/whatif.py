@@ -77,7 +77,7 @@ def run(run_dir: RunDir, options: WhatifOptions) -> WhatifResult:
         duration is not None and not (math.isfinite(duration) and duration > 0)
     ):  # nan slips through comparisons; an infinite --duration cannot be written to JSON
         raise ConfigError(
-            "--start must be 0 or more and --duration a positive number of seconds "
+            "--start must be 0 or more and --duration positive, in seconds "
             f"(got --start {options.start_s:g}"
             + (f", --duration {duration:g})" if duration is not None else ")")
         )
