@@ -491,6 +491,8 @@ def generate(
             "those fields are not in the trace (--format servechar keeps every field).",
             err=True,
         )
+    for warning in result.warnings:
+        typer.echo(f"Warning: {warning}", err=True)
     echo_paths(*result.files)
 
 

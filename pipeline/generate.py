@@ -37,6 +37,7 @@ META = "aggregate/meta.json"
 MAX_REQUESTS = 50_000_000
 """Most requests one `generate` or `whatif` produces (a trace of about 4 GB of CSV): a larger
 --scale or --duration is refused before any work, with the estimate."""
+SHORTFALL_MIN_EXPECTED = 10  # fewer expected requests: a short trace is ordinary Poisson luck
 TRACE_COLUMNS = ("input_tokens", "output_tokens", *OPTIONAL_FIELD_COLUMNS)
 """Field columns of a generated trace, after timestamp, client_id, model and category.
 
@@ -70,6 +71,7 @@ class GenerateResult:
     """Every file written (BLIS writes a header beside the trace)."""
     dropped: tuple[str, ...] = ()
     """Generated columns that `format` cannot carry (to warn about)."""
+    warnings: tuple[str, ...] = ()
 
 
 def load_profiles(run_dir: RunDir) -> list[ModelProfiles]:
@@ -219,8 +221,9 @@ def check_request_count(
     window_s: int,
     start_s: float,
     duration_s: float,
-) -> None:
-    """Refuse, before any work, a workload of more than MAX_REQUESTS expected requests.
+) -> float:
+    """Refuse, before any work, a workload of more than MAX_REQUESTS expected requests; return
+    the expected count.
 
     `planned` holds (profiles, window starts, target rates) per model; each window contributes
     its rate times the part of it inside ``[start_s, start_s + duration_s)``.
@@ -237,6 +240,7 @@ def check_request_count(
             hint="Lower --scale (or the rate function) or --duration; a long trace can be made "
             "in pieces with --start.",
         )
+    return expected
 
 
 def read_rate_function(path: Path) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
@@ -412,8 +416,14 @@ def run(
     """
     replay_formats.get_format(trace_format)  # an unknown or unwritable format fails first
     output = output if output is not None else replay_formats.default_output(trace_format)
-    if not duration_s > 0 or (start_s is not None and start_s < 0):
-        raise ConfigError("--duration must be positive and --start non-negative")
+    if not (math.isfinite(duration_s) and duration_s > 0) or (
+        start_s is not None and not (math.isfinite(start_s) and start_s >= 0)
+    ):  # nan slips through comparisons; inf would pass for "the whole profile"
+        raise ConfigError(
+            "--duration must be a positive number of seconds and --start 0 or more "
+            f"(got --duration {duration_s:g}"
+            + (f", --start {start_s:g})" if start_s is not None else ")")
+        )
     if scale is not None and rate_fn_path is not None:
         raise ConfigError("--scale and --rate-fn are alternatives", hint="Give one of them.")
     if scale is not None and not (math.isfinite(scale) and scale > 0):
@@ -440,7 +450,7 @@ def run(
             profiles, windows, scale=scale, rate_fn=rate_fn, share=total / all_total
         )
         planned.append((profiles, windows, rates))
-    check_request_count(planned, window_s, start_s, duration_s)
+    expected = check_request_count(planned, window_s, start_s, duration_s)
     frames = []
     for profiles, windows, rates in planned:
         workload = generate_model(
@@ -461,7 +471,30 @@ def run(
     with disk_errors(output.parent):
         written = replay_formats.write(trace_format, trace, output, context)
     return GenerateResult(
-        output, trace.height, start_s, trace_format, written.files, written.dropped
+        output,
+        trace.height,
+        start_s,
+        trace_format,
+        written.files,
+        written.dropped,
+        shortfall_warnings(trace.height, expected),
+    )
+
+
+def shortfall_warnings(generated: int, expected: float) -> tuple[str, ...]:
+    """A trace far below the profiled rates (an empty one above all) must not pass silently.
+
+    The generator ends each client window's draw at the window's end and drops that arrival,
+    so a client window with n requests sends about n - 1: clients with one or two requests per
+    window (sessions as clients) send next to nothing.
+    """
+    if expected < SHORTFALL_MIN_EXPECTED or generated >= expected / 2:
+        return ()
+    return (
+        f"{generated:,} requests generated where the profiles' rates imply about "
+        f"{expected:,.0f}: a client window with n requests sends about n - 1, so clients this "
+        "sparse rarely send any. Re-run `servechar run` with --client-key naming a tenant or "
+        "API-key column, or without --client-key, for fewer, busier clients.",
     )
 
 
@@ -531,6 +564,8 @@ def sorted_trace(frames: Sequence[pl.DataFrame]) -> pl.DataFrame:
 def _trace_columns(category: str, workload: Workload) -> dict[str, NDArray[np.float64] | None]:
     fields = workload.fields
     columns: dict[str, NDArray[np.float64] | None] = dict.fromkeys(TRACE_COLUMNS)
+    if workload.time_s.size == 0:  # a model without requests in the span has no fields
+        return columns
     columns["input_tokens"] = fields.get("input_tokens")
     columns["output_tokens"] = fields.get("output_tokens")
     if category == "reason":

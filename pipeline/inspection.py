@@ -17,7 +17,13 @@ from pipeline import sqlrun
 from pipeline.config import EngineOptions, IngestOptions
 from pipeline.presets import matching_presets
 from pipeline.rundir import RunDir
-from pipeline.sources import SourceFile, head_columns, head_text, resolve_inputs
+from pipeline.sources import (
+    SourceFile,
+    head_columns,
+    head_text,
+    resolve_inputs,
+    verify_compressed,
+)
 from pipeline.stages.aggregate import default_origin
 from pipeline.stages.ingest import connect, load_source, stg_params
 from pipeline.timequality import time_quality
@@ -144,6 +150,7 @@ def describe(found: Inspection) -> list[str]:
 def _head_sample(source: SourceFile, tmp: Path) -> tuple[SourceFile, bool]:
     """The file itself if small, else its first SAMPLE_ROWS records in a temporary file."""
     if source.format == "parquet" or source.path.stat().st_size < WHOLE_FILE_BYTES:
+        verify_compressed(source)  # "whole file" must not be a cut file's first part
         return source, True
     text = head_text(source, 64 * 1024 * 1024)
     lines = text.splitlines(keepends=True)[: SAMPLE_ROWS + source.header_lines]

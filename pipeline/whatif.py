@@ -68,12 +68,19 @@ def run(run_dir: RunDir, options: WhatifOptions) -> WhatifResult:
     started = time.perf_counter()
     if not (math.isfinite(options.scale) and options.scale > 0):
         raise ConfigError(f"--scale must be a positive number, got {options.scale}")
-    if options.rpm <= 0 or options.tpm <= 0:
+    if not (options.rpm > 0 and options.tpm > 0):  # nan too: it is no quota
         raise ConfigError("--rpm and --tpm must be positive", hint="For example --rpm 500.")
     if not (math.isfinite(options.rpm) or math.isfinite(options.tpm)):
         raise ConfigError("give a quota: --rpm, --tpm or both", hint="For example --rpm 500.")
-    if options.start_s < 0 or (options.duration_s is not None and not options.duration_s > 0):
-        raise ConfigError("--start must be 0 or more and --duration positive")
+    duration = options.duration_s
+    if not (math.isfinite(options.start_s) and options.start_s >= 0) or (
+        duration is not None and not (math.isfinite(duration) and duration > 0)
+    ):  # nan slips through comparisons; an infinite --duration cannot be written to JSON
+        raise ConfigError(
+            "--start must be 0 or more and --duration positive, in seconds "
+            f"(got --start {options.start_s:g}"
+            + (f", --duration {duration:g})" if duration is not None else ")")
+        )
     if not 0 <= options.target_share < 1:
         raise ConfigError(f"--target-share must be in [0, 1), got {options.target_share}")
     check_seed(options.seed)

@@ -58,6 +58,17 @@ def test_a_compressed_log_cut_at_half_is_an_error_naming_it(tmp_path: Path, suff
         _ingest(tmp_path / "cut", [cut])
 
 
+def test_inspect_of_a_zstd_log_cut_at_half_is_an_error_not_half_the_rows(tmp_path: Path) -> None:
+    """`inspect` reads a small file whole and says so: a cut file must not pass as complete."""
+    from pipeline.inspection import inspect_file
+
+    packed = zstandard.ZstdCompressor().compress(gzip.decompress(SAMPLE_LOG.read_bytes()))
+    cut = tmp_path / "cut.csv.zst"
+    cut.write_bytes(packed[: len(packed) // 2])
+    with pytest.raises(InputError, match=r"cut\.csv\.zst: the zstd data is truncated"):
+        inspect_file(str(cut), IngestOptions())
+
+
 def test_a_damaged_gzip_member_is_an_error(tmp_path: Path) -> None:
     packed = bytearray(gzip.compress(b"timestamp,model,input_tokens,output_tokens\n" * 50))
     packed[-6] ^= 0xFF  # the CRC

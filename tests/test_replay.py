@@ -498,3 +498,21 @@ def test_default_output_takes_the_format_suffix(
     assert (tmp_path / "requests.jsonl").read_text().startswith('{"timestamp":')
     result = runner.invoke(app, [*common, "--format", "blis"])
     assert result.stdout.splitlines() == ["requests.csv", "requests.yaml"]
+
+
+@pytest.mark.parametrize("fmt", ["servechar", "mooncake", "blis"])
+def test_a_span_where_some_models_send_nothing_still_writes_the_others(
+    sample_run: Path, tmp_path: Path, fmt: str
+) -> None:
+    """The first 10 s of the sample: chat and reasoning traffic but no multimodal request (the
+    silent model's fields become empty columns, not a KeyError)."""
+    out = tmp_path / "t.out"
+    span = ["--start", "0", "--duration", "10"]
+    result = runner.invoke(
+        app, ["generate", str(sample_run), *span, "--format", fmt, "-o", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    rows = list(csv.DictReader(out.open())) if fmt != "mooncake" else _jsonl(out)
+    assert 0 < len(rows) < 20
+    if fmt == "servechar":
+        assert "multimodal" not in {row["category"] for row in rows}

@@ -203,6 +203,34 @@ def test_negative_seed_is_an_error_everywhere(small_run: Path) -> None:
         assert "Traceback" not in result.output
 
 
+@pytest.mark.parametrize(
+    "span", [["--duration", "inf"], ["--duration", "nan"], ["--duration", "60", "--start", "nan"]]
+)
+def test_a_span_that_is_not_a_finite_number_is_an_error(
+    small_run: Path, tmp_path: Path, span: list[str]
+) -> None:
+    trace = tmp_path / "t.csv"
+    result = runner.invoke(app, ["generate", str(small_run), *span, "-o", str(trace)])
+    assert result.exit_code == 1, result.output
+    assert "Error: --duration must be a positive number of seconds" in result.output
+    assert not trace.exists()
+
+
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [("--duration", "inf"), ("--duration", "nan"), ("--start", "nan"), ("--rpm", "nan")],
+)
+def test_whatif_options_that_are_not_finite_numbers_are_errors(
+    small_run: Path, option: str, value: str
+) -> None:
+    args = ["whatif", str(small_run), "--tpm", "100000", "--rpm", "10"]
+    result = runner.invoke(app, [*args, option, value])
+    assert result.exit_code == 1, result.output
+    assert "Error: --" in result.output and option in result.output
+    assert "Traceback" not in result.output and "give a quota" not in result.output
+    assert not (small_run / "whatif.json").exists()
+
+
 def test_huge_scale_is_refused_before_any_work(small_run: Path, tmp_path: Path) -> None:
     trace = tmp_path / "t.csv"
     for args in (

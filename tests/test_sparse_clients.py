@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from typer.testing import CliRunner
@@ -53,3 +54,42 @@ def test_export_prints_the_warning_on_stderr(tmp_path: Path) -> None:
     )
     assert "--client-key" in result.stderr
     assert all(Path(p).exists() for p in result.stdout.splitlines())  # stdout: paths only
+
+
+def test_generate_warns_when_the_trace_falls_far_below_the_profiled_rates(tmp_path: Path) -> None:
+    """Sessions as clients, one request each: the rates imply some 270 requests in the hour
+    from the first profiled window, the per-client generator sends none. That is said on
+    stderr, not passed over."""
+    rows = ["timestamp,model,client_id,input_tokens,output_tokens"]
+    rows += [f"{1_741_000_000 + i * 12},m,s{i},100,20" for i in range(300)]
+    log = tmp_path / "log.csv"
+    log.write_text("\n".join(rows) + "\n")
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["run", str(log), "--out", str(out), "--quiet"])
+    assert result.exit_code == 0, result.output
+    trace = tmp_path / "t.csv"
+    result = runner.invoke(app, ["generate", str(out), "--duration", "3600", "-o", str(trace)])
+    assert result.exit_code == 0, result.output
+    generated = len(trace.read_text().splitlines()) - 1
+    assert generated < 150
+    implied = re.search(
+        r"Warning: (\d+) requests generated where the profiles' rates imply about (\d+)",
+        result.stderr,
+    )
+    assert implied is not None, result.stderr
+    assert int(implied[1]) == generated and int(implied[2]) > 200
+    assert "--client-key" in result.stderr
+    assert result.stdout.splitlines() == [str(trace)]
+
+
+def test_generate_of_busy_clients_does_not_warn(tmp_path: Path) -> None:
+    rows = ["timestamp,model,client_id,input_tokens,output_tokens"]
+    rows += [f"{1_741_000_000 + i * 12},m,c{i % 2},100,20" for i in range(300)]
+    log = tmp_path / "log.csv"
+    log.write_text("\n".join(rows) + "\n")
+    out = tmp_path / "out"
+    assert runner.invoke(app, ["run", str(log), "--out", str(out), "--quiet"]).exit_code == 0
+    trace = tmp_path / "t.csv"
+    result = runner.invoke(app, ["generate", str(out), "--duration", "3600", "-o", str(trace)])
+    assert result.exit_code == 0, result.output
+    assert "Warning" not in result.stderr
