@@ -1,0 +1,118 @@
+"""Burstiness of a model (stats.json's `burstiness`) and its timestamps' ties."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from reports import figures
+from reports.blocks import Block, Paragraph, ReportInputs
+from reports.figures import Chart
+from reports.sections.common import _available, _count, _curve, _missing
+from reports.tables import duration as _duration
+from reports.tables import fmt, pct
+
+
+def burstiness_blocks(model: Mapping[str, Any]) -> list[Block]:
+    part = model.get("burstiness")
+    if not _available(part):
+        return [_missing("burstiness (CV and Fano factor)", part)]
+    blocks: list[Block] = []
+    weighted, unweighted = _curve(part.get("cv_cdf")), _curve(part.get("cv_cdf_unweighted"))
+    if weighted:
+        series = {"weighted by requests": weighted}
+        if unweighted:
+            series["each window once"] = unweighted
+        above, median = part.get("share_cv_above_1"), part.get("cv_median_weighted")
+        blocks.append(
+            Chart(
+                "Burstiness: CV of inter-arrival times",
+                figures.lines(
+                    "CV of inter-arrival times per client trace window (CDF)",
+                    "coefficient of variation (1 = Poisson)",
+                    "cumulative share",
+                    series,
+                    mode="lines",
+                ),
+                f"{pct(above)} of requests arrive in client windows burstier than Poisson "
+                f"(CV > 1); the request-weighted median CV is {fmt(median)}.",
+            )
+        )
+    fano = part.get("fano")
+    if _available(fano) and _curve(fano.get("aggregate")):
+        aggregate = fano["aggregate"]
+        # A list, not a dict: a client may be called "aggregate" too.
+        series = [("aggregate", (aggregate["x"], aggregate["y"]))]
+        for client in model.get("detailed_clients", []) if model.get("n_clients", 0) > 1 else ():
+            if _curve((fano.get("clients") or {}).get(client)):
+                series.append(
+                    (client, (fano["clients"][client]["x"], fano["clients"][client]["y"]))
+                )
+        scales = aggregate["x"]
+        valid = [(x, y) for x, y in zip(scales, aggregate["y"], strict=True) if y is not None]
+        reading = "Too few bins for a Fano factor at any scale."
+        if valid:
+            (x0, y0), (x1, y1) = valid[0], valid[-1]
+            verdict = (
+                "bursty beyond Poisson at long time scales"
+                if y1 > 2
+                else "close to Poisson (1) across scales"
+                if 0.5 < y1 < 2 and 0.5 < y0 < 2
+                else "over- or under-dispersed relative to Poisson (1)"
+            )
+            reading = (
+                f"Aggregate Fano factor {fmt(y0)} at {_duration(x0)} and {fmt(y1)} at "
+                f"{_duration(x1)}: {verdict}."
+            )
+        blocks.append(
+            Chart(
+                "Index of dispersion of counts",
+                figures.lines(
+                    "Fano factor of request counts by time scale",
+                    "bin width (s)",
+                    "Fano factor (variance / mean of counts)",
+                    series,
+                    log_x=True,
+                    log_y=True,
+                    mode="lines+markers",
+                    reference=("Poisson (1)", (scales, [1.0] * len(scales))),
+                    selector=True,
+                ),
+                reading,
+            )
+        )
+    return blocks
+
+
+def clock_ties_blocks(model: Mapping[str, Any], inputs: ReportInputs) -> list[Block]:
+    """How many of the model's fitted windows had gaps below the clock (the fit stage's count
+    in manifest.json): those gaps enter the likelihood censored, not floored."""
+    fit = (inputs.manifest.get("stages") or {}).get("fit") or {}
+    record = next(
+        (
+            r
+            for r in fit.get("clock_ties") or []
+            if (r.get("category"), r.get("model")) == (model.get("category"), model.get("model"))
+        ),
+        None,
+    )
+    if record is None:
+        return []
+    return [
+        Paragraph(
+            f"{fmt(record['windows_with_ties'])} of "
+            f"{_count(record['windows_fitted'], 'fitted window')} were fitted through ties: "
+            f"{pct(record['tie_share'])} of their {fmt(record['gaps'])} gaps fell below the "
+            f"{_tick(record['resolution_s'])} clock and enter the likelihood as censored "
+            "(shorter than one tick), not as a value."
+        )
+    ]
+
+
+def _tick(seconds: float) -> str:
+    """A clock resolution as people write it: '1 µs', '10 ms', '3 s'."""
+    if seconds < 1e-3:
+        return f"{seconds * 1e6:.3g} µs"
+    if seconds < 1:
+        return f"{seconds * 1e3:.3g} ms"
+    return f"{seconds:.3g} s"

@@ -1,0 +1,78 @@
+"""Multimodal requests (stats.json's `multimodal`)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from reports import figures
+from reports.blocks import Block
+from reports.figures import Chart
+from reports.sections.common import _available
+from reports.tables import fmt, pct, table
+
+
+def multimodal_blocks(model: Mapping[str, Any]) -> list[Block]:
+    part = model.get("multimodal")
+    if not _available(part):
+        return []
+    blocks: list[Block] = []
+    modalities = part.get("modalities") or {}
+    present = [name for name in sorted(modalities) if modalities[name].get("request_share")]
+    rows = [
+        (
+            name,
+            modalities[name].get("request_share"),
+            modalities[name].get("token_share"),
+            (modalities[name].get("items_per_request") or {}).get("mean"),
+            (modalities[name].get("tokens_per_item") or {}).get("mean"),
+            (modalities[name].get("tokens_per_item") or {}).get("p50"),
+            (modalities[name].get("tokens_per_item") or {}).get("p99"),
+        )
+        for name in present
+    ]
+    rows.append(("text", None, part.get("text_token_share"), None, None, None, None))
+    blocks.append(
+        table(
+            f"Modality mix over {fmt(part.get('n'))} requests",
+            (
+                "modality",
+                "share of requests",
+                "share of input tokens",
+                "items per request (mean, when present)",
+                "tokens per item (mean)",
+                "tokens per item (p50)",
+                "tokens per item (p99)",
+            ),
+            rows,
+            formatters={1: pct, 2: pct},
+            note="Modalities no request carries are left out.",
+        )
+    )
+    over = part.get("over_windows") or []
+    if over:
+        xs = [w["start_s"] / 3600 for w in over]
+        series = {
+            f"{name} requests": (xs, [w.get(f"{name}_request_share") for w in over])
+            for name in present
+        }
+        series["text share of input tokens"] = (xs, [w.get("text_token_share") for w in over])
+        first = f"{present[0]} requests" if present else "text share of input tokens"
+        values = [v for v in series[first][1] if v is not None]
+        blocks.append(
+            Chart(
+                "Modality mix over time",
+                figures.lines(
+                    "Modality shares per dataset window",
+                    "window start from origin (hours)",
+                    "share",
+                    series,
+                    mode="lines+markers",
+                ),
+                f"The share of {first.replace(' requests', '')} requests ranges from "
+                f"{pct(min(values))} to {pct(max(values))} across {len(over)} windows."
+                if values
+                else "No window has requests.",
+            )
+        )
+    return blocks
