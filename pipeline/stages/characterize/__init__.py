@@ -15,9 +15,18 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from pipeline import sqlrun
+from pipeline.artefacts import (
+    INTERARRIVALS,
+    META,
+    STATS,
+    STATS_FORMAT,
+    SUMMARY,
+    TRACE_WINDOWS,
+    WINDOW_FITS,
+)
 from pipeline.errors import ConfigError
 from pipeline.rundir import RunDir, json_ready, stage, write_json
-from pipeline.stages.aggregate import INTERARRIVALS, META, TRACE_WINDOWS, US_PER_DAY
+from pipeline.stages.aggregate import US_PER_DAY
 from pipeline.stages.characterize.burstiness import (
     FANO_SCALES_S,
     _burstiness,
@@ -52,7 +61,6 @@ from pipeline.stages.characterize.periodicity import _periodicity
 from pipeline.stages.characterize.reasoning import _reasoning, load_reason_samples
 from pipeline.stages.characterize.sessions import _sessions
 from pipeline.stages.characterize.status import _status, load_status
-from pipeline.stages.fit import WINDOW_FITS
 from pipeline.stages.ingest import connect, open_requests
 
 if TYPE_CHECKING:
@@ -62,8 +70,7 @@ if TYPE_CHECKING:
     from pipeline.config import CharacterizeOptions, EngineOptions
 
 
-STATS = "stats.json"
-FORMAT = "servechar.stats/1"
+FORMAT = STATS_FORMAT
 SIGNIFICANT_DIGITS = 10  # floats in stats.json: enough for any figure, stable across platforms
 
 
@@ -81,7 +88,7 @@ def run(run_dir: RunDir, options: CharacterizeOptions, engine: EngineOptions) ->
     """Compute every statistic of docs/stats.md and write `stats.json`."""
     started = time.perf_counter()
     meta = run_dir.read_json(META, "aggregate")
-    summary = run_dir.read_json("summary.json", "ingest")
+    summary = run_dir.read_json(SUMMARY, "ingest")
     trace_windows = run_dir.require(TRACE_WINDOWS, "aggregate")
     interarrivals = run_dir.require(INTERARRIVALS, "aggregate")
     window_fits = run_dir.require(WINDOW_FITS, "fit")
