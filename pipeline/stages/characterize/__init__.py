@@ -68,6 +68,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from pipeline.config import CharacterizeOptions, EngineOptions
+    from pipeline.stages.characterize.document import ModelStats, StatsDocument
 
 
 FORMAT = STATS_FORMAT
@@ -146,7 +147,7 @@ def run(run_dir: RunDir, options: CharacterizeOptions, engine: EngineOptions) ->
                 context, int(meta["dataset_window_s"]) * US_PER_S
             )
 
-        model_sections = []
+        model_sections: list[ModelStats] = []
         for info in models:
             model_row, rate = model_rows[info.model_key], rates[info.model_key]
             with timer("tables"):
@@ -187,7 +188,7 @@ def run(run_dir: RunDir, options: CharacterizeOptions, engine: EngineOptions) ->
                 )
             model_sections.append(section)
         seconds = timer.seconds
-        stats = {
+        stats: StatsDocument = {
             "format": FORMAT,
             "options": {
                 "top_clients": options.top_clients,

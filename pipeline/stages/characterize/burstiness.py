@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any, TypedDict
 
 from fitting.workload import (
     fano_from_sums,
@@ -11,17 +11,40 @@ from pipeline import sqlrun
 from pipeline.stages.characterize.common import (
     US_PER_S,
     Context,
+    Curve,
     ModelInfo,
+    Unavailable,
     _position,
     _unavailable,
 )
 
-if TYPE_CHECKING:
-    pass
-
-
 FANO_SCALES_S = (1, 10, 60, 600, 3600)
 CDF_POINTS = 200  # points of a CDF curve; enough for a figure at any log size
+
+
+class FanoCurve(TypedDict):
+    """Fano factor of request counts (y) per bin width in seconds (x)."""
+
+    x: list[int]
+    y: list[float | None]
+    n_bins: list[int]
+    mean_count: list[float | None]
+
+
+class Fano(TypedDict):
+    scales_s: list[int]
+    aggregate: FanoCurve
+    clients: dict[str, FanoCurve]  # the detailed clients
+
+
+class Burstiness(TypedDict):
+    """stats.json's `models[].burstiness`."""
+
+    cv_cdf: Curve | Unavailable  # CDF of client-window CVs, weighted by requests
+    cv_cdf_unweighted: Curve | Unavailable  # each client window once
+    share_cv_above_1: float | None
+    cv_median_weighted: float | None
+    fano: Fano
 
 
 def _burstiness(
@@ -30,11 +53,11 @@ def _burstiness(
     rate: dict[str, Any],
     fano: dict[tuple[int, int, int], tuple[int, int]],
     cv_cdfs: dict[tuple[int, str], dict[str, Any]],
-) -> dict[str, Any]:
+) -> Burstiness:
     """CV of inter-arrival times across client windows, and Fano factors by time scale."""
     span_us = int(model_row["last_offset_us"]) - int(model_row["first_offset_us"])
 
-    def fano_curve(client_key: int) -> dict[str, Any]:
+    def fano_curve(client_key: int) -> FanoCurve:
         results = [
             fano_from_sums(
                 scale,
@@ -53,7 +76,8 @@ def _burstiness(
     weighted = cv_cdfs.get((info.model_key, "requests"))
     if weighted is None:
         unavailable = _unavailable("no client window has 2 or more inter-arrival intervals")
-        cv_cdf, cv_cdf_unweighted = unavailable, unavailable
+        cv_cdf: Curve | Unavailable = unavailable
+        cv_cdf_unweighted: Curve | Unavailable = unavailable
         share_above_1, weighted_median = None, None
     else:
         cv_cdf = {"x": weighted["x"], "y": weighted["y"]}

@@ -5,7 +5,7 @@ client's stability between windows (stats.json's model keys `clients` ... `varia
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, NotRequired, TypedDict
 
 import numpy as np
 
@@ -21,7 +21,11 @@ from pipeline.stages.characterize.common import (
     TOP_K,
     US_PER_S,
     Context,
+    Correlation,
+    Curve,
     ModelInfo,
+    Summary,
+    Unavailable,
     _dicts,
     _filled_curve,
     _no_correlation,
@@ -32,19 +36,85 @@ from pipeline.stages.characterize.common import (
 
 if TYPE_CHECKING:
     from pipeline.config import CharacterizeOptions
+    from pipeline.stages.characterize.document import ModelStats
 
 
 MAX_RATE_BINS = 10_080  # a week of minutes; longer logs get wider bins
+
+
+class ClientRow(TypedDict):
+    """A row of stats.json's `models[].clients`, in rank order (requests, then client id)."""
+
+    client_id: str
+    n_requests: int
+    request_share: float
+    n_success: int
+    input_tokens_sum: int
+    output_tokens_sum: int
+    token_share: float | None
+    input_tokens: Summary
+    output_tokens: Summary
+    correlation: Correlation  # of input and output tokens
+    rate_rps_mean: float | None
+    detailed: bool  # one of the top clients with curves and fits of their own
+    rank: NotRequired[int]
+    n_windows_active: NotRequired[int]  # from the stability part
+    cv_median: NotRequired[float | None]
+
+
+class ConcentrationOf(TypedDict):
+    gini: float
+    top_k_share: dict[str, float]  # "k" -> share of the top k clients
+    lorenz: Curve
+
+
+class Concentration(TypedDict):
+    by_requests: ConcentrationOf
+    by_tokens: ConcentrationOf
+    rank: dict[str, list[int]]  # rank (x) against requests (y)
+
+
+class Peak(TypedDict):
+    peak_rps: float | None
+    peak_offset_s: float | None
+
+
+class Rate(Peak):
+    """stats.json's `models[].rate`: requests per second over time."""
+
+    bin_s: int
+    mean_rps: float | None
+    per_minute: Curve  # per bin_s bin
+    per_window: Curve  # per trace window
+    clients_per_window: dict[str, Curve]  # the detailed clients
+    clients_per_minute: dict[str, Curve]
+
+
+class StabilityRow(TypedDict):
+    """A row of stats.json's `models[].stability`, by variance share (largest first)."""
+
+    client_id: str
+    n_windows_active: int
+    rate_cv: float | None
+    cv_median: float | None
+    cv_iqr: float | None
+    variance_share: float | None
+    input_ks_max: float | None
+
+
+class VarianceConcentration(TypedDict):
+    available: Literal[True]
+    top_k_by_requests: dict[str, float]
 
 
 def _model_section(
     info: ModelInfo,
     model_row: dict[str, Any],
     client_rows: dict[int, dict[str, Any]],
-    correlations: dict[tuple[str, int], dict[str, Any]],
+    correlations: dict[tuple[str, int], Correlation],
     rate: dict[str, Any],
     options: CharacterizeOptions,
-) -> dict[str, Any]:
+) -> ModelStats:
     first_us, last_us = int(model_row["first_offset_us"]), int(model_row["last_offset_us"])
     span_s = max((last_us - first_us) / US_PER_S, 0.0)
     detailed = set(rate["detailed_keys"])
@@ -52,7 +122,7 @@ def _model_section(
     tokens = [int(r["input_tokens_sum"]) + int(r["output_tokens_sum"]) for r in rows]
     total_requests = int(model_row["n_requests"])
     total_tokens = sum(tokens)
-    table = []
+    table: list[ClientRow] = []
     for position, row in enumerate(rows):
         key = int(info.client_keys[position])
         n_requests = int(row["n_requests"])
@@ -73,8 +143,8 @@ def _model_section(
             }
         )
     table.sort(key=lambda r: (-r["n_requests"], r["client_id"]))
-    for rank, row in enumerate(table, start=1):
-        row["rank"] = rank
+    for rank, client in enumerate(table, start=1):
+        client["rank"] = rank
     request_counts = [r["n_requests"] for r in table]
     return {
         "category": info.category,
@@ -113,8 +183,8 @@ def _stability(
     rate: dict[str, Any],
     client_windows: dict[int, dict[str, Any]],
     length_drift: dict[int, float],
-    table: list[dict[str, Any]],
-) -> list[dict[str, Any]]:
+    table: list[ClientRow],
+) -> list[StabilityRow]:
     """Per client: how its rate and burstiness move between windows, and its variance share.
 
     Over the model's W trace windows (empty ones count as 0), client i's share of the variance
@@ -125,7 +195,7 @@ def _stability(
     n_windows = totals.size
     var_total = float(totals.var()) if n_windows else 0.0
     mean_total = float(totals.mean()) if n_windows else 0.0
-    rows = []
+    rows: list[StabilityRow] = []
     for position, client_id in enumerate(info.client_ids):
         row = client_windows.get(int(info.client_keys[position]))
         if row is None:
@@ -148,14 +218,14 @@ def _stability(
         )
     by_id = {r["client_id"]: r for r in rows}
     for client in table:
-        found = by_id.get(client["client_id"], {})
+        found: StabilityRow | dict[str, Any] = by_id.get(client["client_id"], {})
         client["n_windows_active"] = found.get("n_windows_active", 0)
         client["cv_median"] = found.get("cv_median")
     rows.sort(key=lambda r: (-(r["variance_share"] or 0.0), r["client_id"]))
     return rows
 
 
-def _peak(curve: dict[str, list[float]]) -> dict[str, Any]:
+def _peak(curve: dict[str, list[float]]) -> Peak:
     """The busiest bin of a rate curve (first one on ties) and its start."""
     if not curve["y"]:
         return {"peak_rps": None, "peak_offset_s": None}
@@ -164,8 +234,8 @@ def _peak(curve: dict[str, list[float]]) -> dict[str, Any]:
 
 
 def _variance_concentration(
-    stability: list[dict[str, Any]], table: list[dict[str, Any]]
-) -> dict[str, Any]:
+    stability: list[StabilityRow], table: list[ClientRow]
+) -> VarianceConcentration | Unavailable:
     """Share of the aggregate's per-window variance from the top-k clients by requests.
 
     The check of ServeGen's finding that a few top clients cause most of the aggregate's
@@ -174,14 +244,15 @@ def _variance_concentration(
     shares = {row["client_id"]: row["variance_share"] for row in stability}
     if not shares or any(v is None for v in shares.values()):
         return _unavailable("the aggregate count does not vary between trace windows")
+    known = {client: share for client, share in shares.items() if share is not None}  # all
     ranked = [row["client_id"] for row in table]  # by requests, as the client table
     return {
         "available": True,
-        "top_k_by_requests": {str(k): sum(shares.get(c, 0.0) for c in ranked[:k]) for k in TOP_K},
+        "top_k_by_requests": {str(k): sum(known.get(c, 0.0) for c in ranked[:k]) for k in TOP_K},
     }
 
 
-def _concentration(amounts: list[int]) -> dict[str, Any]:
+def _concentration(amounts: list[int]) -> ConcentrationOf:
     values = np.asarray(amounts, dtype=np.float64)
     x, y = lorenz_curve(values)
     return {
@@ -215,9 +286,9 @@ def load_model_summary(context: Context) -> dict[int, dict[str, Any]]:
     return {int(row["model_key"]): row for row in _dicts(relation)}
 
 
-def load_correlation_sums(context: Context) -> dict[tuple[str, int], dict[str, Any]]:
+def load_correlation_sums(context: Context) -> dict[tuple[str, int], Correlation]:
     relation = sqlrun.query(context.con, "characterize/correlation_sums")
-    result = {}
+    result: dict[tuple[str, int], Correlation] = {}
     for row in _dicts(relation):
         n = int(row["n"])
         moments = [int(row[k]) for k in ("sx", "sy", "sxx", "syy", "sxy")]

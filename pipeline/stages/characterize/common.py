@@ -5,7 +5,7 @@ the model rows, and the small helpers that shape stats.json's parts.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, TypedDict
 
 import numpy as np
 import pyarrow as pa
@@ -26,6 +26,40 @@ US_PER_S = 1_000_000
 MINUTE_S = 60
 HOUR_S = 3_600
 MIN_FIT_VALUES = 50  # fewer values give fits too loose to report
+
+
+# --- parts of stats.json every topic uses ---------------------------------------------------------
+class Unavailable(TypedDict):
+    """A statistic that does not apply to this log, and why (the report shows the reason)."""
+
+    available: Literal[False]
+    reason: str
+
+
+class Quantiles(TypedDict):
+    p50: float | None
+    p90: float | None
+    p99: float | None
+
+
+class Summary(Quantiles):
+    """Count, mean and p50/p90/p99 of a field (mean and quantiles null without values)."""
+
+    n: int
+    mean: float | None
+
+
+class Curve(TypedDict):
+    """A figure's points."""
+
+    x: list[float]
+    y: list[float]
+
+
+class Correlation(TypedDict):
+    n: int
+    pearson: float | None
+    spearman: float | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,12 +147,12 @@ def evenly_spaced_order_statistics(values: np.ndarray, cap: int) -> np.ndarray:
     return np.sort(values)[ranks]
 
 
-def _quantiles(values: list[float] | None) -> dict[str, Any]:
+def _quantiles(values: list[float] | None) -> Quantiles:
     p50, p90, p99 = values or (None, None, None)
     return {"p50": p50, "p90": p90, "p99": p99}
 
 
-def _summary(n: int, total: int, quantiles: list[float] | None) -> dict[str, Any]:
+def _summary(n: int, total: int, quantiles: list[float] | None) -> Summary:
     return {"n": n, "mean": total / n if n else None, **_quantiles(quantiles)}
 
 
@@ -130,11 +164,11 @@ def _arg_extreme(values: list[float | None], pick: Callable[..., float]) -> int 
     return values.index(pick(present))
 
 
-def _unavailable(reason: str) -> dict[str, Any]:
+def _unavailable(reason: str) -> Unavailable:
     return {"available": False, "reason": reason}
 
 
-def _summary_of(row: dict[str, Any], field: str) -> dict[str, Any]:
+def _summary_of(row: dict[str, Any], field: str) -> Summary:
     n = int(row["n_success"])
     total = int(row[f"{field}_tokens_sum"])
     quantiles = row[f"{field}_quantiles"] or [None, None, None]
@@ -147,7 +181,7 @@ def _summary_of(row: dict[str, Any], field: str) -> dict[str, Any]:
     }
 
 
-def _no_correlation() -> dict[str, Any]:
+def _no_correlation() -> Correlation:
     return {"n": 0, "pearson": None, "spearman": None}
 
 

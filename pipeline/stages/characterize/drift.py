@@ -3,30 +3,66 @@
 from __future__ import annotations
 
 import itertools
-from typing import TYPE_CHECKING, Any
+from typing import Any, TypedDict
 
 import numpy as np
 
 from fitting.lengths import distribution_distances
 from pipeline import sqlrun
-from pipeline.stages.characterize.common import Context, _dicts, _summary, _unavailable
-
-if TYPE_CHECKING:
-    pass
-
+from pipeline.stages.characterize.common import (
+    Context,
+    Summary,
+    Unavailable,
+    _dicts,
+    _summary,
+    _unavailable,
+)
 
 LARGE_SHIFT_KS = 0.1  # drift flag: a tenth of the requests would change side of some length
 
 
+class DriftPeriod(TypedDict):
+    """Length summaries of one dataset window (or UTC day)."""
+
+    dataset_index: int
+    start_s: int
+    n: int
+    input_tokens: Summary
+    output_tokens: Summary
+
+
+# "from" is a keyword: the functional form
+Shift = TypedDict(
+    "Shift",
+    {
+        "field": str,
+        "from": int,
+        "to": int,
+        "ks": float,
+        "wasserstein": float,
+        "large_shift": bool,
+    },
+)
+
+
+class Drift(TypedDict):
+    """stats.json's `models[].drift`."""
+
+    windows: list[DriftPeriod]
+    consecutive: list[Shift]  # between consecutive dataset windows
+    days: list[Shift] | Unavailable  # between consecutive UTC days
+    large_shift_ks: float
+
+
 def _drift(
     windows: dict[str, Any] | None, days: dict[str, Any] | None, dataset_window_s: int
-) -> dict[str, Any]:
+) -> Drift | Unavailable:
     """Length summaries per dataset window; KS and Wasserstein between consecutive periods."""
     if windows is None:
         return _unavailable("the model has no successful requests")
 
-    def summaries(entry: dict[str, Any], period_s: int) -> list[dict[str, Any]]:
-        rows = []
+    def summaries(entry: dict[str, Any], period_s: int) -> list[DriftPeriod]:
+        rows: list[DriftPeriod] = []
         for row in entry["summaries"]:
             n = int(row["n"])
             rows.append(
@@ -44,8 +80,8 @@ def _drift(
             )
         return rows
 
-    def consecutive(entry: dict[str, Any]) -> list[dict[str, Any]]:
-        pairs = []
+    def consecutive(entry: dict[str, Any]) -> list[Shift]:
+        pairs: list[Shift] = []
         periods = sorted(int(r["period_index"]) for r in entry["summaries"])
         for field in ("input_tokens", "output_tokens"):
             for before, after in itertools.pairwise(periods):
@@ -65,7 +101,7 @@ def _drift(
                 )
         return pairs
 
-    day_pairs: Any = consecutive(days) if days is not None else []
+    day_pairs: list[Shift] | Unavailable = consecutive(days) if days is not None else []
     if days is None or len(days["summaries"]) < 2:
         day_pairs = _unavailable("the model's requests fall on a single UTC day")
     return {

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any, Literal, TypedDict
 
 import numpy as np
 
@@ -17,18 +17,55 @@ from pipeline import sqlrun
 from pipeline.stages.characterize.common import (
     MIN_FIT_VALUES,
     Context,
+    Curve,
     ModelInfo,
+    Unavailable,
     _position,
     _unavailable,
 )
 from pipeline.stages.fit import DEFAULT_TIE_FLOOR_S
 
-if TYPE_CHECKING:
-    pass
-
-
 Z_CRITICAL_5PCT = 1.959963984540054  # two-sided 5 % of the standard normal (Vuong)
 LR_CRITICAL_5PCT_1DF = 3.841458820694124  # chi-square(1) 95 % quantile, Wilks' test at 5 %
+
+
+class IatDistribution(TypedDict):
+    """A sample of inter-arrival times: its CCDF, the four families' fits, the winners."""
+
+    available: Literal[True]
+    n: int
+    n_used: int
+    ccdf: Curve
+    fits: dict[str, dict[str, Any]]  # family -> params, loglik, aic, ks, ccdf on ccdf's x
+    best_by_aic: str
+    best_by_ks: str
+    vuong_top_two: dict[str, Any]  # first, second, statistic, pvalue
+
+
+class VuongCounts(TypedDict):
+    alpha: float
+    n_windows: int
+    significant: int
+    winner: dict[str, int]
+
+
+class FamilyWins(TypedDict):
+    """Over the fit stage's trace windows: how often each family fits best."""
+
+    available: Literal[True]
+    n_windows: int
+    by_aic: dict[str, int]
+    by_ks: dict[str, int]
+    lr_test: dict[str, Any]  # Wilks' test of the exponential against the better 2-parameter fit
+    vuong_top_two: VuongCounts
+
+
+class Interarrivals(TypedDict):
+    """stats.json's `models[].interarrivals`."""
+
+    aggregate: IatDistribution | Unavailable
+    clients: dict[str, IatDistribution | Unavailable]  # the detailed clients
+    family_wins: FamilyWins | Unavailable
 
 
 def _interarrivals(
@@ -37,11 +74,11 @@ def _interarrivals(
     samples: dict[tuple[str, int], tuple[int, np.ndarray]],
     winners: dict[int, dict[str, np.ndarray]],
     vuong_windows: list[tuple[str, str, float | None]] | None,
-) -> dict[str, Any]:
+) -> Interarrivals:
     """IAT distributions with the four families overlaid, and which family wins how often."""
     wins = winners.get(info.model_key)
     if wins is None or wins["lr_expon"].size == 0:
-        family_wins: dict[str, Any] = _unavailable(
+        family_wins: FamilyWins | Unavailable = _unavailable(
             "no trace window had enough requests for the fit stage to fit it"
         )
     else:
@@ -68,7 +105,7 @@ def _interarrivals(
     }
 
 
-def _vuong_counts(windows: list[tuple[str, str, float | None]]) -> dict[str, Any]:
+def _vuong_counts(windows: list[tuple[str, str, float | None]]) -> VuongCounts:
     """How often Vuong's test separates each window's two best families, and which wins."""
     significant = [(a, b, z) for a, b, z in windows if z is not None and abs(z) > Z_CRITICAL_5PCT]
     winners = {family: 0 for family in FAMILIES}
@@ -82,7 +119,7 @@ def _vuong_counts(windows: list[tuple[str, str, float | None]]) -> dict[str, Any
     }
 
 
-def _iat_distribution(sample: tuple[int, np.ndarray] | None) -> dict[str, Any]:
+def _iat_distribution(sample: tuple[int, np.ndarray] | None) -> IatDistribution | Unavailable:
     """Empirical CCDF of a sample of inter-arrival times with the four families fitted."""
     if sample is None or sample[1].size < MIN_FIT_VALUES:
         have = 0 if sample is None else sample[1].size

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any, Literal, TypedDict
 
 import numpy as np
 
@@ -14,23 +14,50 @@ from fitting.workload import (
     latency_model,
 )
 from pipeline import sqlrun
-from pipeline.stages.characterize.common import Context, _dicts, _quantiles, _unavailable
+from pipeline.stages.characterize.common import (
+    Context,
+    Quantiles,
+    Unavailable,
+    _dicts,
+    _quantiles,
+    _unavailable,
+)
 
-if TYPE_CHECKING:
-    pass
+
+class LatencySummary(Quantiles):
+    n: int
 
 
-def _latency(found: dict[str, Any] | None) -> dict[str, Any]:
+class LatencyMetric(TypedDict, total=False):
+    """One latency metric (ttft_ms or e2e_ms); `ccdf`, `ols` and the binned means come from the
+    sample and are absent without one."""
+
+    summary: LatencySummary
+    ccdf: dict[str, Any]  # n_used, x, y
+    ols: dict[str, Any] | Unavailable  # the latency model's fit
+    by_input_tokens: dict[str, list[float]]
+    by_output_tokens: dict[str, list[float]]
+
+
+class Latency(TypedDict, total=False):
+    """stats.json's `models[].latency`."""
+
+    available: Literal[True]
+    ttft_ms: LatencyMetric | Unavailable
+    e2e_ms: LatencyMetric | Unavailable
+
+
+def _latency(found: dict[str, Any] | None) -> Latency | Unavailable:
     if not found or not any(metric in found for metric in ("ttft_ms", "e2e_ms")):
         return _unavailable("the log has no ttft_ms or e2e_ms for this model")
-    result: dict[str, Any] = {"available": True}
+    result: Latency = {"available": True}
     sample = found.get("sample")
     for metric in ("ttft_ms", "e2e_ms"):
         row = found.get(metric)
         if row is None:
             result[metric] = _unavailable(f"no successful request reports {metric}")
             continue
-        entry: dict[str, Any] = {"summary": {"n": int(row["n"]), **_quantiles(row["quantiles"])}}
+        entry: LatencyMetric = {"summary": {"n": int(row["n"]), **_quantiles(row["quantiles"])}}
         if sample is not None:
             y = sample[metric]
             ok = np.isfinite(y)
@@ -52,8 +79,8 @@ def _latency(found: dict[str, Any] | None) -> dict[str, Any]:
                     "ci95": {k: list(v) for k, v in fitted.ci95.items()},
                     "r_squared": fitted.r_squared,
                 }
-                for field in ("input_tokens", "output_tokens"):
-                    entry[f"by_{field}"] = _log_binned_means(sample[field][ok], y[ok])
+                entry["by_input_tokens"] = _log_binned_means(sample["input_tokens"][ok], y[ok])
+                entry["by_output_tokens"] = _log_binned_means(sample["output_tokens"][ok], y[ok])
             else:
                 entry["ols"] = _unavailable("fewer than 4 requests for a regression")
         result[metric] = entry

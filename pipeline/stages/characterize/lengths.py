@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any, Literal, TypedDict
 
 import numpy as np
 
@@ -18,33 +18,49 @@ from pipeline import sqlrun
 from pipeline.stages.characterize.common import (
     MIN_FIT_VALUES,
     Context,
+    Curve,
+    Unavailable,
     _unavailable,
     evenly_spaced_order_statistics,
 )
-
-if TYPE_CHECKING:
-    pass
-
 
 # The mixture EM costs ~0.13 s per 1,000 values; 20k order statistics keep the tail's shape.
 MIXTURE_CAP = 20_000
 
 
-def _lengths(sample: tuple[int, np.ndarray, np.ndarray] | None) -> dict[str, Any]:
+class LengthDistribution(TypedDict):
+    """One length field's empirical CCDF (over positive values) and its fitted models."""
+
+    available: Literal[True]
+    n: int
+    n_used: int
+    n_positive: int
+    ccdf: Curve
+    fits: dict[str, dict[str, Any] | Unavailable]  # each with loglik, aic, ks and ccdf
+
+
+class Lengths(TypedDict):
+    """stats.json's `models[].lengths`."""
+
+    input_tokens: LengthDistribution | Unavailable  # Pareto-tail mixture and log-normal
+    output_tokens: LengthDistribution | Unavailable  # exponential and log-normal
+
+
+def _lengths(sample: tuple[int, np.ndarray, np.ndarray] | None) -> Lengths:
     """Input lengths: Pareto-tail plus log-normal mixture and log-normal; output: Exp and LN."""
     if sample is None:
         reason = _unavailable("the model has no successful requests")
         return {"input_tokens": reason, "output_tokens": reason}
     n_total, inputs, outputs = sample
 
-    def describe(values: np.ndarray, fitters: dict[str, Any]) -> dict[str, Any]:
+    def describe(values: np.ndarray, fitters: dict[str, Any]) -> LengthDistribution | Unavailable:
         positive = values[values > 0]
         if positive.size < MIN_FIT_VALUES or np.ptp(positive) == 0:
             return _unavailable(
                 f"{positive.size} positive values (all equal or fewer than {MIN_FIT_VALUES})"
             )
         grid = log_grid(positive)
-        fits = {}
+        fits: dict[str, dict[str, Any] | Unavailable] = {}
         for name, fitter in fitters.items():
             try:
                 fits[name] = fitter(positive, grid)

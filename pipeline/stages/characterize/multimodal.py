@@ -2,26 +2,51 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any, Literal, TypedDict
 
 from pipeline import sqlrun
-from pipeline.stages.characterize.common import Context, _dicts, _quantiles, _unavailable
-
-if TYPE_CHECKING:
-    pass
-
+from pipeline.stages.characterize.common import (
+    Context,
+    Summary,
+    Unavailable,
+    _dicts,
+    _quantiles,
+    _unavailable,
+)
 
 MODALITIES = ("image", "audio", "video")
 
 
-def _multimodal(rows: list[dict[str, Any]] | None, period_s: int) -> dict[str, Any]:
+class Modality(TypedDict):
+    request_share: float | None
+    items_per_request: Summary
+    tokens_per_item: Summary
+    token_share: float | None  # of the input tokens
+
+
+class ModalityMix(TypedDict):
+    n: int
+    modalities: dict[str, Modality]  # image, audio, video
+    text_token_share: float | None
+
+
+class Multimodal(ModalityMix):
+    """stats.json's `models[].multimodal`: the whole log's mix, and shares per dataset window
+    (`over_windows` rows: dataset_index, start_s, n, text_token_share, <modality>_request_share).
+    """
+
+    available: Literal[True]
+    over_windows: list[dict[str, Any]]
+
+
+def _multimodal(rows: list[dict[str, Any]] | None, period_s: int) -> Multimodal | Unavailable:
     if not rows or not any(int(rows[0][f"{m}_requests"]) for m in MODALITIES):
         return _unavailable("no successful request of this model carries image, audio or video")
 
-    def mix(row: dict[str, Any]) -> dict[str, Any]:
+    def mix(row: dict[str, Any]) -> ModalityMix:
         n = int(row["n"])
         input_sum = int(row["input_tokens_sum"])
-        modalities = {}
+        modalities: dict[str, Modality] = {}
         for m in MODALITIES:
             with_items = int(row[f"{m}_requests"])
             items = int(row[f"{m}_items"])

@@ -2,19 +2,70 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any, TypedDict
 
 from pipeline.stages.aggregate import US_PER_DAY
-from pipeline.stages.characterize.common import US_PER_S, ModelInfo, _summary_of
-
-if TYPE_CHECKING:
-    pass
+from pipeline.stages.characterize.common import US_PER_S, ModelInfo, Summary, _summary_of
 
 
-def _categories(rows: list[dict[str, Any]], models: list[ModelInfo]) -> dict[str, Any]:
+class Category(TypedDict):
+    """stats.json's `categories[<category>]`: language, multimodal or reason models together."""
+
+    models: list[str]
+    n_models: int
+    n_clients: int
+    n_requests: int
+    n_success: int
+    request_share: float
+    input_tokens: Summary
+    output_tokens: Summary
+
+
+class Coverage(TypedDict):
+    """Which part of the UTC day the log covers."""
+
+    first_offset_s: float
+    last_offset_s: float
+    start_hour_utc: float
+    end_hour_utc: float
+    n_days: int
+    hours_active: list[int]
+    covers_full_day: bool
+
+
+class ModelShare(TypedDict):
+    category: str
+    model: str
+    n_requests: int
+    request_share: float
+    n_clients: int
+
+
+class Overview(TypedDict):
+    """stats.json's `overview`: the row account and the log as a whole."""
+
+    rows_read: int
+    rows_accepted: int
+    rows_rejected: int
+    rejects_by_reason: dict[str, int]
+    n_requests: int
+    n_success: int
+    n_models: int
+    n_clients: int
+    origin: str
+    first_arrival: str
+    last_arrival: str
+    span_s: float
+    window_s: int
+    dataset_window_s: int
+    coverage: Coverage
+    models: list[ModelShare]  # by requests
+
+
+def _categories(rows: list[dict[str, Any]], models: list[ModelInfo]) -> dict[str, Category]:
     """The per-category roll-up (language, multimodal, reason), keyed by category."""
     n_requests = sum(int(row["n_requests"]) for row in rows)
-    result = {}
+    result: dict[str, Category] = {}
     for row in rows:
         category = row["category"]
         result[category] = {
@@ -36,11 +87,11 @@ def _overview(
     models: list[ModelInfo],
     model_rows: dict[int, dict[str, Any]],
     n_clients: int,
-) -> dict[str, Any]:
+) -> Overview:
     n_requests = sum(int(r["n_requests"]) for r in model_rows.values())
     first_offset_us = min(int(r["first_offset_us"]) for r in model_rows.values())
     last_offset_us = max(int(r["last_offset_us"]) for r in model_rows.values())
-    table = [
+    table: list[ModelShare] = [
         {
             "category": info.category,
             "model": info.model,
@@ -71,7 +122,7 @@ def _overview(
     }
 
 
-def coverage(first_offset_us: int, last_offset_us: int, origin_us: int) -> dict[str, Any]:
+def coverage(first_offset_us: int, last_offset_us: int, origin_us: int) -> Coverage:
     """Which part of the (UTC) day a log covers, from its first and last arrival offsets."""
     us_per_hour = 3_600 * US_PER_S
     origin_in_day_us = origin_us % US_PER_DAY

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any, Literal, TypedDict
 
 import numpy as np
 
 from fitting.periodicity import autocorrelation, periodicity, stl_components
 from pipeline.stages.aggregate import US_PER_DAY
-from pipeline.stages.characterize.common import HOUR_S, US_PER_S, _arg_extreme, _unavailable
-
-if TYPE_CHECKING:
-    pass
-
+from pipeline.stages.characterize.common import (
+    HOUR_S,
+    US_PER_S,
+    Curve,
+    Unavailable,
+    _arg_extreme,
+    _unavailable,
+)
 
 HOURS_PER_WEEK = 168
 ACF_MAX_LAG_HOURS = 168  # a week of hourly lags
@@ -21,9 +24,48 @@ ACF_MAX_LAG_HOURS = 168  # a week of hourly lags
 WHOLE_HOUR_SLACK_S = 60
 
 
+class HourlyProfile(TypedDict):
+    """Requests per second by UTC hour of the day (0-23), over the seconds each hour covers."""
+
+    x: list[int]
+    y: list[float | None]
+    covered_s: list[float]
+    partial: list[bool]
+
+
+class Seasonality(TypedDict):
+    """STL at one period (daily or weekly) of the hourly rate."""
+
+    available: Literal[True]
+    period_bins: int
+    bin_s: int
+    n_periods: float
+    seasonal_strength: float
+    trend_strength: float
+    autocorrelation_at_period: float
+    peak_to_mean: float
+    peak_to_trough: float
+    busiest_hour_utc: int
+    quietest_hour_utc: int
+    components: dict[str, list[float]]  # x, observed, trend, seasonal, resid
+
+
+class Periodicity(TypedDict):
+    """stats.json's `models[].periodicity`."""
+
+    hourly_profile: HourlyProfile
+    acf_hourly: Curve
+    busiest_hour_utc: int | None
+    quietest_hour_utc: int | None
+    peak_to_mean: float
+    peak_to_trough: float
+    daily: Seasonality | Unavailable
+    weekly: Seasonality | Unavailable
+
+
 def _periodicity(
     hour_counts: dict[int, int], model_row: dict[str, Any], origin_us: int
-) -> dict[str, Any]:
+) -> Periodicity:
     """Hour-of-day profile, and STL at daily (2+ days) and weekly (2+ weeks) period.
 
     An hour bin's rate is its requests over the part of the hour the log covers (from the
@@ -63,7 +105,7 @@ def _periodicity(
         rate if ok or not any(enough) else None for rate, ok in zip(profile, enough, strict=True)
     ]
 
-    def stl(period: int, label: str, minimum: str) -> dict[str, Any]:
+    def stl(period: int, label: str, minimum: str) -> Seasonality | Unavailable:
         if rates.size < 2 * period:
             return _unavailable(
                 f"the log spans {rates.size} hours; a {label} decomposition needs {minimum} "

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import itertools
-from typing import TYPE_CHECKING, Any
+from typing import Any, Literal, TypedDict
 
 import numpy as np
 
@@ -18,6 +18,11 @@ from fitting.workload import (
 from pipeline import sqlrun
 from pipeline.stages.characterize.common import (
     Context,
+    Correlation,
+    Curve,
+    Quantiles,
+    Summary,
+    Unavailable,
     _no_correlation,
     _quantiles,
     _summary,
@@ -25,21 +30,37 @@ from pipeline.stages.characterize.common import (
     evenly_spaced_order_statistics,
 )
 
-if TYPE_CHECKING:
-    pass
-
-
 RATIO_BINS = 50
 BIMODALITY_CAP = 20_000  # the two-Gaussian EM is ~50 ms per 1,000 values
 
 
+class RatioSummary(Quantiles, total=False):
+    n: int
+    n_total: int  # requests behind the sampled ratio histogram
+
+
+class Reasoning(TypedDict, total=False):
+    """stats.json's `models[].reasoning`; the parts after `ratio` need 10 or more requests with
+    reasoning and output tokens (`bimodality` and `ratio_hist` say so when there are fewer)."""
+
+    available: Literal[True]
+    reason_tokens: Summary
+    ratio: RatioSummary  # reasoning tokens / (reasoning + answer tokens)
+    n_used: int
+    ratio_hist: Curve | Unavailable
+    bimodality: dict[str, Any] | Unavailable
+    reason_vs_answer: Correlation
+    reason_vs_answer_curve: dict[str, list[float]]
+    reason_tokens_ccdf: Curve
+
+
 def _reasoning(
     row: dict[str, Any] | None, sample: tuple[int, np.ndarray, np.ndarray] | None
-) -> dict[str, Any]:
+) -> Reasoning | Unavailable:
     if row is None:
         return _unavailable("no successful request of this model carries reason_tokens")
     n = int(row["n"])
-    result: dict[str, Any] = {
+    result: Reasoning = {
         "available": True,
         "reason_tokens": _summary(n, int(row["reason_tokens_sum"]), row["reason_quantiles"]),
         "ratio": {"n": int(row["n_ratio"]), **_quantiles(row["ratio_quantiles"])},

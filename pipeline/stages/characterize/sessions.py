@@ -2,15 +2,27 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any, Literal, TypedDict
 
-from pipeline.stages.characterize.common import US_PER_S, _quantiles, _unavailable
+from pipeline.stages.characterize.common import (
+    US_PER_S,
+    Summary,
+    Unavailable,
+    _quantiles,
+    _unavailable,
+)
 
-if TYPE_CHECKING:
-    pass
+
+class Sessions(TypedDict):
+    """stats.json's `models[].sessions` when the log has session ids."""
+
+    available: Literal[True]
+    n_sessions: int
+    turns: Summary  # turns per session
+    gap_s: Summary  # seconds between a session's consecutive turns
 
 
-def _sessions(row: dict[str, Any] | None) -> dict[str, Any]:
+def _sessions(row: dict[str, Any] | None) -> Sessions | Unavailable:
     if row is None:
         return _unavailable("the log has no session_id (or none for this model)")
     n_sessions = int(row["n_sessions"])

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Literal, TypedDict
 
 import numpy as np
 
@@ -15,19 +15,50 @@ from pipeline import sqlrun
 from pipeline.stages.characterize.common import (
     US_PER_S,
     Context,
+    Correlation,
     ModelInfo,
+    Unavailable,
     _position,
     _unavailable,
 )
 
-if TYPE_CHECKING:
-    pass
-
-
 LOAD_BINS = 10  # deciles of the window rate for the 429 share against load
 
 
-def _status(info: ModelInfo, found: dict[str, Any] | None, rate: dict[str, Any]) -> dict[str, Any]:
+class StatusOverTime(TypedDict, total=False):
+    """Per trace window: its start (x), the 429 share (null when empty), requests per status
+    class, and (the model's curve only) the request rate."""
+
+    x: list[float]
+    y_429_share: list[float | None]
+    counts: dict[str, list[int]]  # 2xx, 429, 4xx_other, 5xx, other
+    y_rate: list[float]
+
+
+class StatusByLoad(TypedDict):
+    n_windows: int
+    spearman: float | None
+    bins: list[dict[str, Any]]  # per decile of the window rate: its range and the 429 share
+
+
+class Status(TypedDict):
+    """stats.json's `models[].status`."""
+
+    available: Literal[True]
+    codes: dict[str, int]  # requests per status code ("none" without one)
+    share_429: float
+    share_success: float
+    per_window: StatusOverTime
+    corr_429_vs_rate: Correlation
+    by_load_decile: StatusByLoad
+    clients: dict[str, dict[str, int]]
+    clients_per_window: dict[str, StatusOverTime]
+    clients_by_load_decile: dict[str, StatusByLoad]
+
+
+def _status(
+    info: ModelInfo, found: dict[str, Any] | None, rate: dict[str, Any]
+) -> Status | Unavailable:
     if not found or all(status is None for _, status, _ in found["codes"]):
         return _unavailable("the log has no status column (or no status for this model)")
     codes: dict[str, int] = {}
@@ -88,7 +119,7 @@ def _status_over_time(
     window_s: int,
     span_us: tuple[int, int],
     with_rate: bool = False,
-) -> dict[str, Any]:
+) -> StatusOverTime:
     """The 429 share and the requests of each status class per trace window, for every window
     from the model's first to its last arrival: empty windows count 0 requests of each class and
     have a null 429 share (undefined, drawn as a gap rather than a line across the idle
@@ -105,7 +136,7 @@ def _status_over_time(
         "5xx": [w.n_5xx for w in filled],
         "other": [w.n - w.n_2xx - w.n_429 - w.n_4xx_other - w.n_5xx for w in filled],
     }
-    result: dict[str, Any] = {
+    result: StatusOverTime = {
         "x": [float(i * window_s) for i in indices],
         "y_429_share": [w.n_429 / w.n if w.n else None for w in filled],
         "counts": counts,
@@ -115,7 +146,7 @@ def _status_over_time(
     return result
 
 
-def _status_by_load(rows: list[StatusWindow], window_s: int) -> dict[str, Any]:
+def _status_by_load(rows: list[StatusWindow], window_s: int) -> StatusByLoad:
     """The 429 share per decile of the windows' request rate, and its rank correlation."""
     rates = np.array([w.n / window_s for w in rows])
     hits = np.array([w.n_429 for w in rows])
