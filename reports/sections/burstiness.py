@@ -2,28 +2,30 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING
 
 from reports import figures
 from reports.blocks import Block, Paragraph, ReportInputs
 from reports.figures import Chart
-from reports.sections.common import _available, _count, _curve, _missing
+from reports.sections.common import _available, _count, _curve, _lacking, _missing
 from reports.tables import duration as _duration
 from reports.tables import fmt, pct
 
+if TYPE_CHECKING:
+    from pipeline.stages.characterize.document import ModelStats
 
-def burstiness_blocks(model: Mapping[str, Any]) -> list[Block]:
+
+def burstiness_blocks(model: ModelStats) -> list[Block]:
     part = model.get("burstiness")
-    if not _available(part):
+    if _lacking(part):
         return [_missing("burstiness (CV and Fano factor)", part)]
     blocks: list[Block] = []
-    weighted, unweighted = _curve(part.get("cv_cdf")), _curve(part.get("cv_cdf_unweighted"))
+    weighted, unweighted = _curve(part["cv_cdf"]), _curve(part["cv_cdf_unweighted"])
     if weighted:
         series = {"weighted by requests": weighted}
         if unweighted:
             series["each window once"] = unweighted
-        above, median = part.get("share_cv_above_1"), part.get("cv_median_weighted")
+        above, median = part["share_cv_above_1"], part["cv_median_weighted"]
         blocks.append(
             Chart(
                 "Burstiness: CV of inter-arrival times",
@@ -38,14 +40,14 @@ def burstiness_blocks(model: Mapping[str, Any]) -> list[Block]:
                 f"(CV > 1); the request-weighted median CV is {fmt(median)}.",
             )
         )
-    fano = part.get("fano")
-    if _available(fano) and _curve(fano.get("aggregate")):
+    fano = part["fano"]
+    if _available(fano) and _curve(fano["aggregate"]):
         aggregate = fano["aggregate"]
         # A list, not a dict: a client may be called "aggregate" too.
-        series = [("aggregate", (aggregate["x"], aggregate["y"]))]
+        curves = [("aggregate", (aggregate["x"], aggregate["y"]))]
         for client in model.get("detailed_clients", []) if model.get("n_clients", 0) > 1 else ():
-            if _curve((fano.get("clients") or {}).get(client)):
-                series.append(
+            if _curve(fano["clients"].get(client)):
+                curves.append(
                     (client, (fano["clients"][client]["x"], fano["clients"][client]["y"]))
                 )
         scales = aggregate["x"]
@@ -71,7 +73,7 @@ def burstiness_blocks(model: Mapping[str, Any]) -> list[Block]:
                     "Fano factor of request counts by time scale",
                     "bin width (s)",
                     "Fano factor (variance / mean of counts)",
-                    series,
+                    curves,
                     log_x=True,
                     log_y=True,
                     mode="lines+markers",
@@ -84,7 +86,7 @@ def burstiness_blocks(model: Mapping[str, Any]) -> list[Block]:
     return blocks
 
 
-def clock_ties_blocks(model: Mapping[str, Any], inputs: ReportInputs) -> list[Block]:
+def clock_ties_blocks(model: ModelStats, inputs: ReportInputs) -> list[Block]:
     """How many of the model's fitted windows had gaps below the clock (the fit stage's count
     in manifest.json): those gaps enter the likelihood censored, not floored."""
     fit = (inputs.manifest.get("stages") or {}).get("fit") or {}

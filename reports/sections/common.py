@@ -3,18 +3,29 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from reports import figures
 from reports.blocks import Unavailable
 from reports.figures import Chart
 from reports.tables import Table, fmt, table
 
+if TYPE_CHECKING:
+    from typing_extensions import TypeIs
+
+    from pipeline.stages.characterize.common import Unavailable as UnavailablePart
+
 TABLE_ROWS = 25  # rows of a per-client table before the rest fold into "others"
 
 
 def _available(part: Any) -> bool:
     return isinstance(part, Mapping) and part.get("available", True) is not False
+
+
+def _lacking(part: object) -> TypeIs[UnavailablePart | None]:
+    """Not `_available`: stats.json lacks the part or says why it does not apply. A typed part
+    past ``if _lacking(part): return ...`` is its available form, whose keys mypy checks."""
+    return not _available(part)
 
 
 def _missing(what: str, part: Any) -> Unavailable:

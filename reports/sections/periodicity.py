@@ -3,36 +3,39 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from reports import figures
 from reports.blocks import Block
 from reports.figures import Chart
-from reports.sections.common import _available, _curve, _hours, _missing
+from reports.sections.common import _curve, _hours, _lacking, _missing
 from reports.tables import duration as _duration
 from reports.tables import fmt, table
 
+if TYPE_CHECKING:
+    from pipeline.stages.characterize.document import ModelStats
 
-def periodicity_blocks(model: Mapping[str, Any]) -> list[Block]:
+
+def periodicity_blocks(model: ModelStats) -> list[Block]:
     part = model.get("periodicity")
-    if not _available(part):
+    if _lacking(part):
         return [_missing("periodicity (STL, daily profile)", part)]
     blocks: list[Block] = []
-    profile = _curve(part.get("hourly_profile"))
+    profile = _curve(part["hourly_profile"])
     if profile:
         hours, rates = profile
-        busiest, quietest = part.get("busiest_hour_utc"), part.get("quietest_hour_utc")
+        busiest, quietest = part["busiest_hour_utc"], part["quietest_hour_utc"]
         reading = "No hour of the day has requests."
         if busiest is not None and quietest is not None:
             rate_at = dict(zip(hours, rates, strict=True))
             reading = (
                 f"Busiest hour {_hour_of(busiest)} UTC ({fmt(rate_at.get(busiest))} requests/s), "
                 f"quietest {_hour_of(quietest)} UTC ({fmt(rate_at.get(quietest))}); peak-to-mean "
-                f"{fmt(part.get('peak_to_mean'))}, "
-                f"peak-to-trough {fmt(part.get('peak_to_trough'))}."
+                f"{fmt(part['peak_to_mean'])}, "
+                f"peak-to-trough {fmt(part['peak_to_trough'])}."
             )
-        partial = part["hourly_profile"].get("partial") or [False] * len(hours)
-        covered = part["hourly_profile"].get("covered_s") or [None] * len(hours)
+        partial = part["hourly_profile"]["partial"] or [False] * len(hours)
+        covered: list[Any] = part["hourly_profile"]["covered_s"] or [None] * len(hours)
         whole = [None if p else r for r, p in zip(rates, partial, strict=True)]
         values: dict[str, list[float | None]] = {}
         if any(v is not None for v in whole) or not any(partial):
@@ -66,20 +69,22 @@ def periodicity_blocks(model: Mapping[str, Any]) -> list[Block]:
         )
     rows = []
     notes: list[Block] = []
-    for name, label in (("daily", "daily (1 day)"), ("weekly", "weekly (7 days)")):
-        stl = part.get(name)
-        if _available(stl):
+    for name, label, stl in (
+        ("daily", "daily (1 day)", part["daily"]),
+        ("weekly", "weekly (7 days)", part["weekly"]),
+    ):
+        if not _lacking(stl):
             rows.append(
                 (
                     label,
-                    stl.get("n_periods"),
-                    stl.get("seasonal_strength"),
-                    stl.get("trend_strength"),
-                    stl.get("autocorrelation_at_period"),
-                    stl.get("peak_to_mean"),
-                    stl.get("peak_to_trough"),
-                    _hour_of(stl.get("busiest_hour_utc"), weekly=name == "weekly"),
-                    _hour_of(stl.get("quietest_hour_utc"), weekly=name == "weekly"),
+                    stl["n_periods"],
+                    stl["seasonal_strength"],
+                    stl["trend_strength"],
+                    stl["autocorrelation_at_period"],
+                    stl["peak_to_mean"],
+                    stl["peak_to_trough"],
+                    _hour_of(stl["busiest_hour_utc"], weekly=name == "weekly"),
+                    _hour_of(stl["quietest_hour_utc"], weekly=name == "weekly"),
                 )
             )
         else:
@@ -105,9 +110,10 @@ def periodicity_blocks(model: Mapping[str, Any]) -> list[Block]:
                 "remainder, so strengths near 1 say little.",
             )
         )
-    for name, label in (("daily", "daily"), ("weekly", "weekly")):
-        stl = part.get(name)
-        components = stl.get("components") if _available(stl) else None
+    for label, stl in (("daily", part["daily"]), ("weekly", part["weekly"])):
+        if _lacking(stl):
+            continue
+        components = stl["components"]
         if isinstance(components, Mapping) and components.get("x"):
             xs = _hours(components["x"])
             series = {
@@ -125,9 +131,9 @@ def periodicity_blocks(model: Mapping[str, Any]) -> list[Block]:
                         series,
                         selector=True,
                     ),
-                    f"Seasonal strength {fmt(stl.get('seasonal_strength'))}, trend strength "
-                    f"{fmt(stl.get('trend_strength'))}, autocorrelation at one period "
-                    f"{fmt(stl.get('autocorrelation_at_period'))}.",
+                    f"Seasonal strength {fmt(stl['seasonal_strength'])}, trend strength "
+                    f"{fmt(stl['trend_strength'])}, autocorrelation at one period "
+                    f"{fmt(stl['autocorrelation_at_period'])}.",
                 )
             )
     return blocks + notes

@@ -2,30 +2,32 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING
 
 from reports.blocks import Block, Paragraph
-from reports.sections.common import SUMMARY_COLUMNS, _available, _summary_row
+from reports.sections.common import SUMMARY_COLUMNS, _lacking, _summary_row
 from reports.tables import fmt, table
 
+if TYPE_CHECKING:
+    from pipeline.stages.characterize.document import ModelStats
 
-def sessions_blocks(model: Mapping[str, Any]) -> list[Block]:
+
+def sessions_blocks(model: ModelStats) -> list[Block]:
     part = model.get("sessions")
-    if not _available(part):
+    if _lacking(part):
         return []
-    turns = part.get("turns") or {}
+    turns = part["turns"]
     return [
         Paragraph(
-            f"{fmt(part.get('n_sessions'))} sessions; median {fmt(turns.get('p50'))} turns, "
-            f"p99 {fmt(turns.get('p99'))}."
+            f"{fmt(part['n_sessions'])} sessions; median {fmt(turns['p50'])} turns, "
+            f"p99 {fmt(turns['p99'])}."
         ),
         table(
             "Conversations",
             SUMMARY_COLUMNS,
             [
                 _summary_row("turns per session", turns),
-                _summary_row("time between turns (s)", part.get("gap_s")),
+                _summary_row("time between turns (s)", part["gap_s"]),
             ],
         ),
     ]
