@@ -3,30 +3,35 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from reports import figures
 from reports.blocks import Block
 from reports.figures import Chart
-from reports.sections.common import TABLE_ROWS, _available, _missing
+from reports.sections.common import TABLE_ROWS, _lacking, _missing
 from reports.tables import fmt, table, top_with_others
 
+if TYPE_CHECKING:
+    from pipeline.stages.characterize.document import ModelStats
+    from pipeline.stages.characterize.drift import Drift
 
-def drift_blocks(model: Mapping[str, Any]) -> list[Block]:
+
+def drift_blocks(model: ModelStats) -> list[Block]:
     drift = model.get("drift")
-    if not _available(drift):
+    if _lacking(drift):
         return [_missing("drift between windows", drift)]
     blocks: list[Block] = []
-    windows = drift.get("windows") or []
+    windows = drift["windows"] or []
     if windows:
         xs = [w["start_s"] / 3600 for w in windows]
         series = {}
-        for name in ("input_tokens", "output_tokens"):
+        summaries: dict[str, list[Mapping[str, Any]]] = {
+            "input_tokens": [w["input_tokens"] for w in windows],
+            "output_tokens": [w["output_tokens"] for w in windows],
+        }
+        for name, of_windows in summaries.items():
             for q in ("p50", "p90"):
-                series[f"{name.split('_')[0]} {q}"] = (
-                    xs,
-                    [(w.get(name) or {}).get(q) for w in windows],
-                )
+                series[f"{name.split('_')[0]} {q}"] = (xs, [s.get(q) for s in of_windows])
         blocks.append(
             Chart(
                 "Length percentiles per dataset window",
@@ -41,23 +46,15 @@ def drift_blocks(model: Mapping[str, Any]) -> list[Block]:
                 _drift_reading(len(windows), drift),
             )
         )
-    for key, label in (
-        ("consecutive", "consecutive dataset windows"),
-        ("days", "consecutive days"),
+    for label, pairs in (
+        ("consecutive dataset windows", drift["consecutive"]),
+        ("consecutive days", drift["days"]),
     ):
-        pairs = drift.get(key)
         if isinstance(pairs, list) and pairs:
-            flagged = sum(1 for p in pairs if p.get("large_shift"))
+            flagged = sum(1 for p in pairs if p["large_shift"])
             rows = [
-                (
-                    p.get("field"),
-                    p.get("from"),
-                    p.get("to"),
-                    p.get("ks"),
-                    p.get("wasserstein"),
-                    bool(p.get("large_shift")),
-                )
-                for p in sorted(pairs, key=lambda p: (-(p.get("ks") or 0.0), str(p.get("field"))))
+                (p["field"], p["from"], p["to"], p["ks"], p["wasserstein"], bool(p["large_shift"]))
+                for p in sorted(pairs, key=lambda p: (-(p["ks"] or 0.0), str(p["field"])))
             ]
             shown, _ = top_with_others(rows, TABLE_ROWS, label="others", summed=())
             blocks.append(
@@ -74,20 +71,20 @@ def drift_blocks(model: Mapping[str, Any]) -> list[Block]:
     return blocks
 
 
-def _shift_rule(drift: Mapping[str, Any]) -> str:
-    threshold = drift.get("large_shift_ks")
+def _shift_rule(drift: Drift) -> str:
+    threshold = drift["large_shift_ks"]
     return f"KS > {fmt(threshold)}" if threshold is not None else "as flagged in stats.json"
 
 
-def _drift_reading(n_windows: int, drift: Mapping[str, Any]) -> str:
-    pairs = drift.get("consecutive")
+def _drift_reading(n_windows: int, drift: Drift) -> str:
+    pairs = drift["consecutive"]
     if not isinstance(pairs, list) or not pairs:
         return f"{n_windows} dataset window(s): no consecutive pair to compare."
-    largest = max(pairs, key=lambda p: (p.get("ks") or 0.0, str(p.get("field"))))
-    flagged = sum(1 for p in pairs if p.get("large_shift"))
+    largest = max(pairs, key=lambda p: (p["ks"] or 0.0, str(p["field"])))
+    flagged = sum(1 for p in pairs if p["large_shift"])
     return (
         f"{n_windows} dataset windows; the largest shift between consecutive windows is "
-        f"{largest.get('field')} from window {largest.get('from')} to {largest.get('to')} "
-        f"(KS {fmt(largest.get('ks'))}); {flagged} of {len(pairs)} pairs are large shifts "
+        f"{largest['field']} from window {largest['from']} to {largest['to']} "
+        f"(KS {fmt(largest['ks'])}); {flagged} of {len(pairs)} pairs are large shifts "
         f"({_shift_rule(drift)})."
     )

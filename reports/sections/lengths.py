@@ -5,32 +5,38 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from reports.blocks import Block, Paragraph
 from reports.figures import Chart
 from reports.sections.common import (
     SUMMARY_COLUMNS,
-    _available,
     _ccdf_with_fits,
+    _lacking,
     _missing,
     _summary_row,
 )
 from reports.sections.drift import drift_blocks
 from reports.tables import fmt, pct, table
 
+if TYPE_CHECKING:
+    from pipeline.stages.characterize.document import ModelStats
 
-def request_blocks(model: Mapping[str, Any]) -> list[Block]:
+
+def request_blocks(model: ModelStats) -> list[Block]:
     blocks: list[Block] = []
     lengths = model.get("lengths")
-    if _available(lengths):
+    if not _lacking(lengths):
         rows = []
-        for name in ("input_tokens", "output_tokens"):
-            part = lengths.get(name)
-            if not _available(part):
+        for name, part, of_model in (
+            ("input_tokens", lengths["input_tokens"], model.get("input_tokens")),
+            ("output_tokens", lengths["output_tokens"], model.get("output_tokens")),
+        ):
+            if _lacking(part):
                 blocks.append(_missing(f"{name} distribution", part))
                 continue
-            summary = model.get(name) or part.get("summary") or {}
+            as_read: Mapping[str, Any] = part  # an older stats.json kept the summary here
+            summary: Mapping[str, Any] = of_model or as_read.get("summary") or {}
             rows.append(_summary_row(name, summary))
             drawn = _ccdf_with_fits(
                 f"{name.replace('_', ' ').capitalize()} (CCDF)",
@@ -40,11 +46,11 @@ def request_blocks(model: Mapping[str, Any]) -> list[Block]:
             )
             if drawn:
                 chart, fits = drawn
-                mixture = (part.get("fits") or {}).get("pareto_lognormal")
+                mixture = part["fits"].get("pareto_lognormal")
                 extra = (
                     f" Pareto tail weight {pct(mixture.get('tail_weight'))}, tail index "
                     f"{fmt(mixture.get('alpha'))} above {fmt(mixture.get('xmin'))} tokens."
-                    if _available(mixture)
+                    if not _lacking(mixture)
                     else ""
                 )
                 reading = (
@@ -58,11 +64,11 @@ def request_blocks(model: Mapping[str, Any]) -> list[Block]:
     else:
         blocks.append(_missing("request length distributions", lengths))
     corr = model.get("correlation")
-    if _available(corr) and corr.get("n"):
+    if not _lacking(corr) and corr["n"]:
         blocks.append(
             Paragraph(
-                f"Input vs output tokens over {fmt(corr.get('n'))} requests: Pearson "
-                f"{fmt(corr.get('pearson'))}, Spearman {fmt(corr.get('spearman'))} "
+                f"Input vs output tokens over {fmt(corr['n'])} requests: Pearson "
+                f"{fmt(corr['pearson'])}, Spearman {fmt(corr['spearman'])} "
                 "(per client in the clients table)."
             )
         )

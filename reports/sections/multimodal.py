@@ -2,39 +2,41 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING
 
 from reports import figures
 from reports.blocks import Block
 from reports.figures import Chart
-from reports.sections.common import _available
+from reports.sections.common import _lacking
 from reports.tables import fmt, pct, table
 
+if TYPE_CHECKING:
+    from pipeline.stages.characterize.document import ModelStats
 
-def multimodal_blocks(model: Mapping[str, Any]) -> list[Block]:
+
+def multimodal_blocks(model: ModelStats) -> list[Block]:
     part = model.get("multimodal")
-    if not _available(part):
+    if _lacking(part):
         return []
     blocks: list[Block] = []
-    modalities = part.get("modalities") or {}
-    present = [name for name in sorted(modalities) if modalities[name].get("request_share")]
+    modalities = part["modalities"] or {}
+    present = [name for name in sorted(modalities) if modalities[name]["request_share"]]
     rows = [
         (
             name,
-            modalities[name].get("request_share"),
-            modalities[name].get("token_share"),
-            (modalities[name].get("items_per_request") or {}).get("mean"),
-            (modalities[name].get("tokens_per_item") or {}).get("mean"),
-            (modalities[name].get("tokens_per_item") or {}).get("p50"),
-            (modalities[name].get("tokens_per_item") or {}).get("p99"),
+            modalities[name]["request_share"],
+            modalities[name]["token_share"],
+            modalities[name]["items_per_request"]["mean"],
+            modalities[name]["tokens_per_item"]["mean"],
+            modalities[name]["tokens_per_item"]["p50"],
+            modalities[name]["tokens_per_item"]["p99"],
         )
         for name in present
     ]
-    rows.append(("text", None, part.get("text_token_share"), None, None, None, None))
+    rows.append(("text", None, part["text_token_share"], None, None, None, None))
     blocks.append(
         table(
-            f"Modality mix over {fmt(part.get('n'))} requests",
+            f"Modality mix over {fmt(part['n'])} requests",
             (
                 "modality",
                 "share of requests",
@@ -49,7 +51,7 @@ def multimodal_blocks(model: Mapping[str, Any]) -> list[Block]:
             note="Modalities no request carries are left out.",
         )
     )
-    over = part.get("over_windows") or []
+    over = part["over_windows"] or []
     if over:
         xs = [w["start_s"] / 3600 for w in over]
         series = {

@@ -3,23 +3,26 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from reports import figures
 from reports.blocks import Block, Paragraph
 from reports.figures import Chart
-from reports.sections.common import SUMMARY_COLUMNS, _available, _curve, _summary_row
+from reports.sections.common import SUMMARY_COLUMNS, _curve, _lacking, _summary_row
 from reports.tables import fmt, table
 
+if TYPE_CHECKING:
+    from pipeline.stages.characterize.document import ModelStats
 
-def reasoning_blocks(model: Mapping[str, Any]) -> list[Block]:
+
+def reasoning_blocks(model: ModelStats) -> list[Block]:
     part = model.get("reasoning")
-    if not _available(part):
+    if _lacking(part):
         return []
     blocks: list[Block] = []
-    ratio = part.get("ratio") or {}
+    ratio = part["ratio"] or {}
     hist = _curve(part.get("ratio_hist"))
-    bimodal = part.get("bimodality") or {}
+    bimodal: Mapping[str, Any] = part.get("bimodality") or {}
     means = bimodal.get("means") or [None, None]
     verdict = (
         f"two modes (BIC {fmt(bimodal.get('bic_one'))} for one component vs "
@@ -47,7 +50,7 @@ def reasoning_blocks(model: Mapping[str, Any]) -> list[Block]:
             SUMMARY_COLUMNS,
             [
                 _summary_row("reasoning ratio", ratio),
-                _summary_row("reasoning tokens", part.get("reason_tokens")),
+                _summary_row("reasoning tokens", part["reason_tokens"]),
             ],
         )
     )
@@ -81,7 +84,7 @@ def reasoning_blocks(model: Mapping[str, Any]) -> list[Block]:
                 "density has two modes.",
             )
         )
-    tokens = part.get("reason_tokens") or {}
+    tokens = part["reason_tokens"] or {}
     ccdf = _curve(part.get("reason_tokens_ccdf"))
     if ccdf:
         blocks.append(
@@ -99,7 +102,7 @@ def reasoning_blocks(model: Mapping[str, Any]) -> list[Block]:
                 f"p99 {fmt(tokens.get('p99'))}.",
             )
         )
-    corr = part.get("reason_vs_answer") or {}
+    corr: Mapping[str, Any] = part.get("reason_vs_answer") or {}
     text = (
         f"Pearson {fmt(corr.get('pearson'))}, Spearman {fmt(corr.get('spearman'))} over "
         f"{fmt(corr.get('n'))} requests"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import itertools
-from typing import Any, Literal, TypedDict
+from typing import Any, Literal, NotRequired, TypedDict
 
 import numpy as np
 
@@ -39,19 +39,19 @@ class RatioSummary(Quantiles, total=False):
     n_total: int  # requests behind the sampled ratio histogram
 
 
-class Reasoning(TypedDict, total=False):
+class Reasoning(TypedDict):
     """stats.json's `models[].reasoning`; the parts after `ratio` need 10 or more requests with
     reasoning and output tokens (`bimodality` and `ratio_hist` say so when there are fewer)."""
 
     available: Literal[True]
     reason_tokens: Summary
     ratio: RatioSummary  # reasoning tokens / (reasoning + answer tokens)
-    n_used: int
-    ratio_hist: Curve | Unavailable
-    bimodality: dict[str, Any] | Unavailable
-    reason_vs_answer: Correlation
-    reason_vs_answer_curve: dict[str, list[float]]
-    reason_tokens_ccdf: Curve
+    n_used: NotRequired[int]
+    ratio_hist: NotRequired[Curve | Unavailable]
+    bimodality: NotRequired[dict[str, Any] | Unavailable]
+    reason_vs_answer: NotRequired[Correlation]
+    reason_vs_answer_curve: NotRequired[dict[str, list[float]]]
+    reason_tokens_ccdf: NotRequired[Curve]
 
 
 def _reasoning(
