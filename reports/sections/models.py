@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from reports.blocks import Block, Paragraph, ReportInputs, Section, Unavailable
 from reports.findings import model_key
 from reports.sections.burstiness import burstiness_blocks, clock_ties_blocks
 from reports.sections.clients import clients_blocks
-from reports.sections.common import _available, _count, _when
+from reports.sections.common import _available, _count, _lacking, _when
 from reports.sections.interarrivals import arrivals_blocks
 from reports.sections.latency import _latency_blocks
 from reports.sections.lengths import request_blocks
@@ -19,6 +19,9 @@ from reports.sections.reasoning import reasoning_blocks
 from reports.sections.sessions import sessions_blocks
 from reports.sections.status import _status_blocks
 from reports.tables import fmt
+
+if TYPE_CHECKING:
+    from pipeline.stages.characterize.document import ModelStats
 
 
 def models_section(inputs: ReportInputs) -> Section | None:
@@ -37,9 +40,10 @@ def models_section(inputs: ReportInputs) -> Section | None:
 CATEGORY_NAMES = {"language": "language", "reason": "reasoning", "multimodal": "multimodal"}
 
 
-def model_section(model: Mapping[str, Any], inputs: ReportInputs) -> Section:
-    name = str(model.get("model", ""))
-    category = CATEGORY_NAMES.get(model.get("category"), model.get("category"))
+def model_section(model: ModelStats, inputs: ReportInputs) -> Section:
+    # every entry has its model and category (the other keys may be missing)
+    name = str(model["model"])
+    category = CATEGORY_NAMES.get(model["category"], model["category"])
     header = Paragraph(
         f"A {category} model: {_count(model.get('n_requests'), 'request')} "
         f"({fmt(model.get('n_success'))} successful) from "
@@ -88,12 +92,12 @@ def not_applicable_blocks(model: Mapping[str, Any]) -> list[Block]:
     return [Unavailable("for this model", "; ".join(missing) + ".")]
 
 
-def operations_blocks(model: Mapping[str, Any]) -> list[Block]:
+def operations_blocks(model: ModelStats) -> list[Block]:
     blocks: list[Block] = []
     status = model.get("status")
-    if _available(status):
+    if not _lacking(status):
         blocks.extend(_status_blocks(model, status))
     latency = model.get("latency")
-    if _available(latency):
+    if not _lacking(latency):
         blocks.extend(_latency_blocks(latency))
     return blocks

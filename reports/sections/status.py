@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from reports import figures
 from reports.blocks import Block, Omitted
@@ -11,22 +11,26 @@ from reports.figures import Chart
 from reports.sections.common import TABLE_ROWS, _hours
 from reports.tables import fmt, pct, table, top_with_others
 
+if TYPE_CHECKING:
+    from pipeline.stages.characterize.document import ModelStats
+    from pipeline.stages.characterize.status import Status, StatusOverTime
 
-def _status_blocks(model: Mapping[str, Any], status: Mapping[str, Any]) -> list[Block]:
+
+def _status_blocks(model: ModelStats, status: Status) -> list[Block]:
     blocks: list[Block] = []
-    codes = status.get("codes") or {}
-    corr = status.get("corr_429_vs_rate") or {}
-    limited = bool(status.get("share_429"))
+    codes = status["codes"] or {}
+    corr = status["corr_429_vs_rate"]
+    limited = bool(status["share_429"])
     blocks.append(
         table(
             "Status codes",
             ("status", "requests"),
             sorted(codes.items(), key=lambda kv: str(kv[0])),
-            note=f"Successful: {pct(status.get('share_success'))}; 429 (rate limited): "
-            f"{pct(status.get('share_429'))}."
+            note=f"Successful: {pct(status['share_success'])}; 429 (rate limited): "
+            f"{pct(status['share_429'])}."
             + (
                 f" The 429 share per trace window against the request rate: Spearman "
-                f"{fmt(corr.get('spearman'))} over {fmt(corr.get('n'))} windows."
+                f"{fmt(corr['spearman'])} over {fmt(corr['n'])} windows."
                 if limited
                 else ""
             ),
@@ -39,8 +43,8 @@ def _status_blocks(model: Mapping[str, Any], status: Mapping[str, Any]) -> list[
                 "No request was answered 429 (rate limited), so every such curve is a flat 0.",
             )
         )
-    per_window = status.get("per_window") or {}
-    if isinstance(per_window.get("x"), list) and per_window["x"] and status.get("share_429"):
+    per_window = status["per_window"] or {}
+    if isinstance(per_window.get("x"), list) and per_window["x"] and status["share_429"]:
         xs = _hours(per_window["x"])
         blocks.append(
             Chart(
@@ -51,11 +55,11 @@ def _status_blocks(model: Mapping[str, Any], status: Mapping[str, Any]) -> list[
                     "share of requests",
                     {"429 share": (xs, per_window.get("y_429_share", []))},
                 ),
-                f"{pct(status.get('share_429'))} of requests were rate limited; the share "
-                f"follows the load with Spearman {fmt(corr.get('spearman'))}.",
+                f"{pct(status['share_429'])} of requests were rate limited; the share "
+                f"follows the load with Spearman {fmt(corr['spearman'])}.",
             )
         )
-    over_time = status.get("clients_per_window") or {}
+    over_time = status["clients_per_window"] or {}
     detailed = [
         c
         for c in model.get("detailed_clients", [])
@@ -78,11 +82,11 @@ def _status_blocks(model: Mapping[str, Any], status: Mapping[str, Any]) -> list[
                 f"429 share per trace window for the {len(detailed)} top clients.",
             )
         )
-    clients = status.get("clients") or {}
+    clients = status["clients"] or {}
     ranked = [c["client_id"] for c in model.get("clients", []) if c["client_id"] in clients]
     all_codes = sorted({str(code) for per in clients.values() for code in per})
     if ranked and len(all_codes) > 1:
-        rows = [
+        rows: list[tuple[Any, ...]] = [
             (client, *(clients[client].get(code, 0) for code in all_codes)) for client in ranked
         ]
         shown, folded = top_with_others(
@@ -121,7 +125,7 @@ def _class_layers(curve: Mapping[str, Any]) -> dict[str, list[Any]]:
 
 
 def _status_class_blocks(
-    per_window: Mapping[str, Any], over_time: Mapping[str, Any], detailed: list[str]
+    per_window: StatusOverTime, over_time: dict[str, StatusOverTime], detailed: list[str]
 ) -> list[Block]:
     if not isinstance(per_window.get("counts"), Mapping) or not per_window.get("x"):
         return []
@@ -146,9 +150,9 @@ def _status_class_blocks(
     ]
 
 
-def _load_blocks(model: Mapping[str, Any], status: Mapping[str, Any]) -> list[Block]:
+def _load_blocks(model: ModelStats, status: Status) -> list[Block]:
     """The 429 share per decile of the windows' request rate (model and top clients)."""
-    if not status.get("share_429"):
+    if not status["share_429"]:
         return []
 
     def curve(part: Any) -> tuple[list[Any], list[Any]] | None:
@@ -158,17 +162,17 @@ def _load_blocks(model: Mapping[str, Any], status: Mapping[str, Any]) -> list[Bl
         return [b["rate_mean"] for b in bins], [b["share_429"] for b in bins]
 
     series: list[tuple[str, tuple[list[Any], list[Any]]]] = []
-    model_curve = curve(status.get("by_load_decile"))
+    model_curve = curve(status["by_load_decile"])
     if model_curve is not None:
         series.append(("all clients (model rate)", model_curve))
-    per_client = status.get("clients_by_load_decile") or {}
+    per_client = status["clients_by_load_decile"] or {}
     for client in model.get("detailed_clients", []):
         client_curve = curve(per_client.get(client))
         if client_curve is not None:
             series.append((client, client_curve))
     if not series:
         return []
-    whole = status.get("by_load_decile") or {}
+    whole = status["by_load_decile"]
     return [
         Chart(
             "Rate limiting against load",
@@ -182,6 +186,6 @@ def _load_blocks(model: Mapping[str, Any], status: Mapping[str, Any]) -> list[Bl
             ),
             "Windows sorted by their request rate (the model's, or the client's own) and cut "
             "into ten equal groups; a share that stays 0 and then climbs marks the load at "
-            f"which limiting starts (model: Spearman {fmt(whole.get('spearman'))}).",
+            f"which limiting starts (model: Spearman {fmt(whole['spearman'])}).",
         )
     ]
