@@ -4,20 +4,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING
 
 from reports import figures
 from reports.blocks import Block, Omitted
 from reports.figures import Chart
 from reports.findings import telling_top_k
-from reports.sections.common import TABLE_ROWS, _available, _count, _curve, _missing
+from reports.sections.common import TABLE_ROWS, _available, _count, _curve, _lacking, _missing
 from reports.tables import fmt, pct, table, top_with_others
+
+if TYPE_CHECKING:
+    from pipeline.stages.characterize.document import ModelStats
 
 RANK_PLOT_CLIENTS = 3  # below this, a rank plot is two points the clients table already has
 
 
-def clients_blocks(model: Mapping[str, Any]) -> list[Block]:
+def clients_blocks(model: ModelStats) -> list[Block]:
     blocks: list[Block] = []
     concentration = model.get("concentration")
     if _available(concentration) and model.get("n_clients", 0) < 2:
@@ -27,14 +29,14 @@ def clients_blocks(model: Mapping[str, Any]) -> list[Block]:
                 "The model has one client, which sends every request.",
             )
         )
-    elif _available(concentration):
-        by_requests = concentration.get("by_requests", {})
-        by_tokens = concentration.get("by_tokens", {})
+    elif not _lacking(concentration):
+        by_requests = concentration["by_requests"]
+        by_tokens = concentration["by_tokens"]
         series = {}
         for label, part in (("requests", by_requests), ("tokens", by_tokens)):
-            if _curve(part.get("lorenz")):
+            if _curve(part["lorenz"]):
                 series[label] = (part["lorenz"]["x"], part["lorenz"]["y"])
-        shares = by_requests.get("top_k_share", {})
+        shares = by_requests["top_k_share"]
         n_clients = model.get("n_clients", 0)
         top_k = telling_top_k(shares, n_clients)
         if series:
@@ -48,8 +50,8 @@ def clients_blocks(model: Mapping[str, Any]) -> list[Block]:
                         series,
                         reference=("equal clients", ([0.0, 1.0], [0.0, 1.0])),
                     ),
-                    f"Gini {fmt(by_requests.get('gini'))} by requests and "
-                    f"{fmt(by_tokens.get('gini'))} by tokens; "
+                    f"Gini {fmt(by_requests['gini'])} by requests and "
+                    f"{fmt(by_tokens['gini'])} by tokens; "
                     + (
                         f"the largest of {_count(n_clients, 'client')} sends "
                         if top_k == "1"
@@ -61,7 +63,7 @@ def clients_blocks(model: Mapping[str, Any]) -> list[Block]:
         # the top k of n clients for k >= n send everything: those rows say nothing
         ks = [
             k
-            for k in sorted(set(shares) | set(by_tokens.get("top_k_share", {})), key=int)
+            for k in sorted(set(shares) | set(by_tokens["top_k_share"]), key=int)
             if int(k) < n_clients
         ]
         if ks:
@@ -73,14 +75,14 @@ def clients_blocks(model: Mapping[str, Any]) -> list[Block]:
                         (
                             int(k),
                             shares.get(k),
-                            by_tokens.get("top_k_share", {}).get(k),
+                            by_tokens["top_k_share"].get(k),
                         )
                         for k in ks
                     ],
                     formatters={1: pct, 2: pct},
                 )
             )
-        rank = _curve(concentration.get("rank"))
+        rank = _curve(concentration["rank"])
         if rank and len(rank[0]) < RANK_PLOT_CLIENTS:
             blocks.append(
                 Omitted(
@@ -114,14 +116,14 @@ def clients_blocks(model: Mapping[str, Any]) -> list[Block]:
         rows = [
             (
                 c["client_id"],
-                c.get("n_requests"),
-                c.get("request_share"),
-                c.get("token_share"),
-                c.get("rate_rps_mean"),
+                c["n_requests"],
+                c["request_share"],
+                c["token_share"],
+                c["rate_rps_mean"],
                 c.get("cv_median"),
-                (c.get("input_tokens") or {}).get("p50"),
-                (c.get("output_tokens") or {}).get("p50"),
-                (c.get("correlation") or {}).get("spearman"),
+                c["input_tokens"]["p50"],
+                c["output_tokens"]["p50"],
+                c["correlation"]["spearman"],
             )
             for c in clients
         ]
@@ -149,21 +151,13 @@ def clients_blocks(model: Mapping[str, Any]) -> list[Block]:
         )
     stability = model.get("stability")
     if isinstance(stability, list) and stability:
-        ranked = sorted(
-            stability, key=lambda s: (-(s.get("variance_share") or 0.0), s["client_id"])
-        )
-        rows = [
-            (
-                s["client_id"],
-                s.get("variance_share"),
-                s.get("rate_cv"),
-                s.get("cv_iqr"),
-                s.get("input_ks_max"),
-            )
+        ranked = sorted(stability, key=lambda s: (-(s["variance_share"] or 0.0), s["client_id"]))
+        stability_rows = [
+            (s["client_id"], s["variance_share"], s["rate_cv"], s["cv_iqr"], s["input_ks_max"])
             for s in ranked
         ]
-        top_share = sum(r[1] or 0.0 for r in rows[:5])
-        shown, folded = top_with_others(rows, TABLE_ROWS, label="others", summed=(1,))
+        top_share = sum(r[1] or 0.0 for r in stability_rows[:5])
+        shown, folded = top_with_others(stability_rows, TABLE_ROWS, label="others", summed=(1,))
         blocks.append(
             table(
                 "Stability: which clients drive the aggregate's variance",
@@ -176,7 +170,7 @@ def clients_blocks(model: Mapping[str, Any]) -> list[Block]:
                 ),
                 shown,
                 formatters={1: pct},
-                note=f"The {min(5, len(rows))} largest contributors account for "
+                note=f"The {min(5, len(stability_rows))} largest contributors account for "
                 f"{pct(top_share)} of the variance of the per-window request count.",
             )
         )
