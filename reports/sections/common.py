@@ -72,7 +72,7 @@ def _summary_row(label: str, summary: Mapping[str, Any] | None) -> list[Any]:
 
 
 SUMMARY_COLUMNS = ("field", "n", "mean", "p50", "p90", "p99")
-FAMILY_NAMES = {
+FAMILY_NAMES: dict[Any, str] = {  # keyed by any value stats.json holds there
     "gamma": "Gamma",
     "weibull_min": "Weibull",
     "expon": "Exponential",

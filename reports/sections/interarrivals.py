@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from reports import figures
 from reports.blocks import Block
@@ -16,27 +16,31 @@ from reports.sections.common import (
     _ccdf_with_fits,
     _curve,
     _hours,
+    _lacking,
     _missing,
     _when,
 )
 from reports.tables import fmt, pct, table
 
+if TYPE_CHECKING:
+    from pipeline.stages.characterize.document import ModelStats
 
-def arrivals_blocks(model: Mapping[str, Any]) -> list[Block]:
+
+def arrivals_blocks(model: ModelStats) -> list[Block]:
     blocks: list[Block] = []
     rate = model.get("rate")
-    if not _available(rate):
+    if _lacking(rate):
         return [_missing("request rate over time", rate)]
-    per_minute = _curve(rate.get("per_minute"))
+    per_minute = _curve(rate["per_minute"])
     if per_minute:
         xs, ys = per_minute
-        peak, mean = rate.get("peak_rps"), rate.get("mean_rps")
+        peak, mean = rate["peak_rps"], rate["mean_rps"]
         reading = "Peak and mean rate: not in stats.json."
         if peak is not None:
-            reading = f"Peak {fmt(peak)} requests/s at {_when(rate.get('peak_offset_s'))} UTC" + (
+            reading = f"Peak {fmt(peak)} requests/s at {_when(rate['peak_offset_s'])} UTC" + (
                 f", {fmt(peak / mean)} times the mean of {fmt(mean)} requests/s." if mean else "."
             )
-        bin_s = rate.get("bin_s", 60)
+        bin_s = rate["bin_s"]
         blocks.append(
             Chart(
                 "Aggregate request rate",
@@ -49,15 +53,15 @@ def arrivals_blocks(model: Mapping[str, Any]) -> list[Block]:
                 reading,
             )
         )
-    per_window = _curve(rate.get("per_window"))
-    clients = rate.get("clients_per_window") or {}
+    per_window = _curve(rate["per_window"])
+    clients = rate["clients_per_window"] or {}
     if per_window and clients and model.get("n_clients", 0) > 1:  # one client = the aggregate
         xs = _hours(per_window[0])
         detailed = [c for c in model.get("detailed_clients", []) if c in clients]
         # A list, not a dict: a client may be called "all clients" too.
         series = [("all clients", (xs, per_window[1]))]
         series += [(client, (xs, clients[client]["y"])) for client in detailed]
-        top = (model.get("clients") or [{}])[0]
+        top: Mapping[str, Any] = next(iter(model.get("clients") or []), {})
         blocks.append(
             Chart(
                 "Request rate per client",
@@ -72,10 +76,10 @@ def arrivals_blocks(model: Mapping[str, Any]) -> list[Block]:
                 f"sends {pct(top.get('request_share'))} of the model's requests.",
             )
         )
-    per_minute_clients = rate.get("clients_per_minute") or {}
+    per_minute_clients = rate["clients_per_minute"] or {}
     detailed = [c for c in model.get("detailed_clients", []) if _curve(per_minute_clients.get(c))]
     if detailed and model.get("n_clients", 0) > 1:
-        bin_s = rate.get("bin_s", 60)
+        bin_s = rate["bin_s"]
         blocks.append(
             Chart(
                 "Request rate per client, fine resolution",
@@ -97,13 +101,13 @@ def arrivals_blocks(model: Mapping[str, Any]) -> list[Block]:
     return blocks
 
 
-def interarrival_blocks(model: Mapping[str, Any]) -> list[Block]:
+def interarrival_blocks(model: ModelStats) -> list[Block]:
     part = model.get("interarrivals")
-    if not _available(part):
+    if _lacking(part):
         return [_missing("inter-arrival time distributions", part)]
     blocks: list[Block] = []
-    aggregate = part.get("aggregate")
-    if _available(aggregate):
+    aggregate = part["aggregate"]
+    if not _lacking(aggregate):
         drawn = _ccdf_with_fits(
             "Inter-arrival times, all clients merged (CCDF)",
             "inter-arrival time (s)",
@@ -112,7 +116,7 @@ def interarrival_blocks(model: Mapping[str, Any]) -> list[Block]:
         )
         if drawn:
             blocks.extend(drawn)
-    clients = part.get("clients") or {}
+    clients: Mapping[str, Any] = part["clients"] or {}
     detailed = [c for c in model.get("detailed_clients", []) if _available(clients.get(c))]
     if detailed:
         series = {c: _curve(clients[c].get("ccdf")) for c in detailed}
@@ -159,11 +163,11 @@ def interarrival_blocks(model: Mapping[str, Any]) -> list[Block]:
                     "first is significantly closer to the data).",
                 )
             )
-    wins = part.get("family_wins")
-    if _available(wins) and wins.get("n_windows"):
-        families = sorted(set(wins.get("by_aic", {})) | set(wins.get("by_ks", {})))
-        lr = wins.get("lr_test") or {}
-        vuong = wins.get("vuong_top_two") or {}
+    wins = part["family_wins"]
+    if not _lacking(wins) and wins["n_windows"]:
+        families = sorted(set(wins["by_aic"]) | set(wins["by_ks"]))
+        lr = wins["lr_test"] or {}
+        vuong = wins["vuong_top_two"]
         n = wins["n_windows"]
         blocks.append(
             table(
@@ -177,9 +181,9 @@ def interarrival_blocks(model: Mapping[str, Any]) -> list[Block]:
                 [
                     (
                         FAMILY_NAMES.get(f, f),
-                        wins.get("by_aic", {}).get(f, 0),
-                        wins.get("by_ks", {}).get(f, 0),
-                        (vuong.get("winner") or {}).get(f, 0) if vuong else None,
+                        wins["by_aic"].get(f, 0),
+                        wins["by_ks"].get(f, 0),
+                        vuong["winner"].get(f, 0) if vuong else None,
                     )
                     for f in families
                 ],
@@ -193,8 +197,8 @@ def interarrival_blocks(model: Mapping[str, Any]) -> list[Block]:
                         if lr
                         else "",
                         f"Vuong's test between each window's two best families by AIC is "
-                        f"significant at alpha {fmt(vuong.get('alpha'))} in "
-                        f"{fmt(vuong.get('significant'))} of {fmt(vuong.get('n_windows'))} "
+                        f"significant at alpha {fmt(vuong['alpha'])} in "
+                        f"{fmt(vuong['significant'])} of {fmt(vuong['n_windows'])} "
                         "windows (the last column counts the family it favours)."
                         if vuong
                         else "",
