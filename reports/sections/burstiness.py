@@ -46,7 +46,7 @@ def burstiness_blocks(model: ModelStats) -> list[Block]:
         # A list, not a dict: a client may be called "aggregate" too.
         curves = [("aggregate", (aggregate["x"], aggregate["y"]))]
         for client in model.get("detailed_clients", []) if model.get("n_clients", 0) > 1 else ():
-            if _curve(fano["clients"].get(client)):
+            if _curve((fano["clients"] or {}).get(client)):
                 curves.append(
                     (client, (fano["clients"][client]["x"], fano["clients"][client]["y"]))
                 )

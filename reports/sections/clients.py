@@ -10,7 +10,15 @@ from reports import figures
 from reports.blocks import Block, Omitted
 from reports.figures import Chart
 from reports.findings import telling_top_k
-from reports.sections.common import TABLE_ROWS, _available, _count, _curve, _lacking, _missing
+from reports.sections.common import (
+    NOTHING,
+    TABLE_ROWS,
+    _available,
+    _count,
+    _curve,
+    _lacking,
+    _missing,
+)
 from reports.tables import fmt, pct, table, top_with_others
 
 if TYPE_CHECKING:
@@ -30,13 +38,13 @@ def clients_blocks(model: ModelStats) -> list[Block]:
             )
         )
     elif not _lacking(concentration):
-        by_requests = concentration["by_requests"]
-        by_tokens = concentration["by_tokens"]
+        by_requests = concentration["by_requests"] or NOTHING
+        by_tokens = concentration["by_tokens"] or NOTHING
         series = {}
         for label, part in (("requests", by_requests), ("tokens", by_tokens)):
             if _curve(part["lorenz"]):
                 series[label] = (part["lorenz"]["x"], part["lorenz"]["y"])
-        shares = by_requests["top_k_share"]
+        shares = by_requests["top_k_share"] or {}
         n_clients = model.get("n_clients", 0)
         top_k = telling_top_k(shares, n_clients)
         if series:
@@ -63,7 +71,7 @@ def clients_blocks(model: ModelStats) -> list[Block]:
         # the top k of n clients for k >= n send everything: those rows say nothing
         ks = [
             k
-            for k in sorted(set(shares) | set(by_tokens["top_k_share"]), key=int)
+            for k in sorted(set(shares) | set(by_tokens["top_k_share"] or {}), key=int)
             if int(k) < n_clients
         ]
         if ks:
@@ -75,7 +83,7 @@ def clients_blocks(model: ModelStats) -> list[Block]:
                         (
                             int(k),
                             shares.get(k),
-                            by_tokens["top_k_share"].get(k),
+                            (by_tokens["top_k_share"] or {}).get(k),
                         )
                         for k in ks
                     ],
@@ -121,9 +129,9 @@ def clients_blocks(model: ModelStats) -> list[Block]:
                 c["token_share"],
                 c["rate_rps_mean"],
                 c.get("cv_median"),
-                c["input_tokens"]["p50"],
-                c["output_tokens"]["p50"],
-                c["correlation"]["spearman"],
+                (c["input_tokens"] or NOTHING)["p50"],
+                (c["output_tokens"] or NOTHING)["p50"],
+                (c["correlation"] or NOTHING)["spearman"],
             )
             for c in clients
         ]

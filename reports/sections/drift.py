@@ -26,8 +26,8 @@ def drift_blocks(model: ModelStats) -> list[Block]:
         xs = [w["start_s"] / 3600 for w in windows]
         series = {}
         summaries: dict[str, list[Mapping[str, Any]]] = {
-            "input_tokens": [w["input_tokens"] for w in windows],
-            "output_tokens": [w["output_tokens"] for w in windows],
+            "input_tokens": [w["input_tokens"] or {} for w in windows],
+            "output_tokens": [w["output_tokens"] or {} for w in windows],
         }
         for name, of_windows in summaries.items():
             for q in ("p50", "p90"):

@@ -12,6 +12,7 @@ from reports.blocks import Block
 from reports.figures import Chart
 from reports.sections.common import (
     FAMILY_NAMES,
+    NOTHING,
     _available,
     _ccdf_with_fits,
     _curve,
@@ -40,7 +41,7 @@ def arrivals_blocks(model: ModelStats) -> list[Block]:
             reading = f"Peak {fmt(peak)} requests/s at {_when(rate['peak_offset_s'])} UTC" + (
                 f", {fmt(peak / mean)} times the mean of {fmt(mean)} requests/s." if mean else "."
             )
-        bin_s = rate["bin_s"]
+        bin_s = rate.get("bin_s", 60)
         blocks.append(
             Chart(
                 "Aggregate request rate",
@@ -79,7 +80,7 @@ def arrivals_blocks(model: ModelStats) -> list[Block]:
     per_minute_clients = rate["clients_per_minute"] or {}
     detailed = [c for c in model.get("detailed_clients", []) if _curve(per_minute_clients.get(c))]
     if detailed and model.get("n_clients", 0) > 1:
-        bin_s = rate["bin_s"]
+        bin_s = rate.get("bin_s", 60)
         blocks.append(
             Chart(
                 "Request rate per client, fine resolution",
@@ -165,9 +166,9 @@ def interarrival_blocks(model: ModelStats) -> list[Block]:
             )
     wins = part["family_wins"]
     if not _lacking(wins) and wins["n_windows"]:
-        families = sorted(set(wins["by_aic"]) | set(wins["by_ks"]))
+        families = sorted(set(wins["by_aic"] or {}) | set(wins["by_ks"] or {}))
         lr = wins["lr_test"] or {}
-        vuong = wins["vuong_top_two"]
+        vuong = wins["vuong_top_two"] or NOTHING
         n = wins["n_windows"]
         blocks.append(
             table(
@@ -181,9 +182,9 @@ def interarrival_blocks(model: ModelStats) -> list[Block]:
                 [
                     (
                         FAMILY_NAMES.get(f, f),
-                        wins["by_aic"].get(f, 0),
-                        wins["by_ks"].get(f, 0),
-                        vuong["winner"].get(f, 0) if vuong else None,
+                        (wins["by_aic"] or {}).get(f, 0),
+                        (wins["by_ks"] or {}).get(f, 0),
+                        (vuong["winner"] or {}).get(f, 0) if vuong else None,
                     )
                     for f in families
                 ],

@@ -46,7 +46,7 @@ def request_blocks(model: ModelStats) -> list[Block]:
             )
             if drawn:
                 chart, fits = drawn
-                mixture = part["fits"].get("pareto_lognormal")
+                mixture = (part["fits"] or {}).get("pareto_lognormal")
                 extra = (
                     f" Pareto tail weight {pct(mixture.get('tail_weight'))}, tail index "
                     f"{fmt(mixture.get('alpha'))} above {fmt(mixture.get('xmin'))} tokens."

@@ -9,7 +9,7 @@ from reports.blocks import Block, Paragraph, ReportInputs, Section, Unavailable
 from reports.findings import model_key
 from reports.sections.burstiness import burstiness_blocks, clock_ties_blocks
 from reports.sections.clients import clients_blocks
-from reports.sections.common import _available, _count, _lacking, _when
+from reports.sections.common import _available, _count, _lacking, _when, lenient
 from reports.sections.interarrivals import arrivals_blocks
 from reports.sections.latency import _latency_blocks
 from reports.sections.lengths import request_blocks
@@ -32,7 +32,7 @@ def models_section(inputs: ReportInputs) -> Section | None:
     return Section(
         "Models",
         (Paragraph("Each model in turn: arrivals, burstiness, periodicity, clients, requests."),),
-        tuple(model_section(model, inputs) for model in models),
+        tuple(model_section(lenient(model), inputs) for model in models),
         key="models",
     )
 
@@ -42,7 +42,7 @@ CATEGORY_NAMES = {"language": "language", "reason": "reasoning", "multimodal": "
 
 def model_section(model: ModelStats, inputs: ReportInputs) -> Section:
     # every entry has its model and category (the other keys may be missing)
-    name = str(model["model"])
+    name = str(model.get("model", ""))
     category = CATEGORY_NAMES.get(model["category"], model["category"])
     header = Paragraph(
         f"A {category} model: {_count(model.get('n_requests'), 'request')} "

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from reports import figures
 from reports.blocks import Block
 from reports.figures import Chart
-from reports.sections.common import _lacking
+from reports.sections.common import NOTHING, _lacking
 from reports.tables import fmt, pct, table
 
 if TYPE_CHECKING:
@@ -26,10 +26,10 @@ def multimodal_blocks(model: ModelStats) -> list[Block]:
             name,
             modalities[name]["request_share"],
             modalities[name]["token_share"],
-            modalities[name]["items_per_request"]["mean"],
-            modalities[name]["tokens_per_item"]["mean"],
-            modalities[name]["tokens_per_item"]["p50"],
-            modalities[name]["tokens_per_item"]["p99"],
+            (modalities[name]["items_per_request"] or NOTHING)["mean"],
+            (modalities[name]["tokens_per_item"] or NOTHING)["mean"],
+            (modalities[name]["tokens_per_item"] or NOTHING)["p50"],
+            (modalities[name]["tokens_per_item"] or NOTHING)["p99"],
         )
         for name in present
     ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from reports.blocks import Block, Paragraph
-from reports.sections.common import SUMMARY_COLUMNS, _lacking, _summary_row
+from reports.sections.common import NOTHING, SUMMARY_COLUMNS, _lacking, _summary_row
 from reports.tables import fmt, table
 
 if TYPE_CHECKING:
@@ -16,7 +16,7 @@ def sessions_blocks(model: ModelStats) -> list[Block]:
     part = model.get("sessions")
     if _lacking(part):
         return []
-    turns = part["turns"]
+    turns = part["turns"] or NOTHING
     return [
         Paragraph(
             f"{fmt(part['n_sessions'])} sessions; median {fmt(turns['p50'])} turns, "

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from reports import figures
 from reports.blocks import Block, Omitted
 from reports.figures import Chart
-from reports.sections.common import TABLE_ROWS, _hours
+from reports.sections.common import NOTHING, TABLE_ROWS, _hours
 from reports.tables import fmt, pct, table, top_with_others
 
 if TYPE_CHECKING:
@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 def _status_blocks(model: ModelStats, status: Status) -> list[Block]:
     blocks: list[Block] = []
     codes = status["codes"] or {}
-    corr = status["corr_429_vs_rate"]
+    corr = status["corr_429_vs_rate"] or NOTHING
     limited = bool(status["share_429"])
     blocks.append(
         table(
@@ -172,7 +172,7 @@ def _load_blocks(model: ModelStats, status: Status) -> list[Block]:
             series.append((client, client_curve))
     if not series:
         return []
-    whole = status["by_load_decile"]
+    whole = status["by_load_decile"] or NOTHING
     return [
         Chart(
             "Rate limiting against load",
