@@ -32,7 +32,7 @@ def models_section(inputs: ReportInputs) -> Section | None:
     return Section(
         "Models",
         (Paragraph("Each model in turn: arrivals, burstiness, periodicity, clients, requests."),),
-        tuple(model_section(lenient(model), inputs) for model in models),
+        tuple(model_section(model, inputs) for model in models),
         key="models",
     )
 
@@ -41,9 +41,9 @@ CATEGORY_NAMES = {"language": "language", "reason": "reasoning", "multimodal": "
 
 
 def model_section(model: ModelStats, inputs: ReportInputs) -> Section:
-    # every entry has its model and category (the other keys may be missing)
+    model = lenient(model)  # the topics read keys by index; a missing one reads as null
     name = str(model.get("model", ""))
-    category = CATEGORY_NAMES.get(model["category"], model["category"])
+    category = CATEGORY_NAMES.get(model.get("category") or "", model.get("category"))
     header = Paragraph(
         f"A {category} model: {_count(model.get('n_requests'), 'request')} "
         f"({fmt(model.get('n_success'))} successful) from "
