@@ -4,19 +4,23 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from reports.blocks import Block, Paragraph, ReportInputs, Section
-from reports.sections.common import _count, _hour
+from reports.sections.common import _count, _hour, lenient
 from reports.tables import duration as _duration
 from reports.tables import fmt, pct, table
+
+if TYPE_CHECKING:
+    from pipeline.stages.characterize.overview import Category, Overview
 
 OVERVIEW_CLIENTS = 10  # clients listed in the overview, over all models
 
 
 def overview_section(inputs: ReportInputs) -> Section:
     """Rows read, accepted and rejected (by reason), the time span, models and input files."""
-    overview = inputs.stats.get("overview", {})
+    # read leniently (a missing key is null), its keys by index: mypy checks them
+    overview: Overview = lenient(inputs.stats.get("overview", {}))
     summary = inputs.summary
     blocks: list[Block] = []
     read, accepted, rejected = (
@@ -26,7 +30,7 @@ def overview_section(inputs: ReportInputs) -> Section:
         Paragraph(
             f"{fmt(read)} rows read: {fmt(accepted)} accepted and {fmt(rejected)} rejected "
             f"({pct(rejected / read if read else 0.0, digits=2)}); "
-            f"{fmt(overview.get('n_models'))} models, {fmt(overview.get('n_clients'))} "
+            f"{fmt(overview['n_models'])} models, {fmt(overview['n_clients'])} "
             "(model, client) pairs."
         )
     )
@@ -41,12 +45,12 @@ def overview_section(inputs: ReportInputs) -> Section:
             )
         )
     coverage = overview.get("coverage", {})
-    if overview.get("first_arrival"):
+    if overview["first_arrival"]:
         hours_active = coverage.get("hours_active", [])
         blocks.append(
             Paragraph(
                 f"First request {overview['first_arrival']}, last {overview['last_arrival']} "
-                f"(span {_duration(overview.get('span_s'))}, {fmt(coverage.get('n_days'))} "
+                f"(span {_duration(overview['span_s'])}, {fmt(coverage.get('n_days'))} "
                 f"calendar day(s) in UTC). "
                 + (
                     "Every hour of the day has requests."
@@ -56,8 +60,8 @@ def overview_section(inputs: ReportInputs) -> Section:
                     f"{_hour(3600 * coverage.get('end_hour_utc', 0))} UTC; "
                     "daily patterns below cover only that part of the day."
                 )
-                + f" Trace windows are {fmt(overview.get('window_s'))} s, dataset windows "
-                f"{fmt(overview.get('dataset_window_s'))} s; times are from the origin "
+                + f" Trace windows are {fmt(overview['window_s'])} s, dataset windows "
+                f"{fmt(overview['dataset_window_s'])} s; times are from the origin "
                 f"{overview.get('origin', '-')}."
             )
         )
@@ -74,7 +78,7 @@ def overview_section(inputs: ReportInputs) -> Section:
                 formatters={3: pct},
             )
         )
-    blocks.extend(_category_blocks(inputs.stats.get("categories")))
+    blocks.extend(_category_blocks(lenient(inputs.stats.get("categories"))))
     largest = sorted(
         (
             (c["client_id"], m.get("model"), c.get("n_requests") or 0, c.get("request_share"))
@@ -114,25 +118,25 @@ def overview_section(inputs: ReportInputs) -> Section:
     return Section("Overview", tuple(blocks), key="overview")
 
 
-def _category_blocks(categories: Any) -> list[Block]:
+def _category_blocks(categories: Mapping[str, Category] | None) -> list[Block]:
     """The per-category roll-up: requests, clients and token percentiles of each category."""
     if not isinstance(categories, Mapping) or not categories:
         return []
-    rows = []
+    rows: list[tuple[Any, ...]] = []
     for name, part in sorted(categories.items()):
-        tokens = [
-            (part.get(field) or {}).get(key)
-            for field in ("input_tokens", "output_tokens")
+        tokens: list[Any] = [
+            summary.get(key)
+            for summary in (part["input_tokens"] or {}, part["output_tokens"] or {})
             for key in ("mean", "p50", "p90", "p99")
         ]
         rows.append(
             (
                 name,
-                ", ".join(part.get("models") or []),
-                part.get("n_clients"),
-                part.get("n_requests"),
-                part.get("request_share"),
-                part.get("n_success"),
+                ", ".join(part["models"] or []),
+                part["n_clients"],
+                part["n_requests"],
+                part["request_share"],
+                part["n_success"],
                 *tokens,
             )
         )
