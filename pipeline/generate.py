@@ -21,6 +21,7 @@ import numpy as np
 
 from fitting.generation import ClientProfile, FieldDistribution, Workload, generate_clients
 from pipeline import replay_formats
+from pipeline.artefacts import META, PROFILE_CLIENTS, PROFILES
 from pipeline.errors import ConfigError, InputError
 from pipeline.rundir import RunDir, disk_errors, run_artefact_of
 from pipeline.runlock import locked
@@ -33,7 +34,6 @@ if TYPE_CHECKING:
     import polars as pl
     from numpy.typing import NDArray
 
-META = "aggregate/meta.json"
 MAX_REQUESTS = 50_000_000
 """Most requests one `generate` or `whatif` produces (a trace of about 4 GB of CSV): a larger
 --scale or --duration is refused before any work, with the estimate."""
@@ -76,7 +76,7 @@ class GenerateResult:
 
 def load_profiles(run_dir: RunDir) -> list[ModelProfiles]:
     """Every model's client profiles from `profiles/`, in clients.csv order."""
-    clients_csv = run_dir.require("profiles/clients.csv", "export")
+    clients_csv = run_dir.require(PROFILE_CLIENTS, "export")
     rows = list(csv.reader(clients_csv.open(encoding="utf-8", newline="")))
     header = ["category", "model", "model_dir", "chunk", "client_id", "requests"]
     if not rows or rows[0] != header:
@@ -96,7 +96,7 @@ def load_profiles(run_dir: RunDir) -> list[ModelProfiles]:
     for (category, model, model_dir), chunks in by_model.items():
         if category not in CATEGORY_FIELDS:
             raise InputError(f"{clients_csv}: unknown category {category!r}", hint="Re-run export.")
-        directory = run_dir.path("profiles") / "data" / category / model_dir
+        directory = run_dir.path(PROFILES) / "data" / category / model_dir
         profiles = tuple(
             _load_client(directory, chunk, client_id, CATEGORY_FIELDS[category])
             for chunk, client_id in sorted(chunks)

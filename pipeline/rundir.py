@@ -39,6 +39,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from pipeline import artefacts
 from pipeline.errors import InputError, PipelineError, ResourceError, StageOrderError
 from pipeline.runlock import locked, not_writable
 
@@ -62,16 +63,16 @@ UPSTREAM: dict[str, tuple[str, ...]] = {
 the first one that is not current is the one an error asks to run."""
 RUN_ARTEFACTS = frozenset(
     {
-        "manifest.json",
-        "summary.json",
-        "rejects.csv",
-        "fits.json",
-        "stats.json",
-        "report.html",
-        "validation.json",
-        "whatif.json",
+        artefacts.MANIFEST,
+        artefacts.SUMMARY,
+        artefacts.REJECTS,
+        artefacts.FITS,
+        artefacts.STATS,
+        artefacts.REPORT,
+        artefacts.VALIDATION,
+        artefacts.WHATIF,
         *UPSTREAM,
-        "profiles",
+        artefacts.PROFILES,
         STAMPS_DIR,
         STAGING_DIR,
         ".lock",
@@ -188,7 +189,7 @@ class RunDir:
 
     @property
     def manifest_path(self) -> Path:
-        return self.root / "manifest.json"
+        return self.root / artefacts.MANIFEST
 
     def require(self, relative: str, stage: str) -> Path:
         """An artefact another stage wrote; a clear error when that stage has not run."""
@@ -489,7 +490,7 @@ def _disk_full(root: Path) -> ResourceError:
 
 def is_run_directory(path: Path) -> bool:
     """Whether `path` is a servechar run directory (it has a manifest or stamps)."""
-    return (path / "manifest.json").is_file() or (path / STAMPS_DIR).is_dir()
+    return (path / artefacts.MANIFEST).is_file() or (path / STAMPS_DIR).is_dir()
 
 
 def run_artefact_of(path: Path, run_dir: Path | None = None) -> tuple[Path, Path] | None:

@@ -15,7 +15,6 @@ from pipeline import sqlrun
 if TYPE_CHECKING:
     import duckdb
 
-TIME_QUALITY = "aggregate/time_quality.json"
 TICK_CANDIDATES_US = (1, 10, 100, 1_000, 10_000, 100_000, 1_000_000, 10_000_000, 60_000_000)
 """Candidate clock ticks (us), each dividing the next; time_grid.sql expects these nine."""
 N_IDLE_GAPS = 5

@@ -32,9 +32,10 @@ from fitting.capacity import (
 from fitting.generation import Workload, generate_clients, generate_naive, pooled_distributions
 from fitting.workload import correlation
 from pipeline import sqlrun
+from pipeline.artefacts import META, VALIDATION, VALIDATION_FORMAT, VALIDATION_TRAIN
 from pipeline.config import AggregateOptions, EngineOptions, ExportOptions, FitOptions
 from pipeline.errors import ConfigError, InputError
-from pipeline.generate import META, ModelProfiles, check_seed, load_profiles
+from pipeline.generate import ModelProfiles, check_seed, load_profiles
 from pipeline.rundir import RunDir, json_ready, stage, write_json
 from pipeline.runlock import locked
 
@@ -42,9 +43,7 @@ if TYPE_CHECKING:
     import duckdb
     from numpy.typing import NDArray
 
-VALIDATION = "validation.json"
-TRAIN_DIR = "validate/train"
-FORMAT = "servechar.validation/1"
+TRAIN_DIR = VALIDATION_TRAIN
 TOP_CLIENTS = 5
 SIG_DIGITS = 6  # numbers in validation.json: enough to compare, short enough to read
 FANO_CURVE_SCALES_S = (1, 2, 5, 10, 30, 60, 120, 300, 600, 1800, 3600)
@@ -139,7 +138,7 @@ def _validate(run_dir: RunDir, options: ValidateOptions, engine: EngineOptions) 
     finally:
         con.close()
     document = {
-        "format": FORMAT,
+        "format": VALIDATION_FORMAT,
         "options": {
             "seed": options.seed,
             "faithful": options.faithful,

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from fitting.capacity import QUOTA_WINDOW_S, QuotaWindows, smallest_quota_of
+from pipeline.artefacts import WHATIF, WHATIF_FORMAT
 from pipeline.errors import ConfigError
 from pipeline.generate import (
     META,
@@ -37,9 +38,6 @@ if TYPE_CHECKING:
     from numpy.typing import NDArray
 
     from pipeline.generate import ModelProfiles
-
-WHATIF = "whatif.json"
-FORMAT = "servechar.whatif/1"
 
 
 @dataclass(frozen=True)
@@ -103,7 +101,7 @@ def run(run_dir: RunDir, options: WhatifOptions) -> WhatifResult:
         for profiles, windows, rates in planned
     ]
     document = {
-        "format": FORMAT,
+        "format": WHATIF_FORMAT,
         "options": {
             "scale": options.scale,
             "rpm": options.rpm if math.isfinite(options.rpm) else None,

@@ -20,20 +20,21 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
+from pipeline.artefacts import (
+    ANOMALIES,
+    REPORT,
+    STATS,
+    STATS_FORMAT,
+    SUMMARY,
+    TIME_QUALITY,
+    VALIDATION,
+)
 from pipeline.errors import InputError
 from pipeline.rundir import RunDir, write_text_atomic
 from reports import figures
 from reports.blocks import ReportInputs, Section
 from reports.figures import Chart
 from reports.sections import SECTIONS, SectionFunction
-
-STATS = "stats.json"
-SUMMARY = "summary.json"
-VALIDATION = "validation.json"
-ANOMALIES = "anomalies.json"  # optional; its events join the key findings when present
-QUIRKS = "aggregate/time_quality.json"  # written by the aggregate stage
-REPORT = "report.html"
-STATS_FORMAT = "servechar.stats/1"
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,7 +63,7 @@ def load_inputs(run_dir: RunDir) -> ReportInputs:
         summary=run_dir.read_json(SUMMARY, "ingest"),
         manifest=optional("manifest.json") or {},
         validation=optional(VALIDATION) if run_dir.is_current("validate") else None,
-        quirks=optional(QUIRKS),
+        quirks=optional(TIME_QUALITY),
         anomalies=optional(ANOMALIES),
     )
 

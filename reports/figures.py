@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 import plotly.graph_objects as go
 import plotly.io as pio
 
-Series = tuple[Sequence[float] | Sequence[str], Sequence[float]]
+# y may hold nulls: plotly draws them as gaps in the line
+Series = tuple[Sequence[float] | Sequence[str], Sequence[float | None]]
 
 # Plotly's default template adds ~7 KB of styling to every figure; the empty one keeps each
 # figure to its data (plotly.js's own defaults still give grid lines and a white canvas).
@@ -268,7 +269,7 @@ def bars(
     x_title: str,
     y_title: str,
     categories: Sequence[str] | Sequence[float],
-    values: Mapping[str, Sequence[float]] | Sequence[float],
+    values: Mapping[str, Sequence[float | None]] | Sequence[float | None],
     *,
     log_y: bool = False,
     stacked: bool = False,

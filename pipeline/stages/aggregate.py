@@ -12,21 +12,24 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from pipeline import sqlrun
+from pipeline.artefacts import (
+    DISTRIBUTIONS,
+    INTERARRIVALS,
+    META,
+    TICK_DISPERSION,
+    TIME_QUALITY,
+    TRACE_WINDOWS,
+)
 from pipeline.errors import ConfigError, InputError
 from pipeline.rundir import RunDir, stage, write_json
 from pipeline.stages.ingest import IDENTITY, connect, open_requests
-from pipeline.timequality import TIME_QUALITY, time_quality
+from pipeline.timequality import time_quality
 
 if TYPE_CHECKING:
     from pathlib import Path
 
     from pipeline.config import AggregateOptions, EngineOptions
 
-TRACE_WINDOWS = "aggregate/trace_windows.parquet"
-INTERARRIVALS = "aggregate/interarrivals.parquet"
-DISTRIBUTIONS = "aggregate/distributions.parquet"
-META = "aggregate/meta.json"
-TICK_DISPERSION = "aggregate/tick_dispersion.parquet"
 MIN_TICKS = 10  # fewer ticks give no usable variance of counts per tick
 US_PER_DAY = 86_400_000_000
 

@@ -23,11 +23,20 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from fitting import FAMILIES, PARAM_NAMES, SERVEGEN_NAMES
+from pipeline.artefacts import (
+    CLIENT_FITS,
+    CLIENTS_CSV,
+    DISTRIBUTIONS,
+    FITS,
+    FITS_FORMAT,
+    META,
+    PROFILES,
+    TRACE_WINDOWS,
+    WINDOW_FITS,
+)
 from pipeline.naming import model_dir_names, pseudonym
 from pipeline.rundir import RunDir, stage, write_text_atomic
 from pipeline.spreadsheet import csv_line
-from pipeline.stages.aggregate import DISTRIBUTIONS, META, TRACE_WINDOWS
-from pipeline.stages.fit import CLIENT_FITS, WINDOW_FITS
 from pipeline.stages.ingest import IDENTITY
 
 if TYPE_CHECKING:
@@ -127,11 +136,11 @@ def run(run_dir: RunDir, options: ExportOptions) -> ExportResult:
     def public_id(client_id: str) -> str:
         return pseudonym(client_id, options.salt or "") if options.anonymize else client_id
 
-    profiles = run_dir.output("profiles")
+    profiles = run_dir.output(PROFILES)
     shutil.rmtree(profiles, ignore_errors=True)
     clients_rows: list[list[Any]] = []
     dir_of = model_dir_names(model for _, model in by_model)  # unique per run, checked
-    with _FitsWriter(run_dir.output("fits.json"), meta) as fits_out:
+    with _FitsWriter(run_dir.output(FITS), meta) as fits_out:
         for (category, model), model_clients in by_model.items():  # file order
             model_dir = dir_of[model]
             directory = profiles / "data" / category / model_dir
@@ -168,9 +177,9 @@ def run(run_dir: RunDir, options: ExportOptions) -> ExportResult:
             fits_out.end_model()
 
     clients_rows.sort(key=lambda row: (row[0], row[1], row[3]))
-    write_text_atomic(profiles / "clients.csv", _csv(clients_rows))
-    profiles, fits_path = run_dir.path("profiles"), run_dir.path("fits.json")
-    clients_path = profiles / "clients.csv"
+    write_text_atomic(profiles / CLIENTS_CSV, _csv(clients_rows))
+    profiles, fits_path = run_dir.path(PROFILES), run_dir.path(FITS)
+    clients_path = profiles / CLIENTS_CSV
     identity_path = run_dir.path(IDENTITY)
     identity = json.loads(identity_path.read_text("utf-8")) if identity_path.is_file() else None
     warnings = sparse_client_warnings(clients, identity)
@@ -288,7 +297,7 @@ class _FitsWriter:
         self._handle = self._tmp.open("w", encoding="utf-8", newline="\n")
         head = {
             "families": list(FAMILIES),
-            "format": "servechar.fits/1",
+            "format": FITS_FORMAT,
         }
         self._handle.write(_compact(head)[:-1] + ',"models":[')
         return self

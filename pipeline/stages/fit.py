@@ -32,9 +32,16 @@ from fitting import (
     shapes_for_cv,
 )
 from fitting.quantization import fit_quantized_interarrivals
+from pipeline.artefacts import (
+    CLIENT_FITS,
+    INTERARRIVALS,
+    META,
+    TICK_DISPERSION,
+    TIME_QUALITY,
+    TRACE_WINDOWS,
+    WINDOW_FITS,
+)
 from pipeline.rundir import RunDir, stage
-from pipeline.stages.aggregate import INTERARRIVALS, META, TICK_DISPERSION, TRACE_WINDOWS
-from pipeline.timequality import TIME_QUALITY
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -44,8 +51,6 @@ if TYPE_CHECKING:
     from fitting import ArrivalFits
     from pipeline.config import FitOptions
 
-WINDOW_FITS = "fit/window_fits.parquet"
-CLIENT_FITS = "fit/client_fits.parquet"
 POOLED_SAMPLE_CAP = 20_000  # thinned beyond this: a shape from 20k values is good to ~1 %
 BATCH_ROWS = 1 << 21
 DEFAULT_TIE_FLOOR_S = 0.5e-6  # half of the microsecond resolution that ingest keeps

@@ -5,9 +5,9 @@ from __future__ import annotations
 import dataclasses
 from typing import TYPE_CHECKING, Any
 
+from pipeline.artefacts import REPORT
 from pipeline.rundir import RunDir, stage
 from reports import build_report
-from reports.build import REPORT
 
 if TYPE_CHECKING:
     from reports import ReportResult
