@@ -227,7 +227,7 @@ def test_a_log_of_partial_hours_only_still_marks_them(screen_run: Path) -> None:
     """A log shorter than an hour's span on both sides (Azure's 57-minute code trace) has only
     partly covered hours: their one series must still say so in a legend."""
     from reports.figures import Chart
-    from reports.sections import periodicity_blocks
+    from reports.sections.periodicity import periodicity_blocks
 
     model = _model(_stats(screen_run), "solo")
     profile = model["periodicity"]["hourly_profile"]
