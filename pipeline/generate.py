@@ -468,7 +468,7 @@ def run(
     trace = sorted_trace(frames)
     del frames
     context = replay_formats.ReplayContext(start_s=start_s, origin_us=origin_us, seed=seed)
-    with disk_errors(output.parent):
+    with disk_errors(output.parent, "--output"):
         written = replay_formats.write(trace_format, trace, output, context)
     return GenerateResult(
         output,

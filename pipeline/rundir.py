@@ -452,26 +452,28 @@ def _verify(run_dir: RunDir, name: str, memo: dict[str, str]) -> str:
 
 
 @contextmanager
-def disk_errors(root: Path) -> Iterator[None]:
-    """A full disk or a read-only directory, whichever library hit it, as a clear error."""
+def disk_errors(root: Path, option: str = "--out") -> Iterator[None]:
+    """A full disk or a read-only directory, whichever library hit it, as a clear error; the
+    hint names `option`, the command's option that chose where to write."""
     try:
         yield
     except PipelineError as exc:
         if _matches(exc.message, _DISK_FULL):  # an input error raised around a write
-            raise _disk_full(root) from None
+            raise _disk_full(root, option) from None
         raise
     except OSError as exc:
         if exc.errno in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT) or _matches(str(exc), _DISK_FULL):
-            raise _disk_full(root) from None
+            raise _disk_full(root, option) from None
         if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
-            raise not_writable(root, exc) from None
+            raise not_writable(root, exc, option) from None
         raise
     except Exception as exc:  # DuckDB, Arrow and Polars report I/O failures as their own types
         if _matches(str(exc), _DISK_FULL):
-            raise _disk_full(root) from None
+            raise _disk_full(root, option) from None
         engine_error = type(exc).__module__.startswith(("duckdb", "pyarrow", "polars"))
         if engine_error and _matches(str(exc), _READ_ONLY):
-            raise not_writable(root, OSError(errno.EACCES, str(exc).splitlines()[0])) from None
+            refused = OSError(errno.EACCES, str(exc).splitlines()[0])
+            raise not_writable(root, refused, option) from None
         raise
 
 
@@ -479,12 +481,12 @@ def _matches(text: str, phrases: tuple[str, ...]) -> bool:
     return any(phrase in text for phrase in phrases)
 
 
-def _disk_full(root: Path) -> ResourceError:
+def _disk_full(root: Path, option: str = "--out") -> ResourceError:
     return ResourceError(
         f"no space left on the device while writing {root}; the outputs already there are "
         "unchanged, and the partial ones were removed",
-        hint="Free some space (DuckDB also spills to the run directory's .tmp), or give --out a "
-        "directory on another disk.",
+        hint="Free some space (DuckDB also spills to the run directory's .tmp), or give "
+        f"{option} a place on another disk.",
     )
 
 

@@ -112,13 +112,13 @@ def _open_lock(root: Path, shared: bool) -> int | None:
         raise not_writable(root, exc) from None
 
 
-def not_writable(root: Path, exc: OSError) -> RunDirError:
+def not_writable(root: Path, exc: OSError, option: str = "--out") -> RunDirError:
     """The error for a run directory that cannot be written (read-only, permissions, a file)."""
     reason = exc.strerror or str(exc)
     if exc.errno == errno.ENOTDIR:
         reason = "a part of that path is a file"
     return RunDirError(
         f"cannot write to {root}: {reason}",
-        hint="Choose a writable --out directory (check its permissions, and that the file "
+        hint=f"Choose a writable place for {option} (check its permissions, and that the file "
         "system is not mounted read-only).",
     )

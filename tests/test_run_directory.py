@@ -351,7 +351,7 @@ def test_read_only_run_directory_is_an_error(run_a: Path, tmp_path: Path) -> Non
         )
         assert result.returncode == 1, result.stderr
         assert f"Error: cannot write to {out}" in result.stderr
-        assert "Hint: Choose a writable --out directory" in result.stderr
+        assert "Hint: Choose a writable place for --out" in result.stderr
         assert "Traceback" not in result.stderr
         assert _digest(out / "fits.json") == before
     finally:
@@ -367,6 +367,28 @@ def _file_size_limit(limit: int) -> object:
         resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
 
     return apply
+
+
+def test_full_disk_while_generating_names_the_output_option(run_a: Path, tmp_path: Path) -> None:
+    """generate writes where --output says, so its full-disk hint names --output, and the
+    partial trace is removed."""
+    trace = tmp_path / "trace.csv"
+    result = _servechar(
+        "generate",
+        str(run_a),
+        "--duration",
+        "3600",
+        "--scale",
+        "20",
+        "--output",
+        str(trace),
+        preexec_fn=_file_size_limit(16 << 10),
+    )
+    assert result.returncode == 1, result.stderr
+    assert "Error: no space left on the device while writing" in result.stderr
+    assert "give --output a place on another disk" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
 
 
 def test_full_disk_is_an_error_and_leaves_the_old_outputs(
