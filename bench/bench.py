@@ -251,16 +251,15 @@ def main() -> None:
     repeats = []
     for index in range(args.repeat):
         repeats.append(one_repeat(log, args.work, end_to_end=not args.no_run))
-        print(f"repeat {index + 1}/{args.repeat} done", file=sys.stderr)
-    summary = json.loads((args.work / "out" / "summary.json").read_text())
-    rows = summary["rows_read"]
+        ratios = ", ".join(f"{name} {r['ratio']:.2f}" for name, r in repeats[-1].items())
+        print(f"repeat {index + 1}/{args.repeat}: {ratios}", file=sys.stderr)
+        if args.json:  # after every repeat, so that a long run stopped early keeps its numbers
+            record = {"log": log.name, "repeats": repeats, "summary": summarize(repeats)}
+            args.json.write_text(json.dumps(record, indent=1) + "\n")
+    rows = json.loads((args.work / "out" / "summary.json").read_text())["rows_read"]
     print(f"input: {log.name}, {rows:,} rows, {log.stat().st_size / 1e6:,.0f} MB")
-    table = summarize(repeats)
-    print_table(table, rows, len(repeats))
+    print_table(summarize(repeats), rows, len(repeats))
     print(f"(own process: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:,.0f} MB)")
-    if args.json:
-        record = {"log": log.name, "rows": rows, "repeats": repeats, "summary": table}
-        args.json.write_text(json.dumps(record, indent=1) + "\n")
 
 
 if __name__ == "__main__":
