@@ -4,13 +4,14 @@
     python bench/bench.py --rows 4500000 --clients 35 --models 3 --days 2 --repeat 3
 
 The log is generated once and reused. Each repeat runs the bare pass (bench/bare_pass.py),
-each stage of servechar, and `servechar run` end to end, every one in its own process, so that
-its peak resident memory (ru_maxrss) is its own and the ratios compare runs made minutes apart
-on the same machine. It prints median seconds, median ratios to the bare pass of the same
-repeat, the seconds spent inside each stage (its manifest entry; the rest is Python starting,
-the stage's imports, the lock and the stamps; the `startup` row is Python importing the CLI
-alone), peak RSS, and the targets (end to end <= 3x, ingest to export <= 2x, characterize
-<= 0.5x, peak RSS < 2 GB) beside the measured values.
+each stage of servechar, the bare pass again, `servechar run` end to end and the bare pass a
+third time, every one in its own process, so that its peak resident memory (ru_maxrss) is its
+own; each time is divided by the mean of the bare passes on either side of it, which follows
+the load of a shared machine. It prints median seconds, median ratios to the bare pass, the
+seconds spent inside each stage (its manifest entry; the rest is Python starting, the stage's
+imports, the lock and the stamps; the `startup` row is Python importing the CLI alone), peak
+RSS, and the targets (end to end <= 3x, ingest to export <= 2x, characterize <= 0.5x, peak
+RSS < 2 GB) beside the measured values.
 """
 
 from __future__ import annotations
@@ -142,11 +143,24 @@ def run_bare(log: Path, out: Path) -> dict[str, float]:
     return _child(code, "bare pass")
 
 
+def _mean_bare(passes: list[dict[str, float]]) -> dict[str, float]:
+    return {
+        "seconds": statistics.fmean(p["seconds"] for p in passes),
+        "inside_seconds": statistics.fmean(p["inside_seconds"] for p in passes),
+        "peak_rss_mb": max(p["peak_rss_mb"] for p in passes),
+    }
+
+
 def one_repeat(log: Path, work: Path, end_to_end: bool) -> dict[str, dict[str, float]]:
-    """The bare pass, then every stage, then (optionally) `servechar run`."""
-    results = {"bare pass": run_bare(log, work / "bare")}
+    """Every stage, then (optionally) `servechar run`, each between two bare passes.
+
+    The load of a shared machine drifts over minutes, so each measurement is divided by the
+    mean of the bare passes just before and just after it: the stages (and their sums) by the
+    first and second, `servechar run` by the second and third.
+    """
+    bare = [run_bare(log, work / "bare")]
     out = work / "out"
-    results.update({stage: run_stage(stage, log, out) for stage in STAGES})
+    results = {stage: run_stage(stage, log, out) for stage in STAGES}
     for stage, seconds in _stage_seconds(out).items():
         results[stage]["inside_seconds"] = seconds
     # ingest to export and every stage together, as the stages' sums (one process each)
@@ -155,12 +169,18 @@ def one_repeat(log: Path, work: Path, end_to_end: bool) -> dict[str, dict[str, f
             key: fold(results[p][key] for p in parts)
             for key, fold in (("seconds", sum), ("inside_seconds", sum), ("peak_rss_mb", max))
         }
+    results["startup"] = run_startup()
+    bare.append(run_bare(log, work / "bare"))
+    reference = {name: _mean_bare(bare) for name in results}
     if end_to_end:
         results["run"] = run_end_to_end(log, work / "out-run")
         results["run"]["inside_seconds"] = sum(_stage_seconds(work / "out-run").values())
-    results["startup"] = run_startup()
-    for result in results.values():
-        result["ratio"] = result["seconds"] / results["bare pass"]["seconds"]
+        bare.append(run_bare(log, work / "bare"))
+        reference["run"] = _mean_bare(bare[1:])
+    for name, result in results.items():
+        result["ratio"] = result["seconds"] / reference[name]["seconds"]
+    results = {"bare pass": {**_mean_bare(bare), "ratio": 1.0}, **results}
+    results["bare pass"]["each_seconds"] = [p["seconds"] for p in bare]
     return results
 
 
@@ -201,7 +221,7 @@ def print_table(summary: dict[str, dict[str, float]], rows: int, n_repeats: int)
     marks = targets(summary)
     print(
         f"{n_repeats} repeat(s); medians; seconds of the child process (inside: the stage's "
-        "own time); ratio = seconds / the same repeat's bare pass"
+        "own time); ratio = seconds / the mean of the bare passes on either side"
     )
     print(
         f"{'stage':<15} {'seconds':>8} {'inside':>7} {'ratio':>6} {'(range)':>11} "
