@@ -276,3 +276,21 @@ def test_fano_points_of_too_few_bins_are_left_out() -> None:
     assert kept["generated"] == []
     without = {k: v for k, v in fano.items() if k != "n_bins"}
     assert _with_enough_bins(without) == without  # a file from before n_bins: drawn as is
+
+
+def test_a_one_client_model_is_not_counted_as_one_top_clients(screen_run: Path) -> None:
+    """'solo' has one client: the readings name it as the only one, never '1 top clients' or
+    'The 1 largest contributors'."""
+    html = (screen_run / "report.html").read_text(encoding="utf-8")
+    assert "1 top clients" not in html
+    assert "The 1 largest contributors" not in html
+    assert "The largest contributor accounts for" in html  # solo
+    assert "The 2 largest contributors account for" in html  # duo keeps the count
+    assert "The 2 top clients at" in html
+
+
+def test_top_client_readings_count_in_words() -> None:
+    from reports.sections.common import _top_clients
+
+    assert _top_clients(1) == "the only detailed client"
+    assert _top_clients(3) == "the 3 top clients"

@@ -178,8 +178,12 @@ def clients_blocks(model: ModelStats) -> list[Block]:
                 ),
                 shown,
                 formatters={1: pct},
-                note=f"The {min(5, len(stability_rows))} largest contributors account for "
-                f"{pct(top_share)} of the variance of the per-window request count.",
+                note=(
+                    "The largest contributor accounts for "
+                    if min(5, len(stability_rows)) == 1
+                    else f"The {min(5, len(stability_rows))} largest contributors account for "
+                )
+                + f"{pct(top_share)} of the variance of the per-window request count.",
             )
         )
     elif stability is not None:

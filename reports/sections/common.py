@@ -77,6 +77,11 @@ def _count(n: Any, noun: str) -> str:
     return f"{fmt(n)} {noun}" if n == 1 else f"{fmt(n)} {noun}s"
 
 
+def _top_clients(n: int) -> str:
+    """'the 3 top clients', or 'the only detailed client' (no '1 top clients')."""
+    return "the only detailed client" if n == 1 else f"the {n} top clients"
+
+
 def _curve(part: Any) -> tuple[list[Any], list[Any]] | None:
     if isinstance(part, Mapping) and part.get("x") and isinstance(part.get("y"), list):
         return part["x"], part["y"]

@@ -19,6 +19,7 @@ from reports.sections.common import (
     _hours,
     _lacking,
     _missing,
+    _top_clients,
     _when,
 )
 from reports.tables import fmt, pct, table
@@ -94,8 +95,8 @@ def arrivals_blocks(model: ModelStats) -> list[Block]:
                     ],
                     selector=True,
                 ),
-                f"The {len(detailed)} top clients at {fmt(bin_s)} s resolution; pick one in "
-                "the menu to see its bursts.",
+                f"{_top_clients(len(detailed)).capitalize()} at {fmt(bin_s)} s resolution; "
+                "pick one in the menu to see its bursts.",
             )
         )
     blocks.extend(interarrival_blocks(model))
@@ -143,7 +144,7 @@ def interarrival_blocks(model: ModelStats) -> list[Block]:
                         log_y=True,
                         selector=True,
                     ),
-                    f"Best family by AIC over the {len(shown)} top clients: {tally}.",
+                    f"Best family by AIC over {_top_clients(len(shown))}: {tally}.",
                 )
             )
             blocks.extend(_client_fit_overlay(clients, list(shown)))

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from reports import figures
 from reports.blocks import Block, Omitted
 from reports.figures import Chart
-from reports.sections.common import NOTHING, TABLE_ROWS, _hours
+from reports.sections.common import NOTHING, TABLE_ROWS, _hours, _top_clients
 from reports.tables import fmt, pct, table, top_with_others
 
 if TYPE_CHECKING:
@@ -79,7 +79,7 @@ def _status_blocks(model: ModelStats, status: Status) -> list[Block]:
                     series,
                     selector=True,
                 ),
-                f"429 share per trace window for the {len(detailed)} top clients.",
+                f"429 share per trace window for {_top_clients(len(detailed))}.",
             )
         )
     clients = status["clients"] or {}
