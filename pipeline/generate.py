@@ -433,9 +433,9 @@ def run(
     rate_fn = read_rate_function(rate_fn_path) if rate_fn_path else None
     with locked(run_dir.root, shared=True):  # no writer replaces the profiles meanwhile
         run_dir.fingerprint("export")  # finished, and from the current aggregate and fit
-        meta = run_dir.read_json(META, "aggregate")
+        window_s = window_length(run_dir)  # checked: a damaged meta.json is a clear error
+        meta = run_dir.read_json(META, "aggregate", keys=("origin_us",))
         models = load_profiles(run_dir)
-    window_s = int(meta["window_s"])
     origin_us = int(meta["origin_us"])
     if start_s is None:
         start_s = float((profiled_span(models, window_s) or (0, 0))[0])

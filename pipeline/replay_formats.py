@@ -14,15 +14,13 @@ only the gaps between requests matter there.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pipeline.errors import ConfigError
-from pipeline.rundir import move_into_place
+from pipeline.rundir import write_atomic
 from pipeline.spreadsheet import safe_columns
 
 if TYPE_CHECKING:
@@ -67,21 +65,6 @@ class ReplayFormat:
     """Why a format that has no timestamped input cannot be written (writer is None)."""
 
 
-def _publish(path: Path, write: Callable[[str], None]) -> Path:
-    """Write through a temporary file beside `path`, then rename: readers never see half a
-    trace, and a failed run leaves no file that looks complete."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    os.close(handle)
-    try:
-        write(temporary)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    move_into_place(temporary, path)
-    return path
-
-
 def _publish_csv(path: Path, rows: pl.DataFrame) -> Path:
     """Every CSV a format writes goes through here (one place for what CSV output needs,
     such as spreadsheet-safe text cells): Polars writes straight to the temporary file, with
@@ -90,7 +73,9 @@ def _publish_csv(path: Path, rows: pl.DataFrame) -> Path:
 
     text = tuple(n for n, t in rows.schema.items() if t in (pl.String, pl.Categorical))
     rows = safe_columns(rows, text)  # names from the log: never a formula in a spreadsheet
-    return _publish(path, lambda tmp: rows.write_csv(tmp, float_precision=6, line_terminator="\n"))
+    return write_atomic(
+        path, lambda tmp: rows.write_csv(tmp, float_precision=6, line_terminator="\n")
+    )
 
 
 def _offset(trace: pl.DataFrame, context: ReplayContext, scale: float) -> pl.Expr:
@@ -112,7 +97,7 @@ def write_mooncake(trace: pl.DataFrame, path: Path, context: ReplayContext) -> t
         trace["input_tokens"].alias("input_length"),
         trace["output_tokens"].alias("output_length"),
     )
-    return (_publish(path, rows.write_ndjson),)
+    return (write_atomic(path, rows.write_ndjson),)
 
 
 def write_sglang(trace: pl.DataFrame, path: Path, context: ReplayContext) -> tuple[Path]:
@@ -138,7 +123,7 @@ def write_sglang(trace: pl.DataFrame, path: Path, context: ReplayContext) -> tup
         )
         .drop("_blocks", "_first")
     )
-    return (_publish(path, rows.write_ndjson),)
+    return (write_atomic(path, rows.write_ndjson),)
 
 
 def write_guidellm(trace: pl.DataFrame, path: Path, context: ReplayContext) -> tuple[Path]:
@@ -150,7 +135,7 @@ def write_guidellm(trace: pl.DataFrame, path: Path, context: ReplayContext) -> t
         trace["input_tokens"].alias("input_length"),
         trace["output_tokens"].alias("output_length"),
     )
-    return (_publish(path, rows.write_ndjson),)
+    return (write_atomic(path, rows.write_ndjson),)
 
 
 def write_azure_csv(trace: pl.DataFrame, path: Path, context: ReplayContext) -> tuple[Path]:
@@ -266,7 +251,7 @@ def write_blis(trace: pl.DataFrame, path: Path, context: ReplayContext) -> tuple
         "warm_up_requests: 0\n"
         f"workload_seed: {int(context.seed)}\n"
     )
-    _publish(header, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
+    write_atomic(header, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
     _publish_csv(path, rows)
     return (path, header)
 

@@ -87,14 +87,24 @@ _DISK_FULL = ("No space left on device", "File too large", "Disk quota exceeded"
 _READ_ONLY = ("Read-only file system", "Permission denied")
 
 
+def write_atomic(path: Path, write: Callable[[str], None]) -> Path:
+    """Have `write` fill a temporary file beside `path`, then rename it into place: readers
+    never see a half-written file, and a failed write leaves no temporary file behind."""
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    os.close(handle)
+    try:
+        write(temporary)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    move_into_place(temporary, path)
+    return path
+
+
 def write_text_atomic(path: Path, text: str) -> Path:
     """Write `text` so that readers never see a half-written file."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-        handle.write(text)
-    move_into_place(tmp, path)
-    return path
+    return write_atomic(path, lambda tmp: Path(tmp).write_text(text, "utf-8", newline="\n"))
 
 
 def move_into_place(tmp: str | Path, path: Path) -> None:

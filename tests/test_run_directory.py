@@ -422,3 +422,15 @@ def test_next_writer_removes_what_a_killed_run_left_beside(run_a: Path, tmp_path
     assert runner.invoke(app, ["fit", "--out", str(out)]).exit_code == 0
     assert not spill.exists() and not (out / STAGING_DIR).exists()
     assert RunDir(out).is_current("characterize")  # untouched: it was current before
+
+
+def test_a_failed_atomic_write_leaves_neither_file_nor_temporary(tmp_path: Path) -> None:
+    from pipeline.rundir import write_atomic
+
+    def fail(temporary: str) -> None:
+        Path(temporary).write_text("half")
+        raise OSError("disk went away")
+
+    with pytest.raises(OSError, match="disk went away"):
+        write_atomic(tmp_path / "out.csv", fail)
+    assert list(tmp_path.iterdir()) == []
