@@ -15,7 +15,7 @@ import math
 from collections import defaultdict
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
@@ -334,6 +334,11 @@ def _rate_changes(
     old_rates = sum((old_run.rates(c) for c in old), np.zeros(1))
     new_rates = sum((new_run.rates(c) for c in new), np.zeros(1))
     level = compare_means(old_rates * SECONDS_PER_DAY, new_rates * SECONDS_PER_DAY)
+    level = replace(  # the mean of per-window rates in requests per day: say so
+        level,
+        old={"requests_per_day": level.old["mean"], "windows": level.old["windows"]},
+        new={"requests_per_day": level.new["mean"], "windows": level.new["windows"]},
+    )
     changes = [_Change("rate", level)]
     old_mean, new_mean = old_rates.mean(), new_rates.mean()
     if old_mean > 0 and new_mean > 0:  # shapes: each run's rates relative to its own mean
@@ -535,7 +540,7 @@ def _model_document(
             status = "changed" if material else "unchanged"
             changes = [_change_document(c) for c in found]
             level = found[0].comparison  # "rate" comes first: requests per day
-            rate_delta[client] = cast(float, level.new["mean"]) - cast(float, level.old["mean"])
+            rate_delta[client] = level.new["requests_per_day"] - level.old["requests_per_day"]
         entry = {"client": client, "status": status, "material": material, "changes": changes}
         clients.append(entry)
 

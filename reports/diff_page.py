@@ -77,9 +77,11 @@ def number(value: float | int | None) -> str:
         return "yes" if value else "no"
     if isinstance(value, int):
         return f"{value:,}"
-    if value != 0 and (abs(value) < 1e-3 or abs(value) >= 1e6):
+    if value != 0 and abs(value) < 1e-3:
         return f"{value:.2e}"
-    return f"{value:,.4g}"
+    if abs(value) >= 1000:
+        return f"{value:,.0f}"
+    return f"{value:.4g}"
 
 
 def sparkline(values: list[float | None]) -> str:

@@ -239,3 +239,25 @@ def test_missing_artefact_and_other_windows_are_errors(runs, tmp_path: Path) -> 
     assert result.exit_code == 1
     assert "window_s is 600 in OLD and 300 in NEW" in result.stderr
     assert not (tmp_path / "d" / "diff.json").exists()
+
+
+def test_anonymized_runs_are_compared_by_their_pseudonyms(runs, tmp_path: Path) -> None:
+    import shutil
+
+    old, _ = runs
+    anonymized = tmp_path / "anonymized"
+    shutil.copytree(old, anonymized)
+    exported = runner.invoke(
+        app, ["export", "--out", str(anonymized), "--anonymize", "--salt", "s3cret"]
+    )
+    assert exported.exit_code == 0, exported.output
+    result = diff_runs(anonymized, anonymized, tmp_path / "d")
+    names = set(_clients(result.document))
+    assert len(names) == 35 and result.counts["unchanged"] == 35
+    text = (tmp_path / "d" / "diff.json").read_text("utf-8")
+    html = (tmp_path / "d" / "diff.html").read_text("utf-8")
+    for real in ("steady-00", "doubler", "leaver", "alert"):
+        assert real not in text and real not in html
+    # against the same run with its own ids, every client is gone and every pseudonym new
+    mixed = diff_runs(old, anonymized, tmp_path / "mixed")
+    assert mixed.counts == {"new": 35, "gone": 35, "changed": 0, "unchanged": 0}
