@@ -39,7 +39,13 @@ from pipeline.artefacts import (
     TRACE_WINDOWS,
 )
 from pipeline.errors import InputError
-from pipeline.rundir import RunDir, is_run_directory, json_ready, write_text_atomic
+from pipeline.rundir import (
+    STAMPS_DIR,
+    RunDir,
+    is_run_directory,
+    json_ready,
+    write_text_atomic,
+)
 
 SECONDS_PER_DAY = 86_400
 MIN_WINDOW_INTERVALS = 10
@@ -136,7 +142,10 @@ def _open(path: Path, label: str) -> RunDir:
             hint=f"Give {label} as a directory written by `servechar run --out DIR` "
             "(it holds manifest.json, fits.json and aggregate/).",
         )
-    return RunDir(path)
+    run_dir = RunDir(path)
+    if (path / STAMPS_DIR).is_dir():  # every stage read must have finished, from one input
+        run_dir.fingerprint("export")  # checks export, fit, aggregate and ingest in turn
+    return run_dir
 
 
 def load_run(path: Path, label: str) -> _Run:
@@ -193,7 +202,8 @@ def load_run(path: Path, label: str) -> _Run:
     for (category, model), model_windows in windows.group_by(
         ["category", "model"], maintain_order=True
     ):
-        totals = model_windows.group_by("client_id").agg(pl.col("n_requests").sum()).rows()
+        parts = model_windows.partition_by("client_id", as_dict=True, maintain_order=True)
+        totals = [(key[0], int(part["n_requests"].sum())) for key, part in parts.items()]
         ranked = sorted(totals, key=lambda row: (-row[1], row[0]))  # export's chunk order
         public = patterns.get((category, model), {})
         for chunk, (client_id, n_requests) in enumerate(ranked):
@@ -205,7 +215,7 @@ def load_run(path: Path, label: str) -> _Run:
                     hint=f"Re-run `servechar run --out {path}`: its stages are out of step.",
                 )
             public_id, _, fitted = found
-            part = model_windows.filter(pl.col("client_id") == client_id)
+            part = parts[(client_id,)]
             clients[(category, model)][public_id] = _Client(
                 windows=part["window_index"].to_numpy().astype(np.int64),
                 n_requests=part["n_requests"].to_numpy().astype(np.float64),
