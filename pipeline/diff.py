@@ -46,6 +46,7 @@ from pipeline.rundir import (
     json_ready,
     write_text_atomic,
 )
+from pipeline.schema import OPTIONAL_FIELD_COLUMNS
 
 SECONDS_PER_DAY = 86_400
 MIN_WINDOW_INTERVALS = 10
@@ -56,16 +57,11 @@ RATE_METRICS = ("rate", "daily_profile")
 BURST_METRICS = ("cv", "cv_by_hour", "pattern_shape")
 LENGTH_FIELDS = (
     "input_tokens",
-    "text_tokens",
     "output_tokens",
     "reason_ratio",
-    "image_count",
-    "image_tokens",
-    "audio_count",
-    "audio_tokens",
-    "video_count",
-    "video_tokens",
+    *(field for field in OPTIONAL_FIELD_COLUMNS if field != "reason_tokens"),
 )
+"""The fields of aggregate's distributions, in the order a client's changes list them."""
 STATUSES = ("new", "gone", "changed", "unchanged")
 
 

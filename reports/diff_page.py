@@ -10,6 +10,7 @@ import math
 from typing import Any
 
 from reports.build import _environment
+from reports.tables import fmt
 
 _SPARKS = "▁▂▃▄▅▆▇█"
 
@@ -51,8 +52,8 @@ def _change_row(change: dict[str, Any]) -> dict[str, Any]:
         "old": describe(change["old"]),
         "new": describe(change["new"]),
         "effect": describe(change["effect"]),
-        "p_value": number(change["p_value"]),
-        "q_value": number(change["q_value"]),
+        "p_value": fmt(change["p_value"]),
+        "q_value": fmt(change["q_value"]),
         "material": change["material"],
     }
 
@@ -67,21 +68,7 @@ def describe(value: Any) -> str:
         return sparkline(value)
     if isinstance(value, str):
         return value
-    return number(value)
-
-
-def number(value: float | int | None) -> str:
-    if value is None:
-        return "—"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, int):
-        return f"{value:,}"
-    if value != 0 and abs(value) < 1e-3:
-        return f"{value:.2e}"
-    if abs(value) >= 1000:
-        return f"{value:,.0f}"
-    return f"{value:.4g}"
+    return fmt(value)
 
 
 def sparkline(values: list[float | None]) -> str:
@@ -94,4 +81,4 @@ def sparkline(values: list[float | None]) -> str:
     marks = "".join(
         " " if v is None else _SPARKS[min(7, int((v - low) / span * 8))] for v in values
     )
-    return f"{marks} ({number(low)} to {number(high)})"
+    return f"{marks} ({fmt(low)} to {fmt(high)})"

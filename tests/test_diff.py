@@ -181,6 +181,14 @@ def test_thresholds_are_options(runs, tmp_path: Path) -> None:
     clients = _clients(result.document)
     assert all(not clients[name]["material"] for name in CHANGED)
     assert clients["joiner"]["material"]  # a new client stays material above its share
+    share = clients["joiner"]["changes"][0]["new"]["share_of_model"]
+    assert 0.01 < share < 0.2
+    rare = loose.model_copy(update={"min_client_share": 0.2})
+    result = diff_runs(old, new, tmp_path / "rare", rare)
+    clients = _clients(result.document)
+    assert clients["joiner"]["status"] == "new" and not clients["joiner"]["material"]
+    assert clients["leaver"]["status"] == "gone" and not clients["leaver"]["material"]
+    assert not result.material
 
 
 def test_cli_fail_on_material_exits_3_and_prints_paths(runs, tmp_path: Path) -> None:
