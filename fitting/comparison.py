@@ -187,6 +187,13 @@ def _group_moments(
     return count, mean, std
 
 
+def group_means(values: ArrayLike, groups: ArrayLike, n_groups: int) -> list[float | None]:
+    """Mean of `values` per group 0..n_groups-1 (None where a group has no value)."""
+    v, g = np.asarray(values, dtype=np.float64), np.asarray(groups, dtype=np.int64)
+    count, mean, _ = _group_moments(v, g, n_groups)
+    return [float(m) if c > 0 else None for c, m in zip(count, mean, strict=True)]
+
+
 def compare_profiles(
     old_values: ArrayLike,
     old_groups: ArrayLike,
@@ -217,12 +224,9 @@ def compare_profiles(
     tested = p_values[testable & np.isfinite(p_values)]
     p_value = min(1.0, float(tested.min()) * len(tested)) if len(tested) else math.nan
 
-    def means(count: NDArray[np.float64], mean: NDArray[np.float64]) -> list[float | None]:
-        return [float(m) if c > 0 else None for c, m in zip(count, mean, strict=True)]
-
     return Comparison(
-        {"by_hour": means(a_count, a_mean)},
-        {"by_hour": means(b_count, b_mean)},
+        {"by_hour": group_means(a[keep_a], a_groups[keep_a], n_groups)},
+        {"by_hour": group_means(b[keep_b], b_groups[keep_b], n_groups)},
         {"max_shift": float(shifts.max()) if len(shifts) else math.nan},
         p_value,
     )

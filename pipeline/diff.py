@@ -27,6 +27,7 @@ from fitting.comparison import (
     compare_profiles,
     compare_ranks,
     compare_tables,
+    group_means,
 )
 from pipeline.artefacts import (
     DIFF_FORMAT,
@@ -101,6 +102,7 @@ class _Client:
     pattern_cv: np.ndarray  # of the windows fitted on their own
     pattern_shape: np.ndarray
     pattern_family: list[str]
+    pattern_hours: np.ndarray  # UTC hour of day of each fitted window
     lengths: dict[str, tuple[np.ndarray, np.ndarray]]  # field -> (values, counts)
 
 
@@ -194,6 +196,7 @@ def load_run(path: Path, label: str) -> _Run:
         length_tables[(category, model, client)][field] = (values[keep], counts[keep])
 
     patterns = _fitted_patterns(fits, run_dir)
+    origin_s = int(meta["origin_us"]) // 1_000_000
     clients: dict[tuple[str, str], dict[str, _Client]] = defaultdict(dict)
     for (category, model), model_windows in windows.group_by(
         ["category", "model"], maintain_order=True
@@ -220,6 +223,11 @@ def load_run(path: Path, label: str) -> _Run:
                 pattern_cv=np.asarray([w[0] for w in fitted], dtype=np.float64),
                 pattern_shape=np.asarray([w[1] for w in fitted], dtype=np.float64),
                 pattern_family=[w[2] for w in fitted],
+                pattern_hours=(
+                    (origin_s + np.asarray([w[3] for w in fitted], dtype=np.int64))
+                    % SECONDS_PER_DAY
+                )
+                // 3600,
                 lengths=length_tables.get((category, model, client_id), {}),
             )
     model_lengths = {
@@ -239,17 +247,22 @@ def load_run(path: Path, label: str) -> _Run:
 
 def _fitted_patterns(
     fits: dict[str, Any], run_dir: RunDir
-) -> dict[tuple[str, str], dict[int, tuple[str, int, list[tuple[float, float, str]]]]]:
+) -> dict[tuple[str, str], dict[int, tuple[str, int, list[tuple[float, float, str, int]]]]]:
     """(category, model) -> chunk -> (the profile's client id, requests, the (pattern CV,
-    shape, family) of each window fitted on its own). The profile's id is the public one
-    (a pseudonym when the run was anonymized)."""
-    result: dict[tuple[str, str], dict[int, tuple[str, int, list[tuple[float, float, str]]]]]
+    shape, family, window start offset) of each window fitted on its own). The profile's id
+    is the public one (a pseudonym when the run was anonymized)."""
+    result: dict[tuple[str, str], dict[int, tuple[str, int, list[tuple[float, float, str, int]]]]]
     result = defaultdict(dict)
     try:
         for model in fits["models"]:
             for client in model["clients"]:
                 fitted = [
-                    (w["pattern"]["cv"], w["pattern"]["shape"], w["pattern"]["name"])
+                    (
+                        w["pattern"]["cv"],
+                        w["pattern"]["shape"],
+                        w["pattern"]["name"],
+                        int(w["timestamp"]),
+                    )
                     for w in client["windows"]
                     if w["status"] == "fitted" and w["pattern"]["cv"] is not None
                 ]
@@ -321,12 +334,15 @@ def _client_changes(old_run: _Run, old: _Client, new_run: _Run, new: _Client) ->
 
 
 def _shape_summary(client: _Client) -> dict[str, Any]:
+    """The fitted shape of the most frequent family, and the patterns' mean CV by hour."""
+    by_hour = group_means(client.pattern_cv, client.pattern_hours, 24)
     if not client.pattern_family:
-        return {"shape": None, "family": None}
+        return {"shape": None, "family": None, "by_hour": by_hour}
     families = sorted(set(client.pattern_family))
     family = max(families, key=client.pattern_family.count)  # the most frequent, ties by name
     chosen = np.asarray([f == family for f in client.pattern_family])
-    return {"shape": float(np.median(client.pattern_shape[chosen])), "family": family}
+    shape = float(np.median(client.pattern_shape[chosen]))
+    return {"shape": shape, "family": family, "by_hour": by_hour}
 
 
 def _window_hours(run: _Run, windows: np.ndarray) -> np.ndarray:

@@ -206,6 +206,11 @@ def test_cli_fail_on_material_exits_3_and_prints_paths(runs, tmp_path: Path) -> 
         app, ["diff", str(old), str(old), "--out", str(tmp_path / "s"), "--fail-on", "material"]
     )
     assert same.exit_code == 0, same.output
+    quiet = runner.invoke(
+        app, ["diff", str(old), str(old), "--out", str(tmp_path / "q"), "--quiet"]
+    )
+    assert quiet.exit_code == 0 and quiet.stderr == ""
+    assert quiet.stdout.splitlines()[0] == str(tmp_path / "q" / "diff.json")
 
 
 def test_cli_user_mistakes_are_error_lines(runs, tmp_path: Path) -> None:
