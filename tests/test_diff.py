@@ -273,3 +273,39 @@ def test_anonymized_runs_are_compared_by_their_pseudonyms(runs, tmp_path: Path) 
     # against the same run with its own ids, every client is gone and every pseudonym new
     mixed = diff_runs(old, anonymized, tmp_path / "mixed")
     assert mixed.counts == {"new": 35, "gone": 35, "changed": 0, "unchanged": 0}
+
+
+def test_a_model_present_in_one_run_is_new_or_gone() -> None:
+    """build_document on two small in-memory runs (no pipeline run): a model only in NEW is
+    `new` and material, with all its clients new; the model in both is compared."""
+    import numpy as np
+
+    from pipeline.diff import _Client, _Run, build_document
+
+    def client(n: float) -> _Client:
+        windows = np.arange(144, dtype=np.int64)
+        lengths = {"output_tokens": (np.array([10.0, 20.0]), np.array([50, 50]))}
+        return _Client(
+            windows=windows,
+            n_requests=np.full(144, n),
+            n_intervals=np.full(144, int(n) - 1),
+            cv=np.full(144, 1.0),
+            pattern_cv=np.full(144, 1.0),
+            pattern_shape=np.full(144, 1.0),
+            pattern_family=["Gamma"] * 144,
+            pattern_hours=windows * 600 // 3600,
+            lengths=lengths,
+        )
+
+    meta = {"origin_us": 0, "window_s": 600, "dataset_window_s": 21600, "n_requests": 1}
+    old = _Run("OLD", meta, 0, 143, {("language", "a"): {"x": client(20)}}, {})
+    both = {("language", "a"): {"x": client(20)}, ("reason", "b"): {"y": client(5)}}
+    new = _Run("NEW", meta, 0, 143, both, {})
+    document = build_document(old, new, DiffOptions(), Path("o"), Path("n"))
+    models = {m["model"]: m for m in document["models"]}
+    assert models["b"]["status"] == "new" and models["b"]["material"]
+    assert models["b"]["clients"][0]["status"] == "new"
+    assert models["b"]["drivers"][0]["client"] == "y"
+    assert models["a"]["status"] == "unchanged" and not models["a"]["material"]
+    gone = build_document(new, old, DiffOptions(), Path("n"), Path("o"))
+    assert {m["model"]: m["status"] for m in gone["models"]} == {"a": "unchanged", "b": "gone"}
