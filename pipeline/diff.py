@@ -45,6 +45,7 @@ from pipeline.rundir import (
     RunDir,
     is_run_directory,
     json_ready,
+    run_artefact_of,
     write_text_atomic,
 )
 from pipeline.schema import OPTIONAL_FIELD_COLUMNS
@@ -425,7 +426,8 @@ def diff_runs(old: Path, new: Path, out: Path, options: DiffOptions | None = Non
     old, new
         Run directories written by `servechar run --out` (a refresh version is one).
     out
-        Directory for the two files (created if needed). Each file is written atomically.
+        Directory for the two files (created if needed). Each file is written atomically,
+        diff.json last (an earlier diff.json is removed first).
     options
         Significance level and practical thresholds (defaults: see `DiffOptions`).
 
@@ -438,14 +440,25 @@ def diff_runs(old: Path, new: Path, out: Path, options: DiffOptions | None = Non
     from reports.diff_page import render_diff
 
     options = options or DiffOptions()
-    old_run, new_run = load_run(Path(old), "OLD"), load_run(Path(new), "NEW")
-    _check_comparable(old_run, new_run)
-    document = build_document(old_run, new_run, options, Path(old), Path(new))
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise InputError(f"--out {out} is a file", hint="Give --out a directory.")
+    owner = run_artefact_of(out / DIFF_JSON)
+    if owner is not None:  # writing there would change an artefact a stage stamped
+        raise InputError(
+            f"--out {out} lies inside {owner[1].parts[0]}, an artefact of the run directory "
+            f"{owner[0]}",
+            hint=f"Write the diff beside the run's artefacts, e.g. --out {owner[0] / 'diff'}.",
+        )
+    old_run, new_run = load_run(Path(old), "OLD"), load_run(Path(new), "NEW")
+    _check_comparable(old_run, new_run)
+    document = build_document(old_run, new_run, options, Path(old), Path(new))
+    html = render_diff(document)
+    # diff.json goes last, and an earlier one first: a diff.json beside a diff.html means both
+    # are of this diff, whenever the process was stopped
+    (out / DIFF_JSON).unlink(missing_ok=True)
+    html_path = write_text_atomic(out / DIFF_HTML, html)
     json_path = write_text_atomic(out / DIFF_JSON, json.dumps(document, indent=2) + "\n")
-    html_path = write_text_atomic(out / DIFF_HTML, render_diff(document))
     counts = {status: 0 for status in STATUSES}
     for model in document["models"]:
         for client in model["clients"]:

@@ -229,6 +229,9 @@ def test_cli_user_mistakes_are_error_lines(runs, tmp_path: Path) -> None:
         app, ["diff", str(old), str(old), "--out", str(tmp_path / "d"), "--alpha", "2"]
     )
     assert negative.exit_code == 1 and negative.stderr.startswith("Error: --alpha")
+    inside = runner.invoke(app, ["diff", str(old), str(old), "--out", str(old / "profiles")])
+    assert inside.exit_code == 1 and "an artefact of the run directory" in inside.stderr
+    assert not (old / "profiles" / "diff.json").exists()
 
 
 def test_missing_artefact_and_other_windows_are_errors(runs, tmp_path: Path) -> None:
