@@ -202,7 +202,7 @@ def _fit_training_profiles(
 ) -> RunDir:
     """Aggregate, fit and export the requests before the split into `validate/train/`."""
     from pipeline.stages import aggregate, export, fit
-    from pipeline.stages.ingest import connect, request_days
+    from pipeline.stages.ingest import connect, request_days, write_request_day
 
     manifest = run_dir.read_json("manifest.json", "ingest")
     stages = manifest.get("stages", {})
@@ -220,7 +220,7 @@ def _fit_training_profiles(
             if rows.limit(1).fetchall():
                 kept = train.path(str(path.relative_to(run_dir.root)))
                 kept.parent.mkdir(parents=True)
-                rows.write_parquet(str(kept), compression="zstd")
+                write_request_day(rows, kept)
     finally:
         con.close()
     train.record_stage(

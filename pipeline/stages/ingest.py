@@ -41,7 +41,15 @@ from pipeline.spreadsheet import write_rejects_csv
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
-__all__ = ["IDENTITY", "IngestResult", "connect", "open_requests", "request_days", "run"]
+__all__ = [
+    "IDENTITY",
+    "IngestResult",
+    "connect",
+    "open_requests",
+    "request_days",
+    "run",
+    "write_request_day",
+]
 
 DAY_US = 86_400_000_000
 MAX_EPOCH_US = 7_258_118_400_000_000  # 2200-01-01: later "seconds" are nearly always ms or us
@@ -294,6 +302,8 @@ def _stage_file(
                     staged.to_table("staged")
                 else:
                     staged.insert_into("staged")
+            except duckdb.OutOfMemoryException:
+                raise  # not the file's fault: reported with the memory hint
             except duckdb.Error as exc:
                 raise InputError(
                     f"{source.path}: reading failed: {str(exc).splitlines()[0]}",
@@ -354,9 +364,14 @@ def _write_request_table(con: duckdb.DuckDBPyConnection, directory: Path) -> lis
             "ingest/request_day",
             {"start_us": number * DAY_US, "end_us": (number + 1) * DAY_US},
         )
-        rows.write_parquet(str(path), compression="zstd")
+        write_request_day(rows, path)
         days.append(day)
     return days
+
+
+def write_request_day(rows: duckdb.DuckDBPyRelation, path: Path) -> None:
+    """One day's file of the request table, in the relation's order (requests@2)."""
+    rows.write_parquet(str(path), compression="snappy")
 
 
 _EPOCH_DAY = dt.date(1970, 1, 1)
