@@ -10,6 +10,7 @@ before anything is reported.
 from __future__ import annotations
 
 import datetime as dt
+import shutil
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -52,6 +53,7 @@ __all__ = [
 ]
 
 DAY_US = 86_400_000_000
+STAGED_PARTS = "ingest-staged"  # in the run's temp directory: every row with its verdict
 MAX_EPOCH_US = 7_258_118_400_000_000  # 2200-01-01: later "seconds" are nearly always ms or us
 
 
@@ -109,6 +111,9 @@ def run(
     sources = resolve_inputs(inputs, run_dir.root)
     run_dir.root.mkdir(parents=True, exist_ok=True)
 
+    parts = run_dir.temp_dir / STAGED_PARTS
+    shutil.rmtree(parts, ignore_errors=True)  # a killed run's
+    parts.mkdir(parents=True)
     con = connect(run_dir, engine, options.tz)
     try:
         con.register("input_files", _input_files_table(sources))
@@ -128,7 +133,8 @@ def run(
         sqlrun.execute(con, "ingest/create_raw_texts")
         column_maps: dict[str, dict[str, str]] = {}
         for source in sources:
-            column_maps[str(source.path)] = _stage_file(con, source, options)
+            column_maps[str(source.path)] = _stage_file(con, source, options, parts)
+        con.read_parquet(str(parts / "*.parquet")).create_view("staged")
 
         has_reject_tables = any(s.format in ("csv", "tsv", "jsonl") for s in sources)
         if has_reject_tables:
@@ -149,6 +155,7 @@ def run(
         days = _write_request_table(con, run_dir.output(REQUESTS))
     finally:
         con.close()
+        shutil.rmtree(parts, ignore_errors=True)
 
     summary = _summary(sources, counts, notes, options)
     write_json(run_dir.output("summary.json"), summary)
@@ -279,13 +286,14 @@ def stg_params(file_index: int, options: IngestOptions) -> dict[str, object]:
 
 
 def _stage_file(
-    con: duckdb.DuckDBPyConnection, source: SourceFile, options: IngestOptions
+    con: duckdb.DuckDBPyConnection, source: SourceFile, options: IngestOptions, parts: Path
 ) -> dict[str, str]:
-    """Check one file's rows and add them, verdicts included, to the table `staged`.
+    """Check one file's rows and write them, verdicts included, as one staged part.
 
-    `staged` lives in the connection's database, which spills to the run's temp directory
-    when it outgrows the memory limit, so no row is written to Parquet twice: the request
-    table is written from it once every file is in (duplicates are known only then).
+    The parts are scratch (the run's temp directory): the request table is written from them
+    once every file is in, since duplicates are known only then. Parquet rather than a table
+    of the connection, so that the rows wait on disk and the memory limit goes to the reads
+    and the sort.
     A compressed file is checked to its end in a second thread while DuckDB reads it (both
     release the GIL), so a cut or damaged file stops the run instead of losing its tail.
     """
@@ -297,11 +305,9 @@ def _stage_file(
             staged = sqlrun.query(
                 con, "ingest/stg_requests", stg_params(source.file_index, options)
             )
+            part = parts / f"part-{source.file_index:05d}.parquet"
             try:
-                if source.file_index == 0:
-                    staged.to_table("staged")
-                else:
-                    staged.insert_into("staged")
+                staged.write_parquet(str(part))
             except duckdb.OutOfMemoryException:
                 raise  # not the file's fault: reported with the memory hint
             except duckdb.Error as exc:
@@ -314,9 +320,8 @@ def _stage_file(
             raise
         verified.result()
     # The raw text of the rows that failed, while the file is still loaded.
-    sqlrun.query(con, "ingest/part_rejects", {"file_index": source.file_index}).create_view(
-        "wanted_rows", replace=True
-    )
+    con.read_parquet(str(part)).create_view("staged_part", replace=True)
+    sqlrun.query(con, "ingest/part_rejects").create_view("wanted_rows", replace=True)
     _collect_raw_texts(con, loaded, source)
     return loaded.matched
 
