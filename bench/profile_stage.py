@@ -2,9 +2,11 @@
 
     python bench/profile_stage.py characterize bench/work/out-run
     python bench/profile_stage.py aggregate bench/work/out-run --top 10
+    python bench/profile_stage.py ingest /tmp/prof --input bench/work/log-1000000-35c3m2d-1.csv
 
 Runs one stage in this process on a run directory whose earlier stages are done (bench.py's
-`out` or `out-run`), and rewrites that stage's outputs. Every relation made from a file of
+`out` or `out-run`), and rewrites that stage's outputs; `ingest` reads the `--input` logs
+(default options) into the run directory instead. Every relation made from a file of
 `sql/` is timed where it is consumed (fetched, written, turned into a table or a frame), each
 time it is consumed, and charged to that file; the rest of the stage's time is Python (numpy,
 scipy, Polars, JSON). Each function of the stage's module is timed too, callees included (so
@@ -107,8 +109,11 @@ def _time_functions(module_name: str) -> dict[str, list[float]]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("stage", choices=("aggregate", "fit", "export", "characterize", "report"))
+    parser.add_argument(
+        "stage", choices=("ingest", "aggregate", "fit", "export", "characterize", "report")
+    )
     parser.add_argument("out", type=Path)
+    parser.add_argument("--input", action="append", default=[], help="ingest: a log (repeat)")
     parser.add_argument("--top", type=int, default=15, help="functions to list")
     parser.add_argument("--cprofile", action="store_true", help="also profile with cProfile")
     args = parser.parse_args()
@@ -120,7 +125,10 @@ def main() -> None:
     started = time.perf_counter()
     if args.cprofile:
         profile.enable()
-    app([args.stage, "--out", str(args.out)], standalone_mode=False)
+    inputs = args.input if args.stage == "ingest" else []
+    if args.stage == "ingest" and not inputs:
+        parser.error("ingest needs --input LOG")
+    app([args.stage, *inputs, "--out", str(args.out)], standalone_mode=False)
     profile.disable()
     total = time.perf_counter() - started
 

@@ -25,6 +25,9 @@ DIFF_JSON = "diff.json"
 DIFF_HTML = "diff.html"
 
 # --- inside the stages' directories --------------------------------------------------------------
+REQUESTS = "ingest/requests"  # the request table: one `day=YYYY-MM-DD/` directory per UTC day
+REQUESTS_DAY_FILE = "part-0.parquet"  # the one file of each day directory
+IDENTITY = "ingest/identity.json"  # who a client is in this run
 TRACE_WINDOWS = "aggregate/trace_windows.parquet"
 INTERARRIVALS = "aggregate/interarrivals.parquet"
 DISTRIBUTIONS = "aggregate/distributions.parquet"
@@ -36,6 +39,7 @@ CLIENT_FITS = "fit/client_fits.parquet"
 VALIDATION_TRAIN = "validate/train"
 
 # --- format tags of the JSON documents (bump the number on an incompatible change) ---------------
+REQUESTS_FORMAT = "servechar.requests/2"  # the request table's contract (docs/requests.md)
 FITS_FORMAT = "servechar.fits/1"
 STATS_FORMAT = "servechar.stats/1"
 VALIDATION_FORMAT = "servechar.validation/1"

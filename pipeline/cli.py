@@ -335,7 +335,7 @@ def ingest(
         engine = _engine_options(threads, memory_limit)
         with stage_progress(["ingest"], quiet=quiet):
             result = ingest_stage.run(RunDir(out), inputs or [str(SAMPLE_LOG)], options, engine)
-    echo_paths(result.staged, result.rejects, result.summary)
+    echo_paths(result.requests, result.rejects, result.summary)
 
 
 @app.command()

@@ -32,7 +32,7 @@ from fitting.capacity import (
 from fitting.generation import Workload, generate_clients, generate_naive, pooled_distributions
 from fitting.workload import correlation
 from pipeline import sqlrun
-from pipeline.artefacts import META, VALIDATION, VALIDATION_FORMAT, VALIDATION_TRAIN
+from pipeline.artefacts import META, REQUESTS, VALIDATION, VALIDATION_FORMAT, VALIDATION_TRAIN
 from pipeline.config import AggregateOptions, EngineOptions, ExportOptions, FitOptions
 from pipeline.errors import ConfigError, InputError
 from pipeline.generate import ModelProfiles, check_seed, load_profiles
@@ -202,30 +202,31 @@ def _fit_training_profiles(
 ) -> RunDir:
     """Aggregate, fit and export the requests before the split into `validate/train/`."""
     from pipeline.stages import aggregate, export, fit
-    from pipeline.stages.ingest import DUPLICATES, MODEL_CATEGORIES, STAGED_DIR, connect
+    from pipeline.stages.ingest import connect, request_days, write_request_day
 
     manifest = run_dir.read_json("manifest.json", "ingest")
     stages = manifest.get("stages", {})
     train = RunDir(run_dir.path(TRAIN_DIR))
     shutil.rmtree(train.root, ignore_errors=True)
-    (train.path(STAGED_DIR)).mkdir(parents=True)
+    until_us = origin_us + train_end_s * 1_000_000
+    train.path(REQUESTS).mkdir(parents=True)
     con = connect(run_dir, engine)
     try:
-        staged = run_dir.require(STAGED_DIR, "ingest")
-        con.read_parquet(str(staged / "*.parquet")).create_view("staged", replace=True)
-        sqlrun.query(
-            con,
-            "validate/staged_before",
-            {"until_us": origin_us + train_end_s * 1_000_000},
-        ).write_parquet(str(train.path(STAGED_DIR) / "part-0.parquet"))
+        for _, path in request_days(run_dir):
+            con.read_parquet(str(path), hive_partitioning=False).create_view(
+                "day_requests", replace=True
+            )
+            rows = sqlrun.query(con, "validate/requests_before", {"until_us": until_us})
+            if rows.limit(1).fetchall():
+                kept = train.path(str(path.relative_to(run_dir.root)))
+                kept.parent.mkdir(parents=True)
+                write_request_day(rows, kept)
     finally:
         con.close()
-    for name in (DUPLICATES, MODEL_CATEGORIES):
-        shutil.copyfile(run_dir.require(name, "ingest"), train.path(name))
     train.record_stage(
         "ingest",
         {"ingest": run_dir.fingerprint("ingest"), "train_end_s": train_end_s},
-        [STAGED_DIR, DUPLICATES, MODEL_CATEGORIES],
+        [REQUESTS],
     )
     aggregate_options = dict(stages.get("aggregate", {}).get("options", {}))
     aggregate_options["origin"] = str(origin_us / 1_000_000)

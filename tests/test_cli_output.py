@@ -110,12 +110,12 @@ def test_progress_only_on_a_terminal_and_never_with_quiet(tmp_path: Path) -> Non
     stdout, stderr, code = _stderr_on_a_terminal(["ingest", "--out", "out"], tmp_path)
     assert code == 0, stderr
     assert "ingest" in stderr and "0:00:0" in stderr  # the stage and its elapsed time
-    assert stdout.splitlines()[0] == str(Path("out") / "ingest" / "staged")
+    assert stdout.splitlines()[0] == str(Path("out") / "ingest" / "requests")
 
     stdout, stderr, code = _stderr_on_a_terminal(["ingest", "--out", "out", "--quiet"], tmp_path)
     assert code == 0, stderr
     assert stderr == ""
-    assert stdout.splitlines()[0] == str(Path("out") / "ingest" / "staged")
+    assert stdout.splitlines()[0] == str(Path("out") / "ingest" / "requests")
 
 
 @pytest.mark.parametrize(

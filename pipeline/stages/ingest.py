@@ -1,22 +1,27 @@
-"""Ingest: raw log files -> accepted requests, quarantined rejects and an exact account.
+"""Ingest: raw log files -> the typed request table, quarantined rejects and an exact account.
 
-Writes `ingest/requests.parquet` (contract requests@1), `rejects.csv` and `summary.json`.
-Every input record is either accepted or quarantined with a reason, and
-`rows_read == rows_accepted + rows_rejected` is checked before anything is reported.
+Writes the request table `ingest/requests/day=YYYY-MM-DD/part-0.parquet` (contract requests@2,
+docs/requests.md: accepted rows only, duplicates removed, one file per UTC day sorted by model,
+client and arrival), `rejects.csv` and `summary.json`. Every input record is either accepted
+or quarantined with a reason, and `rows_read == rows_accepted + rows_rejected` is checked
+before anything is reported.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import shutil
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import duckdb
 import pyarrow as pa
 
 from pipeline import sqlrun
+from pipeline.artefacts import IDENTITY, REQUESTS, REQUESTS_DAY_FILE, REQUESTS_FORMAT
 from pipeline.config import EngineOptions, IngestOptions
 from pipeline.errors import ConfigError, InputError
 from pipeline.presets import PRESETS, Preset, client_column, matching_presets
@@ -35,12 +40,20 @@ from pipeline.sources import (
 from pipeline.spreadsheet import write_rejects_csv
 
 if TYPE_CHECKING:
-    from pathlib import Path
+    from collections.abc import Iterable
 
-STAGED_DIR = "ingest/staged"
-DUPLICATES = "ingest/duplicates.parquet"
-MODEL_CATEGORIES = "ingest/model_categories.parquet"
-IDENTITY = "ingest/identity.json"
+__all__ = [
+    "IDENTITY",
+    "IngestResult",
+    "connect",
+    "open_requests",
+    "request_days",
+    "run",
+    "write_request_day",
+]
+
+DAY_US = 86_400_000_000
+STAGED_PARTS = "ingest-staged"  # in the run's temp directory: every row with its verdict
 MAX_EPOCH_US = 7_258_118_400_000_000  # 2200-01-01: later "seconds" are nearly always ms or us
 
 
@@ -48,7 +61,7 @@ MAX_EPOCH_US = 7_258_118_400_000_000  # 2200-01-01: later "seconds" are nearly a
 class IngestResult:
     """What ingest wrote and the reconciled row counts."""
 
-    staged: Path
+    requests: Path
     rejects: Path
     summary: Path
     rows_read: int
@@ -97,10 +110,10 @@ def run(
     started = time.perf_counter()
     sources = resolve_inputs(inputs, run_dir.root)
     run_dir.root.mkdir(parents=True, exist_ok=True)
-    staged_dir = run_dir.output(STAGED_DIR)
-    shutil.rmtree(staged_dir, ignore_errors=True)
-    staged_dir.mkdir(parents=True)
 
+    parts = run_dir.temp_dir / STAGED_PARTS
+    shutil.rmtree(parts, ignore_errors=True)  # a killed run's
+    parts.mkdir(parents=True)
     con = connect(run_dir, engine, options.tz)
     try:
         con.register("input_files", _input_files_table(sources))
@@ -120,7 +133,8 @@ def run(
         sqlrun.execute(con, "ingest/create_raw_texts")
         column_maps: dict[str, dict[str, str]] = {}
         for source in sources:
-            column_maps[str(source.path)] = _stage_file(con, source, options, staged_dir)
+            column_maps[str(source.path)] = _stage_file(con, source, options, parts)
+        con.read_parquet(str(parts / "*.parquet")).create_view("staged")
 
         has_reject_tables = any(s.format in ("csv", "tsv", "jsonl") for s in sources)
         if has_reject_tables:
@@ -128,21 +142,20 @@ def run(
             _keep_raw_bytes(con, sources)
         else:
             sqlrun.execute(con, "ingest/create_empty_structural")
-        con.read_parquet(str(staged_dir / "*.parquet")).create_view("staged")
 
-        sqlrun.query(con, "ingest/model_categories").write_parquet(
-            str(run_dir.output(MODEL_CATEGORIES))
-        )
-        sqlrun.query(con, "ingest/duplicates").write_parquet(str(run_dir.output(DUPLICATES)))
-        con.read_parquet(str(run_dir.output(DUPLICATES))).create_view("duplicates")
+        sqlrun.query(con, "ingest/model_categories").to_table("model_categories")
+        sqlrun.query(con, "ingest/duplicates").to_table("duplicates")
         _collect_duplicate_raw_texts(con, sources, options)
 
         rejects_path = run_dir.path("rejects.csv")
         write_rejects_csv(con, run_dir.output("rejects.csv"))
         counts = sqlrun.query(con, "ingest/row_counts").fetchall()
         notes = dict(sqlrun.query(con, "ingest/time_notes").fetchall())
+        sqlrun.query(con, "ingest/accepted_requests").create_view("accepted_requests")
+        days = _write_request_table(con, run_dir.output(REQUESTS))
     finally:
         con.close()
+        shutil.rmtree(parts, ignore_errors=True)
 
     summary = _summary(sources, counts, notes, options)
     write_json(run_dir.output("summary.json"), summary)
@@ -163,13 +176,14 @@ def run(
                 }
                 for s in sources
             ],
-            "outputs": [str(run_dir.path(STAGED_DIR)), str(rejects_path), str(summary_path)],
+            "outputs": [str(run_dir.path(REQUESTS)), str(rejects_path), str(summary_path)],
+            "request_table": {"format": REQUESTS_FORMAT, "days": [day.isoformat() for day in days]},
             "seconds": round(time.perf_counter() - started, 3),
             "rows_read": summary["rows_read"],
         },
     )
     result = IngestResult(
-        run_dir.path(STAGED_DIR),
+        run_dir.path(REQUESTS),
         rejects_path,
         summary_path,
         summary["rows_read"],
@@ -272,10 +286,14 @@ def stg_params(file_index: int, options: IngestOptions) -> dict[str, object]:
 
 
 def _stage_file(
-    con: duckdb.DuckDBPyConnection, source: SourceFile, options: IngestOptions, staged_dir: Path
+    con: duckdb.DuckDBPyConnection, source: SourceFile, options: IngestOptions, parts: Path
 ) -> dict[str, str]:
     """Check one file's rows and write them, verdicts included, as one staged part.
 
+    The parts are scratch (the run's temp directory): the request table is written from them
+    once every file is in, since duplicates are known only then. Parquet rather than a table
+    of the connection, so that the rows wait on disk and the memory limit goes to the reads
+    and the sort.
     A compressed file is checked to its end in a second thread while DuckDB reads it (both
     release the GIL), so a cut or damaged file stops the run instead of losing its tail.
     """
@@ -287,9 +305,11 @@ def _stage_file(
             staged = sqlrun.query(
                 con, "ingest/stg_requests", stg_params(source.file_index, options)
             )
-            part = staged_dir / f"part-{source.file_index:05d}.parquet"
+            part = parts / f"part-{source.file_index:05d}.parquet"
             try:
                 staged.write_parquet(str(part))
+            except duckdb.OutOfMemoryException:
+                raise  # not the file's fault: reported with the memory hint
             except duckdb.Error as exc:
                 raise InputError(
                     f"{source.path}: reading failed: {str(exc).splitlines()[0]}",
@@ -328,21 +348,79 @@ def _collect_duplicate_raw_texts(
             _collect_raw_texts(con, loaded, source)
 
 
-def open_requests(con: duckdb.DuckDBPyConnection, run_dir: RunDir) -> None:
-    """Register the `requests` view (contract requests@1) over ingest's artefacts."""
-    staged = run_dir.require(STAGED_DIR, "ingest")
-    con.read_parquet(str(staged / "*.parquet")).create_view("staged", replace=True)
-    con.read_parquet(str(run_dir.require(DUPLICATES, "ingest"))).create_view(
-        "duplicates", replace=True
-    )
-    con.read_parquet(str(run_dir.require(MODEL_CATEGORIES, "ingest"))).create_view(
-        "model_categories", replace=True
-    )
-    sqlrun.query(con, "ingest/requests").create_view("requests", replace=True)
+def _write_request_table(con: duckdb.DuckDBPyConnection, directory: Path) -> list[dt.date]:
+    """Write the view `accepted_requests` as the request table: one sorted file per UTC day.
+
+    One file per day, written day by day, rather than DuckDB's PARTITION_BY (one file per
+    thread and directory): the layout and every byte are the same whatever the thread count.
+    Each day is sorted on its own, so the sort's memory is a day's, and DuckDB spills it.
+    """
+    directory.mkdir(parents=True, exist_ok=True)
+    numbers = [
+        row[0] for row in sqlrun.query(con, "ingest/request_days", {"day_us": DAY_US}).fetchall()
+    ]
+    days = []
+    for number in numbers:
+        day = _EPOCH_DAY + dt.timedelta(days=number)
+        path = directory / _day_dir(day) / REQUESTS_DAY_FILE
+        path.parent.mkdir()
+        rows = sqlrun.query(
+            con,
+            "ingest/request_day",
+            {"start_us": number * DAY_US, "end_us": (number + 1) * DAY_US},
+        )
+        write_request_day(rows, path)
+        days.append(day)
+    return days
+
+
+def write_request_day(rows: duckdb.DuckDBPyRelation, path: Path) -> None:
+    """One day's file of the request table, in the relation's order (requests@2)."""
+    rows.write_parquet(str(path), compression="snappy")
+
+
+_EPOCH_DAY = dt.date(1970, 1, 1)
+
+
+def _day_dir(day: dt.date) -> str:
+    return f"day={day.isoformat()}"
+
+
+def request_days(run_dir: RunDir) -> list[tuple[dt.date, Path]]:
+    """The request table's days and their files, in day order (contract requests@2).
+
+    Each file holds the accepted requests that arrived on that UTC day, sorted by model,
+    client_id, arrival_us (then file_index, source_row); read one with `read_parquet(path)`,
+    or the whole table with `open_requests`.
+    """
+    table = run_dir.require(REQUESTS, "ingest")
+    found = []
+    for directory in sorted(table.glob("day=*")):
+        day = dt.date.fromisoformat(directory.name.removeprefix("day="))
+        found.append((day, directory / REQUESTS_DAY_FILE))
+    return found
+
+
+def open_requests(
+    con: duckdb.DuckDBPyConnection, run_dir: RunDir, days: Iterable[dt.date] | None = None
+) -> None:
+    """Register the view `requests` (contract requests@2) over the request table.
+
+    `days` restricts it to those UTC days (the files of other days are not read). The rows
+    come day by day, each day sorted by model, client_id and arrival_us.
+    """
+    wanted = None if days is None else set(days)
+    files = [str(p) for day, p in request_days(run_dir) if wanted is None or day in wanted]
+    if files:
+        # the day is the directory's name, not a column: the view keeps the contract's columns
+        con.read_parquet(files, hive_partitioning=False).create_view("requests", replace=True)
+    else:
+        sqlrun.query(con, "ingest/no_requests").create_view("requests", replace=True)
 
 
 def read_requests(run_dir: RunDir, engine: EngineOptions | None = None) -> pa.Table:
-    """The accepted requests of a run as an Arrow table (for notebooks and tests)."""
+    """The accepted requests of a run as an Arrow table (for notebooks and tests), in the
+    request table's order."""
     con = connect(run_dir, engine or EngineOptions())
     try:
         open_requests(con, run_dir)

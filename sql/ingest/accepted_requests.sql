@@ -1,9 +1,10 @@
--- requests
--- grain:    one row per accepted request
+-- accepted_requests
+-- grain:    one row per accepted request (in no particular order)
 -- inputs:   staged, duplicates, model_categories
 -- params:   (none)
--- contract: requests@1 (arrival_us is epoch microseconds, UTC). A view over ingest's
---           artefacts, so that the accepted rows are never copied a second time.
+-- contract: the rows and columns of the request table (requests@2, docs/requests.md):
+--           rows that passed every check, duplicates removed, the category resolved.
+--           arrival_us is epoch microseconds, UTC.
 with accepted as (
     select s.*
     from staged as s
