@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 from pipeline import sqlrun
 from pipeline.errors import QueryError, SummaryError
 from pipeline.rundir import write_json
+from pipeline.timequality import N_IDLE_GAPS, TICK_CANDIDATES_US
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Sequence
@@ -84,6 +85,17 @@ class PartRange:
 
 
 @dataclass(frozen=True, slots=True)
+class RequestSpan:
+    """What is known of the request table before any part is read."""
+
+    first_us: int
+    last_us: int
+    n_requests: int
+    model_first_us: dict[str, int]  # each model's first arrival: the time grid's anchor
+    days: tuple[int, ...]  # UTC days (since the epoch) holding requests: the run's parts
+
+
+@dataclass(frozen=True, slots=True)
 class PartSummary:
     """What summarising one part wrote."""
 
@@ -116,6 +128,47 @@ def topics() -> list[Topic]:
         if not _TOPIC_NAME.fullmatch(name):  # names become table names in the merge
             raise QueryError(f"summary topic name {name!r} is not lower_snake_case")
     return [Topic(name) for name in sorted(part)]
+
+
+def request_span(con: duckdb.DuckDBPyConnection) -> RequestSpan:
+    """First and last arrival, count, per-model first arrivals and days of `requests`."""
+    rows = sqlrun.query(con, "summaries/request_span").fetchall()
+    model_first: dict[str, int] = {}
+    for model, _day, first_us, _last_us, _n in rows:
+        model_first[model] = min(first_us, model_first.get(model, first_us))
+    return RequestSpan(
+        first_us=min((r[2] for r in rows), default=0),
+        last_us=max((r[3] for r in rows), default=0),
+        n_requests=sum(r[4] for r in rows),
+        model_first_us=dict(sorted(model_first.items())),
+        days=tuple(sorted({r[1] for r in rows})),
+    )
+
+
+def summary_params(
+    *,
+    origin_us: int,
+    window_s: int,
+    dataset_window_s: int,
+    ratio_points: int,
+    model_first_us: Mapping[str, int],
+) -> dict[str, Any]:
+    """Every parameter a part or merge query may use (each uses the subset it declares).
+
+    `origin_us` and `anchor_models`/`anchor_first_us` are anchors: instants that depend on the
+    whole log, fixed before any part is read and recorded with every part.
+    """
+    models = sorted(model_first_us)
+    return {
+        "origin_us": origin_us,
+        "window_us": window_s * 1_000_000,
+        "dataset_window_us": dataset_window_s * 1_000_000,
+        "ratio_points": ratio_points,
+        "n_gaps": N_IDLE_GAPS,
+        "tick_candidates_us": list(TICK_CANDIDATES_US),
+        "anchor_models": models,
+        "anchor_first_us": [model_first_us[m] for m in models],
+    }
 
 
 def day_parts(days: Iterable[int]) -> list[PartRange]:
@@ -230,7 +283,9 @@ def merge(
     files = {}
     for topic in chosen:
         out = directory / f"{topic.name}.parquet"
-        write_exact(con, sqlrun.query(con, topic.merge_query), out)
+        # the merge binds the parameters its parts were summarised with (checked equal above)
+        used = bound_params(topic.merge_query, records[topic.name][0][1]["params"], topic.name)
+        write_exact(con, sqlrun.query(con, topic.merge_query, used), out)
         files[topic.name] = out
     n_requests = sum(ranges.values())
     all_params: dict[str, Any] = {}

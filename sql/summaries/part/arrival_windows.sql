@@ -6,18 +6,27 @@
 --           of a client in a trace window; sums are exact integers (HUGEINT microseconds), so
 --           that parts merge to the same bytes as one pass. first_us/last_us let the merge add
 --           the gap that a part boundary cuts.
-with gaps as (
+with windowed as (
     select
         category,
         model,
         client_id,
         (arrival_us - $origin_us) // $window_us as window_index,
+        arrival_us
+    from part_requests
+),
+
+gaps as (
+    select
+        category,
+        model,
+        client_id,
+        window_index,
         arrival_us,
         arrival_us - lag(arrival_us) over (
-            partition by category, model, client_id, (arrival_us - $origin_us) // $window_us
-            order by arrival_us
+            partition by category, model, client_id, window_index order by arrival_us
         ) as iat_us
-    from part_requests
+    from windowed
 ),
 
 final as (
