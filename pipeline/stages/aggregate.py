@@ -147,12 +147,18 @@ def run(
         summaries_dir = run_dir.output(SUMMARIES)
         shutil.rmtree(summaries_dir, ignore_errors=True)
         summaries_dir.mkdir(parents=True)
-        summaries.summarise(
+        merged = summaries.summarise(
             con,
             summaries.day_parts(span.days) if parts is None else parts,
             summary_params(options, origin_us, span),
             summaries_dir,
         )
+        if merged.n_requests != n_requests:
+            raise InputError(
+                f"the parts summarised hold {merged.n_requests:,} of the {n_requests:,} "
+                "accepted requests",
+                hint="Give parts that cover the whole log, from its first to its last arrival.",
+            )
         summaries.open_merged(con, summaries_dir)
 
         window_us = options.window_s * 1_000_000
@@ -214,7 +220,8 @@ def run(
         {
             "options": options.model_dump(),
             "origin": meta["origin"],
-            "outputs": [str(p) for p in paths.values()] + [str(meta_path), str(quality_path)],
+            "outputs": [str(p) for p in paths.values()]
+            + [str(meta_path), str(quality_path), str(run_dir.path(SUMMARIES))],
             "seconds": round(time.perf_counter() - started, 3),
         },
     )
