@@ -33,7 +33,7 @@ from pipeline.config import (
     FitOptions,
     IngestOptions,
 )
-from pipeline.errors import SummaryError
+from pipeline.errors import InputError, QueryError, SummaryError
 from pipeline.rundir import RunDir
 from pipeline.stages import aggregate, export, fit, ingest
 from pipeline.stages.ingest import connect, open_requests
@@ -332,3 +332,19 @@ def test_percentiles_from_value_counts_equal_quantile_disc(gaps: list[int]) -> N
     ).fetchall()[0]
     assert (row[5], row[6]) == direct
     assert row[4] == gaps.count(0) and row[3] == len(gaps)
+
+
+def test_parts_that_miss_requests_are_refused(
+    ingested: Path, span: summaries.RequestSpan, tmp_path: Path
+) -> None:
+    out = tmp_path / "run"
+    shutil.copytree(ingested, out)
+    first_day_only = [summaries.PartRange(span.first_us, MIDNIGHT_US)]
+    with pytest.raises(InputError, match=r"parts summarised hold .* of the"):
+        aggregate.run(RunDir(out), AggregateOptions(), ENGINE, parts=first_day_only)
+    assert not (out / "aggregate" / "trace_windows.parquet").exists()  # nothing published
+
+
+def test_a_part_query_using_an_unknown_parameter_names_its_topic() -> None:
+    with pytest.raises(QueryError, match=r"topic 'time_grid'.*anchor_first_us"):
+        summaries.bound_params("summaries/part/time_grid", {"tick_candidates_us": []}, "time_grid")
