@@ -54,6 +54,7 @@ class AggregateResult:
     meta: Path
     origin_us: int
     time_quality: Path
+    summaries: Path  # the merged summaries and their parts (docs/summaries.md)
 
 
 def parse_origin(text: str) -> int:
@@ -232,6 +233,7 @@ def run(
         meta_path,
         origin_us,
         quality_path,
+        run_dir.path(SUMMARIES),
     )
 
 
