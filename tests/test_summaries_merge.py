@@ -267,7 +267,7 @@ def test_parts_summarised_with_other_anchors_do_not_merge(
         summaries.summarise_part(con, early, params, tmp_path)
         shifted = {**params, "origin_us": params["origin_us"] - 3_600_000_000}
         summaries.summarise_part(con, late, shifted, tmp_path)
-        with pytest.raises(SummaryError, match=r"summary topic 'arrival_gaps'.*origin_us"):
+        with pytest.raises(SummaryError, match=r"summary topic 'arrival_times'.*origin_us"):
             summaries.merge(con, tmp_path)
         # anchors of one model's time grid moved: the time_grid topic is named
         moved = {**params, "anchor_first_us": [a + 1 for a in params["anchor_first_us"]]}

@@ -191,7 +191,6 @@ def run(
             "aggregate/tick_dispersion",
             {
                 "origin_us": origin_us,
-                "window_us": window_us,
                 "models": quantized,
                 "ticks_us": [
                     round(quality["models"][m]["timestamp_resolution_s"] * 1e6) for m in quantized
