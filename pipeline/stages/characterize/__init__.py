@@ -45,7 +45,14 @@ from pipeline.stages.characterize.clients import (
     load_model_summary,
     load_rates,
 )
-from pipeline.stages.characterize.common import HOUR_S, TOP_K, US_PER_S, Context, _dicts
+from pipeline.stages.characterize.common import (
+    HOUR_S,
+    TOP_K,
+    US_PER_S,
+    Context,
+    _dicts,
+    open_count_summaries,
+)
 from pipeline.stages.characterize.drift import _drift, load_drift
 from pipeline.stages.characterize.interarrivals import (
     _interarrivals,
@@ -97,7 +104,7 @@ def run(run_dir: RunDir, options: CharacterizeOptions, engine: EngineOptions) ->
     con = connect(run_dir, engine)
     try:
         open_requests(con, run_dir)
-        sqlrun.query(con, "aggregate/clients").to_table("clients")
+        open_count_summaries(con, run_dir)  # and the table `clients`, numbered from them
         sqlrun.query(con, "characterize/keyed_requests", {"origin_us": meta["origin_us"]}).to_table(
             "char_requests"
         )  # once: every section scans it, and it can spill

@@ -106,14 +106,10 @@ def _burstiness(
 
 def load_fano_sums(context: Context) -> dict[tuple[int, int, int], tuple[int, int]]:
     """(model_key, client_key or -1, scale_s) -> (sum of counts, sum of squared counts)."""
-    relation = sqlrun.query(
-        context.con,
-        "characterize/fano_sums",
-        {"scales_us": [scale * US_PER_S for scale in FANO_SCALES_S]},
-    )
+    relation = sqlrun.query(context.con, "characterize/fano_sums")
     return {
-        (int(model), int(client), int(scale_us) // US_PER_S): (int(s1), int(s2))
-        for model, client, scale_us, _n_bins, s1, s2 in relation.fetchall()
+        (int(model), int(client), int(scale_s)): (int(s1), int(s2))
+        for model, client, scale_s, _n_bins, s1, s2 in relation.fetchall()
     }
 
 

@@ -5,6 +5,7 @@ the model rows, and the small helpers that shape stats.json's parts.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import TYPE_CHECKING, Any, Literal, TypedDict
 
 import numpy as np
@@ -19,9 +20,11 @@ if TYPE_CHECKING:
     import duckdb
 
     from pipeline.config import CharacterizeOptions
+    from pipeline.rundir import RunDir
 
 
 TOP_K = (1, 5, 10, 20)
+QUANTILES = (0.5, 0.9, 0.99)  # the percentiles of every token Summary
 US_PER_S = 1_000_000
 MINUTE_S = 60
 HOUR_S = 3_600
@@ -109,14 +112,21 @@ class Context:
         return client_id
 
     def client_bin_counts(self, bin_s: int) -> dict[int, dict[int, int]]:
-        """Detailed clients' request counts per origin-aligned bin."""
+        """Detailed clients' request counts per origin-aligned bin of whole minutes."""
         relation = sqlrun.query(
-            self.con, "characterize/client_bin_counts", {"bin_us": bin_s * US_PER_S}
+            self.con, "characterize/client_bin_counts", {"bin_minutes": _bin_minutes(bin_s)}
         )
         counts: dict[int, dict[int, int]] = {}
         for client_key, bin_index, n in relation.fetchall():
             counts.setdefault(int(client_key), {})[int(bin_index)] = int(n)
         return counts
+
+    @cached_property
+    def window_rows(self) -> list[tuple[int, ...]]:
+        """Requests per trace window by status class (status_windows.sql), for each model
+        (client_key -1) and its detailed clients: registered with `register_detailed` first."""
+        relation = sqlrun.query(self.con, "characterize/status_windows")
+        return [tuple(int(v) for v in row) for row in relation.fetchall()]
 
     def register_detailed(self, detailed: dict[int, list[int]]) -> None:
         """The detailed clients of every model, as the table `detailed_clients` (client_key)."""
@@ -130,13 +140,47 @@ class Context:
         return {int(row["model_key"]): row for row in _dicts(sqlrun.query(self.con, name))}
 
     def bin_counts(self, bin_s: int) -> dict[int, dict[int, int]]:
+        """Each model's request counts per origin-aligned bin of whole minutes."""
         relation = sqlrun.query(
-            self.con, "characterize/model_bin_counts", {"bin_us": bin_s * US_PER_S}
+            self.con, "characterize/model_bin_counts", {"bin_minutes": _bin_minutes(bin_s)}
         )
         counts: dict[int, dict[int, int]] = {}
         for model_key, bin_index, n in relation.fetchall():
             counts.setdefault(int(model_key), {})[int(bin_index)] = int(n)
         return counts
+
+
+# The merged summaries characterize's count statistics read (docs/summaries.md), each as a view
+# of its name.
+COUNT_SUMMARIES = (
+    "minute_counts",
+    "window_counts",
+    "status_codes",
+    "fano_counts",
+    "token_counts",
+    "token_pairs",
+)
+SUMMARIES_DIR = "aggregate/summaries"
+
+
+def open_count_summaries(con: duckdb.DuckDBPyConnection, run_dir: RunDir) -> None:
+    """Views of the merged count summaries, the table `clients` numbered from them, and the
+    exact token percentiles of every client, model, category and period (`token_quantiles`):
+    characterize's count statistics read these, never the requests."""
+    for topic in COUNT_SUMMARIES:
+        path = run_dir.require(f"{SUMMARIES_DIR}/{topic}.parquet", "aggregate")
+        con.read_parquet(str(path)).create_view(topic, replace=True)
+    sqlrun.query(con, "characterize/clients").to_table("clients")
+    sqlrun.query(con, "characterize/token_quantiles", {"quantiles": list(QUANTILES)}).to_table(
+        "token_quantiles"
+    )
+
+
+def _bin_minutes(bin_s: int) -> int:
+    """A bin's whole minutes: the per-minute summary gives exact counts of such bins only."""
+    if bin_s <= 0 or bin_s % MINUTE_S:
+        raise ValueError(f"a bin of {bin_s} s is not a whole number of minutes")
+    return bin_s // MINUTE_S
 
 
 def evenly_spaced_order_statistics(values: np.ndarray, cap: int) -> np.ndarray:
