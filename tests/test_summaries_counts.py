@@ -4,23 +4,24 @@ the statistics read from them equal the ones DuckDB computes over the requests."
 from __future__ import annotations
 
 import itertools
+import tempfile
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import duckdb
 import numpy as np
-import pyarrow as pa
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from fitting.workload import fano_factors, fano_from_sums
-from pipeline import sqlrun
-from pipeline.config import EngineOptions, IngestOptions
+from pipeline import sqlrun, summaries
+from pipeline.config import CharacterizeOptions, EngineOptions, IngestOptions
 from pipeline.rundir import RunDir
 from pipeline.stages import ingest
 from pipeline.stages.characterize.burstiness import FANO_SCALES_S
-from pipeline.stages.characterize.common import QUANTILES
+from pipeline.stages.characterize.common import Context
 from pipeline.synthetic import ClientSpec, generate
 
 US_PER_S = 1_000_000
@@ -59,48 +60,42 @@ def con(tmp_path_factory: pytest.TempPathFactory) -> duckdb.DuckDBPyConnection:
     ingest.run(run_dir, [str(log)], IngestOptions(), EngineOptions())
     connection = duckdb.connect()
     ingest.open_requests(connection, run_dir)
-    connection.execute("create table all_requests as select * from requests")
+    connection.execute("create table all_requests as select * from requests")  # for checks
     return connection
 
 
-def _params(con: duckdb.DuckDBPyConnection) -> dict[str, dict[str, Any]]:
-    first_us = con.execute("select min(arrival_us) from all_requests").fetchone()[0]
-    origin_us = first_us - 1_234_567_890  # an origin that is not a minute boundary
-    anchors = con.execute(
-        "select category, model, min(arrival_us) from all_requests group by all order by all"
-    ).fetchall()
-    return {
-        "minute_counts": {"origin_us": origin_us},
-        "window_counts": {"origin_us": origin_us, "window_us": 90 * US_PER_S},
-        "status_codes": {},
-        "fano_counts": {
-            "anchor_categories": [a[0] for a in anchors],
-            "anchor_models": [a[1] for a in anchors],
-            "anchor_us": [a[2] for a in anchors],
-            "scales_us": [s * US_PER_S for s in FANO_SCALES_S],
-        },
-        "token_counts": {"origin_us": origin_us, "dataset_window_us": 1800 * US_PER_S},
-        "token_pairs": {},
-    }
+def _span(con: duckdb.DuckDBPyConnection) -> tuple[int, int]:
+    return con.execute("select min(arrival_us), max(arrival_us) from all_requests").fetchone()
 
 
-def _merged(con: duckdb.DuckDBPyConnection, topic: str, cuts: list[int]) -> list[tuple]:
-    """The merged summary of `topic` over the parts the instants `cuts` split the log into."""
-    params = _params(con)[topic]
-    bounds = [-(2**62), *sorted(cuts), 2**62]
-    con.execute(f"drop table if exists parts_{topic}")
-    for start, end in itertools.pairwise(bounds):
-        con.execute(
-            "create or replace temp table part_requests as "
-            "select * from all_requests where arrival_us >= ? and arrival_us < ?",
-            [start, end],
+def _params(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
+    """The runner's parameters, with an origin that is not a minute boundary, 90 s trace
+    windows and 30 min dataset windows."""
+    first_us, _last_us = _span(con)
+    model_first_us = dict(
+        con.execute("select model, min(arrival_us) from all_requests group by model").fetchall()
+    )
+    return summaries.summary_params(
+        origin_us=first_us - 1_234_567_890,
+        window_s=90,
+        dataset_window_s=1800,
+        ratio_points=501,
+        model_first_us=model_first_us,
+    )
+
+
+def _merged(con: duckdb.DuckDBPyConnection, topic: str, cuts: list[int]) -> tuple[bytes, list]:
+    """The merged summary file of `topic` (bytes and rows) over the parts the instants `cuts`
+    split the log into, through the summaries runner."""
+    first_us, last_us = _span(con)
+    bounds = sorted({first_us, *cuts, last_us + 1})
+    parts = [summaries.PartRange(a, b) for a, b in itertools.pairwise(bounds)]
+    with tempfile.TemporaryDirectory() as directory:
+        merged = summaries.summarise(
+            con, parts, _params(con), Path(directory), [summaries.Topic(topic)]
         )
-        part = sqlrun.query(con, f"summaries/part/{topic}", params)
-        if start == bounds[0]:
-            part.create(f"parts_{topic}")
-        else:
-            part.insert_into(f"parts_{topic}")
-    return sqlrun.query(con, f"summaries/merge/{topic}").fetchall()
+        path = merged.files[topic]
+        return path.read_bytes(), con.read_parquet(str(path)).fetchall()
 
 
 @pytest.mark.parametrize("topic", TOPICS)
@@ -110,10 +105,8 @@ def test_parts_merge_to_the_one_pass_summary(
     con: duckdb.DuckDBPyConnection, topic: str, shares: list[float]
 ) -> None:
     """Split at arbitrary instants (mid-minute, mid-bin, mid-burst), summarised per part and
-    merged: the merged rows equal the one-pass summary's, in the same order."""
-    first_us, last_us = con.execute(
-        "select min(arrival_us), max(arrival_us) from all_requests"
-    ).fetchone()
+    merged: the merged file is byte for byte the one-pass summary's."""
+    first_us, last_us = _span(con)
     cuts = [first_us + round(share * (last_us - first_us)) for share in shares]
     assert _merged(con, topic, cuts) == _merged(con, topic, [])
 
@@ -131,9 +124,9 @@ def test_merged_fano_sums_equal_the_direct_bins(con: duckdb.DuckDBPyConnection) 
     """The merged Fano sums (over 30 parts) of each client and model aggregate give the Fano
     factors fitting.workload.fano_factors finds over the arrivals: whole bins from the model's
     first arrival, before its last."""
-    first_us = con.execute("select min(arrival_us) from all_requests").fetchone()[0]
-    rows = _merged(con, "fano_counts", [first_us + k * 479_999_937 for k in range(30)])
-    assert rows
+    first_us, _last_us = _span(con)
+    _bytes, rows = _merged(con, "fano_counts", [first_us + k * 479_999_937 for k in range(30)])
+    assert {row[3] for row in rows} == set(FANO_SCALES_S)  # the contract's scales are stats.json's
     for category, model, client_id, scale_s, n_bins, sum_n, sum_n2 in rows:
         span = con.execute(
             "select min(arrival_us), max(arrival_us) from all_requests where model = ?", [model]
@@ -156,45 +149,44 @@ def test_merged_fano_sums_equal_the_direct_bins(con: duckdb.DuckDBPyConnection) 
         )
 
 
-def test_token_percentiles_equal_duckdb_quantile_cont() -> None:
-    """Percentiles from value -> count tables equal quantile_cont over the values themselves,
-    bit for bit: groups of 1, 2 and 3 values, heavy ties, and thousands of distinct values."""
-    rng = np.random.default_rng(11)
-    groups = {
-        "one": np.array([7]),
-        "two": np.array([3, 1_000_000]),
-        "three": np.array([5, 5, 9]),
-        "ties": rng.integers(0, 4, 5_000),
-        "wide": np.round(rng.lognormal(6.0, 1.5, 20_000)).astype(np.int64),
+def test_token_percentiles_equal_duckdb_quantile_cont(con: duckdb.DuckDBPyConnection) -> None:
+    """The percentiles characterize reads from the merged token tables (of 5 parts) equal
+    DuckDB's quantile_cont over the successful requests, bit for bit, for every client, model,
+    category, dataset window and day."""
+    first_us, _last_us = _span(con)
+    params = _params(con)
+    with tempfile.TemporaryDirectory() as directory:
+        cuts = [first_us + k * 2_999_999_999 for k in range(1, 5)]
+        bounds = sorted({first_us, *cuts, _last_us + 1})
+        parts = [summaries.PartRange(a, b) for a, b in itertools.pairwise(bounds)]
+        topics = [summaries.Topic(name) for name in ("minute_counts", "token_counts")]
+        summaries.summarise(con, parts, params, Path(directory), topics)
+        summaries.open_merged(con, Path(directory), topics)
+        sqlrun.query(con, "characterize/clients").create("clients")
+        context = Context(con, {"origin_us": params["origin_us"]}, CharacterizeOptions())
+        got = context.token_quantiles
+    con.execute("drop table clients")
+    origin_us, dataset_us = params["origin_us"], params["dataset_window_us"]
+    groupings = {
+        "client": "c.client_key, null",
+        "model": "c.model_key, null",
+        "category": "r.category, null",
+        "dataset": f"c.model_key, (r.arrival_us - {origin_us}) // {dataset_us}",
+        "day": f"c.model_key, (r.arrival_us - {origin_us}) // 86400000000",
     }
-    client_ids = [name for name, values in groups.items() for _ in values]
-    values = np.concatenate(list(groups.values()))
-    con = duckdb.connect()
-    con.register(
-        "raw",
-        pa.table({"client_id": client_ids, "value": pa.array(values, pa.int64())}),
-    )
-    con.execute(
-        "create table token_counts as select 'language' as category, 'm' as model, client_id, "
-        "0::bigint as dataset_index, 0::bigint as day_index, 'input_tokens' as field, value, "
-        "count(*) as n from raw group by all"
-    )
-    con.execute(
-        "create table clients as select row_number() over (order by client_id) - 1 as "
-        "client_key, 0 as model_key, 'language' as category, 'm' as model, client_id "
-        "from (select distinct client_id from raw)"
-    )
-    got = {
-        row[0]: row[1]
-        for row in sqlrun.query(con, "characterize/token_quantiles", {"quantiles": list(QUANTILES)})
-        .filter("level = 'client'")
-        .join(con.table("clients"), "unit_key = client_key")
-        .select("client_id, quantiles")
-        .fetchall()
-    }
-    expected = dict(
-        con.execute(
-            "select client_id, quantile_cont(value, [0.5, 0.9, 0.99]) from raw group by client_id"
-        ).fetchall()
-    )
+    expected = {}
+    for level, grouping in groupings.items():
+        for field in ("input_tokens", "output_tokens"):
+            rows = con.execute(
+                f"select {grouping}, quantile_cont(r.{field}, [0.5, 0.9, 0.99]) "
+                "from all_requests as r inner join ("
+                "select row_number() over (order by category, model, client_id) - 1 as "
+                "client_key, dense_rank() over (order by category, model) - 1 as model_key, "
+                "category, model, client_id from (select distinct category, model, client_id "
+                "from all_requests)) as c using (category, model, client_id) "
+                f"where r.is_success group by {grouping}"
+            ).fetchall()
+            for unit, period, quantiles in rows:
+                expected[(level, unit, period, field)] = quantiles
+    assert len(expected) > 40
     assert got == expected

@@ -1,6 +1,6 @@
 -- client_length_drift
 -- grain:    one row per client_key with successful requests in at least 2 periods
--- inputs:   token_counts, clients
+-- inputs:   summary_token_counts, clients
 -- params:   (none)
 -- The largest Kolmogorov-Smirnov distance between a client's input-length distributions in
 -- consecutive periods (dataset windows) in which it has successful requests. Each pair's two
@@ -12,7 +12,7 @@ with counts as (
         t.dataset_index as period_index,
         t.value,
         sum(t.n)::bigint as n
-    from token_counts as t
+    from summary_token_counts as t
     inner join clients as c
         on t.category = c.category and t.model = c.model and t.client_id = c.client_id
     where t.field = 'input_tokens'

@@ -1,32 +1,20 @@
 -- client_summary
 -- grain:    one row per client_key
--- inputs:   minute_counts, clients, token_quantiles
+-- inputs:   summary_minute_counts, clients
 -- params:   origin_us
--- From the merged per-minute summary (counts, span, exact token sums of successful requests)
--- and the token percentiles of each client's exact value table.
-with counts as (
-    select
-        c.client_key,
-        any_value(c.model_key) as model_key,
-        sum(m.n_requests)::bigint as n_requests,
-        sum(m.n_success)::bigint as n_success,
-        min(m.first_us) - $origin_us as first_offset_us,
-        max(m.last_us) - $origin_us as last_offset_us,
-        sum(m.input_tokens_sum)::hugeint as input_tokens_sum,
-        sum(m.output_tokens_sum)::hugeint as output_tokens_sum
-    from minute_counts as m
-    inner join clients as c
-        on m.category = c.category and m.model = c.model and m.client_id = c.client_id
-    group by c.client_key
-)
-
+-- Counts, span and exact token sums (successful requests) of each client, from the merged
+-- per-minute summary; the token percentiles come from token_histograms.sql.
 select
-    r.*,
-    qi.quantiles as input_quantiles,
-    qo.quantiles as output_quantiles
-from counts as r
-left join token_quantiles as qi
-    on qi.level = 'client' and qi.unit_key = r.client_key and qi.field = 'input_tokens'
-left join token_quantiles as qo
-    on qo.level = 'client' and qo.unit_key = r.client_key and qo.field = 'output_tokens'
-order by r.client_key
+    c.client_key,
+    any_value(c.model_key) as model_key,
+    sum(m.n_requests)::bigint as n_requests,
+    sum(m.n_success)::bigint as n_success,
+    min(m.first_us) - $origin_us as first_offset_us,
+    max(m.last_us) - $origin_us as last_offset_us,
+    sum(m.input_tokens_sum)::hugeint as input_tokens_sum,
+    sum(m.output_tokens_sum)::hugeint as output_tokens_sum
+from summary_minute_counts as m
+inner join clients as c
+    on m.category = c.category and m.model = c.model and m.client_id = c.client_id
+group by c.client_key
+order by c.client_key

@@ -1,13 +1,13 @@
 -- clients
 -- grain:    one row per (category, model, client_id) with accepted requests
--- inputs:   minute_counts
+-- inputs:   summary_minute_counts
 -- params:   (none)
 -- contract: the numbering of aggregate/clients.sql (client_key in (category, model, client_id)
 --           order from 0, model_key in (category, model) order), from the merged per-minute
 --           summary instead of a scan of the requests: every client with a request has a
 --           minute row.
 with distinct_clients as (
-    select distinct category, model, client_id from minute_counts
+    select distinct category, model, client_id from summary_minute_counts
 ),
 
 final as (

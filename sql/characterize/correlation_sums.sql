@@ -1,6 +1,6 @@
 -- correlation_sums
 -- grain:    one row per (level, unit_key): level 0 (unit = client_key) or 1 (model_key)
--- inputs:   token_pairs, clients
+-- inputs:   summary_token_pairs, clients
 -- params:   (none)
 -- Exact integer moments of input and output tokens and of their ranks over successful
 -- requests, from which Pearson (values) and Spearman (ranks) follow without a sample. Ranks
@@ -9,7 +9,7 @@
 -- merged joint value table of (input, output) pairs, each weighted by its count.
 with client_pairs as (
     select c.client_key, c.model_key, p.input_tokens as x, p.output_tokens as y, p.n
-    from token_pairs as p
+    from summary_token_pairs as p
     inner join clients as c
         on p.category = c.category and p.model = c.model and p.client_id = c.client_id
 ),

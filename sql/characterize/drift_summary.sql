@@ -1,10 +1,10 @@
 -- drift_summary
 -- grain:    one row per (model_key, period_index) with successful requests
--- inputs:   token_counts, clients, token_quantiles
+-- inputs:   summary_token_counts, clients
 -- params:   by_day
--- Per period (a dataset window, or with by_day a day) from the origin: the count, exact token
--- sums (means without float-order effects) and percentiles of each length field, from the
--- merged token value tables.
+-- Per period (a dataset window, or with by_day a day) from the origin: the count and exact
+-- token sums (means without float-order effects), from the merged token value tables; the
+-- percentiles come from token_histograms.sql.
 with periods as (
     select
         c.model_key,
@@ -12,14 +12,10 @@ with periods as (
         t.field,
         sum(t.n)::bigint as n,
         sum(t.value::hugeint * t.n) as tokens_sum
-    from token_counts as t
+    from summary_token_counts as t
     inner join clients as c
         on t.category = c.category and t.model = c.model and t.client_id = c.client_id
     group by c.model_key, period_index, t.field
-),
-
-level as (
-    select case when $by_day then 'day' else 'dataset' end as name
 )
 
 select
@@ -27,22 +23,9 @@ select
     i.period_index,
     i.n,
     i.tokens_sum as input_tokens_sum,
-    o.tokens_sum as output_tokens_sum,
-    qi.quantiles as input_quantiles,
-    qo.quantiles as output_quantiles
+    o.tokens_sum as output_tokens_sum
 from periods as i
 inner join periods as o
     on i.model_key = o.model_key and i.period_index = o.period_index and o.field = 'output_tokens'
-cross join level as l
-left join token_quantiles as qi
-    on qi.level = l.name
-    and qi.unit_key = i.model_key
-    and qi.period_index = i.period_index
-    and qi.field = 'input_tokens'
-left join token_quantiles as qo
-    on qo.level = l.name
-    and qo.unit_key = i.model_key
-    and qo.period_index = i.period_index
-    and qo.field = 'output_tokens'
 where i.field = 'input_tokens'
 order by i.model_key, i.period_index

@@ -1,6 +1,6 @@
 -- fano_sums
 -- grain:    one row per (model_key, client_key, scale_s); client_key -1 is the model's aggregate
--- inputs:   fano_counts, clients
+-- inputs:   summary_fano_counts, clients
 -- params:   (none)
 -- The merged Fano sums (counts in consecutive bins of each scale from the model's first
 -- arrival, over the whole bins before its last arrival, as fitting.workload.fano_factors
@@ -16,7 +16,7 @@ select
     f.n_bins,
     f.sum_n,
     f.sum_n2
-from fano_counts as f
+from summary_fano_counts as f
 inner join models as m on f.category = m.category and f.model = m.model
 left join clients as c
     on f.category = c.category and f.model = c.model and f.client_id = c.client_id

@@ -1,7 +1,7 @@
 -- status_codes
 -- grain:    one row per (client_key, status) with requests; status NULL when the log has no
 --           status for those requests
--- inputs:   status_codes, clients
+-- inputs:   summary_status_codes, clients
 -- params:   (none)
 -- The status code table per client (and, summed, per model), from the merged status counts.
 select
@@ -9,7 +9,7 @@ select
     c.client_key,
     s.status,
     s.n
-from status_codes as s
+from summary_status_codes as s
 inner join clients as c
     on s.category = c.category and s.model = c.model and s.client_id = c.client_id
 order by c.model_key, c.client_key, s.status nulls first

@@ -1,7 +1,7 @@
 -- status_windows
 -- grain:    one row per (model_key, trace window) with requests, and one per (detailed client,
 --           trace window) with requests (client_key -1 marks the model's rows)
--- inputs:   window_counts, clients, detailed_clients
+-- inputs:   summary_window_counts, clients, detailed_clients
 -- params:   (none)
 -- Requests per trace window by status class (2xx, 429, other 4xx, 5xx; the rest, including
 -- requests without a status, as other), for the rate per trace window, the status mix over
@@ -16,7 +16,7 @@ with per_client as (
         w.n_429,
         w.n_4xx_other,
         w.n_5xx
-    from window_counts as w
+    from summary_window_counts as w
     inner join clients as c
         on w.category = c.category and w.model = c.model and w.client_id = c.client_id
 ),

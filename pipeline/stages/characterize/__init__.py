@@ -38,6 +38,7 @@ from pipeline.stages.characterize.clients import (
     _model_section,
     _stability,
     _variance_concentration,
+    load_category_summary,
     load_client_length_drift,
     load_client_summary,
     load_client_windows,
@@ -50,7 +51,6 @@ from pipeline.stages.characterize.common import (
     TOP_K,
     US_PER_S,
     Context,
-    _dicts,
     open_count_summaries,
 )
 from pipeline.stages.characterize.drift import _drift, load_drift
@@ -119,7 +119,7 @@ def run(run_dir: RunDir, options: CharacterizeOptions, engine: EngineOptions) ->
             client_rows = load_client_summary(context)
             model_rows = load_model_summary(context)
         with timer("categories"):
-            category_rows = _dicts(sqlrun.query(con, "characterize/category_summary"))
+            category_rows = load_category_summary(context)
         with timer("correlation"):
             correlations = load_correlation_sums(context)
         with timer("rate"):

@@ -280,14 +280,25 @@ def load_client_summary(context: Context) -> dict[int, dict[str, Any]]:
     relation = sqlrun.query(
         context.con, "characterize/client_summary", {"origin_us": context.meta["origin_us"]}
     )
-    return {int(row["client_key"]): row for row in _dicts(relation)}
+    return {
+        int(row["client_key"]): context.with_quantiles(row, "client", int(row["client_key"]))
+        for row in _dicts(relation)
+    }
 
 
 def load_model_summary(context: Context) -> dict[int, dict[str, Any]]:
     relation = sqlrun.query(
         context.con, "characterize/model_summary", {"origin_us": context.meta["origin_us"]}
     )
-    return {int(row["model_key"]): row for row in _dicts(relation)}
+    return {
+        int(row["model_key"]): context.with_quantiles(row, "model", int(row["model_key"]))
+        for row in _dicts(relation)
+    }
+
+
+def load_category_summary(context: Context) -> list[dict[str, Any]]:
+    relation = sqlrun.query(context.con, "characterize/category_summary")
+    return [context.with_quantiles(row, "category", row["category"]) for row in _dicts(relation)]
 
 
 def load_correlation_sums(context: Context) -> dict[tuple[str, int], Correlation]:

@@ -11,7 +11,9 @@ from typing import TYPE_CHECKING, Any, Literal, TypedDict
 import numpy as np
 import pyarrow as pa
 
-from pipeline import sqlrun
+from fitting.quantiles import quantile_cont
+from pipeline import sqlrun, summaries
+from pipeline.artefacts import SUMMARIES
 from pipeline.naming import pseudonym
 
 if TYPE_CHECKING:
@@ -128,6 +130,35 @@ class Context:
         relation = sqlrun.query(self.con, "characterize/status_windows")
         return [tuple(int(v) for v in row) for row in relation.fetchall()]
 
+    @cached_property
+    def token_quantiles(self) -> dict[tuple[str, int | str, int | None, str], list[float]]:
+        """p50, p90 and p99 of input and output tokens of successful requests, exact (equal to
+        DuckDB's quantile_cont over the requests), keyed by (level, unit, period_index, field):
+        level 'client' or 'model' (unit: its key), 'category' (unit: the category), 'dataset'
+        or 'day' (unit: the model key, with the period's index)."""
+        table = sqlrun.query(self.con, "characterize/token_histograms").to_arrow_table()
+        values, counts = table.column("values"), table.column("counts")
+        result = {}
+        for i, (level, unit_key, category, period_index, field) in enumerate(
+            zip(*(table.column(name).to_pylist() for name in table.column_names[:5]), strict=True)
+        ):
+            quantiles = quantile_cont(
+                values[i].values.to_numpy(), counts[i].values.to_numpy(), QUANTILES
+            )
+            if quantiles is not None:
+                unit = category if level == "category" else unit_key
+                result[(level, unit, period_index, field)] = quantiles
+        return result
+
+    def with_quantiles(
+        self, row: dict[str, Any], level: str, unit: int | str, period_index: int | None = None
+    ) -> dict[str, Any]:
+        """`row` with its `input_quantiles` and `output_quantiles` (None without successes)."""
+        for field in ("input", "output"):
+            key = (level, unit, period_index, f"{field}_tokens")
+            row[f"{field}_quantiles"] = self.token_quantiles.get(key)
+        return row
+
     def register_detailed(self, detailed: dict[int, list[int]]) -> None:
         """The detailed clients of every model, as the table `detailed_clients` (client_key)."""
         keys = sorted(key for keys in detailed.values() for key in keys)
@@ -150,8 +181,8 @@ class Context:
         return counts
 
 
-# The merged summaries characterize's count statistics read (docs/summaries.md), each as a view
-# of its name.
+# The merged summaries characterize's count statistics read (docs/summaries.md), each as the
+# view summary_<topic>.
 COUNT_SUMMARIES = (
     "minute_counts",
     "window_counts",
@@ -160,20 +191,14 @@ COUNT_SUMMARIES = (
     "token_counts",
     "token_pairs",
 )
-SUMMARIES_DIR = "aggregate/summaries"
 
 
 def open_count_summaries(con: duckdb.DuckDBPyConnection, run_dir: RunDir) -> None:
-    """Views of the merged count summaries, the table `clients` numbered from them, and the
-    exact token percentiles of every client, model, category and period (`token_quantiles`):
+    """Views of the merged count summaries and the table `clients` numbered from them:
     characterize's count statistics read these, never the requests."""
-    for topic in COUNT_SUMMARIES:
-        path = run_dir.require(f"{SUMMARIES_DIR}/{topic}.parquet", "aggregate")
-        con.read_parquet(str(path)).create_view(topic, replace=True)
+    directory = run_dir.require(SUMMARIES, "aggregate")
+    summaries.open_merged(con, directory, [summaries.Topic(name) for name in COUNT_SUMMARIES])
     sqlrun.query(con, "characterize/clients").to_table("clients")
-    sqlrun.query(con, "characterize/token_quantiles", {"quantiles": list(QUANTILES)}).to_table(
-        "token_quantiles"
-    )
 
 
 def _bin_minutes(bin_s: int) -> int:

@@ -124,9 +124,11 @@ def load_drift(context: Context, period_us: int) -> dict[int, dict[str, Any]]:
         raise ValueError(f"token tables are kept per dataset window and day, not {period_us} us")
     params = {"by_day": period_us != dataset_us}
     result: dict[int, dict[str, Any]] = {}
+    level = "day" if params["by_day"] else "dataset"
     for row in _dicts(sqlrun.query(context.con, "characterize/drift_summary", params)):
-        entry = result.setdefault(int(row["model_key"]), {"summaries": [], "counts": {}})
-        entry["summaries"].append(row)
+        model_key, period_index = int(row["model_key"]), int(row["period_index"])
+        entry = result.setdefault(model_key, {"summaries": [], "counts": {}})
+        entry["summaries"].append(context.with_quantiles(row, level, model_key, period_index))
     table = sqlrun.query(context.con, "characterize/drift_counts", params).to_arrow_table()
     models = table.column("model_key").to_numpy()
     fields = np.asarray(table.column("field").to_pylist(), dtype=object)

@@ -1,4 +1,4 @@
--- summaries/merge/fano_counts
+-- fano_counts
 -- grain:    one row per (category, model, client_id, scale_s); client_id NULL is the model's
 --           aggregate
 -- inputs:   parts_fano_counts
@@ -55,8 +55,8 @@ select
     e.client_id,
     e.scale_s,
     s.n_bins,
-    (e.sum_n + coalesce(i.sum_n, 0))::hugeint as sum_n,
-    (e.sum_n2 + coalesce(i.sum_n2, 0))::hugeint as sum_n2
+    (e.sum_n + coalesce(i.sum_n, 0))::decimal(38, 0) as sum_n,
+    (e.sum_n2 + coalesce(i.sum_n2, 0))::decimal(38, 0) as sum_n2
 from edge_sums as e
 inner join spans as s on e.category = s.category and e.model = s.model and e.scale_s = s.scale_s
 left join interior_sums as i

@@ -1,4 +1,4 @@
--- summaries/merge/minute_counts
+-- minute_counts
 -- grain:    one row per (category, model, client_id, minute_index) with requests
 -- inputs:   parts_minute_counts
 -- params:   (none)
@@ -18,8 +18,8 @@ select
     sum(n_4xx_other)::bigint as n_4xx_other,
     sum(n_5xx)::bigint as n_5xx,
     sum(n_other)::bigint as n_other,
-    sum(input_tokens_sum)::hugeint as input_tokens_sum,
-    sum(output_tokens_sum)::hugeint as output_tokens_sum,
+    sum(input_tokens_sum)::decimal(38, 0) as input_tokens_sum,
+    sum(output_tokens_sum)::decimal(38, 0) as output_tokens_sum,
     min(first_us) as first_us,
     max(last_us) as last_us
 from parts_minute_counts

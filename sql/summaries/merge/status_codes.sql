@@ -1,4 +1,4 @@
--- summaries/merge/status_codes
+-- status_codes
 -- grain:    one row per (category, model, client_id, status) with requests
 -- inputs:   parts_status_codes
 -- params:   (none)

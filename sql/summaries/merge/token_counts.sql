@@ -1,4 +1,4 @@
--- summaries/merge/token_counts
+-- token_counts
 -- grain:    one row per (category, model, client_id, dataset_index, day_index, field, value)
 -- inputs:   parts_token_counts
 -- params:   (none)

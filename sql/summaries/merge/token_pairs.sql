@@ -1,4 +1,4 @@
--- summaries/merge/token_pairs
+-- token_pairs
 -- grain:    one row per (category, model, client_id, input_tokens, output_tokens)
 -- inputs:   parts_token_pairs
 -- params:   (none)

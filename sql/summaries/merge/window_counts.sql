@@ -1,4 +1,4 @@
--- summaries/merge/window_counts
+-- window_counts
 -- grain:    one row per (category, model, client_id, window_index) with requests
 -- inputs:   parts_window_counts
 -- params:   (none)

@@ -1,4 +1,4 @@
--- summaries/part/minute_counts
+-- minute_counts
 -- grain:    one row per (category, model, client_id, minute_index) with requests in the part
 -- inputs:   part_requests
 -- params:   origin_us
@@ -7,7 +7,8 @@
 --           multiple of a minute (hours, rate bins, days) is a sum of minute rows. Status
 --           classes partition n_requests: 2xx, no status, 429, other 4xx, 5xx, other (1xx,
 --           3xx, anything else); n_success = n_2xx + n_no_status. Token sums are exact
---           integers over the successful requests (2xx or no status), the requests every
+--           integers (DECIMAL(38, 0): Parquet has no 128-bit integer) over the
+--           successful requests (2xx or no status), the requests every
 --           token statistic counts. first_us/last_us are the minute's first and last arrival.
 select
     category,
@@ -25,8 +26,10 @@ select
         where status is not null and not (status between 200 and 299)
         and not (status between 400 and 599)
     ) as n_other,
-    coalesce(sum(input_tokens::hugeint) filter (where is_success), 0) as input_tokens_sum,
-    coalesce(sum(output_tokens::hugeint) filter (where is_success), 0) as output_tokens_sum,
+    coalesce(sum(input_tokens::hugeint) filter (where is_success), 0)::decimal(38, 0)
+        as input_tokens_sum,
+    coalesce(sum(output_tokens::hugeint) filter (where is_success), 0)::decimal(38, 0)
+        as output_tokens_sum,
     min(arrival_us) as first_us,
     max(arrival_us) as last_us
 from part_requests

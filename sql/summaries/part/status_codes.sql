@@ -1,4 +1,4 @@
--- summaries/part/status_codes
+-- status_codes
 -- grain:    one row per (category, model, client_id, status) with requests in the part; status
 --           NULL for requests without one
 -- inputs:   part_requests

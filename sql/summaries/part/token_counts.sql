@@ -1,4 +1,4 @@
--- summaries/part/token_counts
+-- token_counts
 -- grain:    one row per (category, model, client_id, dataset_index, day_index, field, value)
 --           over the successful requests of the part
 -- inputs:   part_requests

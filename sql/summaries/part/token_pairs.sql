@@ -1,4 +1,4 @@
--- summaries/part/token_pairs
+-- token_pairs
 -- grain:    one row per (category, model, client_id, input_tokens, output_tokens) over the
 --           successful requests of the part
 -- inputs:   part_requests

@@ -1,4 +1,4 @@
--- summaries/part/window_counts
+-- window_counts
 -- grain:    one row per (category, model, client_id, window_index) with requests in the part
 -- inputs:   part_requests
 -- params:   origin_us, window_us
