@@ -159,10 +159,10 @@ def test_token_percentiles_equal_duckdb_quantile_cont(con: duckdb.DuckDBPyConnec
         cuts = [first_us + k * 2_999_999_999 for k in range(1, 5)]
         bounds = sorted({first_us, *cuts, _last_us + 1})
         parts = [summaries.PartRange(a, b) for a, b in itertools.pairwise(bounds)]
-        topics = [summaries.Topic(name) for name in ("minute_counts", "token_counts")]
+        topics = [summaries.Topic(name) for name in ("arrival_windows", "token_counts")]
         summaries.summarise(con, parts, params, Path(directory), topics)
         summaries.open_merged(con, Path(directory), topics)
-        sqlrun.query(con, "characterize/clients").create("clients")
+        sqlrun.query(con, "aggregate/merged_clients").create("clients")
         context = Context(con, {"origin_us": params["origin_us"]}, CharacterizeOptions())
         got = context.token_quantiles
     con.execute("drop table clients")
