@@ -29,7 +29,7 @@ from pipeline.config import (
 from pipeline.rundir import RunDir
 from pipeline.stages import aggregate, characterize, fit, ingest
 from pipeline.stages.characterize.burstiness import FANO_SCALES_S
-from pipeline.stages.characterize.common import Context
+from pipeline.stages.characterize.common import COUNT_SUMMARIES, Context
 from pipeline.synthetic import ClientSpec, generate
 
 US_PER_S = 1_000_000
@@ -49,14 +49,6 @@ SPECS = [
     ClientSpec("thinker", "m-reason", category="reason", rate_rps=0.4, failure_rate=0.1),
 ]
 ENGINE = EngineOptions(threads=2, memory_limit="500MB")
-TOPICS = (
-    "minute_counts",
-    "window_counts",
-    "status_codes",
-    "fano_counts",
-    "token_counts",
-    "token_pairs",
-)
 
 
 @pytest.fixture(scope="module")
@@ -112,7 +104,7 @@ def _merged(con: duckdb.DuckDBPyConnection, topic: str, cuts: list[int]) -> tupl
         return path.read_bytes(), con.read_parquet(str(path)).fetchall()
 
 
-@pytest.mark.parametrize("topic", TOPICS)
+@pytest.mark.parametrize("topic", COUNT_SUMMARIES)
 @settings(max_examples=12, deadline=None)
 @given(shares=st.lists(st.floats(0.0, 1.0), min_size=1, max_size=12))
 def test_parts_merge_to_the_one_pass_summary(
@@ -125,7 +117,7 @@ def test_parts_merge_to_the_one_pass_summary(
     assert _merged(con, topic, cuts) == _merged(con, topic, [])
 
 
-@pytest.mark.parametrize("topic", TOPICS)
+@pytest.mark.parametrize("topic", COUNT_SUMMARIES)
 def test_many_tiny_parts_and_a_cut_at_midnight(con: duckdb.DuckDBPyConnection, topic: str) -> None:
     """Parts shorter than the widest bins (an hour of Fano counts spans several parts), and a
     cut exactly at the UTC midnight inside the log."""
