@@ -2,29 +2,47 @@
 -- grain:    one row per sampled inter-arrival time: level 'model' (the model's merged stream,
 --           unit_key = model_key) or 'client' (a detailed client within its trace windows,
 --           unit_key = client_key)
--- inputs:   char_requests, interarrivals, trace_windows, detailed_clients
+-- inputs:   summary_request_sample, clients, interarrivals, trace_windows, detailed_clients
 -- params:   cap, seed
--- A deterministic sample of at most about `cap` values per unit: a row is kept when a hash of
--- its identity, modulo the unit's count, falls below `cap` (every row when count <= cap).
--- Unlike a reservoir sample, the result does not depend on the number of threads. Rows come
--- unordered; the caller sorts each unit's values (cheaper than a sort of every row here).
-with model_gaps as (
+-- Model level: the `cap` requests of the model (successful or not) with the smallest draws of
+-- the shared sample, each with the gap from the previous arrival of the model's stream (the
+-- model's first request has none); n = the model's requests - 1. Client level: aggregate's
+-- inter-arrival times of the detailed client's trace windows, kept when a hash of their
+-- identity, modulo the client's count, falls below `cap` (every one when count <= cap).
+-- Rows come unordered; the caller sorts each unit's values.
+with models as (
+    select distinct model_key, category, model from clients
+),
+
+spans as (
+    select category, model, n from summary_request_sample where kind = 'span'
+),
+
+model_ranked as (
     select
-        model_key as unit_key,
-        offset_us - lag(offset_us) over (partition by model_key order by offset_us) as iat_us,
-        hash(model_key, offset_us, client_key, $seed) as draw
-    from char_requests
+        category,
+        model,
+        arrival_us - prev_arrival_us as iat_us,
+        row_number() over (
+            partition by category, model
+            order by
+                draw, arrival_us, client_id, request_id, input_tokens, output_tokens,
+                reason_tokens, ttft_ms, e2e_ms, is_success
+        ) as place
+    from summary_request_sample
+    where kind = 'sample'
 ),
 
 model_rows as (
     select
         'model' as level,
-        unit_key,
-        iat_us / 1e6 as iat_s,
-        draw,
-        count(*) over (partition by unit_key) as n
-    from model_gaps
-    where iat_us is not null
+        m.model_key as unit_key,
+        s.n - 1 as n,
+        r.iat_us / 1e6 as iat_s
+    from model_ranked as r
+    inner join spans as s on r.category = s.category and r.model = s.model
+    inner join models as m on r.category = m.category and r.model = m.model
+    where r.place <= $cap and r.iat_us is not null
 ),
 
 client_rows as (
@@ -37,14 +55,9 @@ client_rows as (
     from interarrivals as i
     inner join trace_windows as w on i.window_key = w.window_key
     inner join detailed_clients as d on w.client_key = d.client_key
-),
-
-both_levels as (
-    select * from model_rows
-    union all
-    select * from client_rows
 )
 
-select level, unit_key, n, iat_s
-from both_levels
+select level, unit_key, n, iat_s from model_rows
+union all
+select level, unit_key, n, iat_s from client_rows
 where n <= $cap or draw % n < $cap

@@ -54,7 +54,8 @@ sampled as (
         null::bigint as n_success,
         null::bigint as first_us,
         null::bigint as last_us,
-        null::bigint as sample_size
+        null::bigint as sample_size,
+        null::bigint as sample_seed
     from mended
     qualify row_number() over (
         partition by category, model, is_success
@@ -84,7 +85,8 @@ merged_spans as (
         sum(n_success)::bigint as n_success,
         min(first_us) as first_us,
         max(last_us) as last_us,
-        max(sample_size) as sample_size
+        max(sample_size) as sample_size,
+        max(sample_seed) as sample_seed
     from spans
     group by category, model
 ),

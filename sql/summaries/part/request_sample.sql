@@ -1,7 +1,8 @@
 -- request_sample
 -- grain:    kind 'sample': the part's `sample_size` requests with the smallest draws per
 --           (category, model, is_success); kind 'span': one row per (category, model) with
---           its requests, successes and first / last arrival in the part, and the k used
+--           its requests, successes and first / last arrival in the part, and the k and
+--           seed used
 -- inputs:   part_requests
 -- params:   sample_seed, sample_size
 -- contract: servechar.summaries/1 request_sample. draw = hash of the request's natural
@@ -26,7 +27,8 @@ with drawn as (
         ttft_ms,
         e2e_ms,
         hash(
-            category, model, client_id, arrival_us, request_id, input_tokens, output_tokens, $sample_seed
+            category, model, client_id, arrival_us, request_id, input_tokens, output_tokens,
+            $sample_seed
         ) as draw
     from part_requests
 ),
@@ -63,7 +65,8 @@ sampled as (
         null::bigint as n_success,
         null::bigint as first_us,
         null::bigint as last_us,
-        null::bigint as sample_size
+        null::bigint as sample_size,
+        null::bigint as sample_seed
     from streamed
     qualify row_number() over (
         partition by category, model, is_success
@@ -93,7 +96,8 @@ spans as (
         count(*) filter (where is_success) as n_success,
         min(arrival_us) as first_us,
         max(arrival_us) as last_us,
-        $sample_size::bigint as sample_size
+        $sample_size::bigint as sample_size,
+        $sample_seed::bigint as sample_seed
     from part_requests
     group by category, model
 )
