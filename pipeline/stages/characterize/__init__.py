@@ -14,12 +14,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from pipeline import sqlrun
+from pipeline import sqlrun, summaries
 from pipeline.artefacts import (
     INTERARRIVALS,
     META,
     STATS,
     STATS_FORMAT,
+    SUMMARIES,
     SUMMARY,
     TRACE_WINDOWS,
     WINDOW_FITS,
@@ -58,9 +59,10 @@ from pipeline.stages.characterize.lengths import _lengths, load_length_samples
 from pipeline.stages.characterize.multimodal import _multimodal, load_multimodal
 from pipeline.stages.characterize.overview import _categories, _overview, coverage
 from pipeline.stages.characterize.periodicity import _periodicity
-from pipeline.stages.characterize.reasoning import _reasoning, load_reason_samples
-from pipeline.stages.characterize.sessions import _sessions
+from pipeline.stages.characterize.reasoning import _reasoning, load_reason_samples, load_reasoning
+from pipeline.stages.characterize.sessions import _sessions, load_sessions
 from pipeline.stages.characterize.status import _status, load_status
+from pipeline.stages.characterize.values import check_sample, load_value_tables
 from pipeline.stages.ingest import connect, open_requests
 
 if TYPE_CHECKING:
@@ -93,10 +95,12 @@ def run(run_dir: RunDir, options: CharacterizeOptions, engine: EngineOptions) ->
     trace_windows = run_dir.require(TRACE_WINDOWS, "aggregate")
     interarrivals = run_dir.require(INTERARRIVALS, "aggregate")
     window_fits = run_dir.require(WINDOW_FITS, "fit")
+    summaries_dir = run_dir.require(SUMMARIES, "aggregate")
     _check_anonymization(run_dir, options)
     con = connect(run_dir, engine)
     try:
         open_requests(con, run_dir)
+        summaries.open_merged(con, summaries_dir)  # views summary_<topic>
         sqlrun.query(con, "aggregate/clients").to_table("clients")
         sqlrun.query(con, "characterize/keyed_requests", {"origin_us": meta["origin_us"]}).to_table(
             "char_requests"
@@ -123,6 +127,7 @@ def run(run_dir: RunDir, options: CharacterizeOptions, engine: EngineOptions) ->
             rates = load_rates(context, models, model_rows, detailed)
             hourly = context.bin_counts(HOUR_S)
         with timer("samples"):
+            check_sample(context)
             iat_samples = load_iat_samples(context)
             length_samples = load_length_samples(context)
             winners = load_fit_winners(context)
@@ -132,12 +137,13 @@ def run(run_dir: RunDir, options: CharacterizeOptions, engine: EngineOptions) ->
             drift_windows = load_drift(context, dataset_us)
             drift_days = load_drift(context, US_PER_DAY)
         with timer("optional"):
-            reasoning_rows = context.rows_by_model("characterize/reasoning")
+            values = load_value_tables(context, "characterize/model_values")
+            reasoning_rows = load_reasoning(values)
             reason_samples = load_reason_samples(context)
-            multimodal_rows = load_multimodal(context, dataset_us)
+            multimodal_rows = load_multimodal(context, values)
             status_rows = load_status(context)
-            latency_rows = load_latency(context)
-            session_rows = context.rows_by_model("characterize/session_gaps")
+            latency_rows = load_latency(context, values)
+            session_rows = load_sessions(context)
         with timer("fano"):
             fano = load_fano_sums(context)
         with timer("windows"):

@@ -17,7 +17,8 @@ with spans as (
         first_us,
         last_us,
         lag(last_us) over (partition by category, model order by first_us) as prev_last_us,
-        sample_size
+        sample_size,
+        sample_seed
     from parts_request_sample
     where kind = 'span'
 ),
