@@ -69,18 +69,20 @@ def cap_params(context: Context) -> dict[str, int]:
 def check_sample(context: Context) -> None:
     """Refuse a --sample-cap or --seed the shared sample cannot serve.
 
-    A unit (model and success class) with no more requests than the sample's k is in it whole,
-    whatever the seed; a larger one was drawn with the sample's seed and k.
+    A unit (model and success class) with no more requests than the sample's k is in it whole;
+    a larger one holds its k smallest draws under the sample's seed. So a cap above k fails for
+    a unit larger than k, and another seed fails for a unit the cap actually samples (larger
+    than the cap), where the seed would choose the values.
     """
+    options = context.options
     for size, seed, largest in sqlrun.query(context.con, "characterize/sample_spans").fetchall():
-        if largest <= size:
-            continue
-        options = context.options
-        if options.sample_cap > size or options.seed != seed:
+        too_small = options.sample_cap > size and largest > size
+        other_seed = options.seed != seed and largest > min(options.sample_cap, size)
+        if too_small or other_seed:
             raise ConfigError(
                 f"characterize was asked for a sample of {options.sample_cap:,} values with seed "
-                f"{options.seed}, but the aggregate stage drew its shared sample with seed {seed} "
-                f"and at most {size:,} requests per model and success class (a model has "
+                f"{options.seed}, but the aggregate stage drew the shared sample with seed {seed} "
+                f"and at most {size:,} requests per model and success class (the largest has "
                 f"{largest:,})",
                 hint=f"Use --seed {seed} and a --sample-cap of at most {size:,}.",
             )
