@@ -14,22 +14,6 @@ totals as (
     from summary_value_counts
     where field = 'reason_ratio'
     group by category, model
-),
-
-ranked as (
-    select
-        category,
-        model,
-        reason_tokens,
-        output_tokens,
-        row_number() over (
-            partition by category, model
-            order by
-                draw, arrival_us, client_id, request_id, input_tokens, output_tokens,
-                reason_tokens, ttft_ms, e2e_ms
-        ) as place
-    from summary_request_sample
-    where kind = 'sample' and is_success
 )
 
 select
@@ -37,8 +21,10 @@ select
     t.n,
     r.reason_tokens,
     r.output_tokens - r.reason_tokens as answer_tokens
-from ranked as r
+from summary_request_sample as r
 inner join totals as t on r.category = t.category and r.model = t.model
 inner join models as m on r.category = m.category and r.model = m.model
-where r.place <= $cap and r.reason_tokens is not null and r.output_tokens > 0
+where
+    r.kind = 'sample' and r.sample_rank <= $cap
+    and r.reason_tokens is not null and r.output_tokens > 0
 order by m.model_key, r.reason_tokens, answer_tokens

@@ -26,3 +26,4 @@ select
 from part_requests
 where is_success
 group by category, model, period_index
+order by category, model, period_index

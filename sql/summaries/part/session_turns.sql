@@ -48,8 +48,12 @@ gaps as (
     from turns
     where gap_us is not null
     group by category, model, gap_us
+),
+
+final as (
+    select * from sessions
+    union all
+    select * from gaps
 )
 
-select * from sessions
-union all
-select * from gaps
+select * from final order by kind desc, category, model, session_id, gap_us

@@ -44,3 +44,4 @@ long_form as (
 select category, model, client_id, field, value, count(*) as n
 from long_form
 group by category, model, client_id, field, value
+order by category, model, client_id, field, value
