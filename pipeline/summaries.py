@@ -45,6 +45,7 @@ US_PER_DAY = 86_400_000_000
 SAMPLE_SEED = 0
 SAMPLE_SIZE = 200_000
 _TOPIC_NAME = re.compile(r"[a-z][a-z0-9_]*")
+_INPUTS_HEADER = re.compile(r"^--\s*inputs:\s*(.*)$", re.MULTILINE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +69,26 @@ class Topic:
     @property
     def merged_view(self) -> str:
         return f"summary_{self.name}"
+
+
+def merge_inputs(topic: Topic) -> list[str]:
+    """The topics whose parts `topic`'s merge reads (its own first), from its `inputs:` header."""
+    text, _declared = sqlrun.load_sql(topic.merge_query)
+    header = _INPUTS_HEADER.search(text)
+    tables = [t.strip() for t in header.group(1).split(",")] if header else []
+    return [t.removeprefix("parts_") for t in tables if t.startswith("parts_")]
+
+
+def with_dependencies(selected: Iterable[Topic]) -> list[Topic]:
+    """`selected` and every topic whose parts their merges read, in name order."""
+    wanted = {t.name for t in selected}
+    pending = list(wanted)
+    while pending:
+        for name in merge_inputs(Topic(pending.pop())):
+            if name not in wanted:
+                wanted.add(name)
+                pending.append(name)
+    return [Topic(name) for name in sorted(wanted)]
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -221,11 +242,12 @@ def summarise_part(
     n_requests = load_part(con, part)
     files = {}
     try:
-        for topic in selected or topics():
+        for topic in with_dependencies(selected) if selected else topics():
             used = bound_params(topic.part_query, params, topic.name)
             out = directory / topic.name / f"part-{part.label}.parquet"
             out.parent.mkdir(parents=True, exist_ok=True)
-            write_exact(con, sqlrun.query(con, topic.part_query, used), out)
+            # a part file is read back through a table (merge), so its statistics do not matter
+            sqlrun.query(con, topic.part_query, used).write_parquet(str(out))
             write_json(
                 out.with_suffix(".json"),
                 {
@@ -253,7 +275,7 @@ def merge(
     Refuses (SummaryError) parts of another contract version, parts whose time ranges overlap,
     and parts of one topic summarised with different parameters (anchors included).
     """
-    chosen = list(selected or topics())
+    chosen = with_dependencies(selected) if selected else topics()
     records = {topic.name: _part_records(directory, topic) for topic in chosen}
     ranges: dict[PartRange, int] = {}
     for topic in chosen:
@@ -348,8 +370,9 @@ def summarise(
 def open_merged(
     con: duckdb.DuckDBPyConnection, directory: Path, selected: Sequence[Topic] | None = None
 ) -> None:
-    """Views `summary_<topic>` over the merged files in `directory`."""
-    for topic in selected or topics():
+    """Views `summary_<topic>` over the merged files in `directory` (of `selected` and the
+    topics their merges read)."""
+    for topic in with_dependencies(selected) if selected else topics():
         path = directory / f"{topic.name}.parquet"
         if not path.is_file():
             raise SummaryError(f"no merged summary {path}", hint="Run the aggregate stage again.")

@@ -4,12 +4,11 @@
 -- params:   (none)
 -- contract: interarrivals@1, sorted by (window_key, iat_s) so that the fit stage can stream
 --           whole windows (and whole clients, whose window keys are consecutive) in order.
---           Each gap value of the merged summary is repeated as often as it occurs.
-with counted as (
+--           The merged summary's gap lists, one row per gap.
+with final as (
     select
         w.window_key,
-        g.iat_us / 1e6 as iat_s,
-        g.n
+        unnest(g.iat_us) / 1e6 as iat_s
     from summary_arrival_gaps as g
     inner join trace_windows as w
         on
@@ -17,11 +16,6 @@ with counted as (
             and g.model = w.model
             and g.client_id = w.client_id
             and g.window_index = w.window_index
-),
-
-final as (
-    select window_key, iat_s
-    from (select window_key, iat_s, unnest(range(n)) from counted)
 )
 
 select * from final order by window_key, iat_s
