@@ -183,43 +183,36 @@ def test_session_turns_are_the_sessions_of_the_requests(
     assert gaps == expected_gaps and sum(gaps.values()) > 100
 
 
-def test_request_sample_is_bottom_k_with_model_stream_predecessors(
+def test_request_sample_is_the_bottom_k_of_the_successful_requests(
     con: duckdb.DuckDBPyConnection, one_pass: dict[str, pa.Table]
 ) -> None:
-    sample = one_pass["request_sample"].to_pandas()
-    rows = sample[sample.kind == "sample"]
-    spans = sample[sample.kind == "span"].set_index("model")
-    population = con.execute(
-        "select model, is_success, count(*) from requests group by all"
-    ).fetchall()
-    for model, success, n in population:
-        mine = rows[(rows.model == model) & (rows.is_success == success)]
-        assert len(mine) == min(40, n)  # k per (model, success class)
-    for model, arrivals in con.execute(
-        "select model, list(arrival_us order by arrival_us) from requests group by model"
+    sample = one_pass["request_sample"].to_pylist()  # draws are UINT64: not through floats
+    spans = {r["model"]: r for r in sample if r["kind"] == "span"}
+    for model, n, n_success, first, last, draws in con.execute(
+        "select model, count(*), count(*) filter (where is_success), min(arrival_us), "
+        "max(arrival_us), list(hash(category, model, client_id, arrival_us, request_id, "
+        "input_tokens, output_tokens, 7) order by 1) filter (where is_success) "
+        "from requests group by model"
     ).fetchall():
-        assert spans.loc[model, "n"] == len(arrivals)
-        assert (spans.loc[model, "first_us"], spans.loc[model, "last_us"]) == (
-            arrivals[0],
-            arrivals[-1],
+        span = spans[model]
+        assert (span["n"], span["n_success"], span["first_us"], span["last_us"]) == (
+            n,
+            n_success,
+            first,
+            last,
         )
-        previous = dict(zip(arrivals[1:], arrivals[:-1], strict=True))
-        mine = rows[rows.model == model]
-        for arrival, prev in zip(mine.arrival_us, mine.prev_arrival_us, strict=True):
-            if arrival == arrivals[0]:
-                assert np.isnan(prev)
-            else:  # no two arrivals of a model coincide in this log
-                assert prev == previous[arrival]
+        mine = [r for r in sample if r["kind"] == "sample" and r["model"] == model]
+        assert [r["sample_rank"] for r in mine] == list(range(1, min(40, n_success) + 1))
+        assert [r["draw"] for r in mine] == sorted(draws)[:40]  # the 40 smallest, in order
 
 
 def test_a_larger_sample_contains_the_smaller_one(con: duckdb.DuckDBPyConnection) -> None:
     """Bottom-k is nested: k' < k smallest draws are the first k' rows of the k sample."""
     small = _summarise(con, [], _params(con, 15))["request_sample"].to_pandas()
     large = _summarise(con, [], _params(con, 60))["request_sample"].to_pandas()
-    key = ["model", "is_success"]
     small_rows = small[small.kind == "sample"]
     large_rows = large[large.kind == "sample"]
-    for (model, success), group in large_rows.groupby(key):
-        prefix = group.head(15)
-        mine = small_rows[(small_rows.model == model) & (small_rows.is_success == success)]
-        assert prefix.draw.tolist() == mine.draw.tolist()
+    for model, group in large_rows.groupby("model"):
+        prefix = group[group.sample_rank <= 15].drop(columns="sample_rank")
+        mine = small_rows[small_rows.model == model].drop(columns="sample_rank")
+        assert prefix.reset_index(drop=True).equals(mine.reset_index(drop=True))

@@ -7,16 +7,32 @@
 -- contract: servechar.summaries/1 request_sample. The k smallest draws of a union are among
 --           the parts' k smallest, so this equals one pass; spans add up (n, n_success) and
 --           take the first and last arrival.
-with sampled as (
+with ranked as (
     select
-        'sample' as kind,
         category,
         model,
         row_number() over (
             partition by category, model
             order by
                 draw, arrival_us, input_tokens, output_tokens, reason_tokens, ttft_ms, e2e_ms
-        ) as sample_rank,
+        ) as union_rank,  -- the parts' own sample_rank is per part
+        draw,
+        arrival_us,
+        input_tokens,
+        output_tokens,
+        reason_tokens,
+        ttft_ms,
+        e2e_ms
+    from parts_request_sample
+    where kind = 'sample'
+),
+
+sampled as (
+    select
+        'sample' as kind,
+        category,
+        model,
+        union_rank as sample_rank,
         draw,
         arrival_us,
         input_tokens,
@@ -30,9 +46,8 @@ with sampled as (
         null::bigint as last_us,
         null::bigint as sample_size,
         null::bigint as sample_seed
-    from parts_request_sample
-    where kind = 'sample'
-    qualify sample_rank <= (
+    from ranked
+    where union_rank <= (
         select max(sample_size) from parts_request_sample where kind = 'span'
     )
 ),
