@@ -123,9 +123,6 @@ class Context:
         keys = sorted(key for keys in detailed.values() for key in keys)
         self.con.register("detailed_clients", pa.table({"client_key": pa.array(keys, pa.int64())}))
 
-    def sample_params(self) -> dict[str, int]:
-        return {"cap": self.options.sample_cap, "seed": self.options.seed}
-
     def rows_by_model(self, name: str) -> dict[int, dict[str, Any]]:
         return {int(row["model_key"]): row for row in _dicts(sqlrun.query(self.con, name))}
 
