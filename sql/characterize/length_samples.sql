@@ -3,11 +3,19 @@
 -- inputs:   summary_request_sample, clients
 -- params:   cap
 -- The `cap` successful requests of each model with the smallest draws of the shared sample
--- (summaries topic request_sample: ranks 1..cap of its bottom-k, no scan of the requests),
+-- (summaries topic request_sample: the first cap of its bottom-k, no scan of the requests),
 -- and the model's successful requests in total. Rows come unordered; the caller sorts each
 -- model's values.
 with models as (
     select distinct model_key, category, model from clients
+),
+
+-- the cap-th smallest draw of each model: its prefix of the bottom-k sample, with no sort
+thresholds as (
+    select category, model, list_max(min(draw, $cap)) as threshold
+    from summary_request_sample
+    where kind = 'sample'
+    group by category, model
 ),
 
 spans as (
@@ -16,6 +24,7 @@ spans as (
 
 select m.model_key, s.n_success as n, r.input_tokens, r.output_tokens
 from summary_request_sample as r
+inner join thresholds as t on r.category = t.category and r.model = t.model
 inner join spans as s on r.category = s.category and r.model = s.model
 inner join models as m on r.category = m.category and r.model = m.model
-where r.kind = 'sample' and r.sample_rank <= $cap
+where r.kind = 'sample' and r.draw <= t.threshold

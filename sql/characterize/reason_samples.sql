@@ -9,6 +9,14 @@ with models as (
     select distinct model_key, category, model from clients
 ),
 
+-- the cap-th smallest draw of each model: its prefix of the bottom-k sample, with no sort
+thresholds as (
+    select category, model, list_max(min(draw, $cap)) as threshold
+    from summary_request_sample
+    where kind = 'sample'
+    group by category, model
+),
+
 totals as (
     select category, model, sum(n) as n
     from summary_value_counts
@@ -22,9 +30,10 @@ select
     r.reason_tokens,
     r.output_tokens - r.reason_tokens as answer_tokens
 from summary_request_sample as r
+inner join thresholds as h on r.category = h.category and r.model = h.model
 inner join totals as t on r.category = t.category and r.model = t.model
 inner join models as m on r.category = m.category and r.model = m.model
 where
-    r.kind = 'sample' and r.sample_rank <= $cap
+    r.kind = 'sample' and r.draw <= h.threshold
     and r.reason_tokens is not null and r.output_tokens > 0
 order by m.model_key, r.reason_tokens, answer_tokens

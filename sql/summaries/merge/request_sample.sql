@@ -1,55 +1,33 @@
 -- request_sample
 -- grain:    as the part: kind 'sample' (the `sample_size` smallest draws per (category,
---           model) of the union, ranked again; k is the parts' sample_size) and kind 'span'
---           per (category, model)
+--           model) of the union; k is the parts' sample_size) and kind 'span' per (category,
+--           model)
 -- inputs:   parts_request_sample
 -- params:   (none)
 -- contract: servechar.summaries/1 request_sample. The k smallest draws of a union are among
 --           the parts' k smallest, so this equals one pass; spans add up (n, n_success) and
 --           take the first and last arrival.
-with ranked as (
+with samples as (
+    select * from parts_request_sample where kind = 'sample'
+),
+
+-- the k-th smallest draw of each model in the union
+thresholds as (
     select
         category,
         model,
-        row_number() over (
-            partition by category, model
-            order by
-                draw, arrival_us, input_tokens, output_tokens, reason_tokens, ttft_ms, e2e_ms
-        ) as union_rank,  -- the parts' own sample_rank is per part
-        draw,
-        arrival_us,
-        input_tokens,
-        output_tokens,
-        reason_tokens,
-        ttft_ms,
-        e2e_ms
-    from parts_request_sample
-    where kind = 'sample'
+        list_max(
+            min(draw, (select max(sample_size) from parts_request_sample where kind = 'span'))
+        ) as threshold
+    from samples
+    group by category, model
 ),
 
 sampled as (
-    select
-        'sample' as kind,
-        category,
-        model,
-        union_rank as sample_rank,
-        draw,
-        arrival_us,
-        input_tokens,
-        output_tokens,
-        reason_tokens,
-        ttft_ms,
-        e2e_ms,
-        null::bigint as n,
-        null::bigint as n_success,
-        null::bigint as first_us,
-        null::bigint as last_us,
-        null::bigint as sample_size,
-        null::bigint as sample_seed
-    from ranked
-    where union_rank <= (
-        select max(sample_size) from parts_request_sample where kind = 'span'
-    )
+    select s.*
+    from samples as s
+    inner join thresholds as t on s.category = t.category and s.model = t.model
+    where s.draw <= t.threshold
 ),
 
 spans as (
@@ -57,7 +35,6 @@ spans as (
         'span' as kind,
         category,
         model,
-        null::bigint as sample_rank,
         null::ubigint as draw,
         null::bigint as arrival_us,
         null::bigint as input_tokens,
@@ -83,4 +60,6 @@ final as (
 )
 
 select * from final
-order by kind, category, model, sample_rank
+order by
+    kind, category, model, draw, arrival_us, input_tokens, output_tokens, reason_tokens, ttft_ms,
+    e2e_ms
