@@ -1,20 +1,12 @@
 -- reason_samples
 -- grain:    one row per sampled successful request with reason_tokens and output_tokens > 0
--- inputs:   summary_request_sample, summary_value_counts, clients
--- params:   cap
+-- inputs:   summary_request_sample, sample_thresholds, summary_value_counts, clients
+-- params:   (none)
 -- Of the `cap` successful requests of each model with the smallest draws of the shared sample,
 -- those with reasoning and output: reasoning and answer tokens; n = the model's successful
 -- requests with both (the count of its reason_ratio values).
 with models as (
     select distinct model_key, category, model from clients
-),
-
--- the cap-th smallest draw of each model: its prefix of the bottom-k sample, with no sort
-thresholds as (
-    select category, model, list_max(min(draw, $cap)) as threshold
-    from summary_request_sample
-    where kind = 'sample'
-    group by category, model
 ),
 
 totals as (
@@ -30,7 +22,7 @@ select
     r.reason_tokens,
     r.output_tokens - r.reason_tokens as answer_tokens
 from summary_request_sample as r
-inner join thresholds as h on r.category = h.category and r.model = h.model
+inner join sample_thresholds as h on r.category = h.category and r.model = h.model
 inner join totals as t on r.category = t.category and r.model = t.model
 inner join models as m on r.category = m.category and r.model = m.model
 where

@@ -62,7 +62,7 @@ from pipeline.stages.characterize.periodicity import _periodicity
 from pipeline.stages.characterize.reasoning import _reasoning, load_reason_samples, load_reasoning
 from pipeline.stages.characterize.sessions import _sessions, load_sessions
 from pipeline.stages.characterize.status import _status, load_status
-from pipeline.stages.characterize.values import check_sample, load_value_tables
+from pipeline.stages.characterize.values import load_value_tables, register_sample
 from pipeline.stages.ingest import connect, open_requests
 
 if TYPE_CHECKING:
@@ -127,7 +127,7 @@ def run(run_dir: RunDir, options: CharacterizeOptions, engine: EngineOptions) ->
             rates = load_rates(context, models, model_rows, detailed)
             hourly = context.bin_counts(HOUR_S)
         with timer("samples"):
-            check_sample(context)
+            register_sample(context)
             iat_samples = load_iat_samples(context)
             length_samples = load_length_samples(context)
             winners = load_fit_winners(context)

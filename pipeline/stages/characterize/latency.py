@@ -21,7 +21,7 @@ from pipeline.stages.characterize.common import (
     _quantiles,
     _unavailable,
 )
-from pipeline.stages.characterize.values import ValueTables, cap_params, count, percentiles
+from pipeline.stages.characterize.values import ValueTables, count, percentiles
 
 
 class LatencySummary(Quantiles):
@@ -116,9 +116,7 @@ def load_latency(context: Context, values: ValueTables) -> dict[int, dict[str, A
                     "n": count(fields[metric]),
                     "quantiles": percentiles(fields[metric]),
                 }
-    table = sqlrun.query(
-        context.con, "characterize/latency_samples", cap_params(context)
-    ).to_arrow_table()
+    table = sqlrun.query(context.con, "characterize/latency_samples").to_arrow_table()
     models = table.column("model_key").to_numpy()
     columns = {
         name: table.column(name).to_numpy(zero_copy_only=False).astype(np.float64)

@@ -23,7 +23,6 @@ from pipeline.stages.characterize.common import (
     _unavailable,
     evenly_spaced_order_statistics,
 )
-from pipeline.stages.characterize.values import cap_params
 
 # The mixture EM costs ~0.13 s per 1,000 values; 20k order statistics keep the tail's shape.
 MIXTURE_CAP = 20_000
@@ -131,9 +130,7 @@ def _exponential_fit(values: np.ndarray, grid: np.ndarray) -> dict[str, Any]:
 
 def load_length_samples(context: Context) -> dict[int, tuple[int, np.ndarray, np.ndarray]]:
     """model_key -> (successful requests, sampled input tokens, sampled output tokens)."""
-    table = sqlrun.query(
-        context.con, "characterize/length_samples", cap_params(context)
-    ).to_arrow_table()
+    table = sqlrun.query(context.con, "characterize/length_samples").to_arrow_table()
     models = table.column("model_key").to_numpy()
     n = table.column("n").to_numpy()
     inputs = table.column("input_tokens").to_numpy().astype(np.float64)

@@ -31,7 +31,6 @@ from pipeline.stages.characterize.common import (
 )
 from pipeline.stages.characterize.values import (
     ValueTables,
-    cap_params,
     count,
     integer_sum,
     percentiles,
@@ -142,9 +141,7 @@ def load_reasoning(values: ValueTables) -> dict[int, dict[str, Any]]:
 
 
 def load_reason_samples(context: Context) -> dict[int, tuple[int, np.ndarray, np.ndarray]]:
-    table = sqlrun.query(
-        context.con, "characterize/reason_samples", cap_params(context)
-    ).to_arrow_table()
+    table = sqlrun.query(context.con, "characterize/reason_samples").to_arrow_table()
     models = table.column("model_key").to_numpy()
     n = table.column("n").to_numpy()
     reason = table.column("reason_tokens").to_numpy().astype(np.float64)

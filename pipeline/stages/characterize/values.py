@@ -61,9 +61,13 @@ def integer_sum(table: tuple[np.ndarray, np.ndarray] | None) -> int:
     return sum(int(v) * int(n) for v, n in zip(table[0].tolist(), table[1].tolist(), strict=True))
 
 
-def cap_params(context: Context) -> dict[str, int]:
-    """The parameter of the queries that take a prefix of the shared sample."""
-    return {"cap": context.options.sample_cap}
+def register_sample(context: Context) -> None:
+    """Check the options against the shared sample, then register `sample_thresholds`: each
+    model's `sample_cap`-th smallest draw, up to which the sample queries read it."""
+    check_sample(context)
+    sqlrun.query(
+        context.con, "characterize/sample_thresholds", {"cap": context.options.sample_cap}
+    ).to_table("sample_thresholds")
 
 
 def check_sample(context: Context) -> None:
@@ -91,10 +95,10 @@ def check_sample(context: Context) -> None:
 __all__ = [
     "PERCENTILES",
     "ValueTables",
-    "cap_params",
     "check_sample",
     "count",
     "integer_sum",
     "load_value_tables",
     "percentiles",
+    "register_sample",
 ]
