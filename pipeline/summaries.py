@@ -63,7 +63,7 @@ class Topic:
         return f"{MERGE_DIR}/{self.name}"
 
     @property
-    def parts_table(self) -> str:
+    def parts_view(self) -> str:
         return f"parts_{self.name}"
 
     @property
@@ -150,7 +150,7 @@ def topics() -> list[Topic]:
             hint="Add the missing sql/summaries/part/<topic>.sql or merge/<topic>.sql.",
         )
     for name in part:
-        if not _TOPIC_NAME.fullmatch(name):  # names become table names in the merge
+        if not _TOPIC_NAME.fullmatch(name):  # names become view names in the merge
             raise QueryError(f"summary topic name {name!r} is not lower_snake_case")
     return [Topic(name) for name in sorted(part)]
 
@@ -272,6 +272,8 @@ def merge(
 ) -> MergedSummaries:
     """Merge every topic's part files under `directory` into `directory/<topic>.parquet`.
 
+    Each topic's parts are the view `parts_<topic>` while its merge query runs.
+
     Refuses (SummaryError) parts of another contract version, parts whose time ranges overlap,
     and parts of one topic summarised with different parameters (anchors included).
     """
@@ -289,10 +291,8 @@ def merge(
         for _path, record in recorded:
             part = PartRange(record["part_start_us"], record["part_end_us"])
             ranges[part] = record["n_requests"]
-        # a table, not a view: its statistics are the data's, whatever the number of files
-        # (the name is a checked topic name, see topics())
-        con.execute(f"drop table if exists {topic.parts_table}")
-        con.read_parquet([str(p) for p, _r in recorded]).to_table(topic.parts_table)
+        # (the merged file is written through a table: its bytes do not depend on the files)
+        con.read_parquet([str(p) for p, _r in recorded]).create_view(topic.parts_view, replace=True)
     parts = sorted(ranges)
     for earlier, later in itertools.pairwise(parts):
         if earlier.overlaps(later):

@@ -1,29 +1,30 @@
 -- arrival_windows
 -- grain:    one row per (category, model, client_id, window_index) with requests
--- inputs:   parts_arrival_windows, parts_arrival_gaps
+-- inputs:   parts_arrival_windows, parts_arrival_times
 -- params:   (none)
--- The gaps of a window are the parts' gaps (arrival_gaps) and, parts being disjoint in time,
--- the gap between one part's last arrival and the next part's first (ordered by first_us):
--- from them the exact integer count, sums, ties and smallest positive gap one pass sees.
-with boundary as (
+-- The window's gaps are the differences of consecutive arrivals of its merged arrival list
+-- (parts are disjoint in time, so the gap a part boundary cuts is among them): from them the
+-- exact integer count, sums, ties and smallest positive gap one pass sees.
+with arrivals as (
     select
         category,
         model,
         client_id,
         window_index,
-        first_us - lag(last_us) over (
-            partition by category, model, client_id, window_index order by first_us
-        ) as iat_us,
-        1 as n
-    from parts_arrival_windows
+        list_sort(flatten(list(arrival_us))) as arrival_us
+    from parts_arrival_times
+    group by category, model, client_id, window_index
 ),
 
 gaps as (
-    select category, model, client_id, window_index, unnest(iat_us) as iat_us, 1 as n
-    from parts_arrival_gaps
-    union all
-    select category, model, client_id, window_index, iat_us, n from boundary
-    where iat_us is not null
+    select
+        category,
+        model,
+        client_id,
+        window_index,
+        -- element i + 1 minus element i
+        unnest(list_transform(arrival_us[2:], lambda x, i: x - arrival_us[i])) as iat_us
+    from arrivals
 ),
 
 gap_sums as (
@@ -32,10 +33,10 @@ gap_sums as (
         model,
         client_id,
         window_index,
-        sum(n) as n_intervals,
-        sum(iat_us::hugeint * n) as sum_iat_us,
-        sum(iat_us::hugeint * iat_us::hugeint * n) as sum_sq_iat_us,
-        coalesce(sum(n) filter (where iat_us = 0), 0) as n_ties,
+        count(*) as n_intervals,
+        sum(iat_us::hugeint) as sum_iat_us,
+        sum(iat_us::hugeint * iat_us::hugeint) as sum_sq_iat_us,
+        count(*) filter (where iat_us = 0) as n_ties,
         min(iat_us) filter (where iat_us > 0) as min_positive_iat_us
     from gaps
     group by category, model, client_id, window_index

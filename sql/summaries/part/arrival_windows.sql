@@ -4,7 +4,7 @@
 -- params:   origin_us, window_us
 -- contract: servechar.summaries/1 (docs/summaries.md). A part records the window's arrivals
 --           and its first and last arrival (a hash aggregate, no sort); the merge adds the gap
---           statistics from arrival_gaps and the gaps cut by part boundaries.
+--           statistics from the merged arrival lists (arrival_times).
 with windowed as (
     select
         category,
