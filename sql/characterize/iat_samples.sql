@@ -2,11 +2,12 @@
 -- grain:    one row per (level, unit_key, iat_us): level 'model' (the model's merged stream,
 --           unit_key = model_key) or 'client' (a detailed client within its trace windows,
 --           unit_key = client_key), n = how many inter-arrival times of that length
--- inputs:   summary_model_gaps, summary_arrival_gaps, clients, detailed_clients
+-- inputs:   summary_model_gaps, summary_arrival_times, clients, detailed_clients
 -- params:   (none)
--- The exact value -> count tables of the gaps (summaries topics model_gaps and arrival_gaps,
--- whose merges add the gaps the parts' boundaries cut), so no request is read: the caller
--- takes every value, or evenly spaced order statistics above the sample cap.
+-- The exact gaps, as value -> count tables (summaries topics model_gaps, whose merge adds the
+-- gaps the parts' boundaries cut, and arrival_times, each trace window's merged arrival
+-- list), so no request is read: the caller takes every value, or evenly spaced order
+-- statistics above the sample cap.
 with models as (
     select distinct model_key, model from clients
 ),
@@ -18,8 +19,10 @@ model_rows as (
 ),
 
 client_gaps as (
-    select c.client_key, unnest(a.iat_us) as iat_us
-    from summary_arrival_gaps as a
+    select
+        c.client_key,
+        unnest(list_transform(a.arrival_us[2:], lambda x, i: x - a.arrival_us[i])) as iat_us
+    from summary_arrival_times as a
     inner join clients as c
         on a.category = c.category and a.model = c.model and a.client_id = c.client_id
     inner join detailed_clients as d on c.client_key = d.client_key
