@@ -138,9 +138,18 @@ TopClientsOpt = Annotated[
     int, typer.Option("--top-clients", help="Clients per model with detailed curves.")
 ]
 SampleCapOpt = Annotated[
-    int, typer.Option("--sample-cap", help="Most values per model a distribution fit uses.")
+    int,
+    typer.Option(
+        "--sample-cap",
+        help="Most values per model a distribution fit uses (the shared sample has 200,000).",
+    ),
 ]
-SeedOpt = Annotated[int, typer.Option("--seed", help="Seed of the fits' deterministic samples.")]
+SeedOpt = Annotated[
+    int,
+    typer.Option(
+        "--seed", help="Seed of the shared sample: the aggregate stage's (0) where the cap samples."
+    ),
+]
 ThreadsOpt = Annotated[int | None, typer.Option("--threads", help="DuckDB threads.")]
 MemoryOpt = Annotated[str, typer.Option("--memory-limit", help="DuckDB memory limit.")]
 DebugOpt = Annotated[bool, typer.Option("--debug", help="Show tracebacks for errors.")]

@@ -40,6 +40,10 @@ PART_TABLE = "part_requests"
 MANIFEST_NAME = "manifest.json"
 ANCHORS_NAME = "anchors.json"
 US_PER_DAY = 86_400_000_000
+# the shared request sample (topic request_sample): its seed, and k of its bottom-k per model and
+# success class (characterize's default --sample-cap, so every cap up to it is a prefix)
+SAMPLE_SEED = 0
+SAMPLE_SIZE = 200_000
 _TOPIC_NAME = re.compile(r"[a-z][a-z0-9_]*")
 _INPUTS_HEADER = re.compile(r"^--\s*inputs:\s*(.*)$", re.MULTILINE)
 
@@ -173,6 +177,8 @@ def summary_params(
     dataset_window_s: int,
     ratio_points: int,
     model_first_us: Mapping[str, int],
+    sample_seed: int = SAMPLE_SEED,
+    sample_size: int = SAMPLE_SIZE,
 ) -> dict[str, Any]:
     """Every parameter a part or merge query may use (each uses the subset it declares).
 
@@ -189,6 +195,8 @@ def summary_params(
         "tick_candidates_us": list(TICK_CANDIDATES_US),
         "anchor_models": models,
         "anchor_first_us": [model_first_us[m] for m in models],
+        "sample_seed": sample_seed,
+        "sample_size": sample_size,
     }
 
 

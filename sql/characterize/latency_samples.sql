@@ -1,23 +1,19 @@
 -- latency_samples
 -- grain:    one row per sampled successful request reporting ttft_ms or e2e_ms
--- inputs:   char_requests
--- params:   cap, seed
--- A deterministic sample (hash of the request's identity) of at most about `cap` requests per
--- model, for the least-squares latency model (statsmodels works in memory).
-with timed as (
-    select
-        model_key,
-        input_tokens,
-        output_tokens,
-        ttft_ms,
-        e2e_ms,
-        hash(model_key, client_key, offset_us, input_tokens, output_tokens, $seed) as draw,
-        count(*) over (partition by model_key) as n
-    from char_requests
-    where is_success and (ttft_ms is not null or e2e_ms is not null)
+-- inputs:   summary_request_sample, sample_thresholds, clients
+-- params:   (none)
+-- Of the `cap` successful requests of each model with the smallest draws of the shared sample,
+-- those that report a latency, for the least-squares latency model (statsmodels works in
+-- memory).
+with models as (
+    select distinct model_key, category, model from clients
 )
 
-select model_key, n, input_tokens, output_tokens, ttft_ms, e2e_ms
-from timed
-where n <= $cap or draw % n < $cap
-order by model_key, input_tokens, output_tokens, ttft_ms, e2e_ms
+select m.model_key, r.input_tokens, r.output_tokens, r.ttft_ms, r.e2e_ms
+from summary_request_sample as r
+inner join sample_thresholds as t on r.category = t.category and r.model = t.model
+inner join models as m on r.category = m.category and r.model = m.model
+where
+    r.kind = 'sample' and r.draw <= t.threshold
+    and (r.ttft_ms is not null or r.e2e_ms is not null)
+order by m.model_key, r.input_tokens, r.output_tokens, r.ttft_ms, r.e2e_ms

@@ -1,21 +1,22 @@
 -- length_samples
 -- grain:    one row per sampled successful request of a model
--- inputs:   char_requests
--- params:   cap, seed
--- A deterministic sample of at most about `cap` successful requests per model (hash of the
--- request's identity modulo the model's count below `cap`), independent of the thread count.
--- Rows come unordered; the caller sorts each model's values.
-with successes as (
-    select
-        model_key,
-        input_tokens,
-        output_tokens,
-        hash(model_key, client_key, offset_us, input_tokens, output_tokens, $seed) as draw,
-        count(*) over (partition by model_key) as n
-    from char_requests
-    where is_success
+-- inputs:   summary_request_sample, sample_thresholds, clients
+-- params:   (none)
+-- The `cap` successful requests of each model with the smallest draws of the shared sample
+-- (summaries topic request_sample: the first cap of its bottom-k, no scan of the requests),
+-- and the model's successful requests in total. Rows come unordered; the caller sorts each
+-- model's values.
+with models as (
+    select distinct model_key, category, model from clients
+),
+
+spans as (
+    select category, model, n_success from summary_request_sample where kind = 'span'
 )
 
-select model_key, n, input_tokens, output_tokens
-from successes
-where n <= $cap or draw % n < $cap
+select m.model_key, s.n_success as n, r.input_tokens, r.output_tokens
+from summary_request_sample as r
+inner join sample_thresholds as t on r.category = t.category and r.model = t.model
+inner join spans as s on r.category = s.category and r.model = s.model
+inner join models as m on r.category = m.category and r.model = m.model
+where r.kind = 'sample' and r.draw <= t.threshold

@@ -14,12 +14,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from pipeline import sqlrun
+from pipeline import sqlrun, summaries
 from pipeline.artefacts import (
     INTERARRIVALS,
     META,
     STATS,
     STATS_FORMAT,
+    SUMMARIES,
     SUMMARY,
     TRACE_WINDOWS,
     WINDOW_FITS,
@@ -51,7 +52,6 @@ from pipeline.stages.characterize.common import (
     TOP_K,
     US_PER_S,
     Context,
-    open_count_summaries,
 )
 from pipeline.stages.characterize.drift import _drift, load_drift
 from pipeline.stages.characterize.interarrivals import (
@@ -65,10 +65,11 @@ from pipeline.stages.characterize.lengths import _lengths, load_length_samples
 from pipeline.stages.characterize.multimodal import _multimodal, load_multimodal
 from pipeline.stages.characterize.overview import _categories, _overview, coverage
 from pipeline.stages.characterize.periodicity import _periodicity
-from pipeline.stages.characterize.reasoning import _reasoning, load_reason_samples
-from pipeline.stages.characterize.sessions import _sessions
+from pipeline.stages.characterize.reasoning import _reasoning, load_reason_samples, load_reasoning
+from pipeline.stages.characterize.sessions import _sessions, load_sessions
 from pipeline.stages.characterize.status import _status, load_status
-from pipeline.stages.ingest import connect, open_requests
+from pipeline.stages.characterize.values import load_value_tables, register_sample
+from pipeline.stages.ingest import connect
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -100,14 +101,12 @@ def run(run_dir: RunDir, options: CharacterizeOptions, engine: EngineOptions) ->
     trace_windows = run_dir.require(TRACE_WINDOWS, "aggregate")
     interarrivals = run_dir.require(INTERARRIVALS, "aggregate")
     window_fits = run_dir.require(WINDOW_FITS, "fit")
+    summaries_dir = run_dir.require(SUMMARIES, "aggregate")
     _check_anonymization(run_dir, options)
     con = connect(run_dir, engine)
     try:
-        open_requests(con, run_dir)
-        open_count_summaries(con, run_dir)  # and the table `clients`
-        sqlrun.query(con, "characterize/keyed_requests", {"origin_us": meta["origin_us"]}).to_table(
-            "char_requests"
-        )  # once: every section scans it, and it can spill
+        summaries.open_merged(con, summaries_dir)  # views summary_<topic>
+        sqlrun.query(con, "aggregate/merged_clients").to_table("clients")
         con.read_parquet(str(trace_windows)).create_view("trace_windows")
         con.read_parquet(str(interarrivals)).create_view("interarrivals")
         con.read_parquet(str(window_fits)).create_view("window_fits")
@@ -130,6 +129,7 @@ def run(run_dir: RunDir, options: CharacterizeOptions, engine: EngineOptions) ->
             rates = load_rates(context, models, model_rows, detailed)
             hourly = context.bin_counts(HOUR_S)
         with timer("samples"):
+            register_sample(context)
             iat_samples = load_iat_samples(context)
             length_samples = load_length_samples(context)
             winners = load_fit_winners(context)
@@ -139,12 +139,13 @@ def run(run_dir: RunDir, options: CharacterizeOptions, engine: EngineOptions) ->
             drift_windows = load_drift(context, dataset_us)
             drift_days = load_drift(context, US_PER_DAY)
         with timer("optional"):
-            reasoning_rows = context.rows_by_model("characterize/reasoning")
+            values = load_value_tables(context, "characterize/model_values")
+            reasoning_rows = load_reasoning(values)
             reason_samples = load_reason_samples(context)
-            multimodal_rows = load_multimodal(context, dataset_us)
+            multimodal_rows = load_multimodal(context, values)
             status_rows = load_status(context)
-            latency_rows = load_latency(context)
-            session_rows = context.rows_by_model("characterize/session_gaps")
+            latency_rows = load_latency(context, values)
+            session_rows = load_sessions(context)
         with timer("fano"):
             fano = load_fano_sums(context)
         with timer("windows"):

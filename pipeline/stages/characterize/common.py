@@ -12,8 +12,7 @@ import numpy as np
 import pyarrow as pa
 
 from fitting.quantiles import quantile_cont
-from pipeline import sqlrun, summaries
-from pipeline.artefacts import SUMMARIES
+from pipeline import sqlrun
 from pipeline.naming import pseudonym
 
 if TYPE_CHECKING:
@@ -22,7 +21,6 @@ if TYPE_CHECKING:
     import duckdb
 
     from pipeline.config import CharacterizeOptions
-    from pipeline.rundir import RunDir
 
 
 TOP_K = (1, 5, 10, 20)
@@ -164,9 +162,6 @@ class Context:
         keys = sorted(key for keys in detailed.values() for key in keys)
         self.con.register("detailed_clients", pa.table({"client_key": pa.array(keys, pa.int64())}))
 
-    def sample_params(self) -> dict[str, int]:
-        return {"cap": self.options.sample_cap, "seed": self.options.seed}
-
     def rows_by_model(self, name: str) -> dict[int, dict[str, Any]]:
         return {int(row["model_key"]): row for row in _dicts(sqlrun.query(self.con, name))}
 
@@ -191,16 +186,6 @@ COUNT_SUMMARIES = (
     "token_counts",
     "token_pairs",
 )
-
-
-def open_count_summaries(con: duckdb.DuckDBPyConnection, run_dir: RunDir) -> None:
-    """Views of the merged count summaries and the table `clients` numbered as the aggregate
-    stage numbers them (from the merged trace windows): characterize's count statistics read
-    these, never the requests."""
-    directory = run_dir.require(SUMMARIES, "aggregate")
-    topics = [summaries.Topic(name) for name in (*COUNT_SUMMARIES, "arrival_windows")]
-    summaries.open_merged(con, directory, topics)
-    sqlrun.query(con, "aggregate/merged_clients").to_table("clients")
 
 
 def _bin_minutes(bin_s: int) -> int:

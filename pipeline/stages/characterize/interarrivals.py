@@ -13,6 +13,7 @@ from fitting.distributions import (
     survival,
     vuong_test,
 )
+from fitting.quantiles import evenly_spaced_values
 from pipeline import sqlrun
 from pipeline.stages.characterize.common import (
     MIN_FIT_VALUES,
@@ -171,19 +172,23 @@ def _logpdf(family: str, params: dict[str, float], values: np.ndarray) -> np.nda
 
 
 def load_iat_samples(context: Context) -> dict[tuple[str, int], tuple[int, np.ndarray]]:
-    """(level, unit key) -> (intervals in total, sorted sampled inter-arrival seconds)."""
-    table = sqlrun.query(
-        context.con, "characterize/iat_samples", context.sample_params()
-    ).to_arrow_table()
+    """(level, unit key) -> (intervals in total, the inter-arrival seconds the fits use).
+
+    From the exact gap tables of the merged summaries: every gap when a unit has no more than
+    `sample_cap`, else `sample_cap` evenly spaced order statistics (ascending either way).
+    """
+    table = sqlrun.query(context.con, "characterize/iat_samples").to_arrow_table()
     level = np.asarray(table.column("level").to_pylist())
     unit = table.column("unit_key").to_numpy()
-    n = table.column("n").to_numpy()
-    values = table.column("iat_s").to_numpy()
+    gaps_us = table.column("iat_us").to_numpy()
+    counts = table.column("n").to_numpy()
     result = {}
     for lev in ("model", "client"):
         for key in np.unique(unit[level == lev]):
             mine = (level == lev) & (unit == key)
-            result[(lev, int(key))] = (int(n[mine][0]), np.sort(values[mine]))
+            values = evenly_spaced_values(gaps_us[mine], counts[mine], context.options.sample_cap)
+            # seconds as DuckDB's iat_us / 1e6: one correctly rounded division per value
+            result[(lev, int(key))] = (int(counts[mine].sum()), values / 1e6)
     return result
 
 

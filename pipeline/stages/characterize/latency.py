@@ -18,10 +18,10 @@ from pipeline.stages.characterize.common import (
     Context,
     Quantiles,
     Unavailable,
-    _dicts,
     _quantiles,
     _unavailable,
 )
+from pipeline.stages.characterize.values import ValueTables, count, percentiles
 
 
 class LatencySummary(Quantiles):
@@ -105,13 +105,18 @@ def _log_binned_means(x: np.ndarray, y: np.ndarray, n_bins: int = 20) -> dict[st
     }
 
 
-def load_latency(context: Context) -> dict[int, dict[str, Any]]:
+def load_latency(context: Context, values: ValueTables) -> dict[int, dict[str, Any]]:
+    """Per model: each metric's count and percentiles (merged value -> count tables) and the
+    sampled requests that report a latency (the shared sample)."""
     result: dict[int, dict[str, Any]] = {}
-    for row in _dicts(sqlrun.query(context.con, "characterize/latency")):
-        result.setdefault(int(row["model_key"]), {})[row["metric"]] = row
-    table = sqlrun.query(
-        context.con, "characterize/latency_samples", context.sample_params()
-    ).to_arrow_table()
+    for key, fields in values.items():
+        for metric in ("ttft_ms", "e2e_ms"):
+            if metric in fields:
+                result.setdefault(key, {})[metric] = {
+                    "n": count(fields[metric]),
+                    "quantiles": percentiles(fields[metric]),
+                }
+    table = sqlrun.query(context.con, "characterize/latency_samples").to_arrow_table()
     models = table.column("model_key").to_numpy()
     columns = {
         name: table.column(name).to_numpy(zero_copy_only=False).astype(np.float64)

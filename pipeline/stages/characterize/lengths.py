@@ -130,9 +130,7 @@ def _exponential_fit(values: np.ndarray, grid: np.ndarray) -> dict[str, Any]:
 
 def load_length_samples(context: Context) -> dict[int, tuple[int, np.ndarray, np.ndarray]]:
     """model_key -> (successful requests, sampled input tokens, sampled output tokens)."""
-    table = sqlrun.query(
-        context.con, "characterize/length_samples", context.sample_params()
-    ).to_arrow_table()
+    table = sqlrun.query(context.con, "characterize/length_samples").to_arrow_table()
     models = table.column("model_key").to_numpy()
     n = table.column("n").to_numpy()
     inputs = table.column("input_tokens").to_numpy().astype(np.float64)

@@ -13,8 +13,15 @@ from pipeline.stages.characterize.common import (
     _quantiles,
     _unavailable,
 )
+from pipeline.stages.characterize.values import ValueTables, percentiles
 
 MODALITIES = ("image", "audio", "video")
+SUMMED = (
+    "n",
+    "input_tokens_sum",
+    "text_tokens_sum",
+    *(f"{m}_{what}" for m in MODALITIES for what in ("requests", "items", "tokens_sum")),
+)
 
 
 class Modality(TypedDict):
@@ -90,9 +97,23 @@ def _multimodal(rows: list[dict[str, Any]] | None, period_s: int) -> Multimodal 
     return {"available": True, **whole, "over_windows": over_windows}
 
 
-def load_multimodal(context: Context, period_us: int) -> dict[int, list[dict[str, Any]]]:
-    relation = sqlrun.query(context.con, "characterize/multimodal", {"period_us": period_us})
+def load_multimodal(context: Context, values: ValueTables) -> dict[int, list[dict[str, Any]]]:
+    """Per model: the whole log's modality mix (first) and one row per dataset window, from the
+    merged modality_mix summary; item and per-item token percentiles from the value tables."""
+    periods: dict[int, list[dict[str, Any]]] = {}
+    for row in _dicts(sqlrun.query(context.con, "characterize/multimodal")):
+        periods.setdefault(int(row["model_key"]), []).append(row)
     result: dict[int, list[dict[str, Any]]] = {}
-    for row in _dicts(relation):
-        result.setdefault(int(row["model_key"]), []).append(row)
+    for key, rows in periods.items():
+        fields = values.get(key, {})
+        whole: dict[str, Any] = {"model_key": key, "period_index": None}
+        for name in SUMMED:
+            whole[name] = sum(int(row[name]) for row in rows)
+        for m in MODALITIES:
+            whole[f"{m}_item_q"] = percentiles(fields.get(f"{m}_count"))
+            whole[f"{m}_per_item_q"] = percentiles(fields.get(f"{m}_tokens_per_item"))
+        for row in rows:  # the windows' mixes use counts and sums only
+            for m in MODALITIES:
+                row[f"{m}_item_q"] = row[f"{m}_per_item_q"] = None
+        result[key] = [whole, *rows]
     return result

@@ -29,6 +29,12 @@ from pipeline.stages.characterize.common import (
     _unavailable,
     evenly_spaced_order_statistics,
 )
+from pipeline.stages.characterize.values import (
+    ValueTables,
+    count,
+    integer_sum,
+    percentiles,
+)
 
 RATIO_BINS = 50
 BIMODALITY_CAP = 20_000  # the two-Gaussian EM is ~50 ms per 1,000 values
@@ -115,10 +121,27 @@ def _binned_means(x: np.ndarray, y: np.ndarray, n_bins: int = 10) -> dict[str, l
     return {"x": points_x, "y": points_y}
 
 
+def load_reasoning(values: ValueTables) -> dict[int, dict[str, Any]]:
+    """Per model whose successful requests carry reason_tokens: counts, the exact sum and the
+    percentiles of reason_tokens and of the ratio (from the merged value -> count tables)."""
+    rows = {}
+    for key, fields in values.items():
+        reason = fields.get("reason_tokens")
+        if reason is None:
+            continue
+        ratio = fields.get("reason_ratio")
+        rows[key] = {
+            "n": count(reason),
+            "reason_tokens_sum": integer_sum(reason),
+            "reason_quantiles": percentiles(reason),
+            "n_ratio": count(ratio),
+            "ratio_quantiles": percentiles(ratio),
+        }
+    return rows
+
+
 def load_reason_samples(context: Context) -> dict[int, tuple[int, np.ndarray, np.ndarray]]:
-    table = sqlrun.query(
-        context.con, "characterize/reason_samples", context.sample_params()
-    ).to_arrow_table()
+    table = sqlrun.query(context.con, "characterize/reason_samples").to_arrow_table()
     models = table.column("model_key").to_numpy()
     n = table.column("n").to_numpy()
     reason = table.column("reason_tokens").to_numpy().astype(np.float64)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal, TypedDict
+from typing import TYPE_CHECKING, Any, Literal, TypedDict
 
 from pipeline.stages.characterize.common import (
     US_PER_S,
@@ -11,6 +11,10 @@ from pipeline.stages.characterize.common import (
     _quantiles,
     _unavailable,
 )
+from pipeline.stages.characterize.values import count, integer_sum, load_value_tables, percentiles
+
+if TYPE_CHECKING:
+    from pipeline.stages.characterize.common import Context
 
 
 class Sessions(TypedDict):
@@ -41,3 +45,23 @@ def _sessions(row: dict[str, Any] | None) -> Sessions | Unavailable:
             **_quantiles(row["gap_quantiles"]),
         },
     }
+
+
+def load_sessions(context: Context) -> dict[int, dict[str, Any]]:
+    """Per model with session ids: sessions, turns and gaps between turns (counts, exact sums,
+    percentiles), from the merged session_turns summary."""
+    rows = {}
+    for key, fields in load_value_tables(context, "characterize/session_values").items():
+        turns, gaps = fields.get("turns"), fields.get("gap_us")
+        if turns is None:
+            continue
+        rows[key] = {
+            "n_sessions": count(turns),
+            "n_turns_sum": integer_sum(turns),
+            "turn_quantiles": percentiles(turns),
+            "n_gaps": count(gaps),
+            "gap_us_sum": integer_sum(gaps),
+            # seconds, as DuckDB's gap_us / 1e6 (one correctly rounded division each)
+            "gap_quantiles": None if gaps is None else percentiles((gaps[0] / 1e6, gaps[1])),
+        }
+    return rows
