@@ -7,8 +7,6 @@ drift between two samples (or two count tables) by Kolmogorov-Smirnov and Wasser
 
 from __future__ import annotations
 
-import os
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
@@ -64,13 +62,9 @@ def fit_pareto_lognormal(
     values, counts = np.unique(x, return_counts=True)
     distinct = _Distinct(values, counts.astype(np.float64), np.log(values), float(x.size))
     xmins = np.unique(np.quantile(x, np.linspace(0.5, 0.98, candidates)))
-    # The candidates are independent EM runs (numpy releases the GIL in their array work);
-    # the winner is taken in candidate order whatever the order they finish in.
-    workers = max(1, min(os.cpu_count() or 1, _MAX_WORKERS, len(xmins)))
-    with ThreadPoolExecutor(workers) as pool:
-        runs = list(pool.map(lambda xmin: _em(distinct, xmin, iterations, tol), xmins))
     best: ParetoLognormal | None = None
-    for xmin, run in zip(xmins, runs, strict=True):
+    for xmin in xmins:
+        run = _em(distinct, xmin, iterations, tol)
         if run is None:
             continue
         weight, alpha, mu, sigma, loglik = run
@@ -86,7 +80,6 @@ def fit_pareto_lognormal(
     return replace(best, ks=ks)
 
 
-_MAX_WORKERS = 4
 _HALF_LOG_2PI = 0.5 * np.log(2 * np.pi)
 
 
