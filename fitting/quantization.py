@@ -399,10 +399,10 @@ class _ClockSample:
             renumber = np.full(self.n_segments, -1, np.int64)
             renumber[segments] = np.arange(len(segments))
             near_segment = renumber[self.near_segment]
-            near = near_segment >= 0
+            near = np.flatnonzero(near_segment >= 0)
             near_segment = near_segment[near]
             far_segment = renumber[self.far_segment]
-            far = far_segment >= 0
+            far = np.flatnonzero(far_segment >= 0)
             far_segment = far_segment[far]
         return _ClockSample(
             self.near_ticks[near],
