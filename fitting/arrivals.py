@@ -38,6 +38,7 @@ N_PARAMS: Mapping[str, int] = {"gamma": 2, "weibull_min": 2, "expon": 1, "lognor
 """Free parameters (location is fixed at 0), for the AIC."""
 
 _NEWTON_STEPS = 60
+_THREADED_MIN_VALUES = 100_000  # ~40 ms of gammainc: below it, one thread is faster
 _DEGENERATE_LOG_SD = 1e-9  # all values (numerically) equal: no finite-shape MLE exists
 
 
@@ -254,8 +255,12 @@ def gammainc_threaded(a: NDArray[np.float64], x: NDArray[np.float64]) -> NDArray
     """``special.gammainc`` split over the machine's cores.
 
     It is by far the slowest step (about 0.4 us per value) and releases the GIL; the result
-    is elementwise, so it is identical however the work is split.
+    is elementwise, so it is identical however the work is split. Small inputs are computed
+    in this thread: starting workers and waiting for them to be scheduled costs more than the
+    values (characterize's samples of a few thousand gaps spent most of their time there).
     """
+    if len(x) < _THREADED_MIN_VALUES:
+        return special.gammainc(a, x)
     out = np.empty_like(x)
     workers = max(1, min(os.cpu_count() or 1, 8))
     bounds = np.linspace(0, len(x), workers + 1).astype(np.int64)

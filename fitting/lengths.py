@@ -7,7 +7,7 @@ drift between two samples (or two count tables) by Kolmogorov-Smirnov and Wasser
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -60,42 +60,14 @@ def fit_pareto_lognormal(
     # EM over the distinct values weighted by their counts: token counts repeat a lot, so
     # this is several times faster than over the raw sample and gives the same estimates.
     values, counts = np.unique(x, return_counts=True)
-    w = counts.astype(np.float64)
-    n = float(x.size)
-    log_v = np.log(values)
-    half_log_2pi = 0.5 * np.log(2 * np.pi)
+    distinct = _Distinct(values, counts.astype(np.float64), np.log(values), float(x.size))
+    xmins = np.unique(np.quantile(x, np.linspace(0.5, 0.98, candidates)))
     best: ParetoLognormal | None = None
-    for xmin in np.unique(np.quantile(x, np.linspace(0.5, 0.98, candidates))):
-        in_tail = values >= xmin
-        n_tail = float(w[in_tail].sum())
-        if n_tail < 10:
+    for xmin in xmins:
+        run = _em(distinct, xmin, iterations, tol)
+        if run is None:
             continue
-        log_ratio = np.where(in_tail, np.log(np.maximum(values, xmin) / xmin), 0.0)
-        weight = n_tail / n
-        mu = float((w * log_v).sum() / n)
-        sigma = float(np.sqrt((w * (log_v - mu) ** 2).sum() / n))
-        alpha = float(n_tail / max((w * log_ratio)[in_tail].sum(), 1e-12))
-        previous = -np.inf
-        loglik = -np.inf
-        for _ in range(iterations):
-            z = (log_v - mu) / sigma
-            log_body = np.log1p(-weight) - 0.5 * z * z - np.log(sigma) - half_log_2pi - log_v
-            log_tail = np.where(
-                in_tail,
-                np.log(weight) + np.log(alpha) - np.log(xmin) - (alpha + 1) * log_ratio,
-                -np.inf,
-            )
-            total = np.logaddexp(log_body, log_tail)
-            loglik = float((w * total).sum())
-            r_tail = w * np.exp(log_tail - total)  # expected tail members at each value
-            r_body = w - r_tail
-            weight = float(np.clip(r_tail.sum() / n, 1e-9, 1 - 1e-9))
-            mu = float((r_body * log_v).sum() / r_body.sum())
-            sigma = float(max(np.sqrt((r_body * (log_v - mu) ** 2).sum() / r_body.sum()), 1e-6))
-            alpha = float(r_tail.sum() / max((r_tail * log_ratio).sum(), 1e-12))
-            if loglik - previous < tol * abs(loglik):
-                break
-            previous = loglik
+        weight, alpha, mu, sigma, loglik = run
         if best is None or loglik > best.loglik:
             best = ParetoLognormal(
                 int(x.size), weight, alpha, float(xmin), mu, sigma, loglik, 2 * 5 - 2 * loglik, 0.0
@@ -105,17 +77,68 @@ def fit_pareto_lognormal(
     cdf = _mixture_cdf(x, best)
     ranks = np.arange(1, x.size + 1) / x.size
     ks = float(np.max(np.maximum(ranks - cdf, cdf - (ranks - 1 / x.size))))
-    return ParetoLognormal(
-        best.n,
-        best.tail_weight,
-        best.alpha,
-        best.xmin,
-        best.mu,
-        best.sigma,
-        best.loglik,
-        best.aic,
-        ks,
-    )
+    return replace(best, ks=ks)
+
+
+_HALF_LOG_2PI = 0.5 * np.log(2 * np.pi)
+
+
+@dataclass(frozen=True, slots=True)
+class _Distinct:
+    """A sample as its sorted distinct values with their counts (the EM's data)."""
+
+    values: NDArray[np.float64]
+    w: NDArray[np.float64]
+    log_v: NDArray[np.float64]
+    n: float
+
+
+def _em(
+    data: _Distinct, xmin: float, iterations: int, tol: float
+) -> tuple[float, float, float, float, float] | None:
+    """EM of the mixture with the tail from `xmin`: (weight, alpha, mu, sigma, loglik), or
+    None when fewer than 10 values reach xmin."""
+    values, w, log_v, n = data.values, data.w, data.log_v, data.n
+    # `values` is sorted, so the tail (values >= xmin) is a suffix: the Pareto terms are
+    # computed there only. Below it the tail's log-density is -inf, where logaddexp returns
+    # the body's term exactly and the tail's responsibility is exactly 0, so the full-length
+    # arrays (and their sums) are the same as over every value.
+    first_tail = int(np.searchsorted(values, xmin, side="left"))
+    tail = slice(first_tail, None)
+    n_tail = float(w[tail].sum())
+    if n_tail < 10:
+        return None
+    log_ratio = np.zeros_like(values)
+    log_ratio[tail] = np.log(values[tail] / xmin)
+    log_ratio_tail = log_ratio[tail]
+    w_tail = w[tail]
+    weight = n_tail / n
+    mu = float((w * log_v).sum() / n)
+    sigma = float(np.sqrt((w * (log_v - mu) ** 2).sum() / n))
+    alpha = float(n_tail / max((w * log_ratio)[tail].sum(), 1e-12))
+    total = np.empty_like(values)
+    r_tail = np.zeros_like(values)  # expected tail members at each value
+    previous = -np.inf
+    loglik = -np.inf
+    for _ in range(iterations):
+        z = (log_v - mu) / sigma
+        log_body = np.log1p(-weight) - 0.5 * z * z - np.log(sigma) - _HALF_LOG_2PI - log_v
+        log_tail = np.log(weight) + np.log(alpha) - np.log(xmin) - (alpha + 1) * log_ratio_tail
+        total[:first_tail] = log_body[:first_tail]
+        np.logaddexp(log_body[tail], log_tail, out=total[tail])
+        loglik = float((w * total).sum())
+        np.multiply(w_tail, np.exp(log_tail - total[tail]), out=r_tail[tail])
+        r_body = w - r_tail
+        tail_mass = r_tail.sum()
+        body_mass = r_body.sum()
+        weight = float(min(max(tail_mass / n, 1e-9), 1 - 1e-9))  # np.clip, without its overhead
+        mu = float((r_body * log_v).sum() / body_mass)
+        sigma = float(max(np.sqrt((r_body * (log_v - mu) ** 2).sum() / body_mass), 1e-6))
+        alpha = float(tail_mass / max((r_tail * log_ratio).sum(), 1e-12))
+        if loglik - previous < tol * abs(loglik):
+            break
+        previous = loglik
+    return weight, alpha, mu, sigma, loglik
 
 
 @dataclass(frozen=True, slots=True)

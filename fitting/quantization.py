@@ -389,25 +389,47 @@ class _ClockSample:
 
     def subset(self, segments: NDArray[np.int64]) -> _ClockSample:
         """The given segments only, renumbered 0..len(segments)-1 in the given order."""
-        renumber = np.full(self.n_segments, -1, np.int64)
-        renumber[segments] = np.arange(len(segments))
-        near_segment = renumber[self.near_segment]
-        near = near_segment >= 0
-        far_segment = renumber[self.far_segment]
-        far = far_segment >= 0
+        segments = np.asarray(segments, dtype=np.int64)
+        if len(segments) and np.all(segments[1:] > segments[:-1]):
+            # Ascending (as the search asks): each segment's rows are one run of the sorted
+            # near and far arrays, so gather the runs instead of masking every row.
+            near, near_segment = _runs_of(self.near_segment, self.n_segments, segments)
+            far, far_segment = _runs_of(self.far_segment, self.n_segments, segments)
+        else:
+            renumber = np.full(self.n_segments, -1, np.int64)
+            renumber[segments] = np.arange(len(segments))
+            near_segment = renumber[self.near_segment]
+            near = np.flatnonzero(near_segment >= 0)
+            near_segment = near_segment[near]
+            far_segment = renumber[self.far_segment]
+            far = np.flatnonzero(far_segment >= 0)
+            far_segment = far_segment[far]
         return _ClockSample(
             self.near_ticks[near],
             self.near_counts[near],
-            near_segment[near],
+            near_segment,
             self.near_resolution[near],
             *(a[segments] for a in (self.far_n, self.far_sum, self.far_sum_log)),
             self.far_centre[segments],
             self.far_sq_log[segments],
             self.far_max[segments],
             self.far_shift[far],
-            far_segment[far],
+            far_segment,
             len(segments),
         )
+
+
+def _runs_of(
+    segment_of_row: NDArray[np.int64], n_segments: int, segments: NDArray[np.int64]
+) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    """Rows of the given ascending `segments` in a segment-sorted array, and their new
+    segment numbers (0..len(segments)-1): the same rows, in the same order, as a mask."""
+    bounds = np.searchsorted(segment_of_row, np.arange(n_segments + 1))
+    starts, lengths = bounds[segments], bounds[segments + 1] - bounds[segments]
+    renumbered = np.repeat(np.arange(len(segments)), lengths)
+    offsets = np.cumsum(lengths) - lengths
+    rows = np.arange(int(lengths.sum())) + np.repeat(starts - offsets, lengths)
+    return rows, renumbered
 
 
 def _maximise(
@@ -571,18 +593,14 @@ def fit_quantized_interarrivals(
     if len(fitted):
         renumber = np.cumsum(~degenerate) - 1
         keep = ~degenerate[segment_of_value]
+        kept_values, kept_tick = values[keep], tick_of_value[keep]
+        kept_segment = renumber[segment_of_value[keep]]
         sample, near_of_value, far_of_value = _clock_sample(
-            values[keep],
-            tick_of_value[keep],
-            ticks_all[keep],
-            renumber[segment_of_value[keep]],
-            len(fitted),
+            kept_values, kept_tick, ticks_all[keep], kept_segment, len(fitted)
         )
-        mean, variance = _moments(
-            values[keep], tick_of_value[keep], renumber[segment_of_value[keep]], len(fitted)
-        )
-        kept_lengths = lengths[fitted]
-        quantiles = _quantile_pairs(values[keep], lengths[fitted], n_ties[fitted])
+        mean, variance = _moments(kept_values, kept_tick, kept_segment, len(fitted))
+        quantiles = _quantile_pairs(kept_values, lengths[fitted], n_ties[fitted])
+        grid = _KsGrid.of(sample, kept_values, lengths[fitted], near_of_value, far_of_value)
         for family in FAMILIES:
             shape0, scale0 = _start(family, mean, variance, quantiles)
             shape0 = np.clip(shape0, 2 * _SHAPE_BOUNDS[0], _SHAPE_BOUNDS[1] / 2)
@@ -593,16 +611,7 @@ def fit_quantized_interarrivals(
             row["shape"][fitted] = np.where(finite, shape, np.nan)
             row["scale"][fitted] = np.where(finite, scale, np.nan)
             row["loglik"][fitted] = np.where(finite, loglik, np.nan)
-            ks = _ks(
-                family,
-                sample,
-                shape,
-                scale,
-                values[keep],
-                kept_lengths,
-                near_of_value,
-                far_of_value,
-            )
+            ks = _ks(family, sample, shape, scale, grid)
             row["ks"][fitted] = np.where(finite, ks, np.nan)
 
     fits: dict[str, FamilyFits] = {}
@@ -701,15 +710,58 @@ def _cdf(family: str, x: NDArray, shape: NDArray, scale: NDArray) -> NDArray[np.
     return -np.expm1(-x / scale)
 
 
+@dataclass(frozen=True, slots=True)
+class _KsGrid:
+    """What the Kolmogorov-Smirnov distance of every family needs from the gaps: their
+    values (segments sorted), which are far, each near value's (segment, tick, ticks) triple,
+    the empirical CDF just above and below each value, and the segments whose short gaps
+    have different ticks."""
+
+    values: NDArray[np.float64]
+    far: NDArray[np.bool_]
+    far_segment: NDArray[np.int64]
+    near_of_value: NDArray[np.int64]
+    ecdf_above: NDArray[np.float64]
+    ecdf_below: NDArray[np.float64]
+    starts: NDArray[np.int64]
+    mixed_ticks: NDArray[np.bool_]
+
+    @classmethod
+    def of(
+        cls,
+        sample: _ClockSample,
+        values: NDArray[np.float64],
+        lengths: NDArray[np.int64],
+        near_of_value: NDArray[np.int64],
+        far: NDArray[np.bool_],
+    ) -> _KsGrid:
+        starts = np.r_[0, np.cumsum(lengths)[:-1]]
+        segment_of_value = np.repeat(np.arange(len(lengths)), lengths)
+        rank = np.arange(len(values)) - starts[segment_of_value] + 1.0
+        n = lengths[segment_of_value]
+        # Short gaps on different ticks (pooled windows) follow no single distribution function.
+        low = np.full(len(lengths), np.inf)
+        high = np.full(len(lengths), -np.inf)
+        np.minimum.at(low, sample.near_segment, sample.near_resolution)
+        np.maximum.at(high, sample.near_segment, sample.near_resolution)
+        return cls(
+            values,
+            far,
+            segment_of_value[far],
+            near_of_value,
+            rank / n,
+            (rank - 1.0) / n,
+            starts,
+            high > low,
+        )
+
+
 def _ks(
     family: str,
     sample: _ClockSample,
     shape: NDArray[np.float64],
     scale: NDArray[np.float64],
-    values: NDArray[np.float64],
-    lengths: NDArray[np.int64],
-    near_of_value: NDArray[np.int64],
-    far: NDArray[np.bool_],
+    grid: _KsGrid,
 ) -> NDArray[np.float64]:
     """Kolmogorov-Smirnov distance on the clock's scale, per segment.
 
@@ -729,21 +781,14 @@ def _ks(
         at_k = integrated_cdf(k * d)
         upper_near = (integrated_cdf((k + 1) * d) - at_k) / d
         lower_near = (at_k - integrated_cdf((k - 1) * d)) / d
-        starts = np.r_[0, np.cumsum(lengths)[:-1]]
-        segment_of_value = np.repeat(np.arange(len(lengths)), lengths)
-        upper = np.empty(len(values))
-        lower = np.empty(len(values))
+        far, near_of_value = grid.far, grid.near_of_value
+        upper = np.empty(len(grid.values))
+        lower = np.empty(len(grid.values))
         upper[~far], lower[~far] = upper_near[near_of_value], lower_near[near_of_value]
-        far_segment = segment_of_value[far]
-        upper[far] = lower[far] = _cdf(family, values[far], shape[far_segment], scale[far_segment])
-        rank = np.arange(len(values)) - starts[segment_of_value] + 1.0
-        n = lengths[segment_of_value]
-        gap = np.maximum(rank / n - upper, lower - (rank - 1.0) / n)
-        ks = np.maximum.reduceat(np.nan_to_num(gap, nan=1.0), starts)
-    # Short gaps on different ticks (pooled windows) follow no single distribution function.
-    n = len(lengths)
-    low = np.full(n, np.inf)
-    high = np.full(n, -np.inf)
-    np.minimum.at(low, seg, d)
-    np.maximum.at(high, seg, d)
-    return np.where(high > low, np.nan, ks)
+        far_segment = grid.far_segment
+        upper[far] = lower[far] = _cdf(
+            family, grid.values[far], shape[far_segment], scale[far_segment]
+        )
+        gap = np.maximum(grid.ecdf_above - upper, lower - grid.ecdf_below)
+        ks = np.maximum.reduceat(np.nan_to_num(gap, nan=1.0), grid.starts)
+    return np.where(grid.mixed_ticks, np.nan, ks)

@@ -146,17 +146,22 @@ def bimodality(
     sds = np.array([max(sd_one / 2, sd_floor)] * 2)
     weights = np.array([0.5, 0.5])
     previous = -np.inf
+    # One row per component, each contiguous. The sums over the sample are sequential
+    # (a cumulative sum's last term): the order numpy adds a column of an (n, 2) array in,
+    # so the estimates do not depend on the layout.
     for _ in range(iterations):
         # the normal log-density written out: scipy's argument checks cost more than the maths
-        z = (x[:, None] - means) / sds
-        log_density = np.log(weights) - 0.5 * z * z - np.log(sds) - _HALF_LOG_2PI
-        total = np.logaddexp(log_density[:, 0], log_density[:, 1])
+        z = (x - means[:, None]) / sds[:, None]
+        log_density = np.log(weights)[:, None] - 0.5 * z * z - np.log(sds)[:, None] - _HALF_LOG_2PI
+        total = np.logaddexp(log_density[0], log_density[1])
         loglik_two = float(total.sum())
-        responsibility = np.exp(log_density - total[:, None])
-        mass = responsibility.sum(axis=0)
+        responsibility = np.exp(log_density - total)
+        mass = _sequential_sums(responsibility)
         weights = np.clip(mass / n, 1e-9, 1.0)
-        means = (responsibility * x[:, None]).sum(axis=0) / np.maximum(mass, 1e-300)
-        spread = (responsibility * (x[:, None] - means) ** 2).sum(axis=0) / np.maximum(mass, 1e-300)
+        means = _sequential_sums(responsibility * x) / np.maximum(mass, 1e-300)
+        spread = _sequential_sums(responsibility * (x - means[:, None]) ** 2) / np.maximum(
+            mass, 1e-300
+        )
         sds = np.maximum(np.sqrt(spread), sd_floor)
         if loglik_two - previous < tol * abs(loglik_two):
             break
@@ -177,6 +182,11 @@ def bimodality(
         n_modes,
         bool(bic_one - bic_two > margin and n_modes >= 2),
     )
+
+
+def _sequential_sums(rows: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Each row's sum, added left to right (not numpy's pairwise summation)."""
+    return np.cumsum(rows, axis=1)[:, -1]
 
 
 # --- correlation and latency regression --------------------------------------------------------

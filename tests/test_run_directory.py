@@ -17,12 +17,13 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 from typer.testing import CliRunner
 
 from pipeline import RunOptions, run_all
 from pipeline.cli import app
-from pipeline.rundir import KILL_AT_ENV, STAGING_DIR, UPSTREAM, RunDir
+from pipeline.rundir import KILL_AT_ENV, STAGING_DIR, UPSTREAM, RunDir, json_ready
 from pipeline.synthetic import ClientSpec, generate
 
 runner = CliRunner()
@@ -434,3 +435,34 @@ def test_a_failed_atomic_write_leaves_neither_file_nor_temporary(tmp_path: Path)
     with pytest.raises(OSError, match="disk went away"):
         write_atomic(tmp_path / "out.csv", fail)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_json_ready_rounds_and_converts_python_and_numpy_values_alike() -> None:
+    """Python's own types take the exact-type fast path, numpy scalars and subclasses the
+    general one: both give the same rounded values, as plain Python types."""
+
+    class Text(str):
+        pass
+
+    class Number(float):
+        pass
+
+    document = {
+        1: [1.23456789012345, np.float64(1.23456789012345), Number(1.23456789012345)],
+        "odd": (np.float32(0.1), float("nan"), np.nan, float("-inf"), -0.0, 5e-324),
+        "flags": [True, np.bool_(False), None],
+        "counts": [3, np.int64(3), 10**30],
+        "text": [Text("a"), "b"],
+        "nested": {"x": [[0.1 + 0.2]]},
+    }
+    ready = json_ready(document, 10)
+    assert ready == {
+        "1": [1.23456789, 1.23456789, 1.23456789],
+        "odd": [0.1000000015, None, None, None, -0.0, 5e-324],
+        "flags": [True, False, None],
+        "counts": [3, 3, 10**30],
+        "text": ["a", "b"],
+        "nested": {"x": [[0.3]]},
+    }
+    numbers = [*ready["1"], *ready["odd"], *ready["flags"], *ready["counts"]]
+    assert {type(v) for v in numbers} == {float, bool, int, type(None)}  # no numpy scalar

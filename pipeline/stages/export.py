@@ -120,7 +120,9 @@ def run(run_dir: RunDir, options: ExportOptions) -> ExportResult:
     clients = _nan_to_null(pq.read_table(run_dir.require(CLIENT_FITS, "fit"))).to_pylist()
     windows = _GroupedRows(run_dir.require(TRACE_WINDOWS, "aggregate"))
     fits = _GroupedRows(run_dir.require(WINDOW_FITS, "fit"), nan_to_null=True)
-    dists = _GroupedRows(run_dir.require(DISTRIBUTIONS, "aggregate"))
+    dists = _GroupedRows(
+        run_dir.require(DISTRIBUTIONS, "aggregate"), columns=("dataset_index", "field", "entry")
+    )
     layout = _Layout(window_s, int(meta["dataset_window_s"]), int(meta["reason_ratio_points"]))
 
     # Chunk numbers: per model, by request count (largest first), then client id.
@@ -209,15 +211,25 @@ class _Layout:
 class _GroupedRows:
     """Rows of a Parquet file sorted by (category, model, client_id), one group at a time.
 
-    `take(key)` returns the group's columns (name -> list); keys must be asked for in file
-    order, and groups nobody asks for are skipped. Only one batch is held at a time.
+    `take(key)` returns the group's columns (name -> list; only `columns` when given); keys
+    must be asked for in file order, and groups nobody asks for are skipped. Only one batch
+    is held at a time, and only the asked-for columns become Python objects.
     """
 
     KEYS = ("category", "model", "client_id")
 
-    def __init__(self, path: Path, *, nan_to_null: bool = False, batch_rows: int = 65536) -> None:
-        self._batches = pq.ParquetFile(path).iter_batches(batch_size=batch_rows)
+    def __init__(
+        self,
+        path: Path,
+        *,
+        nan_to_null: bool = False,
+        batch_rows: int = 65536,
+        columns: tuple[str, ...] | None = None,
+    ) -> None:
+        read = None if columns is None else list(dict.fromkeys((*self.KEYS, *columns)))
+        self._batches = pq.ParquetFile(path).iter_batches(batch_size=batch_rows, columns=read)
         self._nan_to_null = nan_to_null
+        self._wanted = columns
         self._columns: dict[str, list[Any]] = {}
         self._runs: list[tuple[tuple[Any, ...], int, int]] = []  # (key, start, end) per group
         self._run = 0
@@ -229,11 +241,13 @@ class _GroupedRows:
         table = pa.Table.from_batches([batch])
         if self._nan_to_null:
             table = _nan_to_null(table)
-        self._columns = {name: table.column(name).to_pylist() for name in table.column_names}
+        names = table.column_names if self._wanted is None else self._wanted
+        self._columns = {name: table.column(name).to_pylist() for name in names}
         starts = _group_starts(table, self.KEYS)
         ends = [*starts[1:], table.num_rows]
+        keys = [table.column(k) for k in self.KEYS]
         self._runs = [
-            (tuple(self._columns[k][start] for k in self.KEYS), start, end)
+            (tuple(column[start].as_py() for column in keys), start, end)
             for start, end in zip(starts, ends, strict=True)
         ]
         self._run = 0
@@ -248,8 +262,8 @@ class _GroupedRows:
             if run_key == key:
                 parts.append({n: c[start:end] for n, c in self._columns.items()})
             self._run += 1
-        if not parts:
-            return {}
+        if len(parts) <= 1:  # within one batch: its slices as they are
+            return parts[0] if parts else {}
         return {name: [v for part in parts for v in part[name]] for name in parts[0]}
 
 
@@ -347,7 +361,7 @@ def _literals(columns: dict[str, list[Any]]) -> dict[Any, dict[str, str]]:
     groups = zip(columns["dataset_index"], columns["field"], strict=True)
     start = 0
     for (dataset_index, field), run in itertools.groupby(groups):
-        end = start + sum(1 for _ in run)
+        end = start + len(list(run))
         result[dataset_index][field] = "{" + ", ".join(columns["entry"][start:end]) + "}"
         start = end
     return result

@@ -35,8 +35,12 @@ def lenient(value: Any) -> Any:
     if isinstance(value, Mapping):
         return _Lenient((key, lenient(item)) for key, item in value.items())
     if isinstance(value, list):
-        return [lenient(item) for item in value]
+        # curves are long lists of numbers: those are returned as they are without a call each
+        return [item if type(item) in _SCALARS else lenient(item) for item in value]
     return value
+
+
+_SCALARS = frozenset({float, int, str, bool, type(None)})
 
 
 def _available(part: Any) -> bool:

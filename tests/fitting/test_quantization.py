@@ -8,6 +8,7 @@ import pytest
 from fitting import fit_interarrivals
 from fitting.quantization import (
     Resolution,
+    _clock_sample,
     detect_resolution,
     fit_quantized_interarrivals,
     tick_probabilities,
@@ -178,3 +179,25 @@ def test_ties_enter_censored_not_at_a_floor() -> None:
     assert censored.fits["gamma"].params["a"][0] == pytest.approx(shape, rel=0.05)
     assert censored.better_of("gamma", "weibull_min")[0] == "gamma"
     assert abs(floored.fits["gamma"].params["a"][0] / shape - 1) > 0.2
+
+
+def test_subset_by_segment_runs_equals_the_masked_subset() -> None:
+    """The Newton search's subsets (ascending segments, gathered as runs of the sorted rows)
+    hold the same rows, in the same order and numbering, as masking every row does; the
+    fitted values are only bit-identical to the masked version if they do."""
+    rng = np.random.default_rng(11)
+    lengths = rng.integers(2, 40, 60)
+    values = np.concatenate([np.sort(np.floor(rng.exponential(40.0, n)) * 0.5) for n in lengths])
+    ticks = np.rint(values / 0.5)
+    segment = np.repeat(np.arange(len(lengths)), lengths)
+    sample, _, _ = _clock_sample(values, np.full(len(values), 0.5), ticks, segment, len(lengths))
+    assert len(sample.near_ticks) and len(sample.far_shift)  # both kinds of rows are exercised
+    for chosen in (np.arange(60), np.array([0, 5, 6, 59]), np.array([17]), np.arange(1, 60, 2)):
+        by_runs = sample.subset(chosen)
+        # a descending order takes the masking path; reversing again restores the numbering
+        masked = sample.subset(chosen[::-1]).subset(np.arange(len(chosen))[::-1])
+        for name in ("near_ticks", "near_counts", "near_segment", "near_resolution", "far_n"):
+            assert np.array_equal(getattr(by_runs, name), getattr(masked, name)), name
+        for name in ("far_sum", "far_max", "far_shift", "far_segment"):
+            assert np.array_equal(getattr(by_runs, name), getattr(masked, name)), name
+        assert by_runs.n_segments == len(chosen)

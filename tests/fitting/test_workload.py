@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 from scipy.stats import rankdata
 
 from fitting.workload import (
+    _sequential_sums,
     bimodality,
     correlation,
     fano_factors,
@@ -154,3 +155,14 @@ def test_load_bins_pool_the_429_share_per_decile_of_rate() -> None:
     assert share_by_load_bins([], [], []) == ()
     with pytest.raises(ValueError, match="same shape"):
         share_by_load_bins([1.0], [1, 2], [0, 0])
+
+
+def test_row_sums_add_left_to_right_as_numpy_adds_columns() -> None:
+    """bimodality's EM keeps its two components as rows and sums them left to right: the
+    same floats, bit for bit, as summing the columns of the (n, 2) array it used to hold
+    (numpy adds a C-ordered array's columns row by row, not pairwise)."""
+    rng = np.random.default_rng(3)
+    for n in (3, 10, 1_000, 20_000):
+        rows = rng.normal(size=(2, n)) * np.exp(rng.normal(size=(2, n)) * 6)
+        columns = np.ascontiguousarray(rows.T)
+        assert _sequential_sums(rows).tobytes() == columns.sum(axis=0).tobytes()
