@@ -71,12 +71,29 @@ class Topic:
         return f"summary_{self.name}"
 
 
-def merge_inputs(topic: Topic) -> list[str]:
-    """The topics whose parts `topic`'s merge reads (its own first), from its `inputs:` header."""
+def merge_inputs(topic: Topic, prefix: str = "parts_") -> list[str]:
+    """The topics whose parts (`parts_`) or merged summaries (`summary_`) `topic`'s merge
+    reads, from its `inputs:` header."""
     text, _declared = sqlrun.load_sql(topic.merge_query)
     header = _INPUTS_HEADER.search(text)
     tables = [t.strip() for t in header.group(1).split(",")] if header else []
-    return [t.removeprefix("parts_") for t in tables if t.startswith("parts_")]
+    return [t.removeprefix(prefix) for t in tables if t.startswith(prefix)]
+
+
+def merge_order(chosen: Iterable[Topic]) -> list[Topic]:
+    """`chosen` in an order where a merge that reads another topic's merged summary runs
+    after that topic's merge (name order otherwise)."""
+    pending = sorted(chosen, key=lambda t: t.name)
+    done: list[Topic] = []
+    while pending:
+        ready = [t for t in pending if set(merge_inputs(t, "summary_")) <= {d.name for d in done}]
+        if not ready:
+            raise QueryError(
+                f"summary merges read each other's results in a cycle: {[t.name for t in pending]}"
+            )
+        done.append(ready[0])
+        pending.remove(ready[0])
+    return done
 
 
 def with_dependencies(selected: Iterable[Topic]) -> list[Topic]:
@@ -84,7 +101,8 @@ def with_dependencies(selected: Iterable[Topic]) -> list[Topic]:
     wanted = {t.name for t in selected}
     pending = list(wanted)
     while pending:
-        for name in merge_inputs(Topic(pending.pop())):
+        topic = Topic(pending.pop())
+        for name in merge_inputs(topic) + merge_inputs(topic, "summary_"):
             if name not in wanted:
                 wanted.add(name)
                 pending.append(name)
@@ -311,11 +329,13 @@ def merge(
                 hint="Summarise every part with every topic before merging.",
             )
     files = {}
-    for topic in chosen:
+    for topic in merge_order(chosen):
         out = directory / f"{topic.name}.parquet"
         # the merge binds the parameters its parts were summarised with (checked equal above)
         used = bound_params(topic.merge_query, records[topic.name][0][1]["params"], topic.name)
         write_exact(con, sqlrun.query(con, topic.merge_query, used), out)
+        # a later merge may read this one's result
+        con.read_parquet(str(out)).create_view(topic.merged_view, replace=True)
         files[topic.name] = out
     n_requests = sum(ranges.values())
     all_params: dict[str, Any] = {}

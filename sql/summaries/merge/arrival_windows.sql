@@ -1,22 +1,12 @@
 -- arrival_windows
 -- grain:    one row per (category, model, client_id, window_index) with requests
--- inputs:   parts_arrival_windows, parts_arrival_times
+-- inputs:   parts_arrival_windows, summary_arrival_times
 -- params:   (none)
 -- The window's gaps are the differences of consecutive arrivals of its merged arrival list
--- (parts are disjoint in time, so the gap a part boundary cuts is among them): from them the
--- exact integer count, sums, ties and smallest positive gap one pass sees.
-with arrivals as (
-    select
-        category,
-        model,
-        client_id,
-        window_index,
-        list_sort(flatten(list(arrival_us))) as arrival_us
-    from parts_arrival_times
-    group by category, model, client_id, window_index
-),
-
-gaps as (
+-- (summary_arrival_times, merged first; parts are disjoint in time, so the gap a part
+-- boundary cuts is among them): from them the exact integer count, sums, ties and smallest
+-- positive gap one pass sees.
+with gaps as (
     select
         category,
         model,
@@ -24,7 +14,7 @@ gaps as (
         window_index,
         -- element i + 1 minus element i
         unnest(list_transform(arrival_us[2:], lambda x, i: x - arrival_us[i])) as iat_us
-    from arrivals
+    from summary_arrival_times
 ),
 
 gap_sums as (
