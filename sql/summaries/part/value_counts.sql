@@ -28,7 +28,13 @@ with fields as (
         case when audio_count > 0 then audio_tokens / audio_count end as audio_tokens_per_item,
         case when video_count > 0 then video_tokens / video_count end as video_tokens_per_item
     from part_requests
-    where is_success
+    where
+        is_success
+        -- only requests with a value to count (most logs have none of these fields)
+        and (
+            reason_tokens is not null or ttft_ms is not null or e2e_ms is not null
+            or image_count > 0 or audio_count > 0 or video_count > 0
+        )
 ),
 
 -- one scan; UNPIVOT leaves the NULL values out
