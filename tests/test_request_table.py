@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 from pathlib import Path
 
 import duckdb
@@ -82,6 +83,14 @@ def test_one_sorted_file_per_utc_day_with_only_accepted_unique_rows(tmp_path: Pa
         assert all(start <= r[2] < start + 86_400_000_000 for r in rows), day
     ids = {day: [r[0] for r in _rows(path, "request_id")] for day, path in days}
     assert ids == {DAY3: ["r2", "r6", "r4", "r5"], DAY4: ["r3", "r8", "r1"]}
+    manifest = json.loads(run_dir.manifest_path.read_text(encoding="utf-8"))
+    assert manifest["stages"]["ingest"]["request_table"] == {
+        "format": "servechar.requests/2",
+        "days": ["2025-03-03", "2025-03-04"],
+    }
+    # the checked rows were scratch: nothing of them is left, and no other ingest artefact
+    assert not (run_dir.temp_dir / ingest.STAGED_PARTS).exists()
+    assert sorted(p.name for p in run_dir.path("ingest").iterdir()) == ["identity.json", "requests"]
 
 
 def test_columns_and_types_are_the_contracts_also_without_rows(tmp_path: Path) -> None:
@@ -166,3 +175,4 @@ def test_a_failed_ingest_leaves_the_previous_table_whole(tmp_path: Path) -> None
         _ingest(out, [log, cut])
     assert _digests(run_dir) == before
     assert run_dir.is_current("ingest")
+    assert not (run_dir.temp_dir / ingest.STAGED_PARTS).exists()

@@ -112,7 +112,7 @@ def run(
     run_dir.root.mkdir(parents=True, exist_ok=True)
 
     parts = run_dir.temp_dir / STAGED_PARTS
-    shutil.rmtree(parts, ignore_errors=True)  # a killed run's
+    shutil.rmtree(parts, ignore_errors=True)  # what a killed run left
     parts.mkdir(parents=True)
     con = connect(run_dir, engine, options.tz)
     try:
@@ -390,8 +390,9 @@ def request_days(run_dir: RunDir) -> list[tuple[dt.date, Path]]:
     """The request table's days and their files, in day order (contract requests@2).
 
     Each file holds the accepted requests that arrived on that UTC day, sorted by model,
-    client_id, arrival_us (then file_index, source_row); read one with `read_parquet(path)`,
-    or the whole table with `open_requests`.
+    client_id, arrival_us (then file_index, source_row); read one with
+    `read_parquet(path, hive_partitioning=False)` (else DuckDB adds a `day` column from the
+    directory name), some or all of them with `open_requests`.
     """
     table = run_dir.require(REQUESTS, "ingest")
     found = []
