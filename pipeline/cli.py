@@ -642,6 +642,108 @@ def report(
     echo_paths(result.path)
 
 
+StoreArg = Annotated[
+    Path, typer.Argument(help="Refresh store: days, dumps and versions (docs/refresh.md).")
+]
+
+
+@app.command()
+def refresh(
+    store: StoreArg,
+    inputs: Annotated[
+        list[str], typer.Argument(help="The new dump: log files, globs or directories.")
+    ],
+    days: Annotated[
+        int, typer.Option("--days", help="Days in a version, ending at the latest day with data.")
+    ] = 14,
+    column_map: MapOpt = None,
+    map_file: MapFileOpt = None,
+    time_unit: TimeUnitOpt = None,
+    tz: TzOpt = "UTC",
+    model: ModelOpt = None,
+    category: CategoryOpt = None,
+    max_reject_fraction: MaxRejectOpt = 0.05,
+    preset: PresetOpt = None,
+    client_key: ClientKeyOpt = None,
+    ambiguous: AmbiguousOpt = "reject",
+    window: WindowOpt = 600,
+    dataset_window: DatasetWindowOpt = 21600,
+    min_requests: MinRequestsOpt = 10,
+    anonymize: AnonymizeOpt = False,
+    salt: SaltOpt = None,
+    top_clients: TopClientsOpt = 10,
+    sample_cap: SampleCapOpt = 200_000,
+    seed: SeedOpt = 0,
+    threads: ThreadsOpt = None,
+    memory_limit: MemoryOpt = "2GB",
+    quiet: QuietOpt = False,
+    debug: DebugOpt = False,
+) -> None:
+    """Add a new dump to STORE and publish a version of the last --days days as STORE/latest."""
+    from pipeline import refresh as refresh_module
+
+    with reported_errors(debug):
+        options = RunOptions(
+            ingest=_ingest_options(
+                column_map,
+                map_file,
+                time_unit,
+                tz,
+                model,
+                category,
+                max_reject_fraction,
+                preset,
+                client_key,
+                ambiguous,
+            ),
+            aggregate=_aggregate_options(window, dataset_window, None, 366.0),
+            fit=validated(FitOptions, min_requests=min_requests),
+            export=validated(ExportOptions, anonymize=anonymize, salt=salt),
+            characterize=validated(
+                CharacterizeOptions, top_clients=top_clients, sample_cap=sample_cap, seed=seed
+            ),
+            engine=_engine_options(threads, memory_limit),
+        )
+        with stage_progress(STAGES, quiet=quiet) as on_stage:
+            result = refresh_module.refresh(store, inputs, options, days=days, on_stage=on_stage)
+    if result.redelivered:
+        typer.echo(
+            f"dump {result.dump[:12]} is already in the store: nothing added", err=True
+        )
+    else:
+        typer.echo(
+            f"dump {result.dump[:12]}: days changed {', '.join(result.changed_days) or 'none'}",
+            err=True,
+        )
+    if result.version is None:
+        typer.echo(f"{store / 'latest'} is current: no new version", err=True)
+        return
+    typer.echo(
+        f"version {result.version.name}: {len(result.days)} days "
+        f"({result.days[0]} .. {result.days[-1]}), {result.reused_parts} day summaries reused",
+        err=True,
+    )
+    echo_paths(result.version)
+
+
+@app.command()
+def prune(
+    store: StoreArg,
+    keep_days: Annotated[
+        int, typer.Option("--keep-days", help="Days kept, ending at the latest day with data.")
+    ],
+    debug: DebugOpt = False,
+) -> None:
+    """Remove STORE's days older than --keep-days (versions stay intact)."""
+    from pipeline import refresh as refresh_module
+
+    with reported_errors(debug):
+        result = refresh_module.prune(store, keep_days)
+    typer.echo(
+        f"removed {len(result.removed_days)} days, kept {len(result.kept_days)}", err=True
+    )
+
+
 # click's exception classes (vendored inside typer from 0.2x, click's own before)
 _CLICK_ERROR = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")
 _USAGE_ERROR = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "UsageError")

@@ -1,0 +1,192 @@
+"""`servechar refresh` and `prune`: a store of days updated dump by dump, versions published.
+
+Ground truth: a seeded log of five UTC days, delivered as dumps (two days in one dump, late rows
+of an older day, the same requests logged again by another dump, a dump delivered twice). Each
+version must be, byte for byte, what `servechar run` gives over the same rows in one go.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from datetime import timedelta
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from pipeline import RunOptions, run_all
+from pipeline.refresh import LATEST, prune, refresh, stored_days
+from pipeline.rundir import KILL_AT_ENV
+from pipeline.synthetic import START, ClientSpec, generate
+
+N_DAYS = 5
+SPECS = [
+    ClientSpec("c1", "m-a", rate_rps=0.012),
+    ClientSpec("c2", "m-a", rate_rps=0.006, shape=0.5),
+    ClientSpec("c3", "m-r", category="reason", rate_rps=0.008),
+]
+
+
+def _day(log: pl.DataFrame, day: int) -> pl.DataFrame:
+    lo = START + timedelta(days=day)
+    stamp = pl.col("timestamp").str.to_datetime(time_zone="UTC")
+    return log.filter((stamp >= lo) & (stamp < lo + timedelta(days=1)))
+
+
+def _shifted(rows: pl.DataFrame, seconds: int) -> pl.DataFrame:
+    stamp = pl.col("timestamp").str.to_datetime(time_zone="UTC") + timedelta(seconds=seconds)
+    return rows.with_columns(stamp.dt.strftime("%Y-%m-%dT%H:%M:%S%.6fZ").alias("timestamp"))
+
+
+@pytest.fixture(scope="module")
+def dumps(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """a: days 0 and most of day 1; b: day 2, plus rows of day 1 logged again (the same
+    requests: copies, later retries that lose, one earlier record that wins); c: the late rest
+    of day 1; e: days 3 and 4."""
+    folder = tmp_path_factory.mktemp("dumps")
+    log = generate(SPECS, duration_s=N_DAYS * 86_400, seed=11)
+    day1 = _day(log, 1)
+    late = day1.filter(pl.int_range(pl.len()) % 10 == 3)
+    on_time = day1.filter(pl.int_range(pl.len()) % 10 != 3)
+    copies = on_time.head(40)
+    retries = _shifted(on_time.slice(100, 5), 3_600)  # same ids, an hour later: duplicates
+    earlier = _shifted(on_time.slice(200, 1), -60)  # same id a minute earlier: replaces it
+    files = {
+        "a": pl.concat([_day(log, 0), on_time]),
+        "b": pl.concat([_day(log, 2), copies, retries, earlier]),
+        "c": late,
+        "e": pl.concat([_day(log, 3), _day(log, 4)]),
+    }
+    paths = {}
+    for name, frame in files.items():
+        paths[name] = folder / f"dump-{name}.csv"
+        frame.write_csv(paths[name])
+    return paths
+
+
+def _options() -> RunOptions:
+    return RunOptions()
+
+
+@pytest.fixture(scope="module")
+def store(dumps: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Refreshed with a, b, c, then c again (re-delivered under another name)."""
+    root = tmp_path_factory.mktemp("refresh") / "store"
+    refresh(root, [str(dumps["a"])], _options())
+    refresh(root, [str(dumps["b"])], _options())
+    refresh(root, [str(dumps["c"])], _options())
+    return root
+
+
+@pytest.fixture(scope="module")
+def one_go(dumps: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("one-go") / "run"
+    run_all([str(dumps[n]) for n in "abc"], out, _options())
+    return out
+
+
+def _tree_bytes(root: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def _assert_same_outputs(version: Path, reference: Path, *, stats: bool = True) -> None:
+    assert _tree_bytes(version / "profiles") == _tree_bytes(reference / "profiles")
+    assert (version / "fits.json").read_bytes() == (reference / "fits.json").read_bytes()
+    if stats:
+        assert (version / "stats.json").read_bytes() == (reference / "stats.json").read_bytes()
+
+
+def test_version_equals_one_run_over_the_same_rows(store: Path, one_go: Path) -> None:
+    latest = store / LATEST
+    assert latest.is_symlink()
+    assert os.readlink(latest) == "versions/3"
+    _assert_same_outputs(latest, one_go)
+    account = json.loads((latest / "summary.json").read_text())
+    reference = json.loads((one_go / "summary.json").read_text())
+    for key in ("rows_read", "rows_accepted", "rows_rejected", "rejects_by_reason"):
+        assert account[key] == reference[key], key
+    assert account["rows_outside_span"] == 0
+
+
+def test_late_rows_update_their_day_and_lineage_is_recorded(store: Path) -> None:
+    version = store / "versions" / "3"
+    lineage = json.loads((version / "manifest.json").read_text())["stages"]["refresh"]
+    assert lineage["changed_days"] == ["2025-03-04"]  # the late rows' day only
+    assert lineage["replaced"] == "versions/2"
+    assert lineage["days"] == ["2025-03-03", "2025-03-04", "2025-03-05"]
+    assert [len(d["files"]) for d in lineage["dumps"]] == [1, 1, 1]
+    assert sum(d["rows_read"] for d in lineage["dumps"]) == json.loads(
+        (version / "summary.json").read_text()
+    )["rows_read"]
+    # the two unchanged days' summaries came from the store, every topic of them
+    reused = lineage["reused_parts"]
+    assert sorted(reused) == ["2025-03-03", "2025-03-05"]
+    assert all(len(topics) == 6 for topics in reused.values())
+    assert stored_days(store) == ["2025-03-03", "2025-03-04", "2025-03-05"]
+
+
+def test_redelivered_dump_changes_nothing(store: Path, dumps: dict[str, Path], tmp_path) -> None:
+    again = tmp_path / "renamed.csv"
+    shutil.copyfile(dumps["c"], again)
+    before = _tree_bytes(store / "days")
+    result = refresh(store, [str(again)], _options())
+    assert result.redelivered and result.version is None and result.changed_days == ()
+    assert _tree_bytes(store / "days") == before
+    assert os.readlink(store / LATEST) == "versions/3"
+    completed = subprocess.run(
+        [sys.executable, "-m", "pipeline", "refresh", str(store), str(again), "--quiet"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr
+    assert "already in the store: nothing added" in completed.stderr
+
+
+def test_span_moves_recomputes_exactly_and_kill_leaves_latest(
+    store: Path, dumps: dict[str, Path], tmp_path: Path
+) -> None:
+    """Days 3 and 4 arrive with --days 3: the span (and the origin, and the first arrival of
+    each model) moves. A refresh killed while building the version leaves `latest`; the next
+    one publishes a version equal to one run over the span's rows."""
+    moved = tmp_path / "store"
+    shutil.copytree(store, moved, symlinks=True)
+    env = {**os.environ, KILL_AT_ENV: "fit:publish"}
+    command = [sys.executable, "-m", "pipeline", "refresh", str(moved), str(dumps["e"])]
+    killed = subprocess.run([*command, "--days", "3", "--quiet"], env=env, check=False)
+    assert killed.returncode == -9
+    assert os.readlink(moved / LATEST) == "versions/3"
+    assert (moved / LATEST / "stats.json").read_bytes() == (store / LATEST / "stats.json").read_bytes()
+
+    result = refresh(moved, [str(dumps["e"])], _options(), days=3)
+    assert result.redelivered  # the killed refresh had already stored the dump's days
+    assert result.days == ("2025-03-05", "2025-03-06", "2025-03-07")
+    assert os.readlink(moved / LATEST) == "versions/4"  # the unfinished one was removed
+
+    span_rows = tmp_path / "span.csv"
+    frames = [pl.read_csv(dumps[n]) for n in "abce"]
+    stamp = pl.col("timestamp").str.to_datetime(time_zone="UTC")
+    pl.concat(frames).filter(stamp >= START + timedelta(days=2)).write_csv(span_rows)
+    reference = tmp_path / "reference"
+    run_all([str(span_rows)], reference, _options())
+    # rows_read counts the whole dumps in a version (docs/refresh.md), so compare the rest
+    _assert_same_outputs(moved / LATEST, reference, stats=False)
+    ours = json.loads((moved / LATEST / "stats.json").read_text())
+    theirs = json.loads((reference / "stats.json").read_text())
+    for key in ("rows_read", "rows_accepted", "rows_rejected", "rejects_by_reason"):
+        ours["overview"].pop(key), theirs["overview"].pop(key)
+    assert ours == theirs
+    reused = json.loads((moved / LATEST / "manifest.json").read_text())["stages"]["refresh"][
+        "reused_parts"
+    ]
+    # the origin moved by whole days: the origin-indexed topics of the old day were shifted
+    assert {"arrival_times", "arrival_windows", "length_values"} <= set(reused["2025-03-05"])
+
+    pruned = prune(moved, keep_days=3)
+    assert pruned.removed_days == ("2025-03-03", "2025-03-04")
+    assert stored_days(moved) == ["2025-03-05", "2025-03-06", "2025-03-07"]
+    assert (moved / "versions" / "3" / "stats.json").is_file()  # versions stay intact
