@@ -233,8 +233,11 @@ def load_part(con: duckdb.DuckDBPyConnection, part: PartRange, *, as_view: bool 
 
 
 def _drop_part_requests(con: duckdb.DuckDBPyConnection) -> None:
-    con.execute("drop table if exists part_requests")
-    con.execute("drop view if exists part_requests")
+    found = con.execute(
+        "select table_type from information_schema.tables where table_name = ?", [PART_TABLE]
+    ).fetchall()
+    for (kind,) in found:
+        con.execute(f"drop {'view' if kind == 'VIEW' else 'table'} {PART_TABLE}")
 
 
 ORIGIN_INDEXED: dict[str, dict[str, str]] = {
