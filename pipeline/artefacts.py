@@ -20,6 +20,10 @@ VALIDATION = "validation.json"
 WHATIF = "whatif.json"
 ANOMALIES = "anomalies.json"  # optional; the report's key findings quote its events
 
+# --- in the output directory of `servechar diff OLD NEW --out D` ---------------------------------
+DIFF_JSON = "diff.json"
+DIFF_HTML = "diff.html"
+
 # --- inside the stages' directories --------------------------------------------------------------
 REQUESTS = "ingest/requests"  # the request table: one `day=YYYY-MM-DD/` directory per UTC day
 REQUESTS_DAY_FILE = "part-0.parquet"  # the one file of each day directory
@@ -41,3 +45,4 @@ FITS_FORMAT = "servechar.fits/1"
 STATS_FORMAT = "servechar.stats/1"
 VALIDATION_FORMAT = "servechar.validation/1"
 WHATIF_FORMAT = "servechar.whatif/1"
+DIFF_FORMAT = "servechar.diff/1"

@@ -25,8 +25,8 @@ from pipeline.config import (
     validated,
 )
 from pipeline.errors import OUT_OF_MEMORY_HINT, PipelineError
-from pipeline.progress import print_run_summary, stage_progress
-from pipeline.rundir import RunDir
+from pipeline.progress import diff_summary, print_run_summary, print_table, stage_progress
+from pipeline.rundir import RunDir, disk_errors
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -707,9 +707,7 @@ def refresh(
         with stage_progress(STAGES, quiet=quiet) as on_stage:
             result = refresh_module.refresh(store, inputs, options, days=days, on_stage=on_stage)
     if result.redelivered:
-        typer.echo(
-            f"dump {result.dump[:12]} is already in the store: nothing added", err=True
-        )
+        typer.echo(f"dump {result.dump[:12]} is already in the store: nothing added", err=True)
     else:
         typer.echo(
             f"dump {result.dump[:12]}: days changed {', '.join(result.changed_days) or 'none'}",
@@ -739,9 +737,76 @@ def prune(
 
     with reported_errors(debug):
         result = refresh_module.prune(store, keep_days)
-    typer.echo(
-        f"removed {len(result.removed_days)} days, kept {len(result.kept_days)}", err=True
-    )
+    typer.echo(f"removed {len(result.removed_days)} days, kept {len(result.kept_days)}", err=True)
+
+
+MATERIAL_EXIT_STATUS = 3
+"""`servechar diff --fail-on material` exits with this when anything is material."""
+
+
+@app.command()
+def diff(
+    old: Annotated[Path, typer.Argument(help="The earlier run directory.", show_default=False)],
+    new: Annotated[Path, typer.Argument(help="The later run directory.", show_default=False)],
+    out: Annotated[
+        Path, typer.Option("--out", "-o", help="Directory for diff.json and diff.html.")
+    ] = Path("diff"),
+    fail_on: Annotated[
+        str,
+        typer.Option("--fail-on", help="never, or material: exit with status 3 when anything is."),
+    ] = "never",
+    alpha: Annotated[
+        float, typer.Option("--alpha", help="Significance level of the BH-corrected q-values.")
+    ] = 0.05,
+    rate_threshold: Annotated[
+        float,
+        typer.Option("--rate-threshold", help="Material rate or daily-profile change (0.2: 20 %)."),
+    ] = 0.2,
+    cv_threshold: Annotated[
+        float, typer.Option("--cv-threshold", help="Material CV or pattern change (0.2: 20 %).")
+    ] = 0.2,
+    median_threshold: Annotated[
+        float,
+        typer.Option("--median-threshold", help="Material shift of a median length (0.1: 10 %)."),
+    ] = 0.1,
+    ks_threshold: Annotated[
+        float, typer.Option("--ks-threshold", help="Material KS distance of a distribution.")
+    ] = 0.05,
+    min_client_share: Annotated[
+        float,
+        typer.Option(
+            "--min-client-share", help="A new or gone client is material from this model share."
+        ),
+    ] = 0.01,
+    quiet: QuietOpt = False,
+    debug: DebugOpt = False,
+) -> None:
+    """Compare two run directories: what changed, and is it material (diff.json, diff.html)."""
+    from pipeline.diff import DiffOptions, diff_runs
+    from pipeline.errors import ConfigError
+
+    with reported_errors(debug):
+        if fail_on not in ("never", "material"):
+            raise ConfigError(
+                f"--fail-on must be never or material (got {fail_on!r})",
+                hint="--fail-on material exits with status 3 when anything is material.",
+            )
+        options = validated(
+            DiffOptions,
+            alpha=alpha,
+            rate_threshold=rate_threshold,
+            cv_threshold=cv_threshold,
+            median_threshold=median_threshold,
+            ks_threshold=ks_threshold,
+            min_client_share=min_client_share,
+        )
+        with stage_progress(["diff"], quiet=quiet), disk_errors(out):
+            result = diff_runs(old, new, out, options)
+    if not quiet:
+        print_table(diff_summary(result))
+    echo_paths(result.json_path, result.html_path)
+    if fail_on == "material" and result.material:
+        raise typer.Exit(MATERIAL_EXIT_STATUS)
 
 
 # click's exception classes (vendored inside typer from 0.2x, click's own before)

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Sequence
 
     from pipeline import RunResult
+    from pipeline.diff import DiffResult
 
 
 def stderr_console() -> Console:
@@ -65,10 +66,15 @@ def stage_progress(stages: Sequence[str], *, quiet: bool) -> Iterator[Callable[[
 
 
 def print_run_summary(result: RunResult) -> None:
-    """The summary table on stderr, without the padding rich leaves at the ends of lines."""
+    """The summary table on stderr."""
+    print_table(run_summary(result))
+
+
+def print_table(table: Table) -> None:
+    """A table on stderr, without the padding rich leaves at the ends of lines."""
     console = stderr_console()
     with console.capture() as captured:
-        console.print(run_summary(result))
+        console.print(table)
     lines = captured.get().splitlines()
     sys.stderr.write("".join(line.rstrip() + "\n" for line in lines))
     sys.stderr.flush()
@@ -105,4 +111,32 @@ def run_summary(result: RunResult) -> Table:
         ", ".join(f"{stage} {seconds:.1f}" for stage, seconds in result.seconds.items()),
     )
     table.add_row("report", "", str(result.report.path))
+    return table
+
+
+def diff_summary(result: DiffResult) -> Table:
+    """The short table `servechar diff` ends with: each model's verdict and the clients that
+    drive it. Names come from the logs: they are rich Text, never read as markup."""
+    from rich.text import Text
+
+    verdict = result.document["verdict"]
+    table = Table(box=None, pad_edge=False, title=None)
+    for column in ("model", "status", "material", "driven by"):
+        table.add_column(column, style="bold" if column == "model" else None)
+    for model in verdict["models"]:
+        table.add_row(
+            Text(model["model"]),
+            model["status"],
+            "yes" if model["material"] else "no",
+            Text(", ".join(model["drivers"][:5]) + (" ..." if len(model["drivers"]) > 5 else "")),
+        )
+    counts = result.counts
+    table.add_row(
+        "clients",
+        "",
+        "",
+        f"{counts['new']} new, {counts['gone']} gone, {counts['changed']} changed, "
+        f"{counts['unchanged']} unchanged",
+    )
+    table.add_row("verdict", "", "yes" if result.material else "no", "")
     return table
