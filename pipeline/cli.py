@@ -718,7 +718,14 @@ def refresh(
         return
     typer.echo(
         f"version {result.version.name}: {len(result.days)} days "
-        f"({result.days[0]} .. {result.days[-1]}), {result.reused_parts} day summaries reused",
+        f"({result.days[0]} .. {result.days[-1]}), {result.reused_parts} day summaries reused"
+        + (
+            ""
+            if result.diff_material is None
+            else f"; against the version it replaced: "
+            f"{'material changes' if result.diff_material else 'no material change'} "
+            f"(see {result.version / 'diff' / 'diff.html'})"
+        ),
         err=True,
     )
     echo_paths(result.version)

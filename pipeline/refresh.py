@@ -62,6 +62,7 @@ SUMMARIES_SOURCE = "source.json"  # which rows those summaries were computed fro
 COMMIT = ".commit"  # a finished, not yet applied update of the store (rolled forward)
 COMMIT_NEW = ".commit.new"  # an update being prepared (discarded when found)
 SCRATCH = ".scratch"
+DIFF_DIR = "diff"  # in a version: diff.json/diff.html against the version it replaced
 MOVES = "moves.json"
 _EPOCH = dt.date(1970, 1, 1)
 _VERSION_NAME = re.compile(r"[0-9]+")
@@ -76,6 +77,7 @@ class RefreshResult:
     redelivered: bool  # the dump was already in the store: nothing of it was added
     changed_days: tuple[str, ...]  # days whose rows the dump changed
     version: Path | None  # the version published, None when nothing changed
+    diff_material: bool | None  # the diff against the replaced version (None: no diff)
     days: tuple[str, ...]  # the version's days
     reused_parts: int  # day summaries (topic x day) taken from the store
     run: RunResult | None
@@ -115,7 +117,7 @@ def refresh(
             state = _read_state(root, options)
         latest = latest_version(root)
         if latest is not None and _generation_of(latest) == state["generation"]:
-            return RefreshResult(root, dump, redelivered, changed, None, (), 0, None)
+            return RefreshResult(root, dump, redelivered, changed, None, None, (), 0, None)
         return _publish_version(root, state, dump, redelivered, changed, options, days, on_stage)
 
 
@@ -405,6 +407,12 @@ def _publish_version(
         manifest = json.loads(run_dir.manifest_path.read_text(encoding="utf-8"))
         reused = manifest["stages"]["aggregate"].get("reused_parts", {})
         _keep_day_summaries(root, run_dir, span)
+        verdict = None
+        if previous is not None:  # what changed since the version this one replaces
+            from pipeline.diff import diff_runs
+
+            found = diff_runs(previous, out, out / DIFF_DIR)
+            verdict = {"material": found.material, "clients": found.counts}
         run_dir.update_manifest(
             "refresh",
             {
@@ -415,13 +423,17 @@ def _publish_version(
                 "dump_of_this_refresh": {"sha256": dump, "redelivered": redelivered},
                 "changed_days": list(changed),
                 "replaced": f"{VERSIONS}/{previous.name}" if previous else None,
+                "diff": None if verdict is None else {"path": DIFF_DIR, **verdict},
                 "reused_parts": reused,
             },
         )
     _fault_point("refresh:switch")
     _switch_latest(root, number)
     n_reused = sum(len(t) for t in reused.values())
-    return RefreshResult(root, dump, redelivered, changed, out, tuple(span), n_reused, result)
+    material = None if verdict is None else verdict["material"]
+    return RefreshResult(
+        root, dump, redelivered, changed, out, material, tuple(span), n_reused, result
+    )
 
 
 def _switch_latest(root: Path, number: int) -> None:

@@ -117,6 +117,12 @@ def test_late_rows_update_their_day_and_lineage_is_recorded(store: Path) -> None
     lineage = json.loads((version / "manifest.json").read_text())["stages"]["refresh"]
     assert lineage["changed_days"] == ["2025-03-04"]  # the late rows' day only
     assert lineage["replaced"] == "versions/2"
+    # what changed since the replaced version: servechar diff's files, inside the version
+    diff = json.loads((version / "diff" / "diff.json").read_text())
+    assert diff["format"] == "servechar.diff/1"
+    assert lineage["diff"]["path"] == "diff" and (version / "diff" / "diff.html").is_file()
+    assert lineage["diff"]["material"] is diff["verdict"]["material"]
+    assert not (store / "versions" / "1" / "diff").exists()  # the first replaced nothing
     assert lineage["days"] == ["2025-03-03", "2025-03-04", "2025-03-05"]
     assert [len(d["files"]) for d in lineage["dumps"]] == [1, 1, 1]
     assert sum(d["rows_read"] for d in lineage["dumps"]) == json.loads(
