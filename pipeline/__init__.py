@@ -112,9 +112,11 @@ def _run_stages(
 
     ingested = timed(
         "ingest",
-        lambda: ingest_step(run_dir)
-        if ingest_step
-        else ingest.run(run_dir, inputs, options.ingest, options.engine),
+        lambda: (
+            ingest_step(run_dir)
+            if ingest_step
+            else ingest.run(run_dir, inputs, options.ingest, options.engine)
+        ),
     )
     aggregated = timed(
         "aggregate",

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pipeline import RunOptions, _run_stages
+from pipeline import RunOptions, _run_stages, sqlrun
 from pipeline.artefacts import IDENTITY, REJECTS, REQUESTS, REQUESTS_DAY_FILE, REQUESTS_FORMAT
 from pipeline.artefacts import SUMMARY as SUMMARY_NAME
 from pipeline.errors import ConfigError, InputError
@@ -41,8 +41,6 @@ from pipeline.sources import resolve_inputs
 
 if TYPE_CHECKING:
     from collections.abc import Callable
-
-    import duckdb
 
     from pipeline import RunResult
     from pipeline.stages.ingest import IngestResult
@@ -240,8 +238,6 @@ def _absorb(
             con.read_parquet(files).create_view("stored")
         else:
             con.table("incoming").limit(0).create_view("stored")
-        from pipeline import sqlrun
-
         sqlrun.query(con, "refresh/rivals").to_table("losers")
         accepted_by_day = {
             _iso(number): n
@@ -670,4 +666,3 @@ def _iso(day_number: int) -> str:
 
 def _day_number(day: str) -> int:
     return (dt.date.fromisoformat(day) - _EPOCH).days
-

@@ -68,6 +68,10 @@ def dumps(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     return paths
 
 
+def _refresh_command(store: Path, dump: Path) -> list[str]:
+    return [sys.executable, "-m", "pipeline", "refresh", str(store), str(dump), "-q"]
+
+
 def _options() -> RunOptions:
     return RunOptions()
 
@@ -90,7 +94,9 @@ def one_go(dumps: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> 
 
 
 def _tree_bytes(root: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()
+    }
 
 
 def _assert_same_outputs(version: Path, reference: Path, *, stats: bool = True) -> None:
@@ -125,9 +131,10 @@ def test_late_rows_update_their_day_and_lineage_is_recorded(store: Path) -> None
     assert not (store / "versions" / "1" / "diff").exists()  # the first replaced nothing
     assert lineage["days"] == ["2025-03-03", "2025-03-04", "2025-03-05"]
     assert [len(d["files"]) for d in lineage["dumps"]] == [1, 1, 1]
-    assert sum(d["rows_read"] for d in lineage["dumps"]) == json.loads(
-        (version / "summary.json").read_text()
-    )["rows_read"]
+    assert (
+        sum(d["rows_read"] for d in lineage["dumps"])
+        == json.loads((version / "summary.json").read_text())["rows_read"]
+    )
     # the two unchanged days' summaries came from the store, every topic of them
     reused = lineage["reused_parts"]
     assert sorted(reused) == ["2025-03-03", "2025-03-05"]
@@ -166,7 +173,9 @@ def test_span_moves_recomputes_exactly_and_kill_leaves_latest(
     killed = subprocess.run([*command, "--days", "3", "--quiet"], env=env, check=False)
     assert killed.returncode == -9
     assert os.readlink(moved / LATEST) == "versions/3"
-    assert (moved / LATEST / "stats.json").read_bytes() == (store / LATEST / "stats.json").read_bytes()
+    assert (moved / LATEST / "stats.json").read_bytes() == (
+        store / LATEST / "stats.json"
+    ).read_bytes()
 
     result = refresh(moved, [str(dumps["e"])], _options(), days=3)
     assert result.redelivered  # the killed refresh had already stored the dump's days
@@ -196,3 +205,47 @@ def test_span_moves_recomputes_exactly_and_kill_leaves_latest(
     assert pruned.removed_days == ("2025-03-03", "2025-03-04")
     assert stored_days(moved) == ["2025-03-05", "2025-03-06", "2025-03-07"]
     assert (moved / "versions" / "3" / "stats.json").is_file()  # versions stay intact
+
+
+def test_killed_after_commit_is_rolled_forward(
+    store: Path, dumps: dict[str, Path], tmp_path: Path
+) -> None:
+    """Killed at the commit point (the update prepared and renamed, not yet moved into place):
+    the next command on the store completes the update; `latest` never moved."""
+    copy = tmp_path / "store"
+    shutil.copytree(store, copy, symlinks=True)
+    env = {**os.environ, KILL_AT_ENV: "refresh:commit"}
+    command = [sys.executable, "-m", "pipeline", "refresh", str(copy), str(dumps["e"]), "-q"]
+    assert subprocess.run(command, env=env, check=False).returncode == -9
+    assert (copy / ".commit").is_dir()
+    assert stored_days(copy) == ["2025-03-03", "2025-03-04", "2025-03-05"]
+    assert os.readlink(copy / LATEST) == "versions/3"
+    prune(copy, keep_days=30)  # any command on the store rolls the commit forward first
+    assert not (copy / ".commit").exists()
+    assert stored_days(copy)[-2:] == ["2025-03-06", "2025-03-07"]
+    assert json.loads((copy / "store.json").read_text())["generation"] == 4
+
+
+def test_refused_with_other_options_or_on_a_run_directory(
+    store: Path, one_go: Path, dumps: dict[str, Path], tmp_path: Path
+) -> None:
+    other = tmp_path / "store"
+    other.mkdir()
+    shutil.copyfile(store / "store.json", other / "store.json")
+    completed = subprocess.run(
+        [*_refresh_command(other, dumps["c"]), "--window", "300"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert completed.returncode != 0
+    assert "Error:" in completed.stderr and "aggregate.window_s" in completed.stderr
+    assert "Traceback" not in completed.stderr
+    assert not (other / "dumps").exists()  # nothing was ingested
+    completed = subprocess.run(
+        _refresh_command(one_go, dumps["c"]),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert completed.returncode != 0 and "is a run directory" in completed.stderr
