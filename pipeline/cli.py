@@ -8,7 +8,7 @@ from __future__ import annotations
 import sys
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -229,6 +229,28 @@ def _engine_options(threads: int | None, memory_limit: str) -> EngineOptions:
     return validated(EngineOptions, threads=threads, memory_limit=memory_limit)
 
 
+def _later_options(
+    min_requests: int,
+    anonymize: bool,
+    salt: str | None,
+    top_clients: int,
+    sample_cap: int,
+    seed: int,
+    threads: int | None,
+    memory_limit: str,
+) -> dict[str, Any]:
+    """The options of fit, export, characterize and the engine, as `RunOptions` fields (run
+    and refresh)."""
+    return {
+        "fit": validated(FitOptions, min_requests=min_requests),
+        "export": validated(ExportOptions, anonymize=anonymize, salt=salt),
+        "characterize": validated(
+            CharacterizeOptions, top_clients=top_clients, sample_cap=sample_cap, seed=seed
+        ),
+        "engine": _engine_options(threads, memory_limit),
+    }
+
+
 @app.command()
 def run(
     inputs: InputsArg = None,
@@ -274,12 +296,9 @@ def run(
                 ambiguous,
             ),
             aggregate=_aggregate_options(window, dataset_window, origin, max_span_days),
-            fit=validated(FitOptions, min_requests=min_requests),
-            export=validated(ExportOptions, anonymize=anonymize, salt=salt),
-            characterize=validated(
-                CharacterizeOptions, top_clients=top_clients, sample_cap=sample_cap, seed=seed
+            **_later_options(
+                min_requests, anonymize, salt, top_clients, sample_cap, seed, threads, memory_limit
             ),
-            engine=_engine_options(threads, memory_limit),
         )
         with stage_progress(STAGES, quiet=quiet) as on_stage:
             result = run_all(inputs or [str(SAMPLE_LOG)], out, options, on_stage=on_stage)
@@ -697,12 +716,9 @@ def refresh(
                 ambiguous,
             ),
             aggregate=_aggregate_options(window, dataset_window, None, 366.0),
-            fit=validated(FitOptions, min_requests=min_requests),
-            export=validated(ExportOptions, anonymize=anonymize, salt=salt),
-            characterize=validated(
-                CharacterizeOptions, top_clients=top_clients, sample_cap=sample_cap, seed=seed
+            **_later_options(
+                min_requests, anonymize, salt, top_clients, sample_cap, seed, threads, memory_limit
             ),
-            engine=_engine_options(threads, memory_limit),
         )
         with stage_progress(STAGES, quiet=quiet) as on_stage:
             result = refresh_module.refresh(store, inputs, options, days=days, on_stage=on_stage)
