@@ -316,7 +316,8 @@ def _absorb(
     moves += [f"{DUMPS}/{dump}"]
     state = {
         **state,
-        "generation": int(state["generation"]) + 1,
+        # a dump that changed no day (all its rows already stored) leaves the versions current
+        "generation": int(state["generation"]) + (1 if touched else 0),
         "n_files": offset + len(summary["files"]),
     }
     write_json(staging / STORE_FILE, state)

@@ -160,6 +160,21 @@ def test_redelivered_dump_changes_nothing(store: Path, dumps: dict[str, Path], t
     assert "already in the store: nothing added" in completed.stderr
 
 
+def test_dump_of_rows_already_stored_changes_no_day(
+    store: Path, dumps: dict[str, Path], tmp_path: Path
+) -> None:
+    copy = tmp_path / "store"
+    shutil.copytree(store, copy, symlinks=True)
+    repeated = tmp_path / "repeated.csv"
+    pl.read_csv(dumps["c"]).head(25).write_csv(repeated)  # another dump, the same requests
+    before = _tree_bytes(copy / "days")
+    result = refresh(copy, [str(repeated)], _options())
+    assert not result.redelivered and result.changed_days == () and result.version is None
+    assert _tree_bytes(copy / "days") == before
+    record = json.loads((copy / "dumps" / result.dump / "dump.json").read_text())
+    assert record["duplicates_of_stored"] == 25
+
+
 def test_span_moves_recomputes_exactly_and_kill_leaves_latest(
     store: Path, dumps: dict[str, Path], tmp_path: Path
 ) -> None:
