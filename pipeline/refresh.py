@@ -83,6 +83,8 @@ class RefreshResult:
 
 @dataclass(frozen=True, slots=True)
 class PruneResult:
+    """What a prune removed and kept (ISO dates)."""
+
     store: Path
     removed_days: tuple[str, ...]
     kept_days: tuple[str, ...]
@@ -331,17 +333,20 @@ def _absorb(
 
 
 def _check_identity(root: Path, identity: dict[str, Any]) -> None:
-    for known in sorted((root / DUMPS).glob("*/identity.json")):
-        other = json.loads(known.read_text(encoding="utf-8"))
-        if other != identity:
-            raise InputError(
-                f"this dump identifies clients by {identity['identity']} "
-                f"({', '.join(identity['client_columns']) or 'no column'}), the dump "
-                f"{known.parent.name[:12]} by {other['identity']}: their clients would not "
-                "be the same",
-                hint="Deliver dumps with the same columns (or the same --client-key/--preset).",
-            )
+    """Every dump of a store must mean the same thing by "client" (they all agree: one is
+    enough to compare with)."""
+    known = sorted((root / DUMPS).glob("*/identity.json"))
+    if not known:
         return
+    other = json.loads(known[0].read_text(encoding="utf-8"))
+    if other != identity:
+        raise InputError(
+            f"this dump identifies clients by {identity['identity']} "
+            f"({', '.join(identity['client_columns']) or 'no column'}), the dump "
+            f"{known[0].parent.name[:12]} by {other['identity']}: their clients would not be "
+            "the same",
+            hint="Deliver dumps with the same columns (or the same --client-key/--preset).",
+        )
 
 
 def _roll_forward(root: Path) -> None:
