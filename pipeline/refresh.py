@@ -301,6 +301,9 @@ def _absorb(
                 {
                     "path": f["path"],
                     "file_index": offset + i,
+                    "format": s.format,
+                    "compression": s.compression,
+                    "bytes": s.path.stat().st_size,
                     "sha256": sha256_of(Path(s.path)),
                     "rows_read": f["rows_read"],
                     "rows_accepted": f["rows_accepted"],

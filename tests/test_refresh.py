@@ -131,6 +131,12 @@ def test_late_rows_update_their_day_and_lineage_is_recorded(store: Path) -> None
     assert not (store / "versions" / "1" / "diff").exists()  # the first replaced nothing
     assert lineage["days"] == ["2025-03-03", "2025-03-04", "2025-03-05"]
     assert [len(d["files"]) for d in lineage["dumps"]] == [1, 1, 1]
+    files = [f for d in lineage["dumps"] for f in d["files"]]
+    assert [f["file_index"] for f in files] == [0, 1, 2]  # numbered in delivery order
+    assert all(f["format"] == "csv" and f["bytes"] > 0 and len(f["sha256"]) == 64 for f in files)
+    # the report's input table reads the version's ingest record
+    ingest_inputs = json.loads((version / "manifest.json").read_text())["stages"]["ingest"]
+    assert ingest_inputs["inputs"] == files
     assert (
         sum(d["rows_read"] for d in lineage["dumps"])
         == json.loads((version / "summary.json").read_text())["rows_read"]
