@@ -108,6 +108,7 @@ def refresh(
         _roll_forward(root)
         _remove_unfinished_versions(root)
         state = _read_state(root, options)
+        _publish_finished_version(root, state)
         sources = resolve_inputs(inputs, root)
         dump = dump_hash([sha256_of(s.path) for s in sources])
         redelivered = (root / DUMPS / dump / "dump.json").is_file()
@@ -455,6 +456,21 @@ def _generation_of(version: Path) -> int | None:
         return None
     record = json.loads(manifest.read_text(encoding="utf-8")).get("stages", {}).get("refresh")
     return None if record is None else record.get("store_generation")
+
+
+def _publish_finished_version(root: Path, state: dict[str, Any]) -> None:
+    """A refresh killed between finishing its version and switching `latest`: the version is
+    complete and of the store's current days, so publish it now."""
+    finished = [
+        p
+        for p in (root / VERSIONS).glob("*")
+        if _VERSION_NAME.fullmatch(p.name) and _generation_of(p) is not None
+    ]
+    if not finished:
+        return
+    newest = max(finished, key=lambda p: int(p.name))
+    if newest != latest_version(root) and _generation_of(newest) == state["generation"]:
+        _switch_latest(root, int(newest.name))
 
 
 def _remove_unfinished_versions(root: Path) -> None:

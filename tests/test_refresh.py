@@ -270,3 +270,18 @@ def test_refused_with_other_options_or_on_a_run_directory(
         check=False,
     )
     assert completed.returncode != 0 and "is a run directory" in completed.stderr
+
+
+def test_finished_version_left_unpublished_is_published_next(
+    store: Path, dumps: dict[str, Path], tmp_path: Path
+) -> None:
+    """Killed after the version was complete, before `latest` switched (as if `latest` still
+    pointed at versions/2): the next refresh publishes versions/3 without building again."""
+    copy = tmp_path / "store"
+    shutil.copytree(store, copy, symlinks=True)
+    (copy / LATEST).unlink()
+    (copy / LATEST).symlink_to("versions/2")
+    result = refresh(copy, [str(dumps["c"])], _options())
+    assert result.redelivered and result.version is None
+    assert os.readlink(copy / LATEST) == "versions/3"
+    assert sorted(p.name for p in (copy / "versions").iterdir()) == ["1", "2", "3"]
