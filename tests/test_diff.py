@@ -312,3 +312,27 @@ def test_a_model_present_in_one_run_is_new_or_gone() -> None:
     assert models["a"]["status"] == "unchanged" and not models["a"]["material"]
     gone = build_document(new, old, DiffOptions(), Path("n"), Path("o"))
     assert {m["model"]: m["status"] for m in gone["models"]} == {"a": "unchanged", "b": "gone"}
+
+
+def test_a_failed_write_leaves_no_diff_json(runs, diffed, monkeypatch, tmp_path: Path) -> None:
+    """A diff stopped between its two files leaves no diff.json (of the earlier diff, say)
+    beside a diff.html it does not belong with."""
+    import shutil
+
+    from pipeline import diff as diff_module
+
+    old, _ = runs
+    out = tmp_path / "d"
+    shutil.copytree(diffed.json_path.parent, out)
+    written = diff_module.write_text_atomic
+
+    def failing(path: Path, text: str) -> Path:
+        if path.name == "diff.html":
+            raise OSError("disk went away")
+        return written(path, text)
+
+    monkeypatch.setattr(diff_module, "write_text_atomic", failing)
+    with pytest.raises(OSError):
+        diff_runs(old, old, out)
+    assert not (out / "diff.json").exists()
+    assert (out / "diff.html").read_bytes() == diffed.html_path.read_bytes()
