@@ -27,7 +27,7 @@ from pipeline.rundir import RunDir
 from pipeline.runlock import locked
 
 if TYPE_CHECKING:  # the stages import duckdb and scipy: only when a stage runs
-    from collections.abc import Callable
+    from collections.abc import Callable, Mapping
 
     from pipeline.stages import aggregate, characterize, export, fit, ingest
     from reports import ReportResult
@@ -90,7 +90,12 @@ def _run_stages(
     out: str | Path,
     options: RunOptions | None,
     on_stage: Callable[[str], None] | None,
+    *,
+    ingest_step: Callable[[RunDir], ingest.IngestResult] | None = None,
+    stored_parts: Mapping[str, Path] | None = None,
 ) -> RunResult:
+    """The stages in order. `ingest_step` replaces the ingest stage (a refresh assembles the
+    request table from its store), `stored_parts` are summaries aggregate may reuse."""
     from pipeline.stages import aggregate, characterize, export, fit, ingest, report
 
     options = options or RunOptions()
@@ -105,9 +110,19 @@ def _run_stages(
         seconds[stage] = time.perf_counter() - started
         return result
 
-    ingested = timed("ingest", lambda: ingest.run(run_dir, inputs, options.ingest, options.engine))
+    ingested = timed(
+        "ingest",
+        lambda: (
+            ingest_step(run_dir)
+            if ingest_step
+            else ingest.run(run_dir, inputs, options.ingest, options.engine)
+        ),
+    )
     aggregated = timed(
-        "aggregate", lambda: aggregate.run(run_dir, options.aggregate, options.engine)
+        "aggregate",
+        lambda: aggregate.run(
+            run_dir, options.aggregate, options.engine, stored_parts=stored_parts
+        ),
     )
     fitted = timed("fit", lambda: fit.run(run_dir, options.fit))
     exported = timed("export", lambda: export.run(run_dir, options.export))

@@ -8,7 +8,7 @@ from __future__ import annotations
 import sys
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -238,6 +238,28 @@ def _engine_options(threads: int | None, memory_limit: str) -> EngineOptions:
     return validated(EngineOptions, threads=threads, memory_limit=memory_limit)
 
 
+def _later_options(
+    min_requests: int,
+    anonymize: bool,
+    salt: str | None,
+    top_clients: int,
+    sample_cap: int,
+    seed: int,
+    threads: int | None,
+    memory_limit: str,
+) -> dict[str, Any]:
+    """The options of fit, export, characterize and the engine, as `RunOptions` fields (run
+    and refresh)."""
+    return {
+        "fit": validated(FitOptions, min_requests=min_requests),
+        "export": validated(ExportOptions, anonymize=anonymize, salt=salt),
+        "characterize": validated(
+            CharacterizeOptions, top_clients=top_clients, sample_cap=sample_cap, seed=seed
+        ),
+        "engine": _engine_options(threads, memory_limit),
+    }
+
+
 @app.command()
 def run(
     inputs: InputsArg = None,
@@ -283,12 +305,9 @@ def run(
                 ambiguous,
             ),
             aggregate=_aggregate_options(window, dataset_window, origin, max_span_days),
-            fit=validated(FitOptions, min_requests=min_requests),
-            export=validated(ExportOptions, anonymize=anonymize, salt=salt),
-            characterize=validated(
-                CharacterizeOptions, top_clients=top_clients, sample_cap=sample_cap, seed=seed
+            **_later_options(
+                min_requests, anonymize, salt, top_clients, sample_cap, seed, threads, memory_limit
             ),
-            engine=_engine_options(threads, memory_limit),
         )
         with stage_progress(STAGES, quiet=quiet) as on_stage:
             result = run_all(inputs or [str(SAMPLE_LOG)], out, options, on_stage=on_stage)
@@ -649,6 +668,108 @@ def report(
         result = report_stage.run(RunDir(run_dir or out))
     typer.echo(f"{result.n_figures} figures, {result.n_bytes:,} bytes", err=True)
     echo_paths(result.path)
+
+
+StoreArg = Annotated[
+    Path, typer.Argument(help="Refresh store: days, dumps and versions (docs/refresh.md).")
+]
+
+
+@app.command()
+def refresh(
+    store: StoreArg,
+    inputs: Annotated[
+        list[str], typer.Argument(help="The new dump: log files, globs or directories.")
+    ],
+    days: Annotated[
+        int, typer.Option("--days", help="Days in a version, ending at the latest day with data.")
+    ] = 14,
+    column_map: MapOpt = None,
+    map_file: MapFileOpt = None,
+    time_unit: TimeUnitOpt = None,
+    tz: TzOpt = "UTC",
+    model: ModelOpt = None,
+    category: CategoryOpt = None,
+    max_reject_fraction: MaxRejectOpt = 0.05,
+    preset: PresetOpt = None,
+    client_key: ClientKeyOpt = None,
+    ambiguous: AmbiguousOpt = "reject",
+    window: WindowOpt = 600,
+    dataset_window: DatasetWindowOpt = 21600,
+    min_requests: MinRequestsOpt = 10,
+    anonymize: AnonymizeOpt = False,
+    salt: SaltOpt = None,
+    top_clients: TopClientsOpt = 10,
+    sample_cap: SampleCapOpt = 200_000,
+    seed: SeedOpt = 0,
+    threads: ThreadsOpt = None,
+    memory_limit: MemoryOpt = "2GB",
+    quiet: QuietOpt = False,
+    debug: DebugOpt = False,
+) -> None:
+    """Add a new dump to STORE and publish a version of the last --days days as STORE/latest."""
+    from pipeline import refresh as refresh_module
+
+    with reported_errors(debug):
+        options = RunOptions(
+            ingest=_ingest_options(
+                column_map,
+                map_file,
+                time_unit,
+                tz,
+                model,
+                category,
+                max_reject_fraction,
+                preset,
+                client_key,
+                ambiguous,
+            ),
+            aggregate=_aggregate_options(window, dataset_window, None, 366.0),
+            **_later_options(
+                min_requests, anonymize, salt, top_clients, sample_cap, seed, threads, memory_limit
+            ),
+        )
+        with stage_progress(STAGES, quiet=quiet) as on_stage:
+            result = refresh_module.refresh(store, inputs, options, days=days, on_stage=on_stage)
+    if result.redelivered:
+        typer.echo(f"dump {result.dump[:12]} is already in the store: nothing added", err=True)
+    else:
+        typer.echo(
+            f"dump {result.dump[:12]}: days changed {', '.join(result.changed_days) or 'none'}",
+            err=True,
+        )
+    if result.version is None:
+        typer.echo(f"{store / 'latest'} is current: no new version", err=True)
+        return
+    typer.echo(
+        f"version {result.version.name}: {len(result.days)} days "
+        f"({result.days[0]} .. {result.days[-1]}), {result.reused_parts} day summaries reused"
+        + (
+            ""
+            if result.diff_material is None
+            else f"; against the version it replaced: "
+            f"{'material changes' if result.diff_material else 'no material change'} "
+            f"(see {result.version / 'diff' / 'diff.html'})"
+        ),
+        err=True,
+    )
+    echo_paths(result.version)
+
+
+@app.command()
+def prune(
+    store: StoreArg,
+    keep_days: Annotated[
+        int, typer.Option("--keep-days", help="Days kept, ending at the latest day with data.")
+    ],
+    debug: DebugOpt = False,
+) -> None:
+    """Remove STORE's days older than --keep-days (versions stay intact)."""
+    from pipeline import refresh as refresh_module
+
+    with reported_errors(debug):
+        result = refresh_module.prune(store, keep_days)
+    typer.echo(f"removed {len(result.removed_days)} days, kept {len(result.kept_days)}", err=True)
 
 
 MATERIAL_EXIT_STATUS = 3

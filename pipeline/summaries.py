@@ -15,9 +15,11 @@ with the same name; the runner binds, of its parameters, exactly those a query d
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import json
 import re
+import shutil
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -145,6 +147,7 @@ class PartSummary:
     part: PartRange
     n_requests: int
     files: dict[str, Path]  # topic -> part file
+    reused: tuple[str, ...] = ()  # topics taken from a stored part instead of the requests
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,6 +158,7 @@ class MergedSummaries:
     parts: tuple[PartRange, ...]
     n_requests: int
     files: dict[str, Path] = field(default_factory=dict)  # topic -> merged file
+    reused: dict[str, tuple[str, ...]] = field(default_factory=dict)  # part label -> topics
 
 
 def topics() -> list[Topic]:
@@ -237,16 +241,110 @@ def bound_params(query: str, params: Mapping[str, Any], topic: str) -> dict[str,
     return {name: params[name] for name in sorted(declared)}
 
 
-def load_part(con: duckdb.DuckDBPyConnection, part: PartRange) -> int:
+def load_part(con: duckdb.DuckDBPyConnection, part: PartRange, *, as_view: bool = False) -> int:
     """Read the part's requests ONCE into the temporary table `part_requests`; its row count.
 
     The only place that knows where a part's requests come from (today: the `requests` view
-    filtered on arrival time).
+    filtered on arrival time). `as_view` leaves them unread (a view): when only a few topics
+    of a part are summarised again, each reads just the columns it needs.
     """
-    con.execute("drop table if exists part_requests")
+    _drop_part_requests(con)
     bounds = {"start_us": part.start_us, "end_us": part.end_us}
-    sqlrun.query(con, "summaries/part_requests", bounds).to_table(PART_TABLE)
+    relation = sqlrun.query(con, "summaries/part_requests", bounds)
+    if as_view:
+        relation.create_view(PART_TABLE)
+    else:
+        relation.to_table(PART_TABLE)
     return con.table(PART_TABLE).count("*").fetchall()[0][0]
+
+
+def _drop_part_requests(con: duckdb.DuckDBPyConnection) -> None:
+    found = con.execute(
+        "select table_type from information_schema.tables where table_name = ?", [PART_TABLE]
+    ).fetchall()
+    for (kind,) in found:
+        con.execute(f"drop {'view' if kind == 'VIEW' else 'table'} {PART_TABLE}")
+
+
+ORIGIN_INDEXED: dict[str, dict[str, str]] = {
+    "arrival_times": {"window_index": "window_us"},
+    "arrival_windows": {"window_index": "window_us"},
+    "length_values": {"dataset_index": "dataset_window_us"},
+}
+"""Topics whose only dependence on the origin is an index `(arrival_us - origin_us) // width`
+(column -> the parameter of its width). When the origin moves by whole widths, a stored part
+is the same part summarised at the new origin with that column shifted, exactly."""
+ANCHOR_LISTS = ("anchor_models", "anchor_first_us")
+
+
+def reuse_part(
+    con: duckdb.DuckDBPyConnection,
+    topic: Topic,
+    part: PartRange,
+    params: Mapping[str, Any],
+    stored: Path,
+    out: Path,
+) -> int | None:
+    """Take `topic`'s summary of `part` from the directory `stored` (laid out like a run's
+    summaries, holding parts of the same requests) when it is exactly what summarising the
+    part with `params` would give; its request count, or None (summarise it again).
+
+    Exact when the recorded parameters equal `params`, except for (a) model anchors of models
+    the part does not hold, and (b) an origin moved by whole window widths in a topic of
+    `ORIGIN_INDEXED` (the index column is shifted).
+    """
+    sidecar = stored / topic.name / f"part-{part.label}.json"
+    source = sidecar.with_suffix(".parquet")
+    if not (sidecar.is_file() and source.is_file()):
+        return None
+    record = json.loads(sidecar.read_text(encoding="utf-8"))
+    if (
+        record.get("format") != SUMMARIES_FORMAT
+        or record.get("topic") != topic.name
+        or (record.get("part_start_us"), record.get("part_end_us")) != (part.start_us, part.end_us)
+        or set(record.get("params", {})) != set(params)
+    ):
+        return None
+    old = record["params"]
+    differing = {name for name in params if old[name] != params[name]}
+    relation = con.read_parquet(str(source))
+    if differing & set(ANCHOR_LISTS):
+        if "model" not in relation.columns:
+            return None
+        present = {row[0] for row in relation.select("model").distinct().fetchall()}
+        if _anchors_of(old, present) != _anchors_of(params, present):
+            return None
+        differing -= set(ANCHOR_LISTS)
+    shifts: dict[str, int] = {}
+    if "origin_us" in differing:
+        moved = params["origin_us"] - old["origin_us"]
+        widths = ORIGIN_INDEXED.get(topic.name, {})
+        if not widths or any(moved % params[width] for width in widths.values()):
+            return None
+        shifts = {column: moved // params[width] for column, width in widths.items()}
+        differing.discard("origin_us")
+    if differing:
+        return None
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if shifts:
+        types = dict(zip(relation.columns, relation.types, strict=True))
+        shifted = ", ".join(
+            f"cast({column} - {int(by)} as {types[column]}) as {column}"
+            for column, by in sorted(shifts.items())
+        )
+        relation.select(f"* replace ({shifted})").write_parquet(str(out))
+    else:
+        shutil.copyfile(source, out)
+    write_json(out.with_suffix(".json"), {**record, "params": dict(params)})
+    return int(record["n_requests"])
+
+
+def _anchors_of(params: Mapping[str, Any], models: set[str]) -> dict[str, int]:
+    return {
+        m: f
+        for m, f in zip(params["anchor_models"], params["anchor_first_us"], strict=True)
+        if m in models
+    }
 
 
 def summarise_part(
@@ -255,14 +353,38 @@ def summarise_part(
     params: Mapping[str, Any],
     directory: Path,
     selected: Sequence[Topic] | None = None,
+    stored: Path | None = None,
 ) -> PartSummary:
-    """Summarise one part into `directory/<topic>/part-<label>.parquet` (+ `.json`)."""
-    n_requests = load_part(con, part)
-    files = {}
+    """Summarise one part into `directory/<topic>/part-<label>.parquet` (+ `.json`).
+
+    `stored`: a directory of earlier summaries of the same requests (a refresh store's day);
+    the topics `reuse_part` can take from it are not summarised again.
+    """
+    chosen = with_dependencies(selected) if selected else topics()
+    files: dict[str, Path] = {}
+    counts: set[int] = set()
+    pending = []
+    for topic in chosen:
+        used = bound_params(topic.part_query, params, topic.name)
+        out = directory / topic.name / f"part-{part.label}.parquet"
+        found = None if stored is None else reuse_part(con, topic, part, used, stored, out)
+        if found is None:
+            pending.append((topic, used, out))
+        else:
+            files[topic.name] = out
+            counts.add(found)
+    reused = tuple(sorted(files))
+    if not pending and len(counts) == 1:
+        return PartSummary(part, counts.pop(), files, reused)
+    n_requests = load_part(con, part, as_view=bool(reused))
+    if counts - {n_requests}:
+        raise SummaryError(
+            f"the stored summaries of part {part.label} count {sorted(counts)} requests, the "
+            f"request table {n_requests}",
+            hint="The store's day changed without its summaries being dropped: remove them.",
+        )
     try:
-        for topic in with_dependencies(selected) if selected else topics():
-            used = bound_params(topic.part_query, params, topic.name)
-            out = directory / topic.name / f"part-{part.label}.parquet"
+        for topic, used, out in pending:
             out.parent.mkdir(parents=True, exist_ok=True)
             # a part file is read back through a table (merge), so its statistics do not matter
             sqlrun.query(con, topic.part_query, used).write_parquet(str(out))
@@ -279,8 +401,8 @@ def summarise_part(
             )
             files[topic.name] = out
     finally:
-        con.execute("drop table if exists part_requests")
-    return PartSummary(part, n_requests, files)
+        _drop_part_requests(con)
+    return PartSummary(part, n_requests, files, reused)
 
 
 def merge(
@@ -380,11 +502,21 @@ def summarise(
     params: Mapping[str, Any],
     directory: Path,
     selected: Sequence[Topic] | None = None,
+    stored: Mapping[str, Path] | None = None,
 ) -> MergedSummaries:
-    """Summarise each part, then merge: the whole of the runner."""
+    """Summarise each part, then merge: the whole of the runner.
+
+    `stored` maps a part's label to a directory of earlier summaries of that part's requests
+    (see `summarise_part`).
+    """
+    reused = {}
     for part in parts:
-        summarise_part(con, part, params, directory, selected)
-    return merge(con, directory, selected)
+        done = summarise_part(
+            con, part, params, directory, selected, (stored or {}).get(part.label)
+        )
+        if done.reused:
+            reused[part.label] = done.reused
+    return dataclasses.replace(merge(con, directory, selected), reused=reused)
 
 
 def open_merged(

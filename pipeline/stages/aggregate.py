@@ -33,7 +33,7 @@ from pipeline.timequality import TOPICS as TIME_QUALITY_TOPICS
 from pipeline.timequality import time_quality
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Mapping, Sequence
     from pathlib import Path
 
     import duckdb
@@ -113,11 +113,14 @@ def run(
     options: AggregateOptions,
     engine: EngineOptions,
     parts: Sequence[summaries.PartRange] | None = None,
+    stored_parts: Mapping[str, Path] | None = None,
 ) -> AggregateResult:
     """Compute trace windows, inter-arrival times and length distributions.
 
     `parts` are the disjoint time ranges summarised one by one (default: one per UTC day);
-    the outputs are the same for any split that covers every request.
+    the outputs are the same for any split that covers every request. `stored_parts` maps a
+    part's label to earlier summaries of exactly its requests (a refresh store's day), reused
+    where their parameters and anchors allow (`summaries.reuse_part`).
     """
     started = time.perf_counter()
     con = connect(run_dir, engine)
@@ -153,6 +156,7 @@ def run(
             summaries.day_parts(span.days) if parts is None else parts,
             summary_params(options, origin_us, span),
             summaries_dir,
+            stored=stored_parts,
         )
         if merged.n_requests != n_requests:
             raise InputError(
@@ -222,6 +226,7 @@ def run(
             "origin": meta["origin"],
             "outputs": [str(p) for p in paths.values()]
             + [str(meta_path), str(quality_path), str(run_dir.path(SUMMARIES))],
+            "reused_parts": {label: list(t) for label, t in sorted(merged.reused.items())},
             "seconds": round(time.perf_counter() - started, 3),
         },
     )
