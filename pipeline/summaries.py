@@ -266,14 +266,21 @@ def _drop_part_requests(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(f"drop {'view' if kind == 'VIEW' else 'table'} {PART_TABLE}")
 
 
-ORIGIN_INDEXED: dict[str, dict[str, str]] = {
+MINUTE_US = 60_000_000
+DAY_US = 86_400_000_000
+ORIGIN_INDEXED: dict[str, dict[str, str | int]] = {
     "arrival_times": {"window_index": "window_us"},
     "arrival_windows": {"window_index": "window_us"},
     "length_values": {"dataset_index": "dataset_window_us"},
+    "minute_counts": {"minute_index": MINUTE_US},
+    "window_counts": {"window_index": "window_us"},
+    "token_counts": {"dataset_index": "dataset_window_us", "day_index": DAY_US},
+    "modality_mix": {"period_index": "dataset_window_us"},
 }
 """Topics whose only dependence on the origin is an index `(arrival_us - origin_us) // width`
-(column -> the parameter of its width). When the origin moves by whole widths, a stored part
-is the same part summarised at the new origin with that column shifted, exactly."""
+(column -> the parameter of its width, or the width in microseconds where the query fixes
+it). When the origin moves by whole widths, a stored part is the same part summarised at the
+new origin with that column shifted, exactly."""
 ANCHOR_LISTS = ("anchor_models", "anchor_first_us")
 
 
@@ -318,10 +325,13 @@ def reuse_part(
     shifts: dict[str, int] = {}
     if "origin_us" in differing:
         moved = params["origin_us"] - old["origin_us"]
-        widths = ORIGIN_INDEXED.get(topic.name, {})
-        if not widths or any(moved % params[width] for width in widths.values()):
+        widths = {
+            column: width if isinstance(width, int) else params[width]
+            for column, width in ORIGIN_INDEXED.get(topic.name, {}).items()
+        }
+        if not widths or any(moved % width for width in widths.values()):
             return None
-        shifts = {column: moved // params[width] for column, width in widths.items()}
+        shifts = {column: moved // width for column, width in widths.items()}
         differing.discard("origin_us")
     if differing:
         return None
