@@ -18,7 +18,7 @@ STATS = "stats.json"
 REPORT = "report.html"
 VALIDATION = "validation.json"
 WHATIF = "whatif.json"
-ANOMALIES = "anomalies.json"  # optional; the report's key findings quote its events
+ANOMALIES = "anomalies.json"  # the anomalies stage; the report quotes its events
 
 # --- inside the stages' directories --------------------------------------------------------------
 TRACE_WINDOWS = "aggregate/trace_windows.parquet"
@@ -36,3 +36,4 @@ FITS_FORMAT = "servechar.fits/1"
 STATS_FORMAT = "servechar.stats/1"
 VALIDATION_FORMAT = "servechar.validation/1"
 WHATIF_FORMAT = "servechar.whatif/1"
+ANOMALIES_FORMAT = "servechar.anomalies/1"

@@ -15,6 +15,7 @@ import typer
 from pipeline import SAMPLE_LOG, STAGES, RunOptions, run_all
 from pipeline.config import (
     AggregateOptions,
+    AnomaliesOptions,
     CharacterizeOptions,
     EngineOptions,
     ExportOptions,
@@ -279,6 +280,7 @@ def run(
             characterize=validated(
                 CharacterizeOptions, top_clients=top_clients, sample_cap=sample_cap, seed=seed
             ),
+            anomalies=validated(AnomaliesOptions, top_clients=top_clients),
             engine=_engine_options(threads, memory_limit),
         )
         with stage_progress(STAGES, quiet=quiet) as on_stage:
@@ -293,6 +295,7 @@ def run(
         result.ingest.summary,
         result.ingest.rejects,
         result.characterize.stats,
+        result.anomalies.path,
         result.report.path,
     )
 
@@ -622,6 +625,54 @@ def characterize(
         with stage_progress(["characterize"], quiet=quiet):
             result = characterize_stage.run(RunDir(out), options, engine)
     echo_paths(result.stats)
+
+
+@app.command()
+def anomalies(
+    out: Annotated[Path, typer.Argument(help="Run directory of a finished `servechar run`.")],
+    since: Annotated[
+        str | None,
+        typer.Option(
+            "--since",
+            help="Score only from this instant (ISO-8601/epoch s), against the earlier baseline.",
+        ),
+    ] = None,
+    bin_minutes: Annotated[
+        int, typer.Option("--bin-minutes", help="Minutes per bin (a divisor of 60).")
+    ] = 5,
+    top_clients: Annotated[
+        int, typer.Option("--top-clients", help="Clients per model scored one by one.")
+    ] = 10,
+    min_requests: Annotated[
+        int,
+        typer.Option("--min-requests", help="Requests a bin needs for its error share/latency."),
+    ] = 20,
+    anonymize: AnonymizeOpt = False,
+    salt: SaltOpt = None,
+    threads: ThreadsOpt = None,
+    memory_limit: MemoryOpt = "2GB",
+    quiet: QuietOpt = False,
+    debug: DebugOpt = False,
+) -> None:
+    """Spikes, dips, level shifts and outages per model and top client: anomalies.json."""
+    from pipeline.stages import anomalies as anomalies_stage
+
+    with reported_errors(debug):
+        options = validated(
+            AnomaliesOptions,
+            since=since,
+            bin_minutes=bin_minutes,
+            top_clients=top_clients,
+            min_requests=min_requests,
+            anonymize=anonymize,
+            salt=salt,
+        )
+        engine = _engine_options(threads, memory_limit)
+        with stage_progress(["anomalies"], quiet=quiet):
+            result = anomalies_stage.run(RunDir(out), options, engine)
+    if not quiet:
+        typer.echo(f"{result.n_events:,} events in {result.n_series:,} series", err=True)
+    echo_paths(result.path)
 
 
 @app.command()
