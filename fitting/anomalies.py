@@ -162,7 +162,7 @@ def detect(
     if x.ndim != 1:
         raise ValueError(f"`values` must be one-dimensional, got shape {x.shape}")
     n = x.size
-    if not 0 <= score_from < max(n, 1):
+    if not 0 <= score_from < max(n, 1):  # (an empty series is scored from 0: insufficient)
         raise ValueError(f"`score_from` must lie in [0, {n}), got {score_from}")
     if scale == "share":
         if weights is None:

@@ -210,3 +210,39 @@ def test_since_needs_history_and_an_instant_inside_the_log(event_run: Path) -> N
     ):
         with pytest.raises(ConfigError, match=message):
             anomalies.run(RunDir(event_run), AnomaliesOptions(since=since), ENGINE)
+
+
+def test_the_report_opens_each_model_with_its_anomalies(found: dict[str, Any]) -> None:
+    from reports.blocks import ReportInputs
+    from reports.build import assemble, render
+    from reports.sections.models import models_section
+
+    stats = {"models": [{"model": "chat", "category": "language"}, {"model": "code"}]}
+    sections = assemble(ReportInputs(stats, {}, {}, anomalies=found), (models_section,))
+    chat = sections[0].children[0]
+    assert chat.children[0].title == "Anomalies"
+    html, n_figures = render(sections, "t")
+    assert n_figures == 2  # one timeline per model
+    assert html.count("Anomalies: when, what, how big, which clients") == 2
+    # the client named <script>alert(1)</script> is in the table, escaped, and nowhere raw
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "<script>alert(1)</script>" not in html
+    assert "outage in requests per minute" in html and "all clients" in html
+
+
+def test_the_cli_scores_a_run_directory(event_run: Path, tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from pipeline.cli import app
+
+    out = tmp_path / "cli"
+    shutil.copytree(event_run, out, ignore=shutil.ignore_patterns(".lock", ".tmp"))
+    runner = CliRunner()
+    result = runner.invoke(app, ["anomalies", str(out), "--since", "2025-03-05T02:00:00Z"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines() == [str(out / "anomalies.json")]
+    assert " events in 49 series" in result.stderr
+    bad = runner.invoke(app, ["anomalies", str(out), "--bin-minutes", "7"])
+    assert bad.exit_code == 1
+    assert bad.stderr.startswith("Error: --bin-minutes: must divide 60")
+    assert "Traceback" not in bad.output

@@ -21,7 +21,7 @@ import numpy as np
 
 from pipeline import sqlrun
 from pipeline.artefacts import ANOMALIES, ANOMALIES_FORMAT, META
-from pipeline.errors import ConfigError, InputError
+from pipeline.errors import ConfigError
 from pipeline.naming import pseudonym
 from pipeline.rundir import RunDir, json_ready, stage, write_json
 from pipeline.stages.aggregate import parse_origin
@@ -171,14 +171,8 @@ def bin_range(
     before any scan."""
     bin_us = options.bin_minutes * US_PER_MINUTE
     first = (parse_origin(first_arrival) - origin_us) // bin_us + 1
-    n = (parse_origin(last_arrival) - origin_us) // bin_us - first
-    settings = settings_for(options)
-    if n < settings.min_valid_bins:
-        raise InputError(
-            f"the log spans {max(n, 0)} whole bins of {options.bin_minutes} minutes; anomaly "
-            f"detection needs at least {settings.min_valid_bins} ({MIN_HISTORY_HOURS} h)",
-            hint="Use a longer log, or a smaller --bin-minutes.",
-        )
+    n = max(0, (parse_origin(last_arrival) - origin_us) // bin_us - first)
+    # A log shorter than the history a baseline needs is scored as "insufficient_data".
     return Bins(origin_us, bin_us, first, n, _score_from(options, origin_us, bin_us, first, n))
 
 
