@@ -27,6 +27,7 @@ DISTRIBUTIONS = "aggregate/distributions.parquet"
 META = "aggregate/meta.json"
 TICK_DISPERSION = "aggregate/tick_dispersion.parquet"
 TIME_QUALITY = "aggregate/time_quality.json"
+SUMMARIES = "aggregate/summaries"  # the merged summaries and their parts (docs/summaries.md)
 WINDOW_FITS = "fit/window_fits.parquet"
 CLIENT_FITS = "fit/client_fits.parquet"
 VALIDATION_TRAIN = "validate/train"

@@ -41,3 +41,8 @@ OUT_OF_MEMORY_HINT = (
     "Raise --memory-limit (a few hundred MB is enough for most logs; DuckDB spills the rest to "
     "the run directory's .tmp), or lower --threads."
 )
+
+
+class SummaryError(PipelineError):
+    """Part summaries that do not merge: other anchors or parameters, overlapping time ranges,
+    missing parts, or another contract version."""

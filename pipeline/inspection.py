@@ -24,9 +24,8 @@ from pipeline.sources import (
     resolve_inputs,
     verify_compressed,
 )
-from pipeline.stages.aggregate import default_origin
+from pipeline.stages.aggregate import default_origin, requests_time_quality
 from pipeline.stages.ingest import connect, load_source, stg_params
-from pipeline.timequality import time_quality
 
 SAMPLE_ROWS = 20_000
 WHOLE_FILE_BYTES = 8 * 1024 * 1024  # smaller files are read whole
@@ -88,7 +87,9 @@ def inspect_file(path: str, options: IngestOptions) -> Inspection:
             if n_accepted:
                 first_us = accepted.min("arrival_us").fetchall()[0][0]
                 identity = "client_id" if "client_id" in loaded.matched else "single_client"
-                quality = time_quality(con, default_origin(first_us), identity)
+                quality = requests_time_quality(
+                    con, Path(tmp) / "summaries", default_origin(first_us), identity
+                )
                 fields = (
                     "arrival_us, model, client_id, input_tokens, output_tokens, status, "
                     "ttft_ms, e2e_ms, session_id"

@@ -1,8 +1,9 @@
 """Time quality of a log, per model: resolution, quantization, idle gaps, covered part of day.
 
 Written by the aggregate stage as `aggregate/time_quality.json` (the report renders it, the
-fit stage reads each model's resolution) and printed by `servechar inspect`. The per-request
-work is two queries over the `requests` view; Python sees one row per model.
+fit stage reads each model's resolution) and printed by `servechar inspect`. Made from the
+merged summaries model_streams, model_gaps and time_grid (pipeline/summaries.py, topics in
+TOPICS); Python sees one row per model.
 """
 
 from __future__ import annotations
@@ -18,18 +19,17 @@ if TYPE_CHECKING:
 TICK_CANDIDATES_US = (1, 10, 100, 1_000, 10_000, 100_000, 1_000_000, 10_000_000, 60_000_000)
 """Candidate clock ticks (us), each dividing the next; time_grid.sql expects these nine."""
 N_IDLE_GAPS = 5
+TOPICS = ("model_gaps", "model_streams", "time_grid")
+"""The summary topics time quality is made from (views `summary_<topic>`)."""
 SECONDS_PER_DAY = 86_400
 
 
 def time_quality(con: duckdb.DuckDBPyConnection, origin_us: int, identity: str) -> dict[str, Any]:
-    """The time_quality.json document for the `requests` view, offsets from `origin_us`."""
-    rows = sqlrun.query(
-        con, "aggregate/time_quality", {"origin_us": origin_us, "n_gaps": N_IDLE_GAPS}
-    ).fetchall()
+    """The time_quality.json document from the merged summaries open in `con` (the views
+    `summary_<topic>` of TOPICS), offsets from `origin_us`."""
+    rows = sqlrun.query(con, "aggregate/time_quality", {"origin_us": origin_us}).fetchall()
     on_grid: dict[str, dict[int, int]] = {}
-    for model, finest_tick_us, n in sqlrun.query(
-        con, "aggregate/time_grid", {"tick_candidates_us": list(TICK_CANDIDATES_US)}
-    ).fetchall():
+    for model, finest_tick_us, n in sqlrun.query(con, "aggregate/time_grid").fetchall():
         on_grid.setdefault(model, {})[finest_tick_us] = n
     columns = [
         "model",

@@ -1,34 +1,44 @@
 """Aggregate: requests -> per client-window arrival statistics and per dataset-window distributions.
 
+Each UTC day of the requests is read once and summarised (pipeline/summaries.py), the parts
+merged exactly into `aggregate/summaries/`, and today's artefacts (trace windows,
+inter-arrival times, distributions, time quality) derived from the merged summaries alone.
 All of the per-request work runs in DuckDB (out of core); Python only sees per-window rows and,
 in the fit stage, the inter-arrival times streamed window by window.
 """
 
 from __future__ import annotations
 
+import shutil
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from pipeline import sqlrun
+from pipeline import sqlrun, summaries
 from pipeline.artefacts import (
     DISTRIBUTIONS,
     INTERARRIVALS,
     META,
+    SUMMARIES,
     TICK_DISPERSION,
     TIME_QUALITY,
     TRACE_WINDOWS,
 )
+from pipeline.config import AggregateOptions
 from pipeline.errors import ConfigError, InputError
 from pipeline.rundir import RunDir, stage, write_json
 from pipeline.stages.ingest import IDENTITY, connect, open_requests
+from pipeline.timequality import TOPICS as TIME_QUALITY_TOPICS
 from pipeline.timequality import time_quality
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
     from pathlib import Path
 
-    from pipeline.config import AggregateOptions, EngineOptions
+    import duckdb
+
+    from pipeline.config import EngineOptions
 
 MIN_TICKS = 10  # fewer ticks give no usable variance of counts per tick
 US_PER_DAY = 86_400_000_000
@@ -64,6 +74,33 @@ def parse_origin(text: str) -> int:
     return round(moment.timestamp() * 1_000_000)
 
 
+def summary_params(
+    options: AggregateOptions, origin_us: int, span: summaries.RequestSpan
+) -> dict[str, Any]:
+    """The parameters (anchors included) every part of this run is summarised with."""
+    return summaries.summary_params(
+        origin_us=origin_us,
+        window_s=options.window_s,
+        dataset_window_s=options.dataset_window_s,
+        ratio_points=options.reason_ratio_points,
+        model_first_us=span.model_first_us,
+    )
+
+
+def requests_time_quality(
+    con: duckdb.DuckDBPyConnection, directory: Path, origin_us: int, identity: str
+) -> dict[str, Any]:
+    """time_quality.json of the `requests` view summarised as one part into `directory` (for
+    `inspect`, which has no run directory)."""
+    span = summaries.request_span(con)
+    selected = [t for t in summaries.topics() if t.name in TIME_QUALITY_TOPICS]
+    whole = summaries.PartRange(span.first_us, span.last_us + 1)
+    params = summary_params(AggregateOptions(), origin_us, span)
+    summaries.summarise(con, [whole], params, directory, selected)
+    summaries.open_merged(con, directory, selected)
+    return time_quality(con, origin_us, identity)
+
+
 def default_origin(first_arrival_us: int) -> int:
     """The UTC midnight at or before the first arrival, so windows read as time of day."""
     return (first_arrival_us // US_PER_DAY) * US_PER_DAY
@@ -74,14 +111,20 @@ def run(
     run_dir: RunDir,
     options: AggregateOptions,
     engine: EngineOptions,
+    parts: Sequence[summaries.PartRange] | None = None,
 ) -> AggregateResult:
-    """Compute trace windows, inter-arrival times and length distributions."""
+    """Compute trace windows, inter-arrival times and length distributions.
+
+    `parts` are the disjoint time ranges summarised one by one (default: one per UTC day);
+    the outputs are the same for any split that covers every request.
+    """
     started = time.perf_counter()
     con = connect(run_dir, engine)
     try:
         open_requests(con, run_dir)
 
-        first_us, last_us, n_requests = sqlrun.query(con, "aggregate/time_span").fetchall()[0]
+        span = summaries.request_span(con)
+        first_us, last_us, n_requests = span.first_us, span.last_us, span.n_requests
         if not n_requests:
             raise InputError(f"{run_dir.root} holds no accepted requests", hint="Re-run ingest.")
         origin_us = parse_origin(options.origin) if options.origin else default_origin(first_us)
@@ -100,12 +143,20 @@ def run(
                 "the first and last rows, or raise --max-span-days.",
             )
 
-        window_us = options.window_s * 1_000_000
-        sqlrun.query(con, "aggregate/clients").to_table("clients")
-        sqlrun.query(con, "aggregate/keyed_requests", {"origin_us": origin_us}).to_table(
-            "keyed_requests"
+        # one read of each UTC day's requests; everything below reads the merged summaries
+        summaries_dir = run_dir.output(SUMMARIES)
+        shutil.rmtree(summaries_dir, ignore_errors=True)
+        summaries_dir.mkdir(parents=True)
+        summaries.summarise(
+            con,
+            summaries.day_parts(span.days) if parts is None else parts,
+            summary_params(options, origin_us, span),
+            summaries_dir,
         )
-        sqlrun.query(con, "aggregate/arrivals", {"window_us": window_us}).to_table("arrivals")
+        summaries.open_merged(con, summaries_dir)
+
+        window_us = options.window_s * 1_000_000
+        sqlrun.query(con, "aggregate/merged_clients").to_table("clients")
         sqlrun.query(con, "aggregate/trace_windows", {"window_us": window_us}).to_table(
             "trace_windows"
         )
@@ -115,12 +166,7 @@ def run(
         con.table("trace_windows").write_parquet(str(paths[TRACE_WINDOWS]))
         sqlrun.query(con, "aggregate/interarrivals").write_parquet(str(paths[INTERARRIVALS]))
         sqlrun.query(
-            con,
-            "aggregate/distributions",
-            {
-                "dataset_window_us": options.dataset_window_s * 1_000_000,
-                "ratio_points": options.reason_ratio_points,
-            },
+            con, "aggregate/distributions", {"ratio_points": options.reason_ratio_points}
         ).write_parquet(str(paths[DISTRIBUTIONS]))
         identity_path = run_dir.path(IDENTITY)
         identity = (
@@ -134,6 +180,7 @@ def run(
             con,
             "aggregate/tick_dispersion",
             {
+                "origin_us": origin_us,
                 "window_us": window_us,
                 "models": quantized,
                 "ticks_us": [

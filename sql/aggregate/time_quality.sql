@@ -1,40 +1,62 @@
 -- time_quality
 -- grain:    one row per model: how finely and how evenly its arrivals are timed, and its
 --           longest idle gaps
--- inputs:   requests
--- params:   origin_us, n_gaps
+-- inputs:   summary_model_streams, summary_model_gaps
+-- params:   origin_us
 -- Gaps are between consecutive arrivals of the model (all clients together); ties are gaps
--- of 0; the quantiles are of the positive gaps. idle_gaps lists the n_gaps longest gaps,
--- longest first (equal lengths: earliest first), each starting at the earlier arrival, in
+-- of 0; the quantiles are of the positive gaps, exact from the merged value -> count table
+-- with quantile_disc's rule: the value at rank max(1, ceil(n * q)) in ascending order (q a
+-- decimal, so the rank is integer arithmetic). idle_gaps lists the longest gaps, longest
+-- first (equal lengths: earliest first), each starting at the earlier arrival, in
 -- microseconds from the origin. The grid the timestamps sit on comes from time_grid.sql.
-with gaps as (
+with positive as (
     select
         model,
-        arrival_us - $origin_us as offset_us,
-        arrival_us - lag(arrival_us) over (partition by model order by arrival_us) as gap_us
-    from requests
+        gap_us,
+        sum(n) over (partition by model order by gap_us) as cumulative,
+        sum(n) over (partition by model) as n_positive
+    from summary_model_gaps
+    where gap_us > 0
+),
+
+quantiles as (
+    select
+        model,
+        min(gap_us) filter (where cumulative >= greatest(1, (n_positive * 5 + 99) // 100))
+            as p05_positive_gap_us,
+        min(gap_us) filter (where cumulative >= greatest(1, (n_positive * 1 + 1) // 2))
+            as median_positive_gap_us
+    from positive
+    group by model
+),
+
+gap_counts as (
+    select
+        model,
+        sum(n)::bigint as n_gaps,
+        coalesce(sum(n) filter (where gap_us = 0), 0)::bigint as n_ties
+    from summary_model_gaps
+    group by model
 ),
 
 final as (
     select
-        model,
-        count(*) as n_requests,
-        count(*) filter (where gap_us is null or gap_us > 0) as distinct_arrival_times,
-        count(gap_us) as n_gaps,
-        count(*) filter (where gap_us = 0) as n_ties,
-        quantile_disc(gap_us, 0.05) filter (where gap_us > 0) as p05_positive_gap_us,
-        quantile_disc(gap_us, 0.5) filter (where gap_us > 0) as median_positive_gap_us,
-        min(offset_us) as first_offset_us,
-        max(offset_us) as last_offset_us,
-        -- offsets stay below 1e14 us (3 years; --max-span-days caps them), so the key orders
-        -- by length, then by start, without ties
-        arg_max(
-            {'start_us': offset_us - gap_us, 'length_us': gap_us},
-            gap_us::hugeint * 100000000000000 - offset_us,
-            $n_gaps
-        ) filter (where gap_us > 0) as idle_gaps
-    from gaps
-    group by model
+        s.model,
+        s.n_requests,
+        s.n_requests - coalesce(g.n_ties, 0) as distinct_arrival_times,
+        coalesce(g.n_gaps, 0) as n_gaps,
+        coalesce(g.n_ties, 0) as n_ties,
+        q.p05_positive_gap_us,
+        q.median_positive_gap_us,
+        s.first_us - $origin_us as first_offset_us,
+        s.last_us - $origin_us as last_offset_us,
+        list_transform(
+            s.idle_gaps,
+            lambda gap: {'start_us': gap.start_us - $origin_us, 'length_us': gap.length_us}
+        ) as idle_gaps
+    from summary_model_streams as s
+    left join gap_counts as g on s.model = g.model
+    left join quantiles as q on s.model = q.model
 )
 
 select * from final order by model

@@ -1,0 +1,408 @@
+"""Mergeable summaries: every part of the request table summarised once, then merged exactly.
+
+A *part* is the set of requests whose arrivals lie in a half-open range [start, end) (a UTC day
+in a run). For each part the requests are read ONCE into the temporary table `part_requests`,
+and every topic's query `sql/summaries/part/<topic>.sql` runs over it, writing
+`<topic>/part-<label>.parquet` beside a small `part-<label>.json` that records the part's
+range and the parameters (anchors included) it was summarised with. The merge then runs
+`sql/summaries/merge/<topic>.sql` over the union of a topic's parts (the view
+`parts_<topic>`; a merge may read another topic's parts view, e.g. for the first and last
+arrivals that give the gap a part boundary cuts) and writes `<topic>.parquet`.
+
+Contract `servechar.summaries/1`: docs/summaries.md. Adding a topic is adding the two SQL files
+with the same name; the runner binds, of its parameters, exactly those a query declares.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from pipeline import sqlrun
+from pipeline.errors import QueryError, SummaryError
+from pipeline.rundir import write_json
+from pipeline.timequality import N_IDLE_GAPS, TICK_CANDIDATES_US
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping, Sequence
+    from pathlib import Path
+
+    import duckdb
+
+SUMMARIES_FORMAT = "servechar.summaries/1"
+PART_DIR = "summaries/part"
+MERGE_DIR = "summaries/merge"
+PART_TABLE = "part_requests"
+MANIFEST_NAME = "manifest.json"
+ANCHORS_NAME = "anchors.json"
+US_PER_DAY = 86_400_000_000
+_TOPIC_NAME = re.compile(r"[a-z][a-z0-9_]*")
+_INPUTS_HEADER = re.compile(r"^--\s*inputs:\s*(.*)$", re.MULTILINE)
+
+
+@dataclass(frozen=True, slots=True)
+class Topic:
+    """One summary topic: its part query and its merge query share the topic's name."""
+
+    name: str
+
+    @property
+    def part_query(self) -> str:
+        return f"{PART_DIR}/{self.name}"
+
+    @property
+    def merge_query(self) -> str:
+        return f"{MERGE_DIR}/{self.name}"
+
+    @property
+    def parts_table(self) -> str:
+        return f"parts_{self.name}"
+
+    @property
+    def merged_view(self) -> str:
+        return f"summary_{self.name}"
+
+
+def merge_inputs(topic: Topic) -> list[str]:
+    """The topics whose parts `topic`'s merge reads (its own first), from its `inputs:` header."""
+    text, _declared = sqlrun.load_sql(topic.merge_query)
+    header = _INPUTS_HEADER.search(text)
+    tables = [t.strip() for t in header.group(1).split(",")] if header else []
+    return [t.removeprefix("parts_") for t in tables if t.startswith("parts_")]
+
+
+def with_dependencies(selected: Iterable[Topic]) -> list[Topic]:
+    """`selected` and every topic whose parts their merges read, in name order."""
+    wanted = {t.name for t in selected}
+    pending = list(wanted)
+    while pending:
+        for name in merge_inputs(Topic(pending.pop())):
+            if name not in wanted:
+                wanted.add(name)
+                pending.append(name)
+    return [Topic(name) for name in sorted(wanted)]
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class PartRange:
+    """Requests with start_us <= arrival_us < end_us."""
+
+    start_us: int
+    end_us: int
+
+    @property
+    def label(self) -> str:
+        """A UTC day reads as its date; any other range as its bounds in microseconds."""
+        if self.start_us % US_PER_DAY == 0 and self.end_us - self.start_us == US_PER_DAY:
+            return datetime.fromtimestamp(self.start_us // 1_000_000, tz=UTC).date().isoformat()
+        return f"{self.start_us}-{self.end_us}"
+
+    def overlaps(self, other: PartRange) -> bool:
+        return self.start_us < other.end_us and other.start_us < self.end_us
+
+
+@dataclass(frozen=True, slots=True)
+class RequestSpan:
+    """What is known of the request table before any part is read."""
+
+    first_us: int
+    last_us: int
+    n_requests: int
+    model_first_us: dict[str, int]  # each model's first arrival: the time grid's anchor
+    days: tuple[int, ...]  # UTC days (since the epoch) holding requests: the run's parts
+
+
+@dataclass(frozen=True, slots=True)
+class PartSummary:
+    """What summarising one part wrote."""
+
+    part: PartRange
+    n_requests: int
+    files: dict[str, Path]  # topic -> part file
+
+
+@dataclass(frozen=True, slots=True)
+class MergedSummaries:
+    """The merged summaries of a set of parts, one file per topic."""
+
+    directory: Path
+    parts: tuple[PartRange, ...]
+    n_requests: int
+    files: dict[str, Path] = field(default_factory=dict)  # topic -> merged file
+
+
+def topics() -> list[Topic]:
+    """Every topic: a part query and a merge query of the same name, in name order."""
+    names = sqlrun.sql_names()
+    part = {n.removeprefix(PART_DIR + "/") for n in names if n.startswith(PART_DIR + "/")}
+    merge = {n.removeprefix(MERGE_DIR + "/") for n in names if n.startswith(MERGE_DIR + "/")}
+    if part != merge:
+        raise QueryError(
+            f"summary topics need a part and a merge query each; unmatched: {sorted(part ^ merge)}",
+            hint="Add the missing sql/summaries/part/<topic>.sql or merge/<topic>.sql.",
+        )
+    for name in part:
+        if not _TOPIC_NAME.fullmatch(name):  # names become table names in the merge
+            raise QueryError(f"summary topic name {name!r} is not lower_snake_case")
+    return [Topic(name) for name in sorted(part)]
+
+
+def request_span(con: duckdb.DuckDBPyConnection) -> RequestSpan:
+    """First and last arrival, count, per-model first arrivals and days of `requests`."""
+    rows = sqlrun.query(con, "summaries/request_span").fetchall()
+    model_first: dict[str, int] = {}
+    for model, _day, first_us, _last_us, _n in rows:
+        model_first[model] = min(first_us, model_first.get(model, first_us))
+    return RequestSpan(
+        first_us=min((r[2] for r in rows), default=0),
+        last_us=max((r[3] for r in rows), default=0),
+        n_requests=sum(r[4] for r in rows),
+        model_first_us=dict(sorted(model_first.items())),
+        days=tuple(sorted({r[1] for r in rows})),
+    )
+
+
+def summary_params(
+    *,
+    origin_us: int,
+    window_s: int,
+    dataset_window_s: int,
+    ratio_points: int,
+    model_first_us: Mapping[str, int],
+) -> dict[str, Any]:
+    """Every parameter a part or merge query may use (each uses the subset it declares).
+
+    `origin_us` and `anchor_models`/`anchor_first_us` are anchors: instants that depend on the
+    whole log, fixed before any part is read and recorded with every part.
+    """
+    models = sorted(model_first_us)
+    return {
+        "origin_us": origin_us,
+        "window_us": window_s * 1_000_000,
+        "dataset_window_us": dataset_window_s * 1_000_000,
+        "ratio_points": ratio_points,
+        "n_gaps": N_IDLE_GAPS,
+        "tick_candidates_us": list(TICK_CANDIDATES_US),
+        "anchor_models": models,
+        "anchor_first_us": [model_first_us[m] for m in models],
+    }
+
+
+def day_parts(days: Iterable[int]) -> list[PartRange]:
+    """One part per UTC day (days as day numbers since the epoch), in time order."""
+    return [PartRange(d * US_PER_DAY, (d + 1) * US_PER_DAY) for d in sorted(set(days))]
+
+
+def bound_params(query: str, params: Mapping[str, Any], topic: str) -> dict[str, Any]:
+    """Of `params`, exactly those `sql/<query>.sql` declares; a declared name without a value
+    is an error naming the topic."""
+    _text, declared = sqlrun.load_sql(query)
+    missing = sorted(declared - set(params))
+    if missing:
+        raise QueryError(
+            f"summary topic {topic!r}: {query}.sql uses {missing}, which the summary runner "
+            f"does not provide (it provides {sorted(params)})",
+            hint="Use one of the provided parameters, or add the value to the runner's params.",
+        )
+    return {name: params[name] for name in sorted(declared)}
+
+
+def load_part(con: duckdb.DuckDBPyConnection, part: PartRange) -> int:
+    """Read the part's requests ONCE into the temporary table `part_requests`; its row count.
+
+    The only place that knows where a part's requests come from (today: the `requests` view
+    filtered on arrival time).
+    """
+    con.execute("drop table if exists part_requests")
+    bounds = {"start_us": part.start_us, "end_us": part.end_us}
+    sqlrun.query(con, "summaries/part_requests", bounds).to_table(PART_TABLE)
+    return con.table(PART_TABLE).count("*").fetchall()[0][0]
+
+
+def summarise_part(
+    con: duckdb.DuckDBPyConnection,
+    part: PartRange,
+    params: Mapping[str, Any],
+    directory: Path,
+    selected: Sequence[Topic] | None = None,
+) -> PartSummary:
+    """Summarise one part into `directory/<topic>/part-<label>.parquet` (+ `.json`)."""
+    n_requests = load_part(con, part)
+    files = {}
+    try:
+        for topic in with_dependencies(selected) if selected else topics():
+            used = bound_params(topic.part_query, params, topic.name)
+            out = directory / topic.name / f"part-{part.label}.parquet"
+            out.parent.mkdir(parents=True, exist_ok=True)
+            write_exact(con, sqlrun.query(con, topic.part_query, used), out)
+            write_json(
+                out.with_suffix(".json"),
+                {
+                    "format": SUMMARIES_FORMAT,
+                    "topic": topic.name,
+                    "part_start_us": part.start_us,
+                    "part_end_us": part.end_us,
+                    "n_requests": n_requests,
+                    "params": used,
+                },
+            )
+            files[topic.name] = out
+    finally:
+        con.execute("drop table if exists part_requests")
+    return PartSummary(part, n_requests, files)
+
+
+def merge(
+    con: duckdb.DuckDBPyConnection,
+    directory: Path,
+    selected: Sequence[Topic] | None = None,
+) -> MergedSummaries:
+    """Merge every topic's part files under `directory` into `directory/<topic>.parquet`.
+
+    Refuses (SummaryError) parts of another contract version, parts whose time ranges overlap,
+    and parts of one topic summarised with different parameters (anchors included).
+    """
+    chosen = with_dependencies(selected) if selected else topics()
+    records = {topic.name: _part_records(directory, topic) for topic in chosen}
+    ranges: dict[PartRange, int] = {}
+    for topic in chosen:
+        recorded = records[topic.name]
+        if not recorded:
+            raise SummaryError(
+                f"summary topic {topic.name!r} has no part files in {directory / topic.name}",
+                hint="Summarise every part before merging.",
+            )
+        _check_same_params(topic.name, recorded)
+        for _path, record in recorded:
+            part = PartRange(record["part_start_us"], record["part_end_us"])
+            ranges[part] = record["n_requests"]
+        # a table, not a view: its statistics are the data's, whatever the number of files
+        # (the name is a checked topic name, see topics())
+        con.execute(f"drop table if exists {topic.parts_table}")
+        con.read_parquet([str(p) for p, _r in recorded]).to_table(topic.parts_table)
+    parts = sorted(ranges)
+    for earlier, later in itertools.pairwise(parts):
+        if earlier.overlaps(later):
+            raise SummaryError(
+                f"the parts {earlier.label} and {later.label} overlap in time "
+                f"([{earlier.start_us}, {earlier.end_us}) and [{later.start_us}, "
+                f"{later.end_us}) us): merging them would count requests twice",
+                hint="Summarise disjoint time ranges, or remove the stale part files.",
+            )
+    for topic in chosen:
+        if {PartRange(r["part_start_us"], r["part_end_us"]) for _p, r in records[topic.name]} != (
+            set(parts)
+        ):
+            raise SummaryError(
+                f"summary topic {topic.name!r} lacks some parts the other topics have",
+                hint="Summarise every part with every topic before merging.",
+            )
+    files = {}
+    for topic in chosen:
+        out = directory / f"{topic.name}.parquet"
+        # the merge binds the parameters its parts were summarised with (checked equal above)
+        used = bound_params(topic.merge_query, records[topic.name][0][1]["params"], topic.name)
+        write_exact(con, sqlrun.query(con, topic.merge_query, used), out)
+        files[topic.name] = out
+    n_requests = sum(ranges.values())
+    all_params: dict[str, Any] = {}
+    for topic in chosen:
+        all_params.update(records[topic.name][0][1]["params"])
+    write_json(directory / ANCHORS_NAME, dict(sorted(all_params.items())))
+    write_json(
+        directory / MANIFEST_NAME,
+        {
+            "format": SUMMARIES_FORMAT,
+            "topics": [t.name for t in chosen],
+            "parts": [
+                {"label": p.label, "start_us": p.start_us, "end_us": p.end_us, "n_requests": n}
+                for p, n in sorted(ranges.items())
+            ],
+            "n_requests": n_requests,
+        },
+    )
+    return MergedSummaries(directory, tuple(parts), n_requests, files)
+
+
+def write_exact(
+    con: duckdb.DuckDBPyConnection, relation: duckdb.DuckDBPyRelation, path: Path
+) -> None:
+    """Write `relation` (which must be ORDERed) as Parquet through a temporary table.
+
+    DuckDB marks a Parquet column `required` when its statistics show no NULL, and statistics
+    that pass through a query depend on the plan (one part file or several). A table's
+    statistics are its data's, so equal contents give equal bytes.
+    """
+    con.execute("drop table if exists summary_output")
+    relation.to_table("summary_output")
+    try:
+        con.table("summary_output").write_parquet(str(path))
+    finally:
+        con.execute("drop table if exists summary_output")
+
+
+def summarise(
+    con: duckdb.DuckDBPyConnection,
+    parts: Sequence[PartRange],
+    params: Mapping[str, Any],
+    directory: Path,
+    selected: Sequence[Topic] | None = None,
+) -> MergedSummaries:
+    """Summarise each part, then merge: the whole of the runner."""
+    for part in parts:
+        summarise_part(con, part, params, directory, selected)
+    return merge(con, directory, selected)
+
+
+def open_merged(
+    con: duckdb.DuckDBPyConnection, directory: Path, selected: Sequence[Topic] | None = None
+) -> None:
+    """Views `summary_<topic>` over the merged files in `directory` (of `selected` and the
+    topics their merges read)."""
+    for topic in with_dependencies(selected) if selected else topics():
+        path = directory / f"{topic.name}.parquet"
+        if not path.is_file():
+            raise SummaryError(f"no merged summary {path}", hint="Run the aggregate stage again.")
+        con.read_parquet(str(path)).create_view(topic.merged_view, replace=True)
+
+
+def _part_records(directory: Path, topic: Topic) -> list[tuple[Path, dict[str, Any]]]:
+    records = []
+    for path in sorted((directory / topic.name).glob("part-*.parquet")):
+        sidecar = path.with_suffix(".json")
+        if not sidecar.is_file():
+            raise SummaryError(
+                f"part file {path} has no {sidecar.name} (its range and parameters)",
+                hint="A part was summarised by an interrupted run: summarise it again.",
+            )
+        record = json.loads(sidecar.read_text(encoding="utf-8"))
+        if record.get("format") != SUMMARIES_FORMAT or record.get("topic") != topic.name:
+            raise SummaryError(
+                f"{sidecar} is {record.get('format')!r} for topic {record.get('topic')!r}, "
+                f"not {SUMMARIES_FORMAT!r} for {topic.name!r}",
+                hint="Summarise the part again with this version of servechar.",
+            )
+        records.append((path, record))
+    return records
+
+
+def _check_same_params(topic: str, records: list[tuple[Path, dict[str, Any]]]) -> None:
+    first_path, first = records[0]
+    for path, record in records[1:]:
+        if record["params"] != first["params"]:
+            differing = sorted(
+                name
+                for name in set(first["params"]) | set(record["params"])
+                if first["params"].get(name) != record["params"].get(name)
+            )
+            raise SummaryError(
+                f"summary topic {topic!r}: parts {first_path.name} and {path.name} were "
+                f"summarised with different anchors or parameters ({', '.join(differing)}); "
+                "their summaries do not merge",
+                hint="Summarise every part with the same anchors (aggregate/summaries/"
+                "anchors.json) and options.",
+            )

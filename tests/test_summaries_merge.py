@@ -1,0 +1,334 @@
+"""Mergeable summaries: a log split at any instants, summarised part by part and merged, gives
+byte for byte the summaries, artefacts, fits.json and profiles of one pass over the whole log.
+
+The log crosses midnight, has bursts with exact ties, failed requests, reasoning and multimodal
+clients and one model on a coarse (1 s) clock. Split instants are drawn by hypothesis (fixed
+seeds: derandomized) from anywhere in the log, from the arrival instants themselves (a cut
+inside a burst) and from midnight. Every topic under sql/summaries/ is covered by the
+parametrisation, including topics added later.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import shutil
+import tempfile
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import polars as pl
+import pytest
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+
+from pipeline import sqlrun, summaries
+from pipeline.config import (
+    AggregateOptions,
+    EngineOptions,
+    ExportOptions,
+    FitOptions,
+    IngestOptions,
+)
+from pipeline.errors import SummaryError
+from pipeline.rundir import RunDir
+from pipeline.stages import aggregate, export, fit, ingest
+from pipeline.stages.ingest import connect, open_requests
+from pipeline.synthetic import ClientSpec, generate
+
+START = datetime(2025, 3, 3, 22, 40, tzinfo=UTC)  # the log runs across midnight
+DURATION_S = 2 * 3600
+MIDNIGHT_US = int(datetime(2025, 3, 4, tzinfo=UTC).timestamp() * 1_000_000)
+ENGINE = EngineOptions(threads=2, memory_limit="500MB")
+CLIENTS = [
+    ClientSpec("acme", "chat", rate_rps=0.25, family="gamma", shape=0.4, failure_rate=0.05),
+    ClientSpec("globex", "chat", rate_rps=0.1, family="weibull_min", shape=0.7),
+    ClientSpec("hooli", "reasoner", category="reason", rate_rps=0.1, shape=0.8),
+    ClientSpec("wayne", "vision", category="multimodal", rate_rps=0.06, shape=1.2),
+    ClientSpec("tick", "clock", rate_rps=0.3, shape=0.6),  # stamped on whole seconds below
+]
+ARTEFACTS = (
+    "aggregate/trace_windows.parquet",
+    "aggregate/interarrivals.parquet",
+    "aggregate/distributions.parquet",
+    "aggregate/tick_dispersion.parquet",
+    "aggregate/time_quality.json",
+    "aggregate/meta.json",
+    "fit/window_fits.parquet",
+    "fit/client_fits.parquet",
+    "fits.json",
+)
+
+
+def _log(path: Path) -> Path:
+    log = generate(CLIENTS, duration_s=DURATION_S, seed=7, start=START)
+    log = log.with_columns(
+        pl.col("timestamp").str.to_datetime("%Y-%m-%dT%H:%M:%S%.fZ", time_unit="us")
+    )
+    # the clock model on a 1 s grid: many exact ties between consecutive arrivals
+    log = log.with_columns(
+        pl.when(pl.col("model") == "clock")
+        .then(pl.col("timestamp").dt.truncate("1s"))
+        .otherwise(pl.col("timestamp"))
+        .alias("timestamp")
+    )
+    # a burst of 40 requests of one client within 20 ms, some at the very same microsecond,
+    # five minutes before midnight
+    burst_at = datetime(2025, 3, 3, 23, 55, tzinfo=UTC)
+    offsets_us = np.sort(np.random.default_rng(3).integers(0, 20_000, 40)) // 400 * 400
+    template = log.filter(pl.col("client_id") == "acme").head(1)
+    burst = pl.concat(
+        [
+            template.with_columns(
+                pl.lit(burst_at + timedelta(microseconds=int(o)))
+                .dt.cast_time_unit("us")
+                .dt.replace_time_zone(None)
+                .alias("timestamp"),
+                pl.lit(f"burst-{i}").alias("request_id"),
+            )
+            for i, o in enumerate(offsets_us)
+        ]
+    )
+    log = pl.concat([log, burst.select(log.columns)], how="vertical_relaxed").sort("timestamp")
+    log.with_columns(pl.col("timestamp").dt.strftime("%Y-%m-%dT%H:%M:%S%.6fZ")).write_csv(path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def ingested(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("summaries-merge")
+    out = root / "ingested"
+    ingest.run(RunDir(out), [str(_log(root / "log.csv"))], IngestOptions(), ENGINE)
+    return out
+
+
+@pytest.fixture(scope="module")
+def span(ingested: Path) -> summaries.RequestSpan:
+    con = connect(RunDir(ingested), ENGINE)
+    try:
+        open_requests(con, RunDir(ingested))
+        return summaries.request_span(con)
+    finally:
+        con.close()
+
+
+def _params(span: summaries.RequestSpan) -> dict:
+    return aggregate.summary_params(
+        AggregateOptions(), aggregate.default_origin(span.first_us), span
+    )
+
+
+def _parts(span: summaries.RequestSpan, cuts: list[int]) -> list[summaries.PartRange]:
+    bounds = [span.first_us, *sorted(set(cuts)), span.last_us + 1]
+    return [summaries.PartRange(a, b) for a, b in itertools.pairwise(bounds) if a < b]
+
+
+def _merged_bytes(
+    ingested: Path,
+    directory: Path,
+    parts: list[summaries.PartRange],
+    topic: str,
+    params: dict,
+    threads: int = 2,
+) -> bytes:
+    shutil.rmtree(directory, ignore_errors=True)
+    directory.mkdir(parents=True)
+    engine = EngineOptions(threads=threads, memory_limit=ENGINE.memory_limit)
+    con = connect(RunDir(ingested), engine)
+    try:
+        open_requests(con, RunDir(ingested))
+        merged = summaries.summarise(con, parts, params, directory, [summaries.Topic(topic)])
+    finally:
+        con.close()
+    return merged.files[topic].read_bytes()
+
+
+def _cut_strategy(span: summaries.RequestSpan, arrivals: list[int]) -> st.SearchStrategy:
+    instant = st.one_of(
+        st.integers(span.first_us + 1, span.last_us),  # anywhere (mid-window)
+        st.sampled_from(arrivals),  # at an arrival: inside a burst, between tied arrivals
+        st.just(MIDNIGHT_US),
+    )
+    return st.lists(instant, min_size=1, max_size=4, unique=True)
+
+
+@pytest.fixture(scope="module")
+def arrivals(ingested: Path) -> list[int]:
+    con = connect(RunDir(ingested), ENGINE)
+    try:
+        open_requests(con, RunDir(ingested))
+        rows = con.sql("select arrival_us from requests order by arrival_us").fetchall()
+    finally:
+        con.close()
+    return [r[0] for r in rows]
+
+
+def test_the_log_has_what_the_property_is_about(
+    ingested: Path, span: summaries.RequestSpan, arrivals: list[int]
+) -> None:
+    assert span.days == (
+        MIDNIGHT_US // summaries.US_PER_DAY - 1,
+        MIDNIGHT_US // summaries.US_PER_DAY,
+    )
+    assert len(arrivals) - len(set(arrivals)) >= 20  # ties
+    quality = _one_pass_quality(ingested)
+    assert quality["clock"]["is_quantized"] and not quality["chat"]["is_quantized"]
+
+
+def _one_pass_quality(ingested: Path) -> dict:
+    out = ingested.parent / "quality-run"
+    if not out.exists():
+        shutil.copytree(ingested, out)
+        aggregate.run(RunDir(out), AggregateOptions(), ENGINE)
+    return json.loads((out / "aggregate" / "time_quality.json").read_text())["models"]
+
+
+@pytest.mark.parametrize("topic", [t.name for t in summaries.topics()])
+def test_split_summaries_merge_to_the_one_pass_bytes(
+    topic: str,
+    ingested: Path,
+    span: summaries.RequestSpan,
+    arrivals: list[int],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    params = _params(span)
+    work = tmp_path_factory.mktemp(f"split-{topic}")
+    whole = _merged_bytes(ingested, work / "whole", _parts(span, []), topic, params, threads=1)
+
+    @settings(
+        derandomize=True,
+        max_examples=6,
+        deadline=None,
+        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    )
+    @given(cuts=_cut_strategy(span, arrivals), threads=st.sampled_from([1, 2]))
+    @example(cuts=[MIDNIGHT_US], threads=2)  # the run's own parts: one per UTC day
+    def check(cuts: list[int], threads: int) -> None:
+        parts = _parts(span, cuts)
+        merged = _merged_bytes(ingested, work / "split", parts, topic, params, threads)
+        assert merged == whole, f"{topic}: parts {[p.label for p in parts]} merge differently"
+
+    check()
+
+
+def _digest(run: Path) -> dict[str, str]:
+    files = [run / name for name in ARTEFACTS]
+    files += sorted(p for p in (run / "profiles").rglob("*") if p.is_file())
+    return {str(p.relative_to(run)): hashlib.sha256(p.read_bytes()).hexdigest() for p in files}
+
+
+def _downstream(ingested: Path, out: Path, parts: list[summaries.PartRange]) -> dict[str, str]:
+    shutil.rmtree(out, ignore_errors=True)
+    shutil.copytree(ingested, out)
+    run_dir = RunDir(out)
+    aggregate.run(run_dir, AggregateOptions(), ENGINE, parts=parts)
+    fit.run(run_dir, FitOptions())
+    export.run(run_dir, ExportOptions())
+    return _digest(out)
+
+
+def test_split_runs_give_the_one_pass_artefacts_fits_and_profiles(
+    ingested: Path,
+    span: summaries.RequestSpan,
+    arrivals: list[int],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    work = tmp_path_factory.mktemp("downstream")
+    one_pass = _downstream(ingested, work / "one", _parts(span, []))
+    assert len(one_pass) > len(ARTEFACTS)  # profiles were written
+
+    @settings(
+        derandomize=True,
+        max_examples=3,
+        deadline=None,
+        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    )
+    @given(cuts=_cut_strategy(span, arrivals))
+    @example(cuts=[MIDNIGHT_US])
+    def check(cuts: list[int]) -> None:
+        split = _downstream(ingested, work / "split", _parts(span, cuts))
+        differing = sorted(k for k in one_pass if split.get(k) != one_pass[k])
+        assert not differing, f"cuts {cuts}: {differing} differ from one pass"
+
+    check()
+
+
+def test_parts_summarised_with_other_anchors_do_not_merge(
+    ingested: Path, span: summaries.RequestSpan, tmp_path: Path
+) -> None:
+    params = _params(span)
+    early, late = _parts(span, [MIDNIGHT_US])
+    con = connect(RunDir(ingested), ENGINE)
+    try:
+        open_requests(con, RunDir(ingested))
+        summaries.summarise_part(con, early, params, tmp_path)
+        shifted = {**params, "origin_us": params["origin_us"] - 3_600_000_000}
+        summaries.summarise_part(con, late, shifted, tmp_path)
+        with pytest.raises(SummaryError, match=r"summary topic 'arrival_gaps'.*origin_us"):
+            summaries.merge(con, tmp_path)
+        # anchors of one model's time grid moved: the time_grid topic is named
+        moved = {**params, "anchor_first_us": [a + 1 for a in params["anchor_first_us"]]}
+        summaries.summarise_part(con, late, moved, tmp_path, [summaries.Topic("time_grid")])
+        with pytest.raises(SummaryError, match=r"'time_grid'.*anchor_first_us"):
+            summaries.merge(con, tmp_path, [summaries.Topic("time_grid")])
+    finally:
+        con.close()
+
+
+def test_overlapping_parts_are_refused(
+    ingested: Path, span: summaries.RequestSpan, tmp_path: Path
+) -> None:
+    params = _params(span)
+    con = connect(RunDir(ingested), ENGINE)
+    try:
+        open_requests(con, RunDir(ingested))
+        summaries.summarise_part(
+            con, summaries.PartRange(span.first_us, MIDNIGHT_US + 1), params, tmp_path
+        )
+        summaries.summarise_part(
+            con, summaries.PartRange(MIDNIGHT_US, span.last_us + 1), params, tmp_path
+        )
+        with pytest.raises(SummaryError, match="overlap"):
+            summaries.merge(con, tmp_path)
+    finally:
+        con.close()
+
+
+@settings(derandomize=True, max_examples=25, deadline=None)
+@given(gaps=st.lists(st.integers(0, 30), min_size=1, max_size=80))
+def test_percentiles_from_value_counts_equal_quantile_disc(gaps: list[int]) -> None:
+    """time_quality's p05 and median from the gap value -> count table are DuckDB's
+    quantile_disc over the positive gaps (the rank rule in sql/aggregate/time_quality.sql)."""
+    arrivals = np.cumsum([1_000_000_000, *gaps]).tolist()
+    con = duckdb.connect()
+    try:
+        con.sql(
+            "select unnest($a::bigint[]) as arrival_us, 'm' as model", params={"a": arrivals}
+        ).to_table("requests_table")
+        con.table("requests_table").create_view("requests")
+        span = summaries.request_span(con)
+        params = aggregate.summary_params(AggregateOptions(), 0, span)
+        with tempfile.TemporaryDirectory() as tmp:
+            selected = [summaries.Topic("model_gaps")]
+            summaries.summarise(
+                con,
+                [summaries.PartRange(span.first_us, span.last_us + 1)],
+                params,
+                Path(tmp),
+                selected,
+            )
+            summaries.open_merged(con, Path(tmp), selected)
+            derived = sqlrun.query(con, "aggregate/time_quality", {"origin_us": 0}).fetchall()
+    finally:
+        con.close()
+    (row,) = derived
+    positive = [g for g in gaps if g > 0]
+    direct = duckdb.sql(
+        "select quantile_disc(g, 0.05), quantile_disc(g, 0.5) from unnest($g::bigint[]) as t(g)",
+        params={"g": positive},
+    ).fetchall()[0]
+    assert (row[5], row[6]) == direct
+    assert row[4] == gaps.count(0) and row[3] == len(gaps)
