@@ -1,20 +1,22 @@
 -- client_length_drift
 -- grain:    one row per client_key with successful requests in at least 2 periods
--- inputs:   char_requests
--- params:   period_us
+-- inputs:   summary_token_counts, clients
+-- params:   (none)
 -- The largest Kolmogorov-Smirnov distance between a client's input-length distributions in
 -- consecutive periods (dataset windows) in which it has successful requests. Each pair's two
 -- CDFs are cumulative shares over the union of their values, ordered by value (a fixed
--- order, so the float sums are deterministic).
+-- order, so the float sums are deterministic). The counts are the merged token value tables.
 with counts as (
     select
-        client_key,
-        offset_us // $period_us as period_index,
-        input_tokens as value,
-        count(*) as n
-    from char_requests
-    where is_success
-    group by client_key, period_index, input_tokens
+        c.client_key,
+        t.dataset_index as period_index,
+        t.value,
+        sum(t.n)::bigint as n
+    from summary_token_counts as t
+    inner join clients as c
+        on t.category = c.category and t.model = c.model and t.client_id = c.client_id
+    where t.field = 'input_tokens'
+    group by c.client_key, t.dataset_index, t.value
 ),
 
 periods as (

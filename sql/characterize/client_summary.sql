@@ -1,20 +1,20 @@
 -- client_summary
 -- grain:    one row per client_key
--- inputs:   char_requests
--- params:   (none)
--- Token sums are exact integers (hugeint), so that means do not depend on the order in which
--- parallel threads combine partial sums; percentiles are over successful requests.
+-- inputs:   summary_minute_counts, clients
+-- params:   origin_us
+-- Counts, span and exact token sums (successful requests) of each client, from the merged
+-- per-minute summary; the token percentiles come from token_histograms.sql.
 select
-    client_key,
-    min(model_key) as model_key,
-    count(*) as n_requests,
-    count(*) filter (where is_success) as n_success,
-    min(offset_us) as first_offset_us,
-    max(offset_us) as last_offset_us,
-    coalesce(sum(input_tokens::hugeint) filter (where is_success), 0) as input_tokens_sum,
-    coalesce(sum(output_tokens::hugeint) filter (where is_success), 0) as output_tokens_sum,
-    quantile_cont(input_tokens, [0.5, 0.9, 0.99]) filter (where is_success) as input_quantiles,
-    quantile_cont(output_tokens, [0.5, 0.9, 0.99]) filter (where is_success) as output_quantiles
-from char_requests
-group by client_key
-order by client_key
+    c.client_key,
+    any_value(c.model_key) as model_key,
+    sum(m.n_requests)::bigint as n_requests,
+    sum(m.n_success)::bigint as n_success,
+    min(m.first_us) - $origin_us as first_offset_us,
+    max(m.last_us) - $origin_us as last_offset_us,
+    sum(m.input_tokens_sum)::hugeint as input_tokens_sum,
+    sum(m.output_tokens_sum)::hugeint as output_tokens_sum
+from summary_minute_counts as m
+inner join clients as c
+    on m.category = c.category and m.model = c.model and m.client_id = c.client_id
+group by c.client_key
+order by c.client_key

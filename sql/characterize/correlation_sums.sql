@@ -1,25 +1,33 @@
 -- correlation_sums
 -- grain:    one row per (level, unit_key): level 0 (unit = client_key) or 1 (model_key)
--- inputs:   char_requests
+-- inputs:   summary_token_pairs, clients
 -- params:   (none)
 -- Exact integer moments of input and output tokens and of their ranks over successful
 -- requests, from which Pearson (values) and Spearman (ranks) follow without a sample. Ranks
 -- are doubled mid-ranks (2 * average rank of tied values, an integer): a value v with `before`
--- smaller values and n copies has 2 * rank = 2 * before + n + 1.
-with successes as (
-    select 0 as level, client_key as unit_key, input_tokens as x, output_tokens as y
-    from char_requests where is_success
+-- smaller values and n copies has 2 * rank = 2 * before + n + 1. The requests come as the
+-- merged joint value table of (input, output) pairs, each weighted by its count.
+with client_pairs as (
+    select c.client_key, c.model_key, p.input_tokens as x, p.output_tokens as y, p.n
+    from summary_token_pairs as p
+    inner join clients as c
+        on p.category = c.category and p.model = c.model and p.client_id = c.client_id
+),
+
+pairs as (
+    select 0 as level, client_key as unit_key, x, y, n from client_pairs
     union all
-    select 1 as level, model_key as unit_key, input_tokens as x, output_tokens as y
-    from char_requests where is_success
+    select 1 as level, model_key as unit_key, x, y, sum(n) as n
+    from client_pairs
+    group by model_key, x, y
 ),
 
 x_counts as (
-    select level, unit_key, x, count(*) as n from successes group by level, unit_key, x
+    select level, unit_key, x, sum(n) as n from pairs group by level, unit_key, x
 ),
 
 y_counts as (
-    select level, unit_key, y, count(*) as n from successes group by level, unit_key, y
+    select level, unit_key, y, sum(n) as n from pairs group by level, unit_key, y
 ),
 
 x_ranks as (
@@ -42,31 +50,32 @@ y_ranks as (
 
 ranked as (
     select
-        s.level,
-        s.unit_key,
-        s.x::hugeint as x,
-        s.y::hugeint as y,
+        p.level,
+        p.unit_key,
+        p.n::hugeint as n,
+        p.x::hugeint as x,
+        p.y::hugeint as y,
         rx.rank2::hugeint as rx,
         ry.rank2::hugeint as ry
-    from successes as s
-    inner join x_ranks as rx on s.level = rx.level and s.unit_key = rx.unit_key and s.x = rx.x
-    inner join y_ranks as ry on s.level = ry.level and s.unit_key = ry.unit_key and s.y = ry.y
+    from pairs as p
+    inner join x_ranks as rx on p.level = rx.level and p.unit_key = rx.unit_key and p.x = rx.x
+    inner join y_ranks as ry on p.level = ry.level and p.unit_key = ry.unit_key and p.y = ry.y
 )
 
 select
     level,
     unit_key,
-    count(*) as n,
-    sum(x) as sx,
-    sum(y) as sy,
-    sum(x * x) as sxx,
-    sum(y * y) as syy,
-    sum(x * y) as sxy,
-    sum(rx) as srx,
-    sum(ry) as sry,
-    sum(rx * rx) as srxx,
-    sum(ry * ry) as sryy,
-    sum(rx * ry) as srxy
+    sum(n)::bigint as n,
+    sum(n * x) as sx,
+    sum(n * y) as sy,
+    sum(n * x * x) as sxx,
+    sum(n * y * y) as syy,
+    sum(n * x * y) as sxy,
+    sum(n * rx) as srx,
+    sum(n * ry) as sry,
+    sum(n * rx * rx) as srxx,
+    sum(n * ry * ry) as sryy,
+    sum(n * rx * ry) as srxy
 from ranked
 group by level, unit_key
 order by level, unit_key

@@ -1,13 +1,16 @@
 -- model_bin_counts
 -- grain:    one row per (model_key, bin_index) with at least one request
--- inputs:   char_requests
--- params:   bin_us
--- Bins are aligned to the origin (bin_index * bin_us is the bin's start); empty bins are
--- absent here and filled with zeros by the caller.
+-- inputs:   summary_minute_counts, clients
+-- params:   bin_minutes
+-- Bins of bin_minutes minutes aligned to the origin (bin_index * bin_minutes * 60 s is the
+-- bin's start), summed from the merged per-minute counts; empty bins are absent here and
+-- filled with zeros by the caller.
 select
-    model_key,
-    offset_us // $bin_us as bin_index,
-    count(*) as n
-from char_requests
-group by model_key, bin_index
-order by model_key, bin_index
+    c.model_key,
+    m.minute_index // $bin_minutes as bin_index,
+    sum(m.n_requests)::bigint as n
+from summary_minute_counts as m
+inner join clients as c
+    on m.category = c.category and m.model = c.model and m.client_id = c.client_id
+group by c.model_key, bin_index
+order by c.model_key, bin_index

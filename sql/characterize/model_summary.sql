@@ -1,20 +1,19 @@
 -- model_summary
 -- grain:    one row per model_key
--- inputs:   char_requests
--- params:   (none)
--- Percentiles of the whole model need the requests (not the per-client ones), hence a scan.
--- Kept apart from client_summary and category_summary: one query with grouping sets holds the
--- percentile state of every level at once and fails under tight --memory-limit.
+-- inputs:   summary_minute_counts, clients
+-- params:   origin_us
+-- Counts, span and exact token sums (successful requests) of each model, from the merged
+-- per-minute summary; the token percentiles come from token_histograms.sql.
 select
-    model_key,
-    count(*) as n_requests,
-    count(*) filter (where is_success) as n_success,
-    min(offset_us) as first_offset_us,
-    max(offset_us) as last_offset_us,
-    coalesce(sum(input_tokens::hugeint) filter (where is_success), 0) as input_tokens_sum,
-    coalesce(sum(output_tokens::hugeint) filter (where is_success), 0) as output_tokens_sum,
-    quantile_cont(input_tokens, [0.5, 0.9, 0.99]) filter (where is_success) as input_quantiles,
-    quantile_cont(output_tokens, [0.5, 0.9, 0.99]) filter (where is_success) as output_quantiles
-from char_requests
-group by model_key
-order by model_key
+    c.model_key,
+    sum(m.n_requests)::bigint as n_requests,
+    sum(m.n_success)::bigint as n_success,
+    min(m.first_us) - $origin_us as first_offset_us,
+    max(m.last_us) - $origin_us as last_offset_us,
+    sum(m.input_tokens_sum)::hugeint as input_tokens_sum,
+    sum(m.output_tokens_sum)::hugeint as output_tokens_sum
+from summary_minute_counts as m
+inner join clients as c
+    on m.category = c.category and m.model = c.model and m.client_id = c.client_id
+group by c.model_key
+order by c.model_key

@@ -1,23 +1,24 @@
 -- status_windows
 -- grain:    one row per (model_key, trace window) with requests, and one per (detailed client,
 --           trace window) with requests (client_key -1 marks the model's rows)
--- inputs:   char_requests, detailed_clients
--- params:   window_us
+-- inputs:   summary_window_counts, clients, detailed_clients
+-- params:   (none)
 -- Requests per trace window by status class (2xx, 429, other 4xx, 5xx; the rest, including
--- requests without a status, as other), for the status mix over time and the 429 share
--- against load; per client only for the clients shown in detail.
+-- requests without a status, as other), for the rate per trace window, the status mix over
+-- time and the 429 share against load; per client only for the clients shown in detail.
 with per_client as (
     select
-        model_key,
-        client_key,
-        offset_us // $window_us as window_index,
-        count(*) as n,
-        count(*) filter (where status between 200 and 299) as n_2xx,
-        count(*) filter (where status = 429) as n_429,
-        count(*) filter (where status between 400 and 499 and status <> 429) as n_4xx_other,
-        count(*) filter (where status between 500 and 599) as n_5xx
-    from char_requests
-    group by model_key, client_key, window_index
+        c.model_key,
+        c.client_key,
+        w.window_index,
+        w.n_requests as n,
+        w.n_2xx,
+        w.n_429,
+        w.n_4xx_other,
+        w.n_5xx
+    from summary_window_counts as w
+    inner join clients as c
+        on w.category = c.category and w.model = c.model and w.client_id = c.client_id
 ),
 
 per_model as (
@@ -25,11 +26,11 @@ per_model as (
         model_key,
         -1 as client_key,
         window_index,
-        sum(n) as n,
-        sum(n_2xx) as n_2xx,
-        sum(n_429) as n_429,
-        sum(n_4xx_other) as n_4xx_other,
-        sum(n_5xx) as n_5xx
+        sum(n)::bigint as n,
+        sum(n_2xx)::bigint as n_2xx,
+        sum(n_429)::bigint as n_429,
+        sum(n_4xx_other)::bigint as n_4xx_other,
+        sum(n_5xx)::bigint as n_5xx
     from per_client
     group by model_key, window_index
 ),

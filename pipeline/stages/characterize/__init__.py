@@ -38,6 +38,7 @@ from pipeline.stages.characterize.clients import (
     _model_section,
     _stability,
     _variance_concentration,
+    load_category_summary,
     load_client_length_drift,
     load_client_summary,
     load_client_windows,
@@ -45,7 +46,13 @@ from pipeline.stages.characterize.clients import (
     load_model_summary,
     load_rates,
 )
-from pipeline.stages.characterize.common import HOUR_S, TOP_K, US_PER_S, Context, _dicts
+from pipeline.stages.characterize.common import (
+    HOUR_S,
+    TOP_K,
+    US_PER_S,
+    Context,
+    open_count_summaries,
+)
 from pipeline.stages.characterize.drift import _drift, load_drift
 from pipeline.stages.characterize.interarrivals import (
     _interarrivals,
@@ -97,7 +104,7 @@ def run(run_dir: RunDir, options: CharacterizeOptions, engine: EngineOptions) ->
     con = connect(run_dir, engine)
     try:
         open_requests(con, run_dir)
-        sqlrun.query(con, "aggregate/clients").to_table("clients")
+        open_count_summaries(con, run_dir)  # and the table `clients`, numbered from them
         sqlrun.query(con, "characterize/keyed_requests", {"origin_us": meta["origin_us"]}).to_table(
             "char_requests"
         )  # once: every section scans it, and it can spill
@@ -112,7 +119,7 @@ def run(run_dir: RunDir, options: CharacterizeOptions, engine: EngineOptions) ->
             client_rows = load_client_summary(context)
             model_rows = load_model_summary(context)
         with timer("categories"):
-            category_rows = _dicts(sqlrun.query(con, "characterize/category_summary"))
+            category_rows = load_category_summary(context)
         with timer("correlation"):
             correlations = load_correlation_sums(context)
         with timer("rate"):

@@ -8,6 +8,7 @@ from fitting.workload import (
     fano_from_sums,
 )
 from pipeline import sqlrun
+from pipeline.errors import SummaryError
 from pipeline.stages.characterize.common import (
     US_PER_S,
     Context,
@@ -106,15 +107,18 @@ def _burstiness(
 
 def load_fano_sums(context: Context) -> dict[tuple[int, int, int], tuple[int, int]]:
     """(model_key, client_key or -1, scale_s) -> (sum of counts, sum of squared counts)."""
-    relation = sqlrun.query(
-        context.con,
-        "characterize/fano_sums",
-        {"scales_us": [scale * US_PER_S for scale in FANO_SCALES_S]},
-    )
-    return {
-        (int(model), int(client), int(scale_us) // US_PER_S): (int(s1), int(s2))
-        for model, client, scale_us, _n_bins, s1, s2 in relation.fetchall()
+    relation = sqlrun.query(context.con, "characterize/fano_sums")
+    sums = {
+        (int(model), int(client), int(scale_s)): (int(s1), int(s2))
+        for model, client, scale_s, _n_bins, s1, s2 in relation.fetchall()
     }
+    if sums and {key[2] for key in sums} != set(FANO_SCALES_S):
+        raise SummaryError(
+            f"the merged fano_counts summary has the scales {sorted({k[2] for k in sums})} s, "
+            f"not {list(FANO_SCALES_S)} s",
+            hint="It was summarised by another version of servechar: run aggregate again.",
+        )
+    return sums
 
 
 def load_cv_cdfs(context: Context) -> dict[tuple[int, str], dict[str, Any]]:

@@ -277,13 +277,28 @@ def _detailed_client_keys(
 
 
 def load_client_summary(context: Context) -> dict[int, dict[str, Any]]:
-    relation = sqlrun.query(context.con, "characterize/client_summary")
-    return {int(row["client_key"]): row for row in _dicts(relation)}
+    relation = sqlrun.query(
+        context.con, "characterize/client_summary", {"origin_us": context.meta["origin_us"]}
+    )
+    return {
+        int(row["client_key"]): context.with_quantiles(row, "client", int(row["client_key"]))
+        for row in _dicts(relation)
+    }
 
 
 def load_model_summary(context: Context) -> dict[int, dict[str, Any]]:
-    relation = sqlrun.query(context.con, "characterize/model_summary")
-    return {int(row["model_key"]): row for row in _dicts(relation)}
+    relation = sqlrun.query(
+        context.con, "characterize/model_summary", {"origin_us": context.meta["origin_us"]}
+    )
+    return {
+        int(row["model_key"]): context.with_quantiles(row, "model", int(row["model_key"]))
+        for row in _dicts(relation)
+    }
+
+
+def load_category_summary(context: Context) -> list[dict[str, Any]]:
+    relation = sqlrun.query(context.con, "characterize/category_summary")
+    return [context.with_quantiles(row, "category", row["category"]) for row in _dicts(relation)]
 
 
 def load_correlation_sums(context: Context) -> dict[tuple[str, int], Correlation]:
@@ -317,8 +332,17 @@ def load_rates(
     }
     longest_s = max(((last - first) / US_PER_S for first, last in spans.values()), default=0)
     bin_s = MINUTE_S * max(1, math.ceil(longest_s / MINUTE_S / MAX_RATE_BINS))
-    model_counts = {size: context.bin_counts(size) for size in (bin_s, window_s)}
-    client_counts = {size: context.client_bin_counts(size) for size in (bin_s, window_s)}
+    # per-minute bins from the minute counts; trace windows (of any length) from the window
+    # counts, the model's rows under client key -1
+    window_models: dict[int, dict[int, int]] = {}
+    window_clients: dict[int, dict[int, int]] = {}
+    for model_key, client_key, window_index, n, *_by_class in context.window_rows:
+        if client_key == -1:
+            window_models.setdefault(model_key, {})[window_index] = n
+        else:
+            window_clients.setdefault(client_key, {})[window_index] = n
+    model_counts = {bin_s: context.bin_counts(bin_s), window_s: window_models}
+    client_counts = {bin_s: context.client_bin_counts(bin_s), window_s: window_clients}
     result = {}
     for info in models:
         first_us, last_us = spans[info.model_key]
@@ -343,9 +367,10 @@ def load_rates(
 
 
 def load_client_length_drift(context: Context, period_us: int) -> dict[int, float]:
-    relation = sqlrun.query(
-        context.con, "characterize/client_length_drift", {"period_us": period_us}
-    )
+    """Each client's largest input-length KS distance between consecutive dataset windows."""
+    if period_us != int(context.meta["dataset_window_s"]) * US_PER_S:
+        raise ValueError("the token value tables are kept per dataset window only")
+    relation = sqlrun.query(context.con, "characterize/client_length_drift")
     return {int(key): float(ks) for key, ks in relation.fetchall()}
 
 

@@ -5,12 +5,15 @@ the model rows, and the small helpers that shape stats.json's parts.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import TYPE_CHECKING, Any, Literal, TypedDict
 
 import numpy as np
 import pyarrow as pa
 
-from pipeline import sqlrun
+from fitting.quantiles import quantile_cont
+from pipeline import sqlrun, summaries
+from pipeline.artefacts import SUMMARIES
 from pipeline.naming import pseudonym
 
 if TYPE_CHECKING:
@@ -19,9 +22,11 @@ if TYPE_CHECKING:
     import duckdb
 
     from pipeline.config import CharacterizeOptions
+    from pipeline.rundir import RunDir
 
 
 TOP_K = (1, 5, 10, 20)
+QUANTILES = (0.5, 0.9, 0.99)  # the percentiles of every token Summary
 US_PER_S = 1_000_000
 MINUTE_S = 60
 HOUR_S = 3_600
@@ -109,14 +114,50 @@ class Context:
         return client_id
 
     def client_bin_counts(self, bin_s: int) -> dict[int, dict[int, int]]:
-        """Detailed clients' request counts per origin-aligned bin."""
+        """Detailed clients' request counts per origin-aligned bin of whole minutes."""
         relation = sqlrun.query(
-            self.con, "characterize/client_bin_counts", {"bin_us": bin_s * US_PER_S}
+            self.con, "characterize/client_bin_counts", {"bin_minutes": _bin_minutes(bin_s)}
         )
         counts: dict[int, dict[int, int]] = {}
         for client_key, bin_index, n in relation.fetchall():
             counts.setdefault(int(client_key), {})[int(bin_index)] = int(n)
         return counts
+
+    @cached_property
+    def window_rows(self) -> list[tuple[int, ...]]:
+        """Requests per trace window by status class (status_windows.sql), for each model
+        (client_key -1) and its detailed clients: registered with `register_detailed` first."""
+        relation = sqlrun.query(self.con, "characterize/status_windows")
+        return [tuple(int(v) for v in row) for row in relation.fetchall()]
+
+    @cached_property
+    def token_quantiles(self) -> dict[tuple[str, int | str, int | None, str], list[float]]:
+        """p50, p90 and p99 of input and output tokens of successful requests, exact (equal to
+        DuckDB's quantile_cont over the requests), keyed by (level, unit, period_index, field):
+        level 'client' or 'model' (unit: its key), 'category' (unit: the category), 'dataset'
+        or 'day' (unit: the model key, with the period's index)."""
+        table = sqlrun.query(self.con, "characterize/token_histograms").to_arrow_table()
+        values, counts = table.column("values"), table.column("counts")
+        result = {}
+        for i, (level, unit_key, category, period_index, field) in enumerate(
+            zip(*(table.column(name).to_pylist() for name in table.column_names[:5]), strict=True)
+        ):
+            quantiles = quantile_cont(
+                values[i].values.to_numpy(), counts[i].values.to_numpy(), QUANTILES
+            )
+            if quantiles is not None:
+                unit = category if level == "category" else unit_key
+                result[(level, unit, period_index, field)] = quantiles
+        return result
+
+    def with_quantiles(
+        self, row: dict[str, Any], level: str, unit: int | str, period_index: int | None = None
+    ) -> dict[str, Any]:
+        """`row` with its `input_quantiles` and `output_quantiles` (None without successes)."""
+        for field in ("input", "output"):
+            key = (level, unit, period_index, f"{field}_tokens")
+            row[f"{field}_quantiles"] = self.token_quantiles.get(key)
+        return row
 
     def register_detailed(self, detailed: dict[int, list[int]]) -> None:
         """The detailed clients of every model, as the table `detailed_clients` (client_key)."""
@@ -130,13 +171,41 @@ class Context:
         return {int(row["model_key"]): row for row in _dicts(sqlrun.query(self.con, name))}
 
     def bin_counts(self, bin_s: int) -> dict[int, dict[int, int]]:
+        """Each model's request counts per origin-aligned bin of whole minutes."""
         relation = sqlrun.query(
-            self.con, "characterize/model_bin_counts", {"bin_us": bin_s * US_PER_S}
+            self.con, "characterize/model_bin_counts", {"bin_minutes": _bin_minutes(bin_s)}
         )
         counts: dict[int, dict[int, int]] = {}
         for model_key, bin_index, n in relation.fetchall():
             counts.setdefault(int(model_key), {})[int(bin_index)] = int(n)
         return counts
+
+
+# The merged summaries characterize's count statistics read (docs/summaries.md), each as the
+# view summary_<topic>.
+COUNT_SUMMARIES = (
+    "minute_counts",
+    "window_counts",
+    "status_codes",
+    "fano_counts",
+    "token_counts",
+    "token_pairs",
+)
+
+
+def open_count_summaries(con: duckdb.DuckDBPyConnection, run_dir: RunDir) -> None:
+    """Views of the merged count summaries and the table `clients` numbered from them:
+    characterize's count statistics read these, never the requests."""
+    directory = run_dir.require(SUMMARIES, "aggregate")
+    summaries.open_merged(con, directory, [summaries.Topic(name) for name in COUNT_SUMMARIES])
+    sqlrun.query(con, "characterize/clients").to_table("clients")
+
+
+def _bin_minutes(bin_s: int) -> int:
+    """A bin's whole minutes: the per-minute summary gives exact counts of such bins only."""
+    if bin_s <= 0 or bin_s % MINUTE_S:
+        raise ValueError(f"a bin of {bin_s} s is not a whole number of minutes")
+    return bin_s // MINUTE_S
 
 
 def evenly_spaced_order_statistics(values: np.ndarray, cap: int) -> np.ndarray:

@@ -9,7 +9,9 @@ import numpy as np
 
 from fitting.lengths import distribution_distances
 from pipeline import sqlrun
+from pipeline.stages.aggregate import US_PER_DAY
 from pipeline.stages.characterize.common import (
+    US_PER_S,
     Context,
     Summary,
     Unavailable,
@@ -113,12 +115,20 @@ def _drift(
 
 
 def load_drift(context: Context, period_us: int) -> dict[int, dict[str, Any]]:
-    """Per model: summaries per period and exact count tables per (field, period)."""
-    params = {"period_us": period_us}
+    """Per model: summaries per period and exact count tables per (field, period).
+
+    The period is the dataset window or a UTC day from the origin: the merged token value
+    tables are kept per both."""
+    dataset_us = int(context.meta["dataset_window_s"]) * US_PER_S
+    if period_us not in (dataset_us, US_PER_DAY):
+        raise ValueError(f"token tables are kept per dataset window and day, not {period_us} us")
+    params = {"by_day": period_us != dataset_us}
     result: dict[int, dict[str, Any]] = {}
+    level = "day" if params["by_day"] else "dataset"
     for row in _dicts(sqlrun.query(context.con, "characterize/drift_summary", params)):
-        entry = result.setdefault(int(row["model_key"]), {"summaries": [], "counts": {}})
-        entry["summaries"].append(row)
+        model_key, period_index = int(row["model_key"]), int(row["period_index"])
+        entry = result.setdefault(model_key, {"summaries": [], "counts": {}})
+        entry["summaries"].append(context.with_quantiles(row, level, model_key, period_index))
     table = sqlrun.query(context.con, "characterize/drift_counts", params).to_arrow_table()
     models = table.column("model_key").to_numpy()
     fields = np.asarray(table.column("field").to_pylist(), dtype=object)

@@ -179,12 +179,7 @@ def load_status(context: Context) -> dict[int, dict[str, Any]]:
     ).fetchall():
         entry = result.setdefault(int(model_key), {"codes": [], "windows": {}})
         entry["codes"].append((int(client_key), status, int(n)))
-    relation = sqlrun.query(
-        context.con,
-        "characterize/status_windows",
-        {"window_us": context.meta["window_s"] * US_PER_S},
-    )
-    for model_key, client_key, window_index, n, *by_class in relation.fetchall():
-        windows = result[int(model_key)]["windows"].setdefault(int(client_key), [])
-        windows.append(StatusWindow(int(window_index), int(n), *(int(c) for c in by_class)))
+    for model_key, client_key, window_index, n, *by_class in context.window_rows:
+        windows = result[model_key]["windows"].setdefault(client_key, [])
+        windows.append(StatusWindow(window_index, n, *by_class))
     return result
