@@ -55,7 +55,7 @@ UPSTREAM: dict[str, tuple[str, ...]] = {
     "fit": ("aggregate",),
     "export": ("fit", "aggregate"),
     "characterize": ("aggregate", "fit", "ingest"),
-    "anomalies": ("aggregate", "ingest"),
+    "anomalies": ("aggregate",),
     "report": ("characterize", "ingest"),
     "validate": ("export", "aggregate", "ingest"),
     "whatif": ("export", "aggregate"),

@@ -246,3 +246,42 @@ def test_the_cli_scores_a_run_directory(event_run: Path, tmp_path: Path) -> None
     assert bad.exit_code == 1
     assert bad.stderr.startswith("Error: --bin-minutes: must divide 60")
     assert "Traceback" not in bad.output
+
+
+def test_latency_percentiles_from_the_histograms_are_within_their_stated_accuracy(
+    event_run: Path,
+) -> None:
+    """Per-bin TTFT p50/p99 from the merged eighth-octave histograms against the exact
+    nearest-rank percentiles of the same requests (from the log itself)."""
+    import math
+
+    import polars as pl
+
+    from pipeline import sqlrun
+    from pipeline.stages.anomalies import open_minute_summaries
+    from pipeline.stages.ingest import connect
+
+    con = connect(RunDir(event_run), ENGINE)
+    try:
+        open_minute_summaries(con, RunDir(event_run))
+        sqlrun.query(con, "anomalies/top_clients", {"top_clients": 10}).to_table("top_clients")
+        bins = sqlrun.query(con, "anomalies/bin_series", {"bin_minutes": 5}).pl()
+    finally:
+        con.close()
+    log = pl.read_csv(event_run.parent / "events.csv").filter(
+        (pl.col("model") == "code") & (pl.col("client_id") == "hooli") & (pl.col("status") == 200)
+    )
+    start_us = int(START.timestamp() * 1e6)
+    offsets = log["timestamp"].str.to_datetime(time_zone="UTC").dt.epoch("us") - start_us
+    log = log.with_columns((offsets // 300_000_000).alias("bin_index"))
+    ours = bins.filter((pl.col("model") == "code") & (pl.col("client_id") == "hooli"))
+    accuracy = 2 ** (1 / 16) - 1
+    compared = 0
+    for row in ours.filter(pl.col("n_ttft") >= 20).iter_rows(named=True):
+        values = np.sort(log.filter(pl.col("bin_index") == row["bin_index"])["ttft_ms"].to_numpy())
+        assert values.size == row["n_ttft"]
+        for p, column in ((0.5, "ttft_p50_ms"), (0.99, "ttft_p99_ms")):
+            exact = values[math.ceil(p * values.size) - 1]
+            assert abs(row[column] / exact - 1) <= accuracy + 1e-9, (row, exact)
+        compared += 1
+    assert compared > 500

@@ -1,10 +1,11 @@
-"""Anomalies: the per-minute summaries -> `anomalies.json` (docs/anomalies.md).
+"""Anomalies: the merged per-minute summaries -> `anomalies.json` (docs/anomalies.md).
 
 Per model and per top client, seven series (requests and tokens per minute, the shares of
 5xx and 429 answers, TTFT p50 and p99, end-to-end p99; each only where the log has the field)
 are binned (`--bin-minutes`), scored by `fitting.anomalies.detect`, and their events written
-with the clients that account for each model-level event. DuckDB reads the per-minute counts
-and latency histograms; Python gets one row per (series, bin).
+with the clients that account for each model-level event. DuckDB reads the merged per-minute
+counts (`minute_counts`) and latency histograms (`minute_latency`) the aggregate stage wrote;
+Python gets one row per (series, bin).
 """
 
 from __future__ import annotations
@@ -15,17 +16,17 @@ import math
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from pipeline import sqlrun
-from pipeline.artefacts import ANOMALIES, ANOMALIES_FORMAT, META
+from pipeline import sqlrun, summaries
+from pipeline.artefacts import ANOMALIES, ANOMALIES_FORMAT, META, SUMMARIES
 from pipeline.errors import ConfigError
 from pipeline.naming import pseudonym
 from pipeline.rundir import RunDir, json_ready, stage, write_json
 from pipeline.stages.aggregate import parse_origin
-from pipeline.stages.ingest import connect, open_requests
+from pipeline.stages.ingest import connect
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -43,7 +44,7 @@ SHARE_OF_CHANGE_CLIENTS = 3
 # A p99 over a bin's few dozen requests is its slowest one or two: a heavy right tail of
 # noise that Gaussian-calibrated fences would flag every few hours. Its fences are wider.
 TAIL_FENCE_EXTRA_K = 1.5
-Source = Literal["summaries", "requests"]
+MINUTE_SUMMARIES = ("minute_counts", "minute_latency")  # the summary topics scored here
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,7 +61,7 @@ class Metric:
 
 METRICS = (
     Metric("requests_per_minute", "count", "n_requests", "n_requests"),
-    Metric("tokens_per_minute", "count", "n_tokens", "n_with_tokens"),
+    Metric("tokens_per_minute", "count", "n_tokens", "n_tokens"),
     Metric("share_5xx", "share", "n_5xx", "n_with_status"),
     Metric("share_429", "share", "n_429", "n_with_status"),
     Metric("ttft_p50_ms", "latency", "ttft_p50_ms", "n_ttft", 0.5),
@@ -77,7 +78,6 @@ class AnomaliesResult:
     path: Path
     n_series: int
     n_events: int
-    source: Source
     seconds: float
 
 
@@ -91,11 +91,10 @@ def run(run_dir: RunDir, options: AnomaliesOptions, engine: EngineOptions) -> An
     _check_anonymization(run_dir, options)
     con = connect(run_dir, engine)
     try:
-        source = open_minute_summaries(con, run_dir, origin_us)
+        open_minute_summaries(con, run_dir)
         document = detect_anomalies(con, options, bins)
     finally:
         con.close()
-    document["series"]["source"] = source
     write_json(run_dir.output(ANOMALIES), json_ready(document, SIGNIFICANT_DIGITS))
     path = run_dir.path(ANOMALIES)
     seconds = time.perf_counter() - started
@@ -106,31 +105,20 @@ def run(run_dir: RunDir, options: AnomaliesOptions, engine: EngineOptions) -> An
             "options": {**options.model_dump(), "salt": "***" if options.salt else None},
             "engine": engine.model_dump(),
             "outputs": [str(path)],
-            "source": source,
             "seconds": round(seconds, 3),
         },
     )
-    return AnomaliesResult(path, n_series, len(document["events"]), source, seconds)
+    return AnomaliesResult(path, n_series, len(document["events"]), seconds)
 
 
 # --- the per-minute summaries --------------------------------------------------------------------
 
 
-def open_minute_summaries(
-    con: duckdb.DuckDBPyConnection, run_dir: RunDir, origin_us: int
-) -> Source:
-    """Register `minute_counts` and `minute_latency` (the merged per-minute summaries' schema).
-
-    This run directory has no merged per-minute summaries: both are computed from the request
-    table, in one pass each (the request table as a single part; see docs/anomalies.md).
-    """
-    open_requests(con, run_dir)
-    sqlrun.query(con, "anomalies/minute_series", {"origin_us": origin_us}).to_table("minute_counts")
-    con.sql("select * from requests").create_view("part_requests", replace=True)
-    sqlrun.query(con, "summaries/part/minute_latency", {"origin_us": origin_us}).to_table(
-        "minute_latency"
-    )
-    return "requests"
+def open_minute_summaries(con: duckdb.DuckDBPyConnection, run_dir: RunDir) -> None:
+    """Views `summary_minute_counts` and `summary_minute_latency` over the merged per-minute
+    summaries the aggregate stage wrote (docs/summaries.md): never the request table."""
+    directory = run_dir.require(SUMMARIES, "aggregate")
+    summaries.open_merged(con, directory, [summaries.Topic(name) for name in MINUTE_SUMMARIES])
 
 
 # --- detection over every series -----------------------------------------------------------------
@@ -179,8 +167,7 @@ def bin_range(
 def detect_anomalies(
     con: duckdb.DuckDBPyConnection, options: AnomaliesOptions, bins: Bins
 ) -> dict[str, Any]:
-    """The anomalies.json document (without its `series.source`) from the registered
-    `minute_counts` and `minute_latency`."""
+    """The anomalies.json document from the views of `open_minute_summaries`."""
     from fitting.anomalies import detect
 
     sqlrun.query(con, "anomalies/top_clients", {"top_clients": options.top_clients}).to_table(

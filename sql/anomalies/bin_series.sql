@@ -1,23 +1,25 @@
 -- bin_series
 -- grain:    one row per (model, client_id, bin_index) with requests; client_id NULL for the
 --           model's aggregate, otherwise one of the model's top clients
--- inputs:   minute_counts, minute_latency, top_clients
+-- inputs:   summary_minute_counts, summary_minute_latency, top_clients
 -- params:   bin_minutes
--- The series the anomaly detector scores, per bin of $bin_minutes minutes from the origin.
+-- The series the anomaly detector scores, per bin of $bin_minutes minutes from the origin,
+-- from the merged per-minute summaries (docs/summaries.md): requests, requests with a status,
+-- 429 and 5xx answers, tokens of the successful requests.
 -- Latency percentiles use the nearest rank (the value of rank ceil(p * n)) of the merged
 -- eighth-octave histogram, read at the bin's geometric middle (within 4.4 %).
 with counts as (
     select
         model,
         client_id,
-        minute // $bin_minutes as bin_index,
+        minute_index // $bin_minutes as bin_index,
         n_requests,
-        n_with_status,
+        n_requests - n_no_status as n_with_status,
         n_429,
         n_5xx,
-        n_with_tokens,
-        input_tokens + output_tokens as n_tokens
-    from minute_counts
+        n_success,
+        input_tokens_sum + output_tokens_sum as n_tokens
+    from summary_minute_counts
 ),
 
 model_counts as (
@@ -29,7 +31,7 @@ model_counts as (
         sum(n_with_status) as n_with_status,
         sum(n_429) as n_429,
         sum(n_5xx) as n_5xx,
-        sum(n_with_tokens) as n_with_tokens,
+        sum(n_success) as n_success,
         sum(n_tokens) as n_tokens
     from counts
     group by model, bin_index
@@ -44,7 +46,7 @@ client_counts as (
         sum(c.n_with_status) as n_with_status,
         sum(c.n_429) as n_429,
         sum(c.n_5xx) as n_5xx,
-        sum(c.n_with_tokens) as n_with_tokens,
+        sum(c.n_success) as n_success,
         sum(c.n_tokens) as n_tokens
     from counts as c
     semi join top_clients as t on c.model = t.model and c.client_id = t.client_id
@@ -55,11 +57,11 @@ histograms as (
     select
         model,
         client_id,
-        minute // $bin_minutes as bin_index,
+        minute_index // $bin_minutes as bin_index,
         metric,
         log_bin,
         n_requests
-    from minute_latency
+    from summary_minute_latency
 ),
 
 binned as (
@@ -142,7 +144,7 @@ final as (
         cast(c.n_with_status as bigint) as n_with_status,
         cast(c.n_429 as bigint) as n_429,
         cast(c.n_5xx as bigint) as n_5xx,
-        cast(c.n_with_tokens as bigint) as n_with_tokens,
+        cast(c.n_success as bigint) as n_success,
         cast(c.n_tokens as bigint) as n_tokens,
         cast(coalesce(l.n_ttft, 0) as bigint) as n_ttft,
         l.ttft_p50_ms,

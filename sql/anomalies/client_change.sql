@@ -1,7 +1,7 @@
 -- client_change
 -- grain:    one row per client of model $model with requests in bins [$start_bin, $end_bin)
 --           or before them
--- inputs:   minute_counts, minute_latency
+-- inputs:   summary_minute_counts, summary_minute_latency
 -- params:   model, bin_minutes, start_bin, end_bin, ttft_ms, e2e_ms
 -- What each client did during a model-level event, against what it usually does: its
 -- requests, tokens, 429s and 5xx inside the event and over the whole log, and its requests
@@ -9,12 +9,12 @@
 with counts as (
     select
         client_id,
-        minute // $bin_minutes between $start_bin and $end_bin - 1 as is_inside,
+        minute_index // $bin_minutes between $start_bin and $end_bin - 1 as is_inside,
         n_requests,
         n_429,
         n_5xx,
-        input_tokens + output_tokens as n_tokens
-    from minute_counts
+        input_tokens_sum + output_tokens_sum as n_tokens
+    from summary_minute_counts
     where model = $model
 ),
 
@@ -29,8 +29,8 @@ latency as (
         sum(n_requests) filter (
             where metric = 'e2e_ms' and pow(2.0, (log_bin + 0.5) / 8) > $e2e_ms
         ) as n_e2e_slow
-    from minute_latency
-    where model = $model and minute // $bin_minutes between $start_bin and $end_bin - 1
+    from summary_minute_latency
+    where model = $model and minute_index // $bin_minutes between $start_bin and $end_bin - 1
     group by client_id
 ),
 

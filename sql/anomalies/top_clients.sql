@@ -1,6 +1,6 @@
 -- top_clients
 -- grain:    one row per (model, client_id) among each model's $top_clients busiest clients
--- inputs:   minute_counts
+-- inputs:   summary_minute_counts
 -- params:   top_clients
 -- Clients ranked by requests, then by id (ties never depend on the scan order).
 with totals as (
@@ -8,7 +8,7 @@ with totals as (
         model,
         client_id,
         sum(n_requests) as n_requests
-    from minute_counts
+    from summary_minute_counts
     group by model, client_id
 ),
 

@@ -1,5 +1,5 @@
 -- minute_latency
--- grain:    one row per (category, model, client_id, minute, metric, log_bin) with requests
+-- grain:    one row per (category, model, client_id, minute_index, metric, log_bin) with requests
 -- inputs:   parts_minute_latency
 -- params:   (none)
 -- Histograms of disjoint parts add: counts per bin are summed (a minute cut by a part
@@ -9,13 +9,13 @@ with final as (
         category,
         model,
         client_id,
-        minute,
+        minute_index,
         metric,
         log_bin,
         cast(sum(n_requests) as bigint) as n_requests
     from parts_minute_latency
-    group by category, model, client_id, minute, metric, log_bin
+    group by category, model, client_id, minute_index, metric, log_bin
 )
 
 select * from final
-order by category, model, client_id, minute, metric, log_bin
+order by category, model, client_id, minute_index, metric, log_bin
