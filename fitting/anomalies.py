@@ -6,11 +6,15 @@ latency percentile) goes through four steps:
 1. **Transform** to stabilise the variance: the square root of counts (Poisson counts then
    have a standard deviation near 0.5 whatever their mean), the logarithm of latencies (a
    regression is a ratio), error shares as they are.
-2. **Level shifts** first: binary segmentation of the deseasonalised series, smoothed by a
-   running median as long as the shortest shift (edge-preserving: spikes and outages shorter
-   than half of it vanish, a step stays sharp). A split is kept when the medians on either
-   side differ by `shift_z` robust standard deviations and by `min_relative_change`, and the
-   step is sharp (not a slow trend); its instant is then refined on the unsmoothed series.
+2. **Level shifts** first, on the scale where a shift and a daily cycle both add (the
+   logarithm of a rate or a latency, a share as it is): binary segmentation of the series
+   less its daily pattern (per hour of the day, the median over the days: one day with a
+   shift is outvoted), smoothed by a running median as long as the shortest shift
+   (edge-preserving: spikes and outages shorter than half of it vanish, a step stays sharp).
+   A split is kept when the medians on either side differ by `shift_z` standard errors and
+   by `min_relative_change`, and the step is sharp (half the jump within m/4 bins of it, not
+   a slow trend); its instant is refined on the unsmoothed series. The series divided by its
+   steps (a share: less them) goes on.
 3. **Baseline** of the series without its steps: robust STL (statsmodels, ``robust=True``)
    with a daily period when the fitted part spans at least two days, MSTL with daily and
    weekly periods from two weeks on; a centred running median otherwise. Under ``score_from``
@@ -195,14 +199,15 @@ def detect(
         )
 
     y = _transform(np.where(valid, x, np.nan), scale)
-    filled = _fill(y, valid)
-    baseline = _baseline(filled, fit_end, settings)
-    shifts, steps = _level_shifts(
-        filled - baseline[1], valid, scale, settings, seasonal_model=baseline[0] != "rolling_median"
+    # Level shifts on the scale where a shift and a daily cycle both add: a rate's or a
+    # latency's logarithm (a x1.7 shift multiplies the daily swing too), a share as it is.
+    z = _fill(_shift_scale(np.where(valid, x, np.nan), scale), valid)
+    pattern = _daily_pattern(z, fit_end, settings)
+    shifts, steps, shift_sigma = _level_shifts(
+        z - pattern, valid, scale, settings, seasonal_model=bool(pattern.any())
     )
-    adjusted = filled - steps
-    if shifts:
-        baseline = _baseline(adjusted, fit_end, settings)
+    adjusted = _fill(_transform(_unshift(np.where(valid, x, np.nan), steps, scale), scale), valid)
+    baseline = _baseline(adjusted, fit_end, settings)
     fence = 0.5 * IQR_PER_SIGMA + settings.fence_k * IQR_PER_SIGMA  # in sds, around the centre
     inner = 0.5 * IQR_PER_SIGMA + settings.inner_fence_k * IQR_PER_SIGMA
     scored = np.zeros(n, dtype=bool)
@@ -210,13 +215,13 @@ def detect(
     masked = np.zeros(n, dtype=bool)
     for refit in range(MASKED_PASSES + 1):
         method, seasonal, level = baseline
-        fitted = seasonal + level + steps
+        expected = _reshift(_inverse(seasonal + level, scale), steps, scale)
+        fitted = _transform(expected, scale)
         residual = y - fitted
         fit_residual = residual[:fit_end][valid[:fit_end] & ~masked[:fit_end]]
         center = float(np.median(fit_residual))
         q1, q3 = np.percentile(fit_residual, [25, 75])
         sigma = float((q3 - q1) / IQR_PER_SIGMA)
-        expected = _inverse(fitted, scale)
         sd = np.maximum(sigma, _noise_floor(expected, w, scale, settings))
         score = np.where(valid, (residual - center) / sd, np.nan)
         change = np.abs(x - expected)
@@ -235,7 +240,8 @@ def detect(
         baseline = _baseline(_fill(adjusted, valid & ~masked), fit_end, settings)
     flagged &= scored
     events = _events(flagged, score, x, expected, scale, settings, min_event_bins)
-    events += _shift_events(shifts, x, fitted, steps, valid, scale, sigma, score_from)
+    unshifted = _inverse(seasonal + level, scale)
+    events += _shift_events(shifts, x, unshifted, steps, valid, scale, shift_sigma, score_from)
     events.sort(key=lambda e: (e.start, e.end, e.kind))
     return SeriesAnomalies(
         method,
@@ -268,6 +274,23 @@ def _inverse(y: FloatArray, scale: Scale) -> FloatArray:
     if scale == "latency":
         return np.exp(y)
     return np.clip(y, 0.0, 1.0)
+
+
+def _shift_scale(x: FloatArray, scale: Scale) -> FloatArray:
+    if scale == "count":
+        return np.log1p(np.maximum(x, 0.0))
+    if scale == "latency":
+        return np.log(x)
+    return x
+
+
+def _unshift(x: FloatArray, steps: FloatArray, scale: Scale) -> FloatArray:
+    """The series as if no level shift had happened (`steps` on the shift scale)."""
+    return x - steps if scale == "share" else x * np.exp(-steps)
+
+
+def _reshift(x: FloatArray, steps: FloatArray, scale: Scale) -> FloatArray:
+    return np.clip(x + steps, 0.0, 1.0) if scale == "share" else x * np.exp(steps)
 
 
 def _noise_floor(
@@ -349,6 +372,29 @@ def _baseline(
     return "rolling_median", np.zeros(n), carried
 
 
+def _daily_pattern(y: FloatArray, fit_end: int, settings: DetectorSettings) -> FloatArray:
+    """The daily pattern the level shifts are found under: per hour of the day, the median
+    over the fitted days of the hourly means around their day's median (zeros under two
+    days). Unlike STL's seasonal term, a median over the days ignores a day with a shift:
+    STL on a few days would put a third of a shift into the pattern of every day."""
+    per_hour = settings.bins_per_hour
+    hours = fit_end // per_hour
+    if hours < 2 * HOURS_PER_DAY:
+        return np.zeros(y.size)
+    hourly = y[: hours * per_hour].reshape(hours, per_hour).mean(axis=1)
+    day = np.arange(hours) // HOURS_PER_DAY
+    levels = np.array([np.median(hourly[day == d]) for d in range(int(day[-1]) + 1)])
+    detrended = hourly - levels[day]  # a day with a shift is one odd day among the others
+    phase = np.arange(hours) % HOURS_PER_DAY
+    pattern = np.array([np.median(detrended[phase == p]) for p in range(HOURS_PER_DAY)])
+    pattern -= pattern.mean()
+    # periodic interpolation from the hours' centres to the bins
+    centres = (np.arange(-1, HOURS_PER_DAY + 1) + 0.5) * per_hour - 0.5
+    wrapped = np.concatenate([pattern[-1:], pattern, pattern[:1]])
+    position = np.arange(y.size) % (HOURS_PER_DAY * per_hour)
+    return np.interp(position, centres, wrapped)
+
+
 def _clean_hours(hourly: FloatArray) -> FloatArray:
     """Hours far from the same hour of the other days (around the day's running median)
     replaced by that typical value. With a handful of days, statsmodels' robust STL still
@@ -389,12 +435,13 @@ def _level_shifts(
     settings: DetectorSettings,
     *,
     seasonal_model: bool,
-) -> tuple[list[int], FloatArray]:
-    """Change points of the level and the step function they define (0 before the first)."""
+) -> tuple[list[int], FloatArray, float]:
+    """Change points of the level, the step function they define (0 before the first) and
+    the noise's standard deviation, all on the shift scale."""
     n, m = deseasonalised.size, settings.min_shift_bins
     steps = np.zeros(n)
     if n < 2 * m:
-        return [], steps
+        return [], steps, float("nan")
     smooth = _running_median(deseasonalised, m | 1)
     noise = np.diff(deseasonalised[valid]) if valid.sum() > 2 else np.zeros(1)
     # sd of the first differences / sqrt 2 is the noise sd, whatever the level does
@@ -411,28 +458,21 @@ def _level_shifts(
         before = float(np.median(deseasonalised[a:split]))
         after = float(np.median(deseasonalised[split:b]))
         jump = after - before
-        # sharp: most of the jump between the m/4 bins just before and just after the split
+        # a step, not a slow drift: half the jump or more between the m/4 bins just before
+        # and just after the split
         edge = max(2, m // 4)
         sharp = float(
             np.median(deseasonalised[split : split + edge])
             - np.median(deseasonalised[max(a, split - edge) : split])
         )
-        raw_before, raw_after = _inverse(np.array([before, after]), scale)
-        relative = abs(raw_after - raw_before) / max(raw_before, 1e-12)
         big_enough = (
-            abs(raw_after - raw_before) >= settings.min_share_change
-            if scale == "share"
-            else relative >= settings.min_relative_change
+            abs(jump) >= settings.min_share_change
+            if scale == "share"  # else a ratio: the jump is on a log scale
+            else np.expm1(abs(jump)) >= settings.min_relative_change
         )
         # the medians' standard error (1.2533 sd / sqrt(n) each side) sets the significance
         standard_error = 1.2533 * sigma * np.sqrt(1.0 / (split - a) + 1.0 / (b - split))
         significant = abs(jump) >= settings.shift_z * standard_error
-        # a step, not a slow drift or a daily cycle left in: the level just before and just
-        # after the split (min_shift_bins each) differ as the whole segments do
-        local = float(
-            np.median(deseasonalised[split : min(b, split + m)])
-            - np.median(deseasonalised[max(a, split - m) : split])
-        )
         # Without a seasonal model, a daily cycle between a trough and a peak looks like a
         # step: there, the smoothed level must also be flat on either side.
         q = m // 2
@@ -441,7 +481,7 @@ def _level_shifts(
             for part in (smooth[max(a, split - m - q) : split - q], smooth[split + q : b][:m])
             if part.size
         )
-        stepped = abs(local - jump) <= 0.3 * abs(jump) and abs(sharp) >= 0.7 * abs(jump) and flat
+        stepped = abs(sharp) >= 0.5 * abs(jump) and flat
         if significant and big_enough and stepped:
             found.append(split)
             pending.extend([(a, split), (split, b)])
@@ -450,12 +490,13 @@ def _level_shifts(
     base = float(np.median(deseasonalised[bounds[0] : bounds[1]]))
     for start, end in pairwise(bounds[1:]):
         steps[start:end] = float(np.median(deseasonalised[start:end])) - base
-    return found, steps
+    return found, steps, sigma
 
 
 def _floor_of(scale: Scale, settings: DetectorSettings) -> float:
+    """The least noise sd on the shift scale (log1p of counts: the data's own spread)."""
     if scale == "count":
-        return POISSON_SQRT_SD
+        return 1e-3
     if scale == "latency":
         return settings.latency_floor
     return 0.0
@@ -495,22 +536,24 @@ def _refine(d: FloatArray, a: int, b: int, split: int, m: int) -> int:
 def _shift_events(
     shifts: list[int],
     x: FloatArray,
-    fitted: FloatArray,
+    unshifted: FloatArray,
     steps: FloatArray,
     valid: NDArray[np.bool_],
     scale: Scale,
     sigma: float,
     score_from: int,
 ) -> list[Event]:
+    """One event per shift, from its split to the next; expected: the level before it."""
     events = []
     bounds = [*shifts, x.size]
     for start, end in pairwise(bounds):
         if start < score_from:
             continue
-        jump = steps[start] - (steps[start - 1] if start > 0 else 0.0)
+        before_steps = steps[start - 1] if start > 0 else 0.0
+        jump = steps[start] - before_steps
         window = slice(start, end)
         ok = valid[window]
-        before = _inverse(fitted[window] - jump, scale)[ok]
+        before = _reshift(unshifted[window], np.full(end - start, before_steps), scale)[ok]
         observed = x[window][ok]
         if observed.size == 0:
             continue

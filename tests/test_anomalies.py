@@ -285,3 +285,23 @@ def test_latency_percentiles_from_the_histograms_are_within_their_stated_accurac
             assert abs(row[column] / exact - 1) <= accuracy + 1e-9, (row, exact)
         compared += 1
     assert compared > 500
+
+
+def test_anonymized_runs_name_clients_by_their_pseudonyms(event_run: Path, tmp_path: Path) -> None:
+    from pipeline.errors import ConfigError
+    from pipeline.naming import pseudonym
+
+    out = tmp_path / "anon"
+    shutil.copytree(event_run, out, ignore=shutil.ignore_patterns(".lock", ".tmp"))
+    manifest = json.loads((out / "manifest.json").read_text())
+    manifest["stages"]["export"] = {"options": {"anonymize": True}}  # as export --anonymize
+    (out / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(ConfigError, match="exported with --anonymize"):
+        anomalies.run(RunDir(out), AnomaliesOptions(), ENGINE)
+    anomalies.run(RunDir(out), AnomaliesOptions(anonymize=True, salt="s3cret"), ENGINE)
+    text = (out / "anomalies.json").read_text()
+    for name in ("acme", "globex", "hooli", "stark", "alert(1)"):
+        assert name not in text
+    named = {e["client"] for e in json.loads(text)["events"]} - {None}
+    assert pseudonym("acme", "s3cret") in named
+    assert "s3cret" not in (out / "manifest.json").read_text()

@@ -11,7 +11,6 @@ Python gets one row per (series, bin).
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
 import time
 from dataclasses import dataclass
@@ -23,7 +22,7 @@ import numpy as np
 from pipeline import sqlrun, summaries
 from pipeline.artefacts import ANOMALIES, ANOMALIES_FORMAT, META, SUMMARIES
 from pipeline.errors import ConfigError
-from pipeline.naming import pseudonym
+from pipeline.naming import check_anonymization, pseudonym
 from pipeline.rundir import RunDir, json_ready, stage, write_json
 from pipeline.stages.aggregate import parse_origin
 from pipeline.stages.ingest import connect
@@ -88,7 +87,7 @@ def run(run_dir: RunDir, options: AnomaliesOptions, engine: EngineOptions) -> An
     meta = run_dir.read_json(META, "aggregate", ("origin_us", "first_arrival", "last_arrival"))
     origin_us = int(meta["origin_us"])
     bins = bin_range(options, origin_us, meta["first_arrival"], meta["last_arrival"])
-    _check_anonymization(run_dir, options)
+    check_anonymization(run_dir, options.anonymize, "anomalies")
     con = connect(run_dir, engine)
     try:
         open_minute_summaries(con, run_dir)
@@ -440,22 +439,6 @@ def _timeline(
 def _client_name(client_id: str, options: AnomaliesOptions) -> str:
     """The id anomalies.json shows: the export stage's pseudonym under --anonymize."""
     return pseudonym(client_id, options.salt or "") if options.anonymize else client_id
-
-
-def _check_anonymization(run_dir: RunDir, options: AnomaliesOptions) -> None:
-    """Refuse to write original client ids when the export stage replaced them."""
-    manifest = (
-        json.loads(run_dir.manifest_path.read_text(encoding="utf-8"))
-        if run_dir.manifest_path.exists()
-        else {}
-    )
-    exported = manifest.get("stages", {}).get("export", {}).get("options", {})
-    if exported.get("anonymize") and not options.anonymize:
-        raise ConfigError(
-            f"the profiles in {run_dir.root} were exported with --anonymize, but anomalies "
-            "was asked for the original client ids",
-            hint="Pass --anonymize with the same --salt (or SERVECHAR_SALT) as the export.",
-        )
 
 
 def _iso(epoch_us: int) -> str:
