@@ -14,7 +14,8 @@ latency percentile) goes through four steps:
    A split is kept when the medians on either side differ by `shift_z` standard errors and
    by `min_relative_change`, and the step is sharp (half the jump within m/4 bins of it, not
    a slow trend); its instant is refined on the unsmoothed series. The series divided by its
-   steps (a share: less them) goes on.
+   steps (a share: less them) goes on. Under two days there are no level shifts: a step
+   cannot be told from the daily cycle (a lasting change shows as a spike or dip there).
 3. **Baseline** of the series without its steps: robust STL (statsmodels, ``robust=True``)
    with a daily period when the fitted part spans at least two days, MSTL with daily and
    weekly periods from two weeks on; a centred running median otherwise. Under ``score_from``
@@ -203,9 +204,10 @@ def detect(
     # latency's logarithm (a x1.7 shift multiplies the daily swing too), a share as it is.
     z = _fill(_shift_scale(np.where(valid, x, np.nan), scale), valid)
     pattern = _daily_pattern(z, fit_end, settings)
-    shifts, steps, shift_sigma = _level_shifts(
-        z - pattern, valid, scale, settings, seasonal_model=bool(pattern.any())
-    )
+    if pattern is None:  # under two days a step cannot be told from the daily cycle
+        shifts, steps, shift_sigma = [], np.zeros(n), float("nan")
+    else:
+        shifts, steps, shift_sigma = _level_shifts(z - pattern, valid, scale, settings)
     adjusted = _fill(_transform(_unshift(np.where(valid, x, np.nan), steps, scale), scale), valid)
     baseline = _baseline(adjusted, fit_end, settings)
     fence = 0.5 * IQR_PER_SIGMA + settings.fence_k * IQR_PER_SIGMA  # in sds, around the centre
@@ -372,15 +374,15 @@ def _baseline(
     return "rolling_median", np.zeros(n), carried
 
 
-def _daily_pattern(y: FloatArray, fit_end: int, settings: DetectorSettings) -> FloatArray:
+def _daily_pattern(y: FloatArray, fit_end: int, settings: DetectorSettings) -> FloatArray | None:
     """The daily pattern the level shifts are found under: per hour of the day, the median
-    over the fitted days of the hourly means around their day's median (zeros under two
+    over the fitted days of the hourly means around their day's median (None under two
     days). Unlike STL's seasonal term, a median over the days ignores a day with a shift:
     STL on a few days would put a third of a shift into the pattern of every day."""
     per_hour = settings.bins_per_hour
     hours = fit_end // per_hour
     if hours < 2 * HOURS_PER_DAY:
-        return np.zeros(y.size)
+        return None
     hourly = y[: hours * per_hour].reshape(hours, per_hour).mean(axis=1)
     day = np.arange(hours) // HOURS_PER_DAY
     levels = np.array([np.median(hourly[day == d]) for d in range(int(day[-1]) + 1)])
@@ -433,8 +435,6 @@ def _level_shifts(
     valid: NDArray[np.bool_],
     scale: Scale,
     settings: DetectorSettings,
-    *,
-    seasonal_model: bool,
 ) -> tuple[list[int], FloatArray, float]:
     """Change points of the level, the step function they define (0 before the first) and
     the noise's standard deviation, all on the shift scale."""
@@ -473,16 +473,7 @@ def _level_shifts(
         # the medians' standard error (1.2533 sd / sqrt(n) each side) sets the significance
         standard_error = 1.2533 * sigma * np.sqrt(1.0 / (split - a) + 1.0 / (b - split))
         significant = abs(jump) >= settings.shift_z * standard_error
-        # Without a seasonal model, a daily cycle between a trough and a peak looks like a
-        # step: there, the smoothed level must also be flat on either side.
-        q = m // 2
-        flat = seasonal_model or all(
-            np.ptp(part) <= 0.4 * abs(jump)
-            for part in (smooth[max(a, split - m - q) : split - q], smooth[split + q : b][:m])
-            if part.size
-        )
-        stepped = abs(sharp) >= 0.5 * abs(jump) and flat
-        if significant and big_enough and stepped:
+        if significant and big_enough and abs(sharp) >= 0.5 * abs(jump):
             found.append(split)
             pending.extend([(a, split), (split, b)])
     found.sort()
