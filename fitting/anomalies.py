@@ -375,25 +375,27 @@ def _baseline(
 
 
 def _daily_pattern(y: FloatArray, fit_end: int, settings: DetectorSettings) -> FloatArray | None:
-    """The daily pattern the level shifts are found under: per hour of the day, the median
-    over the fitted days of the hourly means around their day's median (None under two
-    days). Unlike STL's seasonal term, a median over the days ignores a day with a shift:
-    STL on a few days would put a third of a shift into the pattern of every day."""
+    """The pattern the level shifts are found under: per hour of the day (of the week from two
+    weeks on, as MSTL), the median over the fitted days (weeks) of the hourly means around
+    their day's (week's) median; None under two days. Unlike STL's seasonal term, a median
+    over the days ignores a day with a shift: STL on a few days would put a third of a shift
+    into the pattern of every day."""
     per_hour = settings.bins_per_hour
     hours = fit_end // per_hour
     if hours < 2 * HOURS_PER_DAY:
         return None
+    period = HOURS_PER_WEEK if hours >= 2 * HOURS_PER_WEEK else HOURS_PER_DAY
     hourly = y[: hours * per_hour].reshape(hours, per_hour).mean(axis=1)
-    day = np.arange(hours) // HOURS_PER_DAY
-    levels = np.array([np.median(hourly[day == d]) for d in range(int(day[-1]) + 1)])
-    detrended = hourly - levels[day]  # a day with a shift is one odd day among the others
-    phase = np.arange(hours) % HOURS_PER_DAY
-    pattern = np.array([np.median(detrended[phase == p]) for p in range(HOURS_PER_DAY)])
+    cycle = np.arange(hours) // period
+    levels = np.array([np.median(hourly[cycle == c]) for c in range(int(cycle[-1]) + 1)])
+    detrended = hourly - levels[cycle]  # a day with a shift is one odd day among the others
+    phase = np.arange(hours) % period
+    pattern = np.array([np.median(detrended[phase == p]) for p in range(period)])
     pattern -= pattern.mean()
     # periodic interpolation from the hours' centres to the bins
-    centres = (np.arange(-1, HOURS_PER_DAY + 1) + 0.5) * per_hour - 0.5
+    centres = (np.arange(-1, period + 1) + 0.5) * per_hour - 0.5
     wrapped = np.concatenate([pattern[-1:], pattern, pattern[:1]])
-    position = np.arange(y.size) % (HOURS_PER_DAY * per_hour)
+    position = np.arange(y.size) % (period * per_hour)
     return np.interp(position, centres, wrapped)
 
 

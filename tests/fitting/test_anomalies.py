@@ -73,3 +73,17 @@ def test_too_little_history_is_insufficient_data_and_bad_input_is_refused() -> N
         detect(np.zeros(100), "count", SETTINGS, score_from=100)
     with pytest.raises(ValueError, match="bins_per_hour"):
         DetectorSettings(bins_per_hour=0)
+
+
+def test_two_weeks_use_mstl_and_a_weekend_is_no_anomaly() -> None:
+    """Hourly bins over 15 days with a daily cycle and quiet weekends (x0.4)."""
+    rng = np.random.default_rng(12)
+    hours = np.arange(15 * 24)
+    weekend = (hours // 24) % 7 >= 5
+    mean = 600 * (1 + 0.5 * np.sin(2 * np.pi * (hours - 6) / 24)) * np.where(weekend, 0.4, 1.0)
+    x = rng.poisson(mean * rng.gamma(200, 1 / 200, hours.size)).astype(np.float64)
+    settings = DetectorSettings(bins_per_hour=1, rolling_window_bins=7, min_shift_bins=6)
+    quiet = detect(x, "count", settings)
+    assert quiet.method == "mstl" and quiet.events == ()
+    x[200] *= 3
+    assert [(e.kind, e.start) for e in detect(x, "count", settings).events] == [("spike", 200)]
