@@ -82,6 +82,7 @@ class DetectorSettings:
     min_shift_bins: int = 72
     shift_z: float = 4.0
     max_shifts: int = 4
+    min_shift_requests: float = 10.0
     outage_min_expected: float = 2.0
     min_valid_bins: int = 48
 
@@ -149,7 +150,9 @@ def detect(
     settings : DetectorSettings
         Fences, minimum changes and window lengths, in bins.
     weights : array_like of float, optional
-        Requests per bin behind a share (its binomial noise); required for ``"share"``.
+        Requests behind each bin's value: a share's binomial noise (required for
+        ``"share"``); level shifts are looked for only when the median bin has at least
+        `min_shift_requests` (a sparse series is too lumpy for a step to mean anything).
     score_from : int
         First bin to score; the baseline is fitted on the bins before it and carried
         forward (0: fit and score the whole series).
@@ -169,14 +172,14 @@ def detect(
     n = x.size
     if not 0 <= score_from < max(n, 1):  # (an empty series is scored from 0: insufficient)
         raise ValueError(f"`score_from` must lie in [0, {n}), got {score_from}")
-    if scale == "share":
-        if weights is None:
+    if weights is None:
+        if scale == "share":
             raise ValueError("`weights` (requests per bin) are required for a share series")
+        w = np.where(np.isfinite(x), x, 0.0) if scale == "count" else np.full(n, np.inf)
+    else:
         w = np.asarray(weights, dtype=np.float64)
         if w.shape != x.shape:
             raise ValueError(f"`weights` must have the shape of `values`, got {w.shape}")
-    else:
-        w = np.ones_like(x)
     fit_end = score_from or n
     valid = np.isfinite(x)
     if scale == "latency":
@@ -204,7 +207,8 @@ def detect(
     # latency's logarithm (a x1.7 shift multiplies the daily swing too), a share as it is.
     z = _fill(_shift_scale(np.where(valid, x, np.nan), scale), valid)
     pattern = _daily_pattern(z, fit_end, settings)
-    if pattern is None:  # under two days a step cannot be told from the daily cycle
+    sparse = float(np.median(w[:fit_end][valid[:fit_end]])) < settings.min_shift_requests
+    if pattern is None or sparse:  # under two days a step is not told from the daily cycle
         shifts, steps, shift_sigma = [], np.zeros(n), float("nan")
     else:
         shifts, steps, shift_sigma = _level_shifts(z - pattern, valid, scale, settings)

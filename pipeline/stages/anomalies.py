@@ -54,18 +54,19 @@ class Metric:
     scale: Scale
     value: str  # the bin_series column (a count per bin, a numerator, or a percentile)
     denominator: str  # the column that says how many requests stand behind a bin's value
+    present: str  # the column whose total is 0 when the log lacks the metric's field
     percentile: float = 0.0  # latency metrics: the quantile (requests slower count as excess)
     min_event_bins: int = 1  # a tail percentile's single bin is often one slow request
 
 
 METRICS = (
-    Metric("requests_per_minute", "count", "n_requests", "n_requests"),
-    Metric("tokens_per_minute", "count", "n_tokens", "n_tokens"),
-    Metric("share_5xx", "share", "n_5xx", "n_with_status"),
-    Metric("share_429", "share", "n_429", "n_with_status"),
-    Metric("ttft_p50_ms", "latency", "ttft_p50_ms", "n_ttft", 0.5),
-    Metric("ttft_p99_ms", "latency", "ttft_p99_ms", "n_ttft", 0.99, 2),
-    Metric("e2e_p99_ms", "latency", "e2e_p99_ms", "n_e2e", 0.99, 2),
+    Metric("requests_per_minute", "count", "n_requests", "n_requests", "n_requests"),
+    Metric("tokens_per_minute", "count", "n_tokens", "n_success", "n_tokens"),
+    Metric("share_5xx", "share", "n_5xx", "n_with_status", "n_with_status"),
+    Metric("share_429", "share", "n_429", "n_with_status", "n_with_status"),
+    Metric("ttft_p50_ms", "latency", "ttft_p50_ms", "n_ttft", "n_ttft", 0.5),
+    Metric("ttft_p99_ms", "latency", "ttft_p99_ms", "n_ttft", "n_ttft", 0.99, 2),
+    Metric("e2e_p99_ms", "latency", "e2e_p99_ms", "n_e2e", "n_e2e", 0.99, 2),
 )
 PER_MINUTE = {"requests_per_minute", "tokens_per_minute"}
 
@@ -195,7 +196,7 @@ def detect_anomalies(
                 values,
                 metric.scale,
                 tail_settings if metric.percentile > 0.5 else settings,
-                weights=weights if metric.scale == "share" else None,
+                weights=weights,
                 score_from=score_from,
                 min_event_bins=metric.min_event_bins,
             )
@@ -244,7 +245,7 @@ def _series_groups(
 
 def _available_metrics(rows: dict[str, np.ndarray]) -> set[str]:
     """The metrics the log has a field for (a model with no status has no error shares)."""
-    return {m.name for m in METRICS if np.nansum(rows[m.denominator].astype(np.float64)) > 0}
+    return {m.name for m in METRICS if np.nansum(rows[m.present].astype(np.float64)) > 0}
 
 
 def _dense(
