@@ -69,22 +69,22 @@ HOURS_PER_WEEK = 7 * HOURS_PER_DAY
 
 @dataclass(frozen=True, slots=True)
 class DetectorSettings:
-    """How anomalies are told from noise; bins are the series' own (e.g. 5 minutes)."""
+    """How anomalies are told from noise; lengths are in the series' own bins (e.g. 5 min)."""
 
     bins_per_hour: int
-    fence_k: float = 3.0
-    inner_fence_k: float = 1.5
-    min_relative_change: float = 0.3
-    min_share_change: float = 0.05
-    latency_floor: float = 0.05
-    merge_gap_bins: int = 2
-    rolling_window_bins: int = 73
-    min_shift_bins: int = 72
-    shift_z: float = 4.0
+    fence_k: float = 3.0  # Tukey's far-out fences: median +- (0.5 + k) IQR
+    inner_fence_k: float = 1.5  # an event grows over bins beyond these
+    min_relative_change: float = 0.3  # of the expected value (rates, latencies, shifts)
+    min_share_change: float = 0.05  # absolute, for shares
+    latency_floor: float = 0.05  # least noise sd of a log latency
+    merge_gap_bins: int = 2  # events of one sign this close are one
+    rolling_window_bins: int = 73  # the running-median baseline under two days
+    min_shift_bins: int = 72  # the shortest level shift (and its smoothing window)
+    shift_z: float = 4.0  # standard errors between the medians either side of a shift
     max_shifts: int = 4
-    min_shift_requests: float = 10.0
-    outage_min_expected: float = 2.0
-    min_valid_bins: int = 48
+    min_shift_requests: float = 10.0  # median requests per bin before shifts are looked for
+    outage_min_expected: float = 2.0  # expected count per bin of a "normally busy" series
+    min_valid_bins: int = 48  # bins with a value before the scored part
 
     def __post_init__(self) -> None:
         if self.bins_per_hour < 1:
@@ -208,9 +208,10 @@ def detect(
     z = _fill(_shift_scale(np.where(valid, x, np.nan), scale), valid)
     pattern = _daily_pattern(z, fit_end, settings)
     sparse = float(np.median(w[:fit_end][valid[:fit_end]])) < settings.min_shift_requests
-    if pattern is None or sparse:  # under two days a step is not told from the daily cycle
-        shifts, steps, shift_sigma = [], np.zeros(n), float("nan")
-    else:
+    shifts: list[int] = []
+    steps, shift_sigma = np.zeros(n), float("nan")
+    # under two days a step is not told from the daily cycle; a sparse series is too lumpy
+    if pattern is not None and not sparse:
         shifts, steps, shift_sigma = _level_shifts(z - pattern, valid, scale, settings)
     adjusted = _fill(_transform(_unshift(np.where(valid, x, np.nan), steps, scale), scale), valid)
     baseline = _baseline(adjusted, fit_end, settings)
