@@ -59,7 +59,7 @@ class Topic:
         return f"{MERGE_DIR}/{self.name}"
 
     @property
-    def parts_table(self) -> str:
+    def parts_view(self) -> str:
         return f"parts_{self.name}"
 
     @property
@@ -67,12 +67,29 @@ class Topic:
         return f"summary_{self.name}"
 
 
-def merge_inputs(topic: Topic) -> list[str]:
-    """The topics whose parts `topic`'s merge reads (its own first), from its `inputs:` header."""
+def merge_inputs(topic: Topic, prefix: str = "parts_") -> list[str]:
+    """The topics whose parts (`parts_`) or merged summaries (`summary_`) `topic`'s merge
+    reads, from its `inputs:` header."""
     text, _declared = sqlrun.load_sql(topic.merge_query)
     header = _INPUTS_HEADER.search(text)
     tables = [t.strip() for t in header.group(1).split(",")] if header else []
-    return [t.removeprefix("parts_") for t in tables if t.startswith("parts_")]
+    return [t.removeprefix(prefix) for t in tables if t.startswith(prefix)]
+
+
+def merge_order(chosen: Iterable[Topic]) -> list[Topic]:
+    """`chosen` in an order where a merge that reads another topic's merged summary runs
+    after that topic's merge (name order otherwise)."""
+    pending = sorted(chosen, key=lambda t: t.name)
+    done: list[Topic] = []
+    while pending:
+        ready = [t for t in pending if set(merge_inputs(t, "summary_")) <= {d.name for d in done}]
+        if not ready:
+            raise QueryError(
+                f"summary merges read each other's results in a cycle: {[t.name for t in pending]}"
+            )
+        done.append(ready[0])
+        pending.remove(ready[0])
+    return done
 
 
 def with_dependencies(selected: Iterable[Topic]) -> list[Topic]:
@@ -80,7 +97,8 @@ def with_dependencies(selected: Iterable[Topic]) -> list[Topic]:
     wanted = {t.name for t in selected}
     pending = list(wanted)
     while pending:
-        for name in merge_inputs(Topic(pending.pop())):
+        topic = Topic(pending.pop())
+        for name in merge_inputs(topic) + merge_inputs(topic, "summary_"):
             if name not in wanted:
                 wanted.add(name)
                 pending.append(name)
@@ -146,7 +164,7 @@ def topics() -> list[Topic]:
             hint="Add the missing sql/summaries/part/<topic>.sql or merge/<topic>.sql.",
         )
     for name in part:
-        if not _TOPIC_NAME.fullmatch(name):  # names become table names in the merge
+        if not _TOPIC_NAME.fullmatch(name):  # names become view names in the merge
             raise QueryError(f"summary topic name {name!r} is not lower_snake_case")
     return [Topic(name) for name in sorted(part)]
 
@@ -238,7 +256,8 @@ def summarise_part(
             used = bound_params(topic.part_query, params, topic.name)
             out = directory / topic.name / f"part-{part.label}.parquet"
             out.parent.mkdir(parents=True, exist_ok=True)
-            write_exact(con, sqlrun.query(con, topic.part_query, used), out)
+            # a part file is read back through a table (merge), so its statistics do not matter
+            sqlrun.query(con, topic.part_query, used).write_parquet(str(out))
             write_json(
                 out.with_suffix(".json"),
                 {
@@ -263,6 +282,8 @@ def merge(
 ) -> MergedSummaries:
     """Merge every topic's part files under `directory` into `directory/<topic>.parquet`.
 
+    Each topic's parts are the view `parts_<topic>` while its merge query runs.
+
     Refuses (SummaryError) parts of another contract version, parts whose time ranges overlap,
     and parts of one topic summarised with different parameters (anchors included).
     """
@@ -280,10 +301,8 @@ def merge(
         for _path, record in recorded:
             part = PartRange(record["part_start_us"], record["part_end_us"])
             ranges[part] = record["n_requests"]
-        # a table, not a view: its statistics are the data's, whatever the number of files
-        # (the name is a checked topic name, see topics())
-        con.execute(f"drop table if exists {topic.parts_table}")
-        con.read_parquet([str(p) for p, _r in recorded]).to_table(topic.parts_table)
+        # (the merged file is written through a table: its bytes do not depend on the files)
+        con.read_parquet([str(p) for p, _r in recorded]).create_view(topic.parts_view, replace=True)
     parts = sorted(ranges)
     for earlier, later in itertools.pairwise(parts):
         if earlier.overlaps(later):
@@ -302,11 +321,13 @@ def merge(
                 hint="Summarise every part with every topic before merging.",
             )
     files = {}
-    for topic in chosen:
+    for topic in merge_order(chosen):
         out = directory / f"{topic.name}.parquet"
         # the merge binds the parameters its parts were summarised with (checked equal above)
         used = bound_params(topic.merge_query, records[topic.name][0][1]["params"], topic.name)
         write_exact(con, sqlrun.query(con, topic.merge_query, used), out)
+        # a later merge may read this one's result
+        con.read_parquet(str(out)).create_view(topic.merged_view, replace=True)
         files[topic.name] = out
     n_requests = sum(ranges.values())
     all_params: dict[str, Any] = {}

@@ -33,7 +33,7 @@ from pipeline.config import (
     FitOptions,
     IngestOptions,
 )
-from pipeline.errors import SummaryError
+from pipeline.errors import InputError, QueryError, SummaryError
 from pipeline.rundir import RunDir
 from pipeline.stages import aggregate, export, fit, ingest
 from pipeline.stages.ingest import connect, open_requests
@@ -146,13 +146,36 @@ def _merged_bytes(
     return merged.files[topic].read_bytes()
 
 
-def _cut_strategy(span: summaries.RequestSpan, arrivals: list[int]) -> st.SearchStrategy:
+def _cut_strategy(
+    span: summaries.RequestSpan, arrivals: list[int], idle: list[int]
+) -> st.SearchStrategy:
     instant = st.one_of(
         st.integers(span.first_us + 1, span.last_us),  # anywhere (mid-window)
         st.sampled_from(arrivals),  # at an arrival: inside a burst, between tied arrivals
+        st.sampled_from(idle),  # inside one of a model's longest idle gaps
         st.just(MIDNIGHT_US),
     )
     return st.lists(instant, min_size=1, max_size=4, unique=True)
+
+
+@pytest.fixture(scope="module")
+def idle(ingested: Path) -> list[int]:
+    """The middle of each model's 5 longest gaps between consecutive arrivals."""
+    con = connect(RunDir(ingested), ENGINE)
+    try:
+        open_requests(con, RunDir(ingested))
+        gaps = con.sql(
+            "select model, arrival_us, arrival_us - lag(arrival_us) over "
+            "(partition by model order by arrival_us) as gap_us from requests"
+        )
+        rows = gaps.filter("gap_us is not null").order("gap_us desc, arrival_us").fetchall()
+    finally:
+        con.close()
+    middles: dict[str, list[int]] = {}
+    for model, arrival_us, gap_us in rows:
+        if len(middles.setdefault(model, [])) < 5:
+            middles[model].append(arrival_us - gap_us // 2)
+    return sorted(m for ms in middles.values() for m in ms)
 
 
 @pytest.fixture(scope="module")
@@ -192,6 +215,7 @@ def test_split_summaries_merge_to_the_one_pass_bytes(
     ingested: Path,
     span: summaries.RequestSpan,
     arrivals: list[int],
+    idle: list[int],
     tmp_path_factory: pytest.TempPathFactory,
 ) -> None:
     params = _params(span)
@@ -204,8 +228,9 @@ def test_split_summaries_merge_to_the_one_pass_bytes(
         deadline=None,
         suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
     )
-    @given(cuts=_cut_strategy(span, arrivals), threads=st.sampled_from([1, 2]))
+    @given(cuts=_cut_strategy(span, arrivals, idle), threads=st.sampled_from([1, 2]))
     @example(cuts=[MIDNIGHT_US], threads=2)  # the run's own parts: one per UTC day
+    @example(cuts=idle[::5][:4], threads=1)  # inside the longest idle gap of four models
     def check(cuts: list[int], threads: int) -> None:
         parts = _parts(span, cuts)
         merged = _merged_bytes(ingested, work / "split", parts, topic, params, threads)
@@ -234,6 +259,7 @@ def test_split_runs_give_the_one_pass_artefacts_fits_and_profiles(
     ingested: Path,
     span: summaries.RequestSpan,
     arrivals: list[int],
+    idle: list[int],
     tmp_path_factory: pytest.TempPathFactory,
 ) -> None:
     work = tmp_path_factory.mktemp("downstream")
@@ -246,7 +272,7 @@ def test_split_runs_give_the_one_pass_artefacts_fits_and_profiles(
         deadline=None,
         suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
     )
-    @given(cuts=_cut_strategy(span, arrivals))
+    @given(cuts=_cut_strategy(span, arrivals, idle))
     @example(cuts=[MIDNIGHT_US])
     def check(cuts: list[int]) -> None:
         split = _downstream(ingested, work / "split", _parts(span, cuts))
@@ -267,7 +293,7 @@ def test_parts_summarised_with_other_anchors_do_not_merge(
         summaries.summarise_part(con, early, params, tmp_path)
         shifted = {**params, "origin_us": params["origin_us"] - 3_600_000_000}
         summaries.summarise_part(con, late, shifted, tmp_path)
-        with pytest.raises(SummaryError, match=r"summary topic 'arrival_gaps'.*origin_us"):
+        with pytest.raises(SummaryError, match=r"summary topic 'arrival_times'.*origin_us"):
             summaries.merge(con, tmp_path)
         # anchors of one model's time grid moved: the time_grid topic is named
         moved = {**params, "anchor_first_us": [a + 1 for a in params["anchor_first_us"]]}
@@ -332,3 +358,19 @@ def test_percentiles_from_value_counts_equal_quantile_disc(gaps: list[int]) -> N
     ).fetchall()[0]
     assert (row[5], row[6]) == direct
     assert row[4] == gaps.count(0) and row[3] == len(gaps)
+
+
+def test_parts_that_miss_requests_are_refused(
+    ingested: Path, span: summaries.RequestSpan, tmp_path: Path
+) -> None:
+    out = tmp_path / "run"
+    shutil.copytree(ingested, out)
+    first_day_only = [summaries.PartRange(span.first_us, MIDNIGHT_US)]
+    with pytest.raises(InputError, match=r"parts summarised hold .* of the"):
+        aggregate.run(RunDir(out), AggregateOptions(), ENGINE, parts=first_day_only)
+    assert not (out / "aggregate" / "trace_windows.parquet").exists()  # nothing published
+
+
+def test_a_part_query_using_an_unknown_parameter_names_its_topic() -> None:
+    with pytest.raises(QueryError, match=r"topic 'time_grid'.*anchor_first_us"):
+        summaries.bound_params("summaries/part/time_grid", {"tick_candidates_us": []}, "time_grid")

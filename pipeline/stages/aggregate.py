@@ -54,6 +54,7 @@ class AggregateResult:
     meta: Path
     origin_us: int
     time_quality: Path
+    summaries: Path  # the merged summaries and their parts (docs/summaries.md)
 
 
 def parse_origin(text: str) -> int:
@@ -147,12 +148,18 @@ def run(
         summaries_dir = run_dir.output(SUMMARIES)
         shutil.rmtree(summaries_dir, ignore_errors=True)
         summaries_dir.mkdir(parents=True)
-        summaries.summarise(
+        merged = summaries.summarise(
             con,
             summaries.day_parts(span.days) if parts is None else parts,
             summary_params(options, origin_us, span),
             summaries_dir,
         )
+        if merged.n_requests != n_requests:
+            raise InputError(
+                f"the parts summarised hold {merged.n_requests:,} of the {n_requests:,} "
+                "accepted requests",
+                hint="Give parts that cover the whole log, from its first to its last arrival.",
+            )
         summaries.open_merged(con, summaries_dir)
 
         window_us = options.window_s * 1_000_000
@@ -164,7 +171,10 @@ def run(
             name: run_dir.output(name) for name in (TRACE_WINDOWS, INTERARRIVALS, DISTRIBUTIONS)
         }
         con.table("trace_windows").write_parquet(str(paths[TRACE_WINDOWS]))
-        sqlrun.query(con, "aggregate/interarrivals").write_parquet(str(paths[INTERARRIVALS]))
+        # through a table, whose statistics tell the Parquet writer iat_s holds no NULL
+        summaries.write_exact(
+            con, sqlrun.query(con, "aggregate/interarrivals"), paths[INTERARRIVALS]
+        )
         sqlrun.query(
             con, "aggregate/distributions", {"ratio_points": options.reason_ratio_points}
         ).write_parquet(str(paths[DISTRIBUTIONS]))
@@ -181,7 +191,6 @@ def run(
             "aggregate/tick_dispersion",
             {
                 "origin_us": origin_us,
-                "window_us": window_us,
                 "models": quantized,
                 "ticks_us": [
                     round(quality["models"][m]["timestamp_resolution_s"] * 1e6) for m in quantized
@@ -211,7 +220,8 @@ def run(
         {
             "options": options.model_dump(),
             "origin": meta["origin"],
-            "outputs": [str(p) for p in paths.values()] + [str(meta_path), str(quality_path)],
+            "outputs": [str(p) for p in paths.values()]
+            + [str(meta_path), str(quality_path), str(run_dir.path(SUMMARIES))],
             "seconds": round(time.perf_counter() - started, 3),
         },
     )
@@ -222,6 +232,7 @@ def run(
         meta_path,
         origin_us,
         quality_path,
+        run_dir.path(SUMMARIES),
     )
 
 

@@ -1,35 +1,50 @@
 -- tick_dispersion
 -- grain:    one row per trace window (window_key) of a client of a quantized model
--- inputs:   requests, clients, trace_windows
--- params:   origin_us, window_us, models, ticks_us, min_ticks
+-- inputs:   summary_arrival_times, trace_windows
+-- params:   origin_us, models, ticks_us, min_ticks
 -- Counts per clock tick, for models whose arrivals sit on a coarse clock (models[i] ticks
 -- every ticks_us[i]). Ticks run from the window's first to its last busy tick, empty ticks
 -- counted as 0, so a window that starts or ends idle is not mistaken for a bursty one.
 -- tick_fano = variance / mean of the counts; NULL below min_ticks ticks.
--- Not (yet) from a summary: which models are quantized, and their ticks, are known only
--- from the merged time quality, so this re-reads the requests of those models alone (none,
--- for most logs).
+-- Which models are quantized, and their ticks, are known only from the merged time quality:
+-- the counts come from the merged arrival lists (arrival_times), which serve any tick.
 with ticks as (
     select
         unnest($models::varchar[]) as model,
         unnest($ticks_us::bigint[]) as tick_us
 ),
 
+arrivals as (
+    select
+        category,
+        model,
+        client_id,
+        window_index,
+        unnest(arrival_us) as arrival_us
+    from summary_arrival_times
+    where model in (select model from ticks)
+),
+
 keyed as (
     select
-        c.client_key,
-        r.arrival_us - $origin_us as offset_us,
+        w.client_key,
+        w.window_index,
+        a.arrival_us - $origin_us as offset_us,
         t.tick_us
-    from requests as r
-    inner join ticks as t on r.model = t.model
-    inner join clients as c
-        on r.category = c.category and r.model = c.model and r.client_id = c.client_id
+    from arrivals as a
+    inner join ticks as t on a.model = t.model
+    inner join trace_windows as w
+        on
+            a.category = w.category
+            and a.model = w.model
+            and a.client_id = w.client_id
+            and a.window_index = w.window_index
 ),
 
 per_tick as (
     select
         client_key,
-        offset_us // $window_us as window_index,
+        window_index,
         round(offset_us / tick_us)::bigint as tick_index,
         count(*) as n
     from keyed

@@ -1,49 +1,44 @@
 -- arrival_windows
 -- grain:    one row per (category, model, client_id, window_index) with requests
--- inputs:   parts_arrival_windows
+-- inputs:   parts_arrival_windows, summary_arrival_times
 -- params:   (none)
--- Parts are disjoint in time, so ordering a window's parts by first_us orders its arrivals;
--- the gap between one part's last arrival and the next part's first is the gap one pass sees
--- there, added to the count, the sums, the ties and the minimum.
-with boundary as (
+-- The window's gaps are the differences of consecutive arrivals of its merged arrival list
+-- (summary_arrival_times, merged first; parts are disjoint in time, so the gap a part
+-- boundary cuts is among them): from them the exact integer count, sums, ties and smallest
+-- positive gap one pass sees.
+with gaps as (
     select
         category,
         model,
         client_id,
         window_index,
-        first_us - lag(last_us) over (
-            partition by category, model, client_id, window_index order by first_us
-        ) as gap_us
-    from parts_arrival_windows
+        -- element i + 1 minus element i
+        unnest(list_transform(arrival_us[2:], lambda x, i: x - arrival_us[i])) as iat_us
+    from summary_arrival_times
 ),
 
-boundary_sums as (
+gap_sums as (
     select
         category,
         model,
         client_id,
         window_index,
-        count(gap_us) as n_intervals,
-        coalesce(sum(gap_us::hugeint), 0) as sum_iat_us,
-        coalesce(sum(gap_us::hugeint * gap_us::hugeint), 0) as sum_sq_iat_us,
-        count(*) filter (where gap_us = 0) as n_ties,
-        min(gap_us) filter (where gap_us > 0) as min_positive_iat_us
-    from boundary
+        count(*) as n_intervals,
+        sum(iat_us::hugeint) as sum_iat_us,
+        sum(iat_us::hugeint * iat_us::hugeint) as sum_sq_iat_us,
+        count(*) filter (where iat_us = 0) as n_ties,
+        min(iat_us) filter (where iat_us > 0) as min_positive_iat_us
+    from gaps
     group by category, model, client_id, window_index
 ),
 
-part_sums as (
+windows as (
     select
         category,
         model,
         client_id,
         window_index,
         sum(n_requests) as n_requests,
-        sum(n_intervals) as n_intervals,
-        sum(sum_iat_us::hugeint) as sum_iat_us,
-        sum(sum_sq_iat_us::hugeint) as sum_sq_iat_us,
-        sum(n_ties) as n_ties,
-        min(min_positive_iat_us) as min_positive_iat_us,
         min(first_us) as first_us,
         max(last_us) as last_us
     from parts_arrival_windows
@@ -52,21 +47,25 @@ part_sums as (
 
 final as (
     select
-        p.category,
-        p.model,
-        p.client_id,
-        p.window_index,
-        p.n_requests::bigint as n_requests,
-        (p.n_intervals + b.n_intervals)::bigint as n_intervals,
-        (p.sum_iat_us + b.sum_iat_us)::decimal(38, 0) as sum_iat_us,
-        (p.sum_sq_iat_us + b.sum_sq_iat_us)::decimal(38, 0) as sum_sq_iat_us,
-        (p.n_ties + b.n_ties)::bigint as n_ties,
-        least(p.min_positive_iat_us, b.min_positive_iat_us) as min_positive_iat_us,
-        p.first_us,
-        p.last_us
-    from part_sums as p
-    inner join boundary_sums as b
-        using (category, model, client_id, window_index)
+        w.category,
+        w.model,
+        w.client_id,
+        w.window_index,
+        w.n_requests::bigint as n_requests,
+        coalesce(g.n_intervals, 0)::bigint as n_intervals,
+        coalesce(g.sum_iat_us, 0)::decimal(38, 0) as sum_iat_us,
+        coalesce(g.sum_sq_iat_us, 0)::decimal(38, 0) as sum_sq_iat_us,
+        coalesce(g.n_ties, 0)::bigint as n_ties,
+        g.min_positive_iat_us,
+        w.first_us,
+        w.last_us
+    from windows as w
+    left join gap_sums as g
+        on
+            w.category = g.category
+            and w.model = g.model
+            and w.client_id = g.client_id
+            and w.window_index = g.window_index
 )
 
 select * from final
