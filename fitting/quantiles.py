@@ -65,6 +65,17 @@ def quantile_disc(
     return result
 
 
+def evenly_spaced_values(values: ArrayLike, counts: ArrayLike, cap: int) -> np.ndarray:
+    """At most `cap` of the expanded values, ascending: every value when there are no more
+    than `cap`, else the order statistics at `cap` evenly spaced ranks (rounded), as
+    `np.sort(expanded)[np.round(np.linspace(0, n - 1, cap))]` without expanding the table."""
+    table = _Table(values, counts)
+    if table.n <= cap:
+        return np.repeat(table.values, np.diff(table.cumulative, prepend=0))
+    ranks = np.round(np.linspace(0, table.n - 1, cap)).astype(np.int64)
+    return table.values[np.searchsorted(table.cumulative, ranks, side="right")]
+
+
 def _fused_multiply_add(a: float, b: float, c: float) -> float:
     """``a * b + c`` rounded once (IEEE fma; `math.fma` exists only from Python 3.13)."""
     return float(Fraction(a) * Fraction(b) + Fraction(c))
@@ -91,4 +102,4 @@ class _Table:
         return self.values[index].item()
 
 
-__all__ = ["quantile_cont", "quantile_disc"]
+__all__ = ["evenly_spaced_values", "quantile_cont", "quantile_disc"]

@@ -4,6 +4,8 @@ the statistics read from them equal the ones DuckDB computes over the requests."
 from __future__ import annotations
 
 import itertools
+import json
+import shutil
 import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,11 +19,17 @@ from hypothesis import strategies as st
 
 from fitting.workload import fano_factors, fano_from_sums
 from pipeline import sqlrun, summaries
-from pipeline.config import CharacterizeOptions, EngineOptions, IngestOptions
+from pipeline.config import (
+    AggregateOptions,
+    CharacterizeOptions,
+    EngineOptions,
+    FitOptions,
+    IngestOptions,
+)
 from pipeline.rundir import RunDir
-from pipeline.stages import ingest
+from pipeline.stages import aggregate, characterize, fit, ingest
 from pipeline.stages.characterize.burstiness import FANO_SCALES_S
-from pipeline.stages.characterize.common import Context
+from pipeline.stages.characterize.common import COUNT_SUMMARIES, Context
 from pipeline.synthetic import ClientSpec, generate
 
 US_PER_S = 1_000_000
@@ -40,26 +48,24 @@ SPECS = [
     ClientSpec("steady", "m-lang", rate_rps=0.5, family="gamma", shape=3.0),
     ClientSpec("thinker", "m-reason", category="reason", rate_rps=0.4, failure_rate=0.1),
 ]
-TOPICS = (
-    "minute_counts",
-    "window_counts",
-    "status_codes",
-    "fano_counts",
-    "token_counts",
-    "token_pairs",
-)
+ENGINE = EngineOptions(threads=2, memory_limit="500MB")
 
 
 @pytest.fixture(scope="module")
-def con(tmp_path_factory: pytest.TempPathFactory) -> duckdb.DuckDBPyConnection:
-    """A connection holding the generated log's requests as the table `all_requests`."""
+def ingested(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A run directory holding the generated log, ingested."""
     root = tmp_path_factory.mktemp("counts")
     log = root / "log.csv"
     log.write_text(generate(SPECS, duration_s=DURATION_S, seed=3, start=START).write_csv())
-    run_dir = RunDir(root / "run")
-    ingest.run(run_dir, [str(log)], IngestOptions(), EngineOptions())
+    ingest.run(RunDir(root / "run"), [str(log)], IngestOptions(), EngineOptions())
+    return root / "run"
+
+
+@pytest.fixture(scope="module")
+def con(ingested: Path) -> duckdb.DuckDBPyConnection:
+    """A connection holding the generated log's requests as the table `all_requests`."""
     connection = duckdb.connect()
-    ingest.open_requests(connection, run_dir)
+    ingest.open_requests(connection, RunDir(ingested))
     connection.execute("create table all_requests as select * from requests")  # for checks
     return connection
 
@@ -98,7 +104,7 @@ def _merged(con: duckdb.DuckDBPyConnection, topic: str, cuts: list[int]) -> tupl
         return path.read_bytes(), con.read_parquet(str(path)).fetchall()
 
 
-@pytest.mark.parametrize("topic", TOPICS)
+@pytest.mark.parametrize("topic", COUNT_SUMMARIES)
 @settings(max_examples=12, deadline=None)
 @given(shares=st.lists(st.floats(0.0, 1.0), min_size=1, max_size=12))
 def test_parts_merge_to_the_one_pass_summary(
@@ -111,7 +117,7 @@ def test_parts_merge_to_the_one_pass_summary(
     assert _merged(con, topic, cuts) == _merged(con, topic, [])
 
 
-@pytest.mark.parametrize("topic", TOPICS)
+@pytest.mark.parametrize("topic", COUNT_SUMMARIES)
 def test_many_tiny_parts_and_a_cut_at_midnight(con: duckdb.DuckDBPyConnection, topic: str) -> None:
     """Parts shorter than the widest bins (an hour of Fano counts spans several parts), and a
     cut exactly at the UTC midnight inside the log."""
@@ -159,10 +165,10 @@ def test_token_percentiles_equal_duckdb_quantile_cont(con: duckdb.DuckDBPyConnec
         cuts = [first_us + k * 2_999_999_999 for k in range(1, 5)]
         bounds = sorted({first_us, *cuts, _last_us + 1})
         parts = [summaries.PartRange(a, b) for a, b in itertools.pairwise(bounds)]
-        topics = [summaries.Topic(name) for name in ("minute_counts", "token_counts")]
+        topics = [summaries.Topic(name) for name in ("arrival_windows", "token_counts")]
         summaries.summarise(con, parts, params, Path(directory), topics)
         summaries.open_merged(con, Path(directory), topics)
-        sqlrun.query(con, "characterize/clients").create("clients")
+        sqlrun.query(con, "aggregate/merged_clients").create("clients")
         context = Context(con, {"origin_us": params["origin_us"]}, CharacterizeOptions())
         got = context.token_quantiles
     con.execute("drop table clients")
@@ -190,3 +196,35 @@ def test_token_percentiles_equal_duckdb_quantile_cont(con: duckdb.DuckDBPyConnec
                 expected[(level, unit, period, field)] = quantiles
     assert len(expected) > 40
     assert got == expected
+
+
+def _stats_of_parts(ingested: Path, out: Path, cuts: list[int]) -> bytes:
+    """stats.json of a run whose aggregate stage summarised the parts `cuts` split the log into."""
+    shutil.rmtree(out, ignore_errors=True)
+    shutil.copytree(ingested, out)
+    run_dir = RunDir(out)
+    con = duckdb.connect()
+    ingest.open_requests(con, run_dir)
+    first_us, last_us = con.execute(
+        "select min(arrival_us), max(arrival_us) from requests"
+    ).fetchone()
+    con.close()
+    bounds = sorted({first_us, *cuts, last_us + 1})
+    parts = [summaries.PartRange(a, b) for a, b in itertools.pairwise(bounds)]
+    aggregate.run(run_dir, AggregateOptions(), ENGINE, parts=parts)
+    fit.run(run_dir, FitOptions())
+    characterize.run(run_dir, CharacterizeOptions(top_clients=2), ENGINE)
+    return (out / "stats.json").read_bytes()
+
+
+def test_split_runs_give_the_one_pass_stats(ingested: Path, tmp_path: Path) -> None:
+    """Every statistic characterize reads from these summaries (counts, token percentiles,
+    correlations, rates, Fano factors, status, drift) is byte for byte the one-pass value when
+    the log is summarised in parts: at midnight, and at instants inside minutes, trace
+    windows and Fano bins."""
+    one_pass = _stats_of_parts(ingested, tmp_path / "one", [])
+    midnight = int(datetime(2025, 3, 4, tzinfo=UTC).timestamp()) * US_PER_S
+    for cuts in ([midnight], [midnight - 1_800_000_001, midnight + 37_123_457, midnight + 5e9]):
+        split = _stats_of_parts(ingested, tmp_path / "split", [int(c) for c in cuts])
+        assert split == one_pass, f"cuts {cuts}"
+    assert json.loads(one_pass)["models"][0]["correlation"]["spearman"] is not None

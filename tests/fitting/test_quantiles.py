@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fitting.quantiles import quantile_cont, quantile_disc
+from fitting.quantiles import evenly_spaced_values, quantile_cont, quantile_disc
 
 LEVELS = "[0.0, 0.05, 0.25, 0.5, 0.75, 0.9, 0.99, 1.0]"  # decimal literals, as the SQL writes them
 LEVEL_VALUES = (0.0, 0.05, 0.25, 0.5, 0.75, 0.9, 0.99, 1.0)
@@ -75,3 +75,19 @@ def test_empty_table_is_null_and_bad_tables_are_refused() -> None:
         quantile_cont([1, 2], [1], [0.5])
     with pytest.raises(ValueError, match="non-negative"):
         quantile_cont([1, 2], [1, -1], [0.5])
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), n=st.integers(1, 3000), cap=st.integers(1, 1500))
+def test_evenly_spaced_values_equal_the_order_statistics_of_the_expansion(
+    seed: int, n: int, cap: int
+) -> None:
+    rng = np.random.default_rng(seed)
+    expanded = rng.integers(0, 40, size=n) * 1_000  # many ties, as inter-arrival microseconds
+    distinct, counts = _table(expanded)
+    found = evenly_spaced_values(distinct[::-1], counts[::-1], cap)  # any table order
+    expected = np.sort(expanded)
+    if n > cap:
+        expected = expected[np.round(np.linspace(0, n - 1, cap)).astype(np.int64)]
+    assert found.tolist() == expected.tolist()
+    assert found.size == min(n, cap)

@@ -103,7 +103,7 @@ def run(run_dir: RunDir, options: CharacterizeOptions, engine: EngineOptions) ->
     con = connect(run_dir, engine)
     try:
         open_requests(con, run_dir)
-        open_count_summaries(con, run_dir)  # and the table `clients`, numbered from them
+        open_count_summaries(con, run_dir)  # and the table `clients`
         sqlrun.query(con, "characterize/keyed_requests", {"origin_us": meta["origin_us"]}).to_table(
             "char_requests"
         )  # once: every section scans it, and it can spill

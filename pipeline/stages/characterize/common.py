@@ -194,11 +194,13 @@ COUNT_SUMMARIES = (
 
 
 def open_count_summaries(con: duckdb.DuckDBPyConnection, run_dir: RunDir) -> None:
-    """Views of the merged count summaries and the table `clients` numbered from them:
-    characterize's count statistics read these, never the requests."""
+    """Views of the merged count summaries and the table `clients` numbered as the aggregate
+    stage numbers them (from the merged trace windows): characterize's count statistics read
+    these, never the requests."""
     directory = run_dir.require(SUMMARIES, "aggregate")
-    summaries.open_merged(con, directory, [summaries.Topic(name) for name in COUNT_SUMMARIES])
-    sqlrun.query(con, "characterize/clients").to_table("clients")
+    topics = [summaries.Topic(name) for name in (*COUNT_SUMMARIES, "arrival_windows")]
+    summaries.open_merged(con, directory, topics)
+    sqlrun.query(con, "aggregate/merged_clients").to_table("clients")
 
 
 def _bin_minutes(bin_s: int) -> int:

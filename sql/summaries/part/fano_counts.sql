@@ -18,21 +18,33 @@ with anchors as (
 ),
 
 scales as (
-    select unnest([1, 10, 60, 600, 3600]::bigint[]) * 1000000 as scale_us
+    select unnest([1, 10, 60, 600, 3600]::bigint[]) as scale_s
 ),
 
-client_bins as (
+-- every scale is whole seconds from the same anchor: its bins are sums of 1-second bins
+seconds as (
     select
         r.category,
         r.model,
         r.client_id,
-        s.scale_us,
-        (r.arrival_us - a.anchor_us) // s.scale_us as bin_index,
+        (r.arrival_us - a.anchor_us) // 1000000 as second_index,
         count(*) as n
     from part_requests as r
     inner join anchors as a on r.model = a.model
+    group by r.category, r.model, r.client_id, second_index
+),
+
+client_bins as (
+    select
+        c.category,
+        c.model,
+        c.client_id,
+        s.scale_s,
+        c.second_index // s.scale_s as bin_index,
+        sum(c.n)::bigint as n
+    from seconds as c
     cross join scales as s
-    group by r.category, r.model, r.client_id, s.scale_us, bin_index
+    group by c.category, c.model, c.client_id, s.scale_s, bin_index
 ),
 
 model_bins as (
@@ -40,11 +52,11 @@ model_bins as (
         category,
         model,
         null::varchar as client_id,
-        scale_us,
+        scale_s,
         bin_index,
         sum(n)::bigint as n
     from client_bins
-    group by category, model, scale_us, bin_index
+    group by category, model, scale_s, bin_index
 ),
 
 all_bins as (
@@ -53,26 +65,29 @@ all_bins as (
     select * from model_bins
 ),
 
-marked as (
-    select
-        *,
-        bin_index = min(bin_index) over keyed or bin_index = max(bin_index) over keyed as is_edge
-    from all_bins
-    window keyed as (partition by category, model, client_id, scale_us)
-),
-
-edges as (
+per_key as (
     select
         category,
         model,
         client_id,
-        scale_us // 1000000 as scale_s,
-        bin_index,
-        n,
-        null::decimal(38, 0) as sum_n,
-        null::decimal(38, 0) as sum_n2
-    from marked
-    where is_edge
+        scale_s,
+        min(bin_index) as first_bin,
+        max(bin_index) as last_bin,
+        arg_min(n, bin_index) as first_n,
+        arg_max(n, bin_index) as last_n,
+        sum(n::hugeint) as total,
+        sum(n::hugeint * n) as total_sq
+    from all_bins
+    group by category, model, client_id, scale_s
+),
+
+edges as (
+    select category, model, client_id, scale_s, first_bin as bin_index, first_n as n
+    from per_key
+    union all
+    select category, model, client_id, scale_s, last_bin as bin_index, last_n as n
+    from per_key
+    where last_bin <> first_bin
 ),
 
 interior as (
@@ -80,17 +95,33 @@ interior as (
         category,
         model,
         client_id,
-        scale_us // 1000000 as scale_s,
-        null::bigint as bin_index,
-        null::bigint as n,
-        sum(n::hugeint)::decimal(38, 0) as sum_n,
-        sum(n::hugeint * n)::decimal(38, 0) as sum_n2
-    from marked
-    where not is_edge
-    group by category, model, client_id, scale_us
+        scale_s,
+        total - first_n - (case when last_bin <> first_bin then last_n else 0 end) as sum_n,
+        total_sq - first_n * first_n
+        - (case when last_bin <> first_bin then last_n * last_n else 0 end) as sum_n2
+    from per_key
 )
 
-select * from edges
+select
+    category,
+    model,
+    client_id,
+    scale_s,
+    bin_index,
+    n,
+    null::decimal(38, 0) as sum_n,
+    null::decimal(38, 0) as sum_n2
+from edges
 union all
-select * from interior
+select
+    category,
+    model,
+    client_id,
+    scale_s,
+    null::bigint as bin_index,
+    null::bigint as n,
+    sum_n::decimal(38, 0) as sum_n,
+    sum_n2::decimal(38, 0) as sum_n2
+from interior
+where sum_n > 0
 order by category, model, client_id nulls first, scale_s, bin_index nulls first
