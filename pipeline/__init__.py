@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 from pipeline.config import (
     AggregateOptions,
+    AnomaliesOptions,
     CharacterizeOptions,
     EngineOptions,
     ExportOptions,
@@ -29,7 +30,7 @@ from pipeline.runlock import locked
 if TYPE_CHECKING:  # the stages import duckdb and scipy: only when a stage runs
     from collections.abc import Callable, Mapping
 
-    from pipeline.stages import aggregate, characterize, export, fit, ingest
+    from pipeline.stages import aggregate, anomalies, characterize, export, fit, ingest
     from reports import ReportResult
 
 # `sample/` of the checkout, installed as the package `pipeline.sample` (see pyproject.toml).
@@ -49,6 +50,7 @@ class RunOptions:
     fit: FitOptions = field(default_factory=FitOptions)
     export: ExportOptions = field(default_factory=ExportOptions)
     characterize: CharacterizeOptions = field(default_factory=CharacterizeOptions)
+    anomalies: AnomaliesOptions = field(default_factory=AnomaliesOptions)
     engine: EngineOptions = field(default_factory=EngineOptions)
 
 
@@ -61,11 +63,12 @@ class RunResult:
     fit: fit.FitStageResult
     export: export.ExportResult
     characterize: characterize.CharacterizeResult
+    anomalies: anomalies.AnomaliesResult
     report: ReportResult
     seconds: dict[str, float]
 
 
-STAGES = ("ingest", "aggregate", "fit", "export", "characterize", "report")
+STAGES = ("ingest", "aggregate", "fit", "export", "characterize", "anomalies", "report")
 """The stages `run_all` runs, in order."""
 
 
@@ -76,7 +79,8 @@ def run_all(
     *,
     on_stage: Callable[[str], None] | None = None,
 ) -> RunResult:
-    """Run ingest, aggregate, fit, export, characterize and report; stop at the first error.
+    """Run ingest, aggregate, fit, export, characterize, anomalies and report; stop at the
+    first error.
 
     The run directory stays locked from the first stage to the last. `on_stage(name)` is
     called as each stage starts (the CLI draws its progress from it).
@@ -96,7 +100,7 @@ def _run_stages(
 ) -> RunResult:
     """The stages in order. `ingest_step` replaces the ingest stage (a refresh assembles the
     request table from its store), `stored_parts` are summaries aggregate may reuse."""
-    from pipeline.stages import aggregate, characterize, export, fit, ingest, report
+    from pipeline.stages import aggregate, anomalies, characterize, export, fit, ingest, report
 
     options = options or RunOptions()
     run_dir = RunDir(Path(out))
@@ -126,22 +130,26 @@ def _run_stages(
     )
     fitted = timed("fit", lambda: fit.run(run_dir, options.fit))
     exported = timed("export", lambda: export.run(run_dir, options.export))
-    characterize_options = options.characterize
-    if options.export.anonymize:  # stats.json names clients by the profiles' pseudonyms
-        characterize_options = characterize_options.model_copy(
-            update={"anonymize": True, "salt": options.export.salt}
-        )
+    characterize_options, anomalies_options = options.characterize, options.anomalies
+    if options.export.anonymize:  # stats.json and anomalies.json use the profiles' pseudonyms
+        pseudonyms = {"anonymize": True, "salt": options.export.salt}
+        characterize_options = characterize_options.model_copy(update=pseudonyms)
+        anomalies_options = anomalies_options.model_copy(update=pseudonyms)
     characterized = timed(
         "characterize", lambda: characterize.run(run_dir, characterize_options, options.engine)
     )
+    found = timed("anomalies", lambda: anomalies.run(run_dir, anomalies_options, options.engine))
     reported = timed("report", lambda: report.run(run_dir))
-    return RunResult(ingested, aggregated, fitted, exported, characterized, reported, seconds)
+    return RunResult(
+        ingested, aggregated, fitted, exported, characterized, found, reported, seconds
+    )
 
 
 __all__ = [
     "SAMPLE_LOG",
     "STAGES",
     "AggregateOptions",
+    "AnomaliesOptions",
     "CharacterizeOptions",
     "EngineOptions",
     "ExportOptions",

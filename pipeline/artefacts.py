@@ -18,7 +18,7 @@ STATS = "stats.json"
 REPORT = "report.html"
 VALIDATION = "validation.json"
 WHATIF = "whatif.json"
-ANOMALIES = "anomalies.json"  # optional; the report's key findings quote its events
+ANOMALIES = "anomalies.json"  # the anomalies stage; the report quotes its events
 
 # --- in the output directory of `servechar diff OLD NEW --out D` ---------------------------------
 DIFF_JSON = "diff.json"
@@ -46,3 +46,4 @@ STATS_FORMAT = "servechar.stats/1"
 VALIDATION_FORMAT = "servechar.validation/1"
 WHATIF_FORMAT = "servechar.whatif/1"
 DIFF_FORMAT = "servechar.diff/1"
+ANOMALIES_FORMAT = "servechar.anomalies/1"

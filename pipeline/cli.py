@@ -15,6 +15,7 @@ import typer
 from pipeline import SAMPLE_LOG, STAGES, RunOptions, run_all
 from pipeline.config import (
     AggregateOptions,
+    AnomaliesOptions,
     CharacterizeOptions,
     EngineOptions,
     ExportOptions,
@@ -248,14 +249,15 @@ def _later_options(
     threads: int | None,
     memory_limit: str,
 ) -> dict[str, Any]:
-    """The options of fit, export, characterize and the engine, as `RunOptions` fields (run
-    and refresh)."""
+    """The options of fit, export, characterize, anomalies and the engine, as `RunOptions`
+    fields (run and refresh)."""
     return {
         "fit": validated(FitOptions, min_requests=min_requests),
         "export": validated(ExportOptions, anonymize=anonymize, salt=salt),
         "characterize": validated(
             CharacterizeOptions, top_clients=top_clients, sample_cap=sample_cap, seed=seed
         ),
+        "anomalies": validated(AnomaliesOptions, top_clients=top_clients),
         "engine": _engine_options(threads, memory_limit),
     }
 
@@ -321,6 +323,7 @@ def run(
         result.ingest.summary,
         result.ingest.rejects,
         result.characterize.stats,
+        result.anomalies.path,
         result.report.path,
     )
 
@@ -650,6 +653,54 @@ def characterize(
         with stage_progress(["characterize"], quiet=quiet):
             result = characterize_stage.run(RunDir(out), options, engine)
     echo_paths(result.stats)
+
+
+@app.command()
+def anomalies(
+    out: Annotated[Path, typer.Argument(help="Run directory of a finished `servechar run`.")],
+    since: Annotated[
+        str | None,
+        typer.Option(
+            "--since",
+            help="Score only from this instant (ISO-8601/epoch s), against the earlier baseline.",
+        ),
+    ] = None,
+    bin_minutes: Annotated[
+        int, typer.Option("--bin-minutes", help="Minutes per bin (a divisor of 60).")
+    ] = 5,
+    top_clients: Annotated[
+        int, typer.Option("--top-clients", help="Clients per model scored one by one.")
+    ] = 10,
+    min_requests: Annotated[
+        int,
+        typer.Option("--min-requests", help="Requests a bin needs for its error share/latency."),
+    ] = 20,
+    anonymize: AnonymizeOpt = False,
+    salt: SaltOpt = None,
+    threads: ThreadsOpt = None,
+    memory_limit: MemoryOpt = "2GB",
+    quiet: QuietOpt = False,
+    debug: DebugOpt = False,
+) -> None:
+    """Spikes, dips, level shifts and outages per model and top client: anomalies.json."""
+    from pipeline.stages import anomalies as anomalies_stage
+
+    with reported_errors(debug):
+        options = validated(
+            AnomaliesOptions,
+            since=since,
+            bin_minutes=bin_minutes,
+            top_clients=top_clients,
+            min_requests=min_requests,
+            anonymize=anonymize,
+            salt=salt,
+        )
+        engine = _engine_options(threads, memory_limit)
+        with stage_progress(["anomalies"], quiet=quiet):
+            result = anomalies_stage.run(RunDir(out), options, engine)
+    if not quiet:
+        typer.echo(f"{result.n_events:,} events in {result.n_series:,} series", err=True)
+    echo_paths(result.path)
 
 
 @app.command()

@@ -134,6 +134,43 @@ class CharacterizeOptions(BaseModel):
         return self
 
 
+class AnomaliesOptions(BaseModel):
+    """Anomaly detection (`anomalies.json`; see docs/anomalies.md)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    bin_minutes: int = Field(default=5, ge=1, le=60)
+    top_clients: int = Field(default=10, ge=0)
+    # Tukey's far-out fences: median +- (0.5 + k) IQR of the residuals
+    fence_k: float = Field(default=3.0, gt=0)
+    # requests a bin needs before its error share or latency percentile is scored
+    min_requests: int = Field(default=20, ge=1)
+    min_relative_change: float = Field(default=0.3, gt=0)
+    min_share_change: float = Field(default=0.05, gt=0, le=1)
+    since: str | None = None  # ISO-8601 (naive = UTC) or epoch seconds; None: score it all
+    anonymize: bool = False
+    salt: str | None = None
+
+    @field_validator("bin_minutes")
+    @classmethod
+    def _divides_an_hour(cls, value: int) -> int:
+        if 60 % value:
+            raise ValueError(
+                f"must divide 60 (1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30 or 60), got {value}"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _salt_with_anonymize(self) -> AnomaliesOptions:
+        if self.anonymize and not self.salt:
+            raise ValueError(
+                "--anonymize needs a salt: pass --salt or set SERVECHAR_SALT (the same one as "
+                "the export stage, so that anomalies.json and the profiles use the same "
+                "pseudonyms)"
+            )
+        return self
+
+
 class EngineOptions(BaseModel):
     """DuckDB resources."""
 

@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import re
 from typing import TYPE_CHECKING
 
+from pipeline.errors import ConfigError
+
 if TYPE_CHECKING:
     from collections.abc import Iterable
+
+    from pipeline.rundir import RunDir
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 _HASHED = re.compile(r".*-[0-9a-f]{8}")
@@ -61,3 +66,19 @@ def pseudonym(client_id: str, salt: str) -> str:
     return hmac.new(salt.encode("utf-8"), client_id.encode("utf-8"), hashlib.sha256).hexdigest()[
         :16
     ]
+
+
+def check_anonymization(run_dir: RunDir, anonymize: bool, stage: str) -> None:
+    """Refuse to write original client ids when the export stage replaced them."""
+    manifest = (
+        json.loads(run_dir.manifest_path.read_text(encoding="utf-8"))
+        if run_dir.manifest_path.exists()
+        else {}
+    )
+    export_options = manifest.get("stages", {}).get("export", {}).get("options", {})
+    if export_options.get("anonymize") and not anonymize:
+        raise ConfigError(
+            f"the profiles in {run_dir.root} were exported with --anonymize, but {stage} "
+            "was asked for the original client ids",
+            hint="Pass --anonymize with the same --salt (or SERVECHAR_SALT) as the export.",
+        )

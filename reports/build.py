@@ -64,8 +64,15 @@ def load_inputs(run_dir: RunDir) -> ReportInputs:
         manifest=optional("manifest.json") or {},
         validation=optional(VALIDATION) if run_dir.is_current("validate") else None,
         quirks=optional(TIME_QUALITY),
-        anomalies=optional(ANOMALIES),
+        anomalies=optional(ANOMALIES) if _anomalies_current(run_dir) else None,
     )
+
+
+def _anomalies_current(run_dir: RunDir) -> bool:
+    """anomalies.json is shown unless the anomalies stage's own stamp says it is stale (an
+    earlier ingest); a file placed by hand (no stamp) is shown as it is."""
+    stamped = run_dir.stamp_path("anomalies").exists()
+    return not stamped or run_dir.is_current("anomalies")
 
 
 def assemble(inputs: ReportInputs, sections: Sequence[SectionFunction] = SECTIONS) -> list[Section]:

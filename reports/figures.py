@@ -396,3 +396,51 @@ def _one_group_at_a_time(
         ]
         extra["updatemenus"] = [{"buttons": buttons, **_MENU_POSITION}]
     return go.Figure(flat, layout=_layout(*titles, **extra))
+
+
+SHADE_COLOURS = {  # event kinds of anomalies.json; anything else is drawn grey
+    "spike": "#e45756",
+    "dip": "#4c78a8",
+    "outage": "#222222",
+    "level_shift": "#b279a2",
+}
+
+
+def shaded_lines(
+    title: str,
+    x_title: str,
+    y_title: str,
+    series: Sequence[tuple[str, Series]],
+    spans: Sequence[tuple[float, float, str]],
+) -> go.Figure:
+    """`lines` with vertical bands over x in [start, end), one colour per kind (a timeline
+    of events over the series they were found in). Each kind gets one legend entry."""
+    figure = lines(title, x_title, y_title, series, styles=({}, {"dash": "dot", "color": "#888"}))
+    shapes = [
+        {
+            "type": "rect",
+            "xref": "x",
+            "yref": "paper",
+            "x0": start,
+            "x1": end,
+            "y0": 0,
+            "y1": 1,
+            "fillcolor": SHADE_COLOURS.get(kind, "#999999"),
+            "opacity": 0.25,
+            "line": {"width": 0},
+            "layer": "below",
+        }
+        for start, end, kind in spans
+    ]
+    for kind in sorted({kind for _, _, kind in spans}):
+        figure.add_trace(  # a legend entry per kind (shapes have none)
+            go.Scatter(
+                x=[None],
+                y=[None],
+                mode="markers",
+                marker={"size": 12, "symbol": "square", "color": SHADE_COLOURS.get(kind, "#999")},
+                name=plotly_text(kind.replace("_", " ")),
+            )
+        )
+    figure.update_layout(shapes=shapes)
+    return figure

@@ -313,7 +313,8 @@ def _anomalies(anomalies: Mapping[str, Any]) -> tuple[tuple[Part, ...], ...]:
         name = str(event.get("model", ""))
         parts: list[Part] = [
             Link(name, model_key(name)),
-            f" / {event.get('client', 'all clients')}: {event.get('kind', 'change')} in "
+            f" / {event.get('client') or 'all clients'}: "
+            f"{str(event.get('kind') or 'change').replace('_', ' ')} in "
             f"{event.get('metric', '-')} from ",
             _moment(anomalies, i, "start"),
             " to ",

@@ -159,5 +159,7 @@ def validated_copy(sample_run: Path, run: Path) -> Path:
     result = CliRunner().invoke(app, ["validate", str(run)])
     assert result.exit_code == 0, result.output
     (run / "anomalies.json").write_text(json.dumps(ANOMALIES))
+    # written by hand: no longer the anomalies stage's output, whose stamp would hide it
+    (run / "stamps" / "anomalies.json").unlink(missing_ok=True)
     build_report(RunDir(run))
     return run

@@ -45,10 +45,17 @@ def test_same_input_gives_byte_identical_outputs(tmp_path: Path, sample_run: Pat
     assert result.exit_code == 0, result.output
     again = tmp_path / "again"
     assert _tree_digest(again / "profiles") == _tree_digest(sample_run / "profiles")
-    for name in ("fits.json", "summary.json", "rejects.csv", "stats.json", "report.html"):
+    for name in (
+        "fits.json",
+        "summary.json",
+        "rejects.csv",
+        "stats.json",
+        "anomalies.json",
+        "report.html",
+    ):
         assert (again / name).read_bytes() == (sample_run / name).read_bytes()
     manifest = json.loads((again / "manifest.json").read_text())
-    stages = {"ingest", "aggregate", "fit", "export", "characterize", "report"}
+    stages = {"ingest", "aggregate", "fit", "export", "characterize", "anomalies", "report"}
     assert set(manifest["stages"]) == stages
     assert manifest["stages"]["ingest"]["inputs"][0]["sha256"]
     assert manifest["versions"]["duckdb"]

@@ -27,7 +27,7 @@ from pipeline.rundir import KILL_AT_ENV, STAGING_DIR, UPSTREAM, RunDir, json_rea
 from pipeline.synthetic import ClientSpec, generate
 
 runner = CliRunner()
-STAGES = ("ingest", "aggregate", "fit", "export", "characterize", "report")
+STAGES = ("ingest", "aggregate", "fit", "export", "characterize", "anomalies", "report")
 READER = {  # a command that reads the stage's outputs ({out}: the run directory)
     "ingest": ["aggregate", "--out", "{out}"],
     "aggregate": ["fit", "--out", "{out}"],

@@ -14,10 +14,13 @@ if TYPE_CHECKING:
 
 
 def _made_of(arguments: dict[str, Any]) -> dict[str, Any]:
-    """The report draws validation.json when it is current: its fingerprint is part of it."""
+    """The report draws validation.json and anomalies.json when they are current: their
+    fingerprints are part of it."""
     run_dir: RunDir = arguments["run_dir"]
-    current = run_dir.is_current("validate")
-    return {"validation": run_dir.fingerprint("validate") if current else None}
+    return {
+        stage: run_dir.fingerprint(stage) if run_dir.is_current(stage) else None
+        for stage in ("validate", "anomalies")
+    }
 
 
 @stage("report", material=_made_of)

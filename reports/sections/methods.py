@@ -100,6 +100,25 @@ METHODS = (
         "429 share with its rate summarises the dependence.",
     ),
     (
+        "Anomalies",
+        "Per model and top client, in bins of anomalies.json's bin_minutes: requests and "
+        "tokens per minute (square root), the 5xx and 429 shares, TTFT p50/p99 and end-to-end"
+        " p99 (logarithm). Level shifts first, by binary segmentation of the series less its "
+        "daily pattern (log scale), smoothed by a 6-hour running median (a step of at least "
+        "30%, significant, sharp, lasting 6 hours; from two days on). The baseline is robust "
+        "STL (Cleveland et al. 1990; statsmodels, robust=True) with a daily period on hourly "
+        "means when two days are fitted, MSTL (daily and weekly) from two weeks, a 6-hour "
+        "running median otherwise; refitted without the bins found anomalous. A bin is "
+        "anomalous outside Tukey's far-out fences (median +- 3.5 IQR of the residuals, about "
+        "4.7 robust sds; the IQR floored at the bin's Poisson or binomial noise) and at least"
+        " 30% (shares: 5 points) off; a share or percentile needs 20 requests in its bin; a "
+        "p99 uses fences 1.5 IQR wider and two bins. Adjacent anomalous bins form one event "
+        "(grown to the inner fences, 2 IQR); a dip to zero where requests were expected is an"
+        " outage. A model-level event's clients are ranked by their excess over their usual "
+        "share "
+        "(docs/anomalies.md).",
+    ),
+    (
         "Percentiles",
         "p50, p90 and p99 are over successful requests (2xx or no status). "
         "Fits use a deterministic sample of at most --sample-cap values (stats.json options).",
@@ -114,8 +133,9 @@ def methods_section(inputs: ReportInputs) -> Section:
             table("Definitions", ("statistic", "definition"), METHODS),
             Paragraph(
                 'Every number in this report comes from stats.json (written by "servechar '
-                'characterize"), summary.json and manifest.json in the run directory; the '
-                "report draws them and computes nothing itself."
+                'characterize"), anomalies.json ("servechar anomalies"), summary.json and '
+                "manifest.json in the run directory; the report draws them and computes "
+                "nothing itself."
             ),
         ),
     )

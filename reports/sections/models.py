@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from reports.blocks import Block, Paragraph, ReportInputs, Section, Unavailable
 from reports.findings import model_key
+from reports.sections.anomalies import anomalies_blocks
 from reports.sections.burstiness import burstiness_blocks, clock_ties_blocks
 from reports.sections.clients import clients_blocks
 from reports.sections.common import _available, _count, _lacking, _when, lenient
@@ -52,6 +53,7 @@ def model_section(model: ModelStats, inputs: ReportInputs) -> Section:
         f"{_when(model.get('last_offset_s'))} UTC."
     )
     parts = [
+        ("Anomalies", lambda _: anomalies_blocks(name, inputs.anomalies)),
         ("Arrivals", arrivals_blocks),
         ("Burstiness", lambda m: [*burstiness_blocks(m), *clock_ties_blocks(m, inputs)]),
         ("Periodicity", periodicity_blocks),

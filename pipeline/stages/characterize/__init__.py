@@ -8,7 +8,6 @@ Statistics that do not apply to a log are recorded as ``{"available": false, "re
 
 from __future__ import annotations
 
-import json
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -25,7 +24,7 @@ from pipeline.artefacts import (
     TRACE_WINDOWS,
     WINDOW_FITS,
 )
-from pipeline.errors import ConfigError
+from pipeline.naming import check_anonymization
 from pipeline.rundir import RunDir, json_ready, stage, write_json
 from pipeline.stages.aggregate import US_PER_DAY
 from pipeline.stages.characterize.burstiness import (
@@ -102,7 +101,7 @@ def run(run_dir: RunDir, options: CharacterizeOptions, engine: EngineOptions) ->
     interarrivals = run_dir.require(INTERARRIVALS, "aggregate")
     window_fits = run_dir.require(WINDOW_FITS, "fit")
     summaries_dir = run_dir.require(SUMMARIES, "aggregate")
-    _check_anonymization(run_dir, options)
+    check_anonymization(run_dir, options.anonymize, "characterize")
     con = connect(run_dir, engine)
     try:
         summaries.open_merged(con, summaries_dir)  # views summary_<topic>
@@ -226,22 +225,6 @@ def run(run_dir: RunDir, options: CharacterizeOptions, engine: EngineOptions) ->
         },
     )
     return CharacterizeResult(path, size, seconds)
-
-
-def _check_anonymization(run_dir: RunDir, options: CharacterizeOptions) -> None:
-    """Refuse to write original client ids when the export stage replaced them."""
-    manifest = (
-        json.loads(run_dir.manifest_path.read_text(encoding="utf-8"))
-        if run_dir.manifest_path.exists()
-        else {}
-    )
-    export_options = manifest.get("stages", {}).get("export", {}).get("options", {})
-    if export_options.get("anonymize") and not options.anonymize:
-        raise ConfigError(
-            f"the profiles in {run_dir.root} were exported with --anonymize, but characterize "
-            "was asked for the original client ids",
-            hint="Pass --anonymize with the same --salt (or SERVECHAR_SALT) as the export.",
-        )
 
 
 class _Timer:
