@@ -1,6 +1,6 @@
 """Aggregate: requests -> per client-window arrival statistics and per dataset-window distributions.
 
-Each UTC day of the requests is read once and summarised (pipeline/summaries.py), the parts
+Each UTC day of the request table is summarised (pipeline/summaries.py), the parts
 merged exactly into `aggregate/summaries/`, and today's artefacts (trace windows,
 inter-arrival times, distributions, time quality) derived from the merged summaries alone.
 All of the per-request work runs in DuckDB (out of core); Python only sees per-window rows and,
