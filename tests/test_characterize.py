@@ -17,7 +17,7 @@ from pipeline.cli import app
 from pipeline.config import CharacterizeOptions, EngineOptions
 from pipeline.rundir import RunDir
 from pipeline.stages import characterize
-from pipeline.stages.ingest import open_requests, read_requests
+from pipeline.stages.ingest import read_requests
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -221,7 +221,8 @@ def test_window_vuong_sql_equals_scipy(sample_run: Path, sample_stats: dict) -> 
     import duckdb
 
     from fitting.distributions import vuong_test
-    from pipeline import sqlrun
+    from pipeline import sqlrun, summaries
+    from pipeline.artefacts import SUMMARIES
 
     con = duckdb.connect()
     for view, relative in (
@@ -230,8 +231,8 @@ def test_window_vuong_sql_equals_scipy(sample_run: Path, sample_stats: dict) -> 
         ("trace_windows", "aggregate/trace_windows.parquet"),
     ):
         con.read_parquet(str(sample_run / relative)).create_view(view)
-    open_requests(con, RunDir(sample_run))
-    sqlrun.query(con, "aggregate/clients").to_table("clients")
+    summaries.open_merged(con, RunDir(sample_run).path(SUMMARIES))
+    sqlrun.query(con, "aggregate/merged_clients").to_table("clients")
     rows = sqlrun.query(con, "characterize/window_vuong").fetchall()
     fits = con.sql("select * from window_fits").to_arrow_table().to_pylist()
     by_key = {row["window_key"]: row for row in fits}
