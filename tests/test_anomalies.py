@@ -205,6 +205,7 @@ def test_since_needs_history_and_an_instant_inside_the_log(event_run: Path) -> N
 
     for since, message in (
         ("2025-03-03T01:00:00Z", "too little history"),
+        ("2025-03-03T20:00:00Z", "a whole day"),  # less than one daily cycle before it
         ("2025-04-01T00:00:00Z", "not before the log's last whole bin"),
         ("yesterday", "neither epoch seconds nor ISO-8601"),
     ):
