@@ -130,11 +130,15 @@ def _cli_code(args: list[str]) -> str:
     return (
         "import resource, sys, json\n"
         "from pipeline.cli import app\n"
+        "code = 1\n"
         "try:\n"
-        f"    app({args!r}, standalone_mode=False)\n"
+        # without standalone mode a failed command returns its exit status instead of
+        # exiting: pass it on, so that the parent reports the failure and its Error line
+        f"    code = app({args!r}, standalone_mode=False) or 0\n"
         "finally:\n"
         "    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
         "    print(json.dumps({'peak_rss_mb': peak / 1024}), file=sys.stderr)\n"
+        "sys.exit(code)\n"
     )
 
 
