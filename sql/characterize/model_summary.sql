@@ -1,19 +1,18 @@
 -- model_summary
 -- grain:    one row per model_key
--- inputs:   summary_minute_counts, clients
--- params:   origin_us
--- Counts, span and exact token sums (successful requests) of each model, from the merged
--- per-minute summary; the token percentiles come from token_histograms.sql.
+-- inputs:   client_summary
+-- params:   (none)
+-- Counts, span and exact token sums (successful requests) of each model: the roll-up of
+-- client_summary (integer sums, min and max, so exactly what the per-minute summary gives);
+-- the token percentiles come from token_histograms.sql.
 select
-    c.model_key,
-    sum(m.n_requests)::bigint as n_requests,
-    sum(m.n_success)::bigint as n_success,
-    min(m.first_us) - $origin_us as first_offset_us,
-    max(m.last_us) - $origin_us as last_offset_us,
-    sum(m.input_tokens_sum)::hugeint as input_tokens_sum,
-    sum(m.output_tokens_sum)::hugeint as output_tokens_sum
-from summary_minute_counts as m
-inner join clients as c
-    on m.category = c.category and m.model = c.model and m.client_id = c.client_id
-group by c.model_key
-order by c.model_key
+    model_key,
+    sum(n_requests)::bigint as n_requests,
+    sum(n_success)::bigint as n_success,
+    min(first_offset_us) as first_offset_us,
+    max(last_offset_us) as last_offset_us,
+    sum(input_tokens_sum)::hugeint as input_tokens_sum,
+    sum(output_tokens_sum)::hugeint as output_tokens_sum
+from client_summary
+group by model_key
+order by model_key

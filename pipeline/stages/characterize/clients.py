@@ -35,6 +35,8 @@ from pipeline.stages.characterize.common import (
 )
 
 if TYPE_CHECKING:
+    import duckdb
+
     from pipeline.config import CharacterizeOptions
     from pipeline.stages.characterize.document import ModelStats
 
@@ -277,22 +279,25 @@ def _detailed_client_keys(
 
 
 def load_client_summary(context: Context) -> dict[int, dict[str, Any]]:
-    relation = sqlrun.query(
+    """Each client's counts and token sums, kept as the table `client_summary` that the model
+    roll-up reads (one pass over the per-minute summary for both)."""
+    sqlrun.query(
         context.con, "characterize/client_summary", {"origin_us": context.meta["origin_us"]}
-    )
-    return {
-        int(row["client_key"]): context.with_quantiles(row, "client", int(row["client_key"]))
-        for row in _dicts(relation)
-    }
+    ).to_table("client_summary")
+    return _summary_rows(context, context.con.table("client_summary"), "client")
 
 
 def load_model_summary(context: Context) -> dict[int, dict[str, Any]]:
-    relation = sqlrun.query(
-        context.con, "characterize/model_summary", {"origin_us": context.meta["origin_us"]}
-    )
+    """Each model's counts and token sums; needs `load_client_summary` first."""
+    return _summary_rows(context, sqlrun.query(context.con, "characterize/model_summary"), "model")
+
+
+def _summary_rows(
+    context: Context, relation: duckdb.DuckDBPyRelation, level: str
+) -> dict[int, dict[str, Any]]:
+    key = f"{level}_key"
     return {
-        int(row["model_key"]): context.with_quantiles(row, "model", int(row["model_key"]))
-        for row in _dicts(relation)
+        int(row[key]): context.with_quantiles(row, level, int(row[key])) for row in _dicts(relation)
     }
 
 
