@@ -172,12 +172,15 @@ class AnomaliesOptions(BaseModel):
 
 
 class EngineOptions(BaseModel):
-    """DuckDB resources."""
+    """DuckDB resources, and where the heavy stages run (`engine`)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     threads: int | None = Field(default=None, gt=0)
     memory_limit: str = "2GB"
+    # "spark": ingest's checks and the per-day summaries run on Spark (same results)
+    engine: Literal["duckdb", "spark"] = "duckdb"
+    spark_master: str = "local[*]"
 
 
 OptionsT = TypeVar("OptionsT", bound=BaseModel)
