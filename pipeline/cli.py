@@ -25,7 +25,7 @@ from pipeline.config import (
     read_map_file,
     validated,
 )
-from pipeline.errors import OUT_OF_MEMORY_HINT, PipelineError
+from pipeline.errors import OUT_OF_MEMORY_HINT, ConfigError, PipelineError
 from pipeline.progress import diff_summary, print_run_summary, print_table, stage_progress
 from pipeline.rundir import RunDir, disk_errors
 
@@ -153,6 +153,22 @@ SeedOpt = Annotated[
 ]
 ThreadsOpt = Annotated[int | None, typer.Option("--threads", help="DuckDB threads.")]
 MemoryOpt = Annotated[str, typer.Option("--memory-limit", help="DuckDB memory limit.")]
+EngineOpt = Annotated[
+    str,
+    typer.Option(
+        "--engine",
+        help="Where the row checks and the per-day summaries run: duckdb, or spark "
+        "(pip install 'servechar[spark]'; docs/spark.md). Same outputs either way.",
+    ),
+]
+SparkMasterOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--spark-master",
+        help="With --engine spark: local[*] (default), spark://host:7077, yarn, k8s://..., "
+        "or a Spark Connect URL sc://host:15002.",
+    ),
+]
 DebugOpt = Annotated[bool, typer.Option("--debug", help="Show tracebacks for errors.")]
 QuietOpt = Annotated[
     bool,
@@ -235,8 +251,30 @@ def _aggregate_options(
     )
 
 
-def _engine_options(threads: int | None, memory_limit: str) -> EngineOptions:
-    return validated(EngineOptions, threads=threads, memory_limit=memory_limit)
+def _engine_options(
+    threads: int | None,
+    memory_limit: str,
+    engine: str = "duckdb",
+    spark_master: str | None = None,
+) -> EngineOptions:
+    """The engine settings; `--engine spark` without pyspark stops here, before any stage."""
+    options = validated(
+        EngineOptions,
+        threads=threads,
+        memory_limit=memory_limit,
+        engine=engine,
+        spark_master=spark_master,
+    )
+    if options.engine == "spark":
+        from pipeline.spark.session import require_pyspark
+
+        require_pyspark()
+    elif spark_master is not None:
+        raise ConfigError(
+            f"--spark-master {spark_master} is given, but the engine is {options.engine}",
+            hint="Add --engine spark, or leave --spark-master out.",
+        )
+    return options
 
 
 def _later_options(
@@ -248,6 +286,8 @@ def _later_options(
     seed: int,
     threads: int | None,
     memory_limit: str,
+    engine: str,
+    spark_master: str | None,
 ) -> dict[str, Any]:
     """The options of fit, export, characterize, anomalies and the engine, as `RunOptions`
     fields (run and refresh)."""
@@ -258,7 +298,7 @@ def _later_options(
             CharacterizeOptions, top_clients=top_clients, sample_cap=sample_cap, seed=seed
         ),
         "anomalies": validated(AnomaliesOptions, top_clients=top_clients),
-        "engine": _engine_options(threads, memory_limit),
+        "engine": _engine_options(threads, memory_limit, engine, spark_master),
     }
 
 
@@ -288,6 +328,8 @@ def run(
     seed: SeedOpt = 0,
     threads: ThreadsOpt = None,
     memory_limit: MemoryOpt = "2GB",
+    engine: EngineOpt = "duckdb",
+    spark_master: SparkMasterOpt = None,
     quiet: QuietOpt = False,
     debug: DebugOpt = False,
 ) -> None:
@@ -308,7 +350,16 @@ def run(
             ),
             aggregate=_aggregate_options(window, dataset_window, origin, max_span_days),
             **_later_options(
-                min_requests, anonymize, salt, top_clients, sample_cap, seed, threads, memory_limit
+                min_requests,
+                anonymize,
+                salt,
+                top_clients,
+                sample_cap,
+                seed,
+                threads,
+                memory_limit,
+                engine,
+                spark_master,
             ),
         )
         with stage_progress(STAGES, quiet=quiet) as on_stage:
@@ -344,6 +395,8 @@ def ingest(
     ambiguous: AmbiguousOpt = "reject",
     threads: ThreadsOpt = None,
     memory_limit: MemoryOpt = "2GB",
+    engine: EngineOpt = "duckdb",
+    spark_master: SparkMasterOpt = None,
     quiet: QuietOpt = False,
     debug: DebugOpt = False,
 ) -> None:
@@ -363,9 +416,11 @@ def ingest(
             client_key,
             ambiguous,
         )
-        engine = _engine_options(threads, memory_limit)
+        engine_options = _engine_options(threads, memory_limit, engine, spark_master)
         with stage_progress(["ingest"], quiet=quiet):
-            result = ingest_stage.run(RunDir(out), inputs or [str(SAMPLE_LOG)], options, engine)
+            result = ingest_stage.run(
+                RunDir(out), inputs or [str(SAMPLE_LOG)], options, engine_options
+            )
     echo_paths(result.requests, result.rejects, result.summary)
 
 
@@ -378,6 +433,8 @@ def aggregate(
     max_span_days: MaxSpanOpt = 366.0,
     threads: ThreadsOpt = None,
     memory_limit: MemoryOpt = "2GB",
+    engine: EngineOpt = "duckdb",
+    spark_master: SparkMasterOpt = None,
     quiet: QuietOpt = False,
     debug: DebugOpt = False,
 ) -> None:
@@ -386,9 +443,9 @@ def aggregate(
 
     with reported_errors(debug):
         options = _aggregate_options(window, dataset_window, origin, max_span_days)
-        engine = _engine_options(threads, memory_limit)
+        engine_options = _engine_options(threads, memory_limit, engine, spark_master)
         with stage_progress(["aggregate"], quiet=quiet):
-            result = aggregate_stage.run(RunDir(out), options, engine)
+            result = aggregate_stage.run(RunDir(out), options, engine_options)
     echo_paths(result.trace_windows, result.interarrivals, result.distributions, result.meta)
 
 
@@ -755,6 +812,8 @@ def refresh(
     seed: SeedOpt = 0,
     threads: ThreadsOpt = None,
     memory_limit: MemoryOpt = "2GB",
+    engine: EngineOpt = "duckdb",
+    spark_master: SparkMasterOpt = None,
     quiet: QuietOpt = False,
     debug: DebugOpt = False,
 ) -> None:
@@ -777,7 +836,16 @@ def refresh(
             ),
             aggregate=_aggregate_options(window, dataset_window, None, 366.0),
             **_later_options(
-                min_requests, anonymize, salt, top_clients, sample_cap, seed, threads, memory_limit
+                min_requests,
+                anonymize,
+                salt,
+                top_clients,
+                sample_cap,
+                seed,
+                threads,
+                memory_limit,
+                engine,
+                spark_master,
             ),
         )
         with stage_progress(STAGES, quiet=quiet) as on_stage:
@@ -866,7 +934,6 @@ def diff(
 ) -> None:
     """Compare two run directories: what changed, and is it material (diff.json, diff.html)."""
     from pipeline.diff import DiffOptions, diff_runs
-    from pipeline.errors import ConfigError
 
     with reported_errors(debug):
         if fail_on not in ("never", "material"):

@@ -179,16 +179,31 @@ def topics() -> list[Topic]:
 
 def request_span(con: duckdb.DuckDBPyConnection) -> RequestSpan:
     """First and last arrival, count, per-model first arrivals and days of `requests`."""
-    rows = sqlrun.query(con, "summaries/request_span").fetchall()
+    return span_of(sqlrun.query(con, "summaries/request_span").fetchall())
+
+
+SpanRow = tuple[str, int, int, int, int]
+"""A row of `summaries/request_span`: model, day, first_us, last_us, n_requests."""
+
+
+def span_of(rows: Iterable[SpanRow]) -> RequestSpan:
+    """The span from `summaries/request_span` rows of any disjoint subsets of the requests
+    (one row per (model, day) and subset: the rows of one (model, day) combine by min, max
+    and sum, so the span does not depend on how the requests were split)."""
     model_first: dict[str, int] = {}
-    for model, _day, first_us, _last_us, _n in rows:
-        model_first[model] = min(first_us, model_first.get(model, first_us))
+    first_us, last_us, n_requests, days = None, None, 0, set()
+    for model, day, first, last, n in rows:
+        model_first[model] = min(first, model_first.get(model, first))
+        first_us = first if first_us is None else min(first_us, first)
+        last_us = last if last_us is None else max(last_us, last)
+        n_requests += n
+        days.add(day)
     return RequestSpan(
-        first_us=min((r[2] for r in rows), default=0),
-        last_us=max((r[3] for r in rows), default=0),
-        n_requests=sum(r[4] for r in rows),
+        first_us=first_us or 0,
+        last_us=last_us or 0,
+        n_requests=n_requests,
         model_first_us=dict(sorted(model_first.items())),
-        days=tuple(sorted({r[1] for r in rows})),
+        days=tuple(sorted(days)),
     )
 
 

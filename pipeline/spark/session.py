@@ -51,6 +51,9 @@ def spark_session(master: str, *, app_name: str = "servechar") -> SparkSession:
         .appName(app_name)
         .config("spark.sql.session.timeZone", "UTC")
         .config("spark.ui.enabled", "false")
+        # stderr carries servechar's progress and errors: no progress bars, no INFO/WARN lines
+        .config("spark.ui.showConsoleProgress", "false")
+        .config("spark.log.level", "ERROR")
         .config("spark.sql.execution.arrow.pyspark.enabled", "true")
         .config("spark.sql.shuffle.partitions", "8")
     )

@@ -126,8 +126,13 @@ def run(
     con = connect(run_dir, engine)
     try:
         open_requests(con, run_dir)
+        # --engine spark: the span and the per-day summaries on Spark, the merge here
+        on_spark = None
+        if engine.engine == "spark":
+            from pipeline.spark.summaries import SparkSummaries
 
-        span = summaries.request_span(con)
+            on_spark = SparkSummaries(run_dir, engine)
+        span = on_spark.span() if on_spark else summaries.request_span(con)
         first_us, last_us, n_requests = span.first_us, span.last_us, span.n_requests
         if not n_requests:
             raise InputError(f"{run_dir.root} holds no accepted requests", hint="Re-run ingest.")
@@ -151,7 +156,7 @@ def run(
         summaries_dir = run_dir.output(SUMMARIES)
         shutil.rmtree(summaries_dir, ignore_errors=True)
         summaries_dir.mkdir(parents=True)
-        merged = summaries.summarise(
+        merged = (on_spark.summarise if on_spark else summaries.summarise)(
             con,
             summaries.day_parts(span.days) if parts is None else parts,
             summary_params(options, origin_us, span),
@@ -223,6 +228,8 @@ def run(
         "aggregate",
         {
             "options": options.model_dump(),
+            "engine": engine.model_dump(),
+            **({"spark": on_spark.task_record()} if on_spark else {}),
             "origin": meta["origin"],
             "outputs": [str(p) for p in paths.values()]
             + [str(meta_path), str(quality_path), str(run_dir.path(SUMMARIES))],
