@@ -16,12 +16,13 @@ import tempfile
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+import pyarrow as pa
 import pytest
 from typer.testing import CliRunner
 
 from pipeline import SAMPLE_LOG, RunOptions, run_all, summaries
 from pipeline.cli import app
-from pipeline.config import EngineOptions
+from pipeline.config import EngineOptions, IngestOptions
 from pipeline.errors import ConfigError, SummaryError
 from pipeline.synthetic import ClientSpec, generate
 from tests.conftest import public_trace
@@ -75,7 +76,6 @@ def _digest(root: Path) -> dict[str, str]:
 
 RUN_OUTPUTS = ("summary.json", "rejects.csv", "fits.json", "stats.json", "anomalies.json")
 AGGREGATE_OUTPUTS = (
-    "aggregate/summaries",
     "aggregate/trace_windows.parquet",
     "aggregate/interarrivals.parquet",
     "aggregate/distributions.parquet",
@@ -95,6 +95,29 @@ def _same_outputs(one: Path, other: Path, names: tuple[str, ...]) -> None:
             assert a.read_bytes() == b.read_bytes(), f"{name} differs between the engines"
 
 
+def _same_summaries(one: Path, other: Path) -> None:
+    """The merged summaries (and anchors, manifest) byte for byte; each part file's rows as a
+    multiset (a part file is read back through a table, so neither its row order nor its
+    Parquet nullability flags are part of the contract: docs/summaries.md)."""
+    import pyarrow.parquet as pq
+
+    one, other = one / "aggregate/summaries", other / "aggregate/summaries"
+    merged = sorted(p.name for p in one.iterdir() if p.is_file())
+    assert merged == sorted(p.name for p in other.iterdir() if p.is_file())
+    assert len(merged) > 2
+    for name in merged:
+        assert (one / name).read_bytes() == (other / name).read_bytes(), name
+    parts = sorted(str(p.relative_to(one)) for p in one.glob("*/part-*"))
+    assert parts == sorted(str(p.relative_to(other)) for p in other.glob("*/part-*"))
+    for name in parts:
+        if name.endswith(".json"):
+            assert (one / name).read_bytes() == (other / name).read_bytes(), name
+            continue
+        a, b = pq.read_table(one / name), pq.read_table(other / name)
+        keys = [(c, "ascending") for c in a.column_names if not pa.types.is_list(a[c].type)]
+        assert a.sort_by(keys).equals(b.cast(a.schema).sort_by(keys)), name
+
+
 def _run_both(tmp_path: Path, inputs: list[str], name: str) -> tuple[Path, Path]:
     on_duckdb, on_spark = tmp_path / f"{name}-duckdb", tmp_path / f"{name}-spark"
     run_all(inputs, on_duckdb, RunOptions())
@@ -106,6 +129,7 @@ def _check_run(on_duckdb: Path, on_spark: Path) -> dict[str, object]:
     """Byte-identical outputs, the same fingerprints (the engine decides no reuse), and the
     engine and the day tasks in the one manifest."""
     _same_outputs(on_duckdb, on_spark, (*RUN_OUTPUTS, "profiles", *AGGREGATE_OUTPUTS))
+    _same_summaries(on_duckdb, on_spark)
     for stage in ("ingest", "aggregate", "fit", "export", "characterize"):
         stamps = [
             json.loads((d / "stamps" / f"{stage}.json").read_text()) for d in (on_duckdb, on_spark)
@@ -133,10 +157,10 @@ def test_sample_run_is_identical(spark: object, tmp_path: Path) -> None:
 
 def test_published_trace_is_identical(spark: object, tmp_path: Path) -> None:
     trace = public_trace("azure_llm_2023/AzureLLMInferenceTrace_code.csv")
+    azure = IngestOptions(preset="azure-llm")
     on_duckdb, on_spark = tmp_path / "azure-duckdb", tmp_path / "azure-spark"
-    options = RunOptions()
-    run_all([str(trace)], on_duckdb, options)
-    run_all([str(trace)], on_spark, RunOptions(engine=SPARK))
+    run_all([str(trace)], on_duckdb, RunOptions(ingest=azure))
+    run_all([str(trace)], on_spark, RunOptions(ingest=azure, engine=SPARK))
     _check_run(on_duckdb, on_spark)
 
 
@@ -187,7 +211,7 @@ def test_span_on_spark_equals_duckdb(
 
     _whole, pieces, _n = multi_day_files
     run_dir = RunDir(tmp_path / "span")
-    ingest.run(run_dir, [str(p) for p in pieces], ingest.IngestOptions(), EngineOptions())
+    ingest.run(run_dir, [str(p) for p in pieces], IngestOptions(), EngineOptions())
     con = ingest.connect(run_dir, EngineOptions())
     ingest.open_requests(con, run_dir)
     expected = summaries.request_span(con)
@@ -209,23 +233,25 @@ def test_aggregate_on_spark_after_duckdb_ingest(spark: object, tmp_path: Path) -
     )
     assert result.exit_code == 0, result.output
     _same_outputs(reference, out, AGGREGATE_OUTPUTS)
+    _same_summaries(reference, out)
 
 
 def test_day_rows_through_spark_keep_values_and_types(spark: object, tmp_path: Path) -> None:
     """A day's rows read by Spark and handed to an Arrow task rebuild the ingest's day file:
     the same rows, order, values and types (Parquet nullability flags aside)."""
-    import pyarrow as pa
     import pyarrow.parquet as pq
 
+    from pipeline.rundir import RunDir
     from pipeline.spark.summaries import (
         TaskSettings,
         _task_duckdb,
         read_request_table,
         rebuild_day_file,
     )
+    from pipeline.stages import ingest
 
     out = tmp_path / "days"
-    run_all([str(SAMPLE_LOG)], out, RunOptions())  # (the sample has one UTC day)
+    ingest.run(RunDir(out), [str(SAMPLE_LOG)], IngestOptions(), EngineOptions())  # one UTC day
     original = out / "ingest/requests/day=2025-03-03/part-0.parquet"
     day_schema = pq.read_schema(original)
     part = summaries.day_parts([(date(2025, 3, 3) - date(1970, 1, 1)).days])[0]
@@ -248,7 +274,6 @@ def test_day_rows_through_spark_keep_values_and_types(spark: object, tmp_path: P
 
 def test_changed_day_types_are_caught(tmp_path: Path) -> None:
     """The driver refuses summaries of rows whose types changed on the way through Spark."""
-    import pyarrow as pa
     import pyarrow.parquet as pq
 
     from pipeline.spark.summaries import DayTask, check_day_files

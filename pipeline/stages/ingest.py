@@ -95,7 +95,11 @@ def _made_of(arguments: dict[str, object]) -> dict[str, object]:
     sources = resolve_inputs(arguments["inputs"], run_dir.root)  # type: ignore[arg-type]
     return {
         "options": canonical(arguments["options"]),
-        "inputs": sorted([s.format, s.compression, sha256_of(s.path)] for s in sources),
+        # (compression is None for plain files: sorted by its text, so plain and .gz mix)
+        "inputs": sorted(
+            ([s.format, s.compression, sha256_of(s.path)] for s in sources),
+            key=lambda entry: [str(part) for part in entry],
+        ),
     }
 
 
