@@ -319,3 +319,33 @@ def test_session_without_java_is_an_error(spark: object, monkeypatch: pytest.Mon
     with pytest.raises(ConfigError, match="no Java runtime") as raised:
         session.spark_session("local[1]")
     assert "openjdk-17-jre-headless" in (raised.value.hint or "")
+
+
+def test_refresh_on_spark_reuses_unchanged_days(
+    spark: object, tmp_path: Path, multi_day_files: tuple[Path, list[Path], int]
+) -> None:
+    """`refresh --engine spark`: a dump of the first three days, then one of the last day;
+    the second version reuses the three stored days on the driver, summarises the new one on
+    Spark, and equals the DuckDB engine's version."""
+    import polars as pl
+
+    from pipeline.refresh import refresh
+
+    whole, _pieces, _n = multi_day_files
+    log = pl.read_csv(whole)
+    stamp = pl.col("timestamp").str.to_datetime(time_zone="UTC")
+    cut = datetime(2025, 3, 6, tzinfo=UTC)
+    first, last = tmp_path / "first.csv", tmp_path / "last.csv"
+    log.filter(stamp < cut).write_csv(first)
+    log.filter(stamp >= cut).write_csv(last)
+    versions = {}
+    for name, options in (("duckdb", RunOptions()), ("spark", RunOptions(engine=SPARK))):
+        store = tmp_path / f"store-{name}"
+        refresh(store, [str(first)], options)
+        versions[name] = refresh(store, [str(last)], options).version
+    on_duckdb, on_spark = versions["duckdb"], versions["spark"]
+    assert on_duckdb is not None and on_spark is not None
+    _same_outputs(on_duckdb, on_spark, ("fits.json", "stats.json", "profiles", *AGGREGATE_OUTPUTS))
+    manifest = json.loads((on_spark / "manifest.json").read_text())["stages"]["aggregate"]
+    assert sorted(manifest["reused_parts"]) == ["2025-03-03", "2025-03-04", "2025-03-05"]
+    assert list(manifest["spark"]["days"]) == ["2025-03-06"]

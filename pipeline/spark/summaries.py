@@ -108,7 +108,8 @@ def summarise_days(
 
     `day_schema` is the Arrow schema of the request table's day files: the task casts the rows
     Spark hands it back to it (Spark has no unsigned or time-zone-less types of its own), so the
-    day file it rebuilds is the ingest's, byte for byte. Returns each day's task record.
+    day file it rebuilds holds the ingest's rows, values and types. Returns each day's task
+    record.
     """
     wanted = {part.label: part for part in parts}
     for label, part in wanted.items():
