@@ -270,3 +270,40 @@ def test_a_file_over_the_binary_file_limit_is_an_error_with_a_hint(
         ingest.run(RunDir(tmp_path / "out"), [str(path)], IngestOptions(), SPARK)
     assert str(path) in error.value.message
     assert "Split the log" in (error.value.hint or "")
+
+
+def test_inputs_named_by_uri_are_listed_and_read_by_spark(
+    spark: SparkSession, tmp_path: Path
+) -> None:
+    _split_log(tmp_path / "logs", files=4)
+    (tmp_path / "logs" / "all.csv").unlink()
+    local = RunDir(tmp_path / "duckdb")
+    ingest.run(local, [str(tmp_path / "logs")], IngestOptions(), EngineOptions())
+    spread = RunDir(tmp_path / "spark")
+    pattern = f"file://{tmp_path}/logs/part-0[0-3].*"
+    ingest.run(spread, [pattern], IngestOptions(), SPARK)
+    days = sorted(p.relative_to(local.root) for p in (local.root / "ingest").rglob("*.parquet"))
+    assert len(days) == 2
+    for day in days:
+        assert (spread.root / day).read_bytes() == (local.root / day).read_bytes(), day
+    by_uri, by_path = _summary(spread), _summary(local)
+    assert [f["path"] for f in by_uri["files"]] == [  # type: ignore[union-attr]
+        f"file:{tmp_path}/logs/{Path(f['path']).name}"
+        for f in by_path["files"]  # type: ignore[union-attr]
+    ]
+    for summary in (by_uri, by_path):
+        summary.pop("files")
+    assert by_uri == by_path
+    recorded = json.loads((spread.root / "manifest.json").read_text())["stages"]["ingest"]
+    assert [i["sha256"] for i in recorded["inputs"]] == [
+        i["sha256"]
+        for i in json.loads((local.root / "manifest.json").read_text())["stages"]["ingest"][
+            "inputs"
+        ]
+    ]
+    with pytest.raises(InputError, match="Spark cannot list"):
+        ingest.run(
+            RunDir(tmp_path / "none"), [f"file://{tmp_path}/nowhere/*.csv"], IngestOptions(), SPARK
+        )
+    with pytest.raises(InputError, match="only --engine spark reads"):
+        ingest.run(RunDir(tmp_path / "duck"), [pattern], IngestOptions(), EngineOptions())

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import hashlib
 import io
 import json
 import re
@@ -33,7 +34,7 @@ import tempfile
 import time
 import urllib.parse
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
 import pyarrow as pa
@@ -41,7 +42,7 @@ import pyarrow.parquet as pq
 
 from pipeline import errors, sqlrun
 from pipeline.errors import InputError, PipelineError
-from pipeline.sources import SourceFile
+from pipeline.sources import FORMATS, SourceFile, format_of, is_uri
 from pipeline.spark.session import spark_session
 from pipeline.stages import ingest
 
@@ -53,7 +54,15 @@ if TYPE_CHECKING:
 
     from pipeline.config import EngineOptions, IngestOptions
 
-__all__ = ["MAX_FILE_BYTES", "check_files", "collect_duplicate_raw_texts"]
+__all__ = [
+    "MAX_FILE_BYTES",
+    "SparkChecks",
+    "SparkSource",
+    "check_files",
+    "collect_duplicate_raw_texts",
+    "is_uri",
+    "resolve_uris",
+]
 
 # Spark's binaryFile source holds a file in one byte array (Java arrays end below 2 GiB).
 MAX_FILE_BYTES = 2**31 - 1 - 64
@@ -69,12 +78,70 @@ _RESULT_SCHEMA = pa.schema(
         ("structural", pa.binary()),
         ("raw_texts", pa.binary()),
         ("seconds", pa.float64()),
+        ("sha256", pa.string()),
+        ("size", pa.int64()),
     ]
 )
-_RESULT_DDL = (
-    "file_index int, error_kind string, error_message string, error_hint string, "
-    "column_map string, staged binary, structural binary, raw_texts binary, seconds double"
-)
+_SPARK_TYPES = {pa.int32(): "int", pa.int64(): "bigint", pa.float64(): "double"}
+_RESULT_DDL = ", ".join(
+    f"{field.name} {_SPARK_TYPES.get(field.type, str(field.type))}" for field in _RESULT_SCHEMA
+)  # the same schema for Spark ("string", "binary" are spelled alike)
+
+
+@dataclass(frozen=True, slots=True)
+class SparkSource(SourceFile):
+    """An input found by Spark's listing: read through its URI, its size as listed."""
+
+    uri: str = ""
+    size: int = 0
+
+    @property
+    def read_path(self) -> str:
+        return self.uri
+
+
+def resolve_uris(inputs: list[str], engine: EngineOptions) -> list[SourceFile]:
+    """Inputs given as URIs (and paths beside them) listed by Spark: files, directories
+    (recursively), globs; numbered in path order like `resolve_inputs`.
+
+    Spark's listing skips names starting with '_' or '.', as Spark does everywhere.
+    """
+    spark = spark_session(engine.spark_master)
+    found: dict[str, int] = {}
+    for item in inputs:
+        try:
+            listed = (
+                spark.read.format("binaryFile")
+                .option("recursiveFileLookup", "true")
+                .load(item)
+                .select("path", "length")
+                .collect()
+            )
+        except Exception as exc:  # any filesystem's failure, reported with the item's name
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise InputError(
+                f"Spark cannot list {item}: {first}",
+                hint="Check the path; s3a:// needs the hadoop-aws package and credentials "
+                "configured for Spark (spark.jars.packages, spark.hadoop.fs.s3a.*).",
+            ) from None
+        matches = {row["path"]: row["length"] for row in listed}
+        if not matches:
+            raise InputError(f"no file matches {item}", hint="Check the pattern and quote it.")
+        found.update(matches)
+    sources: list[SourceFile] = []
+    for uri in sorted(found):
+        name = PurePosixPath(urllib.parse.urlparse(uri).path)
+        kind = format_of(Path(name.name))
+        if kind is None:
+            raise InputError(
+                f"{uri}: unknown file type",
+                hint=f"Name it with one of {', '.join(FORMATS)} (optionally .gz or .zst).",
+            )
+        path = Path(urllib.parse.unquote(str(name)))
+        sources.append(
+            SparkSource(len(sources), path, kind[0], kind[1], uri, uri=uri, size=found[uri])
+        )
+    return sources
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +167,8 @@ class _FileChecked:
     structural: bytes
     raw_texts: bytes
     seconds: float  # the task's time for this file
+    sha256: str  # of the file's bytes as read
+    size: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +178,7 @@ class SparkChecks:
 
     column_maps: dict[str, dict[str, str]]
     task_seconds: list[dict[str, object]]
+    files: dict[int, tuple[int, str]]  # file_index -> (bytes, sha256) of what Spark read
 
 
 def check_files(
@@ -126,13 +196,15 @@ def check_files(
     sqlrun.execute(con, "ingest/create_empty_structural")
     column_maps: dict[str, dict[str, str]] = {}
     task_seconds: list[dict[str, object]] = []
+    files: dict[int, tuple[int, str]] = {}
     for source, result in zip(sources, results, strict=True):
+        files[source.file_index] = (result.size, result.sha256)
         task_seconds.append({"path": source.display, "seconds": round(result.seconds, 3)})
         (parts / f"part-{source.file_index:05d}.parquet").write_bytes(result.staged)
         _insert(con, result.structural, "structural")
         _insert(con, result.raw_texts, "raw_texts")
         column_maps[str(source.path)] = result.column_map
-    return SparkChecks(column_maps, task_seconds)
+    return SparkChecks(column_maps, task_seconds, files)
 
 
 def collect_duplicate_raw_texts(
@@ -163,7 +235,7 @@ def _job(source: SourceFile, wanted_rows: tuple[int, ...] | None = None) -> _Fil
         source.format,
         source.compression,
         source.display,
-        str(source.path),
+        source.read_path if isinstance(source, SparkSource) else str(source.path),
         wanted_rows,
     )
 
@@ -176,20 +248,20 @@ def _run_tasks(
 ) -> list[_FileChecked]:
     """One Spark task per file; the results in `sources`' order, or the first file's Error."""
     for source in sources:
-        size = source.path.stat().st_size
+        size = source.size if isinstance(source, SparkSource) else source.path.stat().st_size
         if size > MAX_FILE_BYTES:
             raise InputError(
-                f"{source.path} is {size:,} bytes; --engine spark reads each input file whole, "
+                f"{source.display} is {size:,} bytes; --engine spark reads each input file whole, "
                 f"and Spark's binaryFile source holds at most {MAX_FILE_BYTES:,} bytes per file",
                 hint="Split the log into files below 2 GiB (for example one per hour or day), "
                 "or use --engine duckdb for this file.",
             )
     spark = spark_session(engine.spark_master)
-    by_uri = {_spark_key(str(source.path)): job for source, job in zip(sources, jobs, strict=True)}
+    by_uri = {_spark_key(source.read_path): job for source, job in zip(sources, jobs, strict=True)}
     task = functools.partial(_check_batches, by_uri, options, engine)
     found: dict[int, Row] = {}
     with _one_file_per_batch(spark):
-        frame = _file_bytes(spark, [s.path for s in sources]).mapInArrow(task, _RESULT_DDL)
+        frame = _file_bytes(spark, [s.read_path for s in sources]).mapInArrow(task, _RESULT_DDL)
         for row in frame.toLocalIterator(prefetchPartitions=False):
             found[row["file_index"]] = row
     results = []
@@ -197,7 +269,7 @@ def _run_tasks(
         result = found.get(source.file_index)
         if result is None:
             raise InputError(
-                f"{source.path}: Spark did not read this file",
+                f"{source.display}: Spark did not read this file",
                 hint="Spark skips files whose names start with '_' or '.': rename the file.",
             )
         if result["error_kind"] is not None:
@@ -210,15 +282,17 @@ def _run_tasks(
                 bytes(result["structural"]),
                 bytes(result["raw_texts"]),
                 result["seconds"],
+                result["sha256"],
+                result["size"],
             )
         )
     return results
 
 
-def _file_bytes(spark: SparkSession, paths: list[Path]) -> DataFrame:
+def _file_bytes(spark: SparkSession, paths: list[str]) -> DataFrame:
     """(path, content) of each file, through Spark's binaryFile source."""
     # Hadoop reads the paths as glob patterns: a name holding [ or * must not expand.
-    escaped = [_GLOB_CHARS.sub(r"\\\g<0>", str(p)) for p in paths]
+    escaped = [_GLOB_CHARS.sub(r"\\\g<0>", p) for p in paths]
     return spark.read.format("binaryFile").load(escaped).select("path", "content")
 
 
@@ -237,9 +311,10 @@ def _one_file_per_batch(spark: SparkSession) -> Iterator[None]:
 
 
 def _spark_key(path: str) -> str:
-    """A local path as the key of Spark's `path` column (`file:/a/b%20c.csv` -> `/a/b c.csv`)."""
+    """A path as the key of Spark's `path` column: a local file by its path
+    (`file:/a/b%20c.csv` -> `/a/b c.csv`), any other by its URI."""
     parsed = urllib.parse.urlparse(path)
-    return urllib.parse.unquote(parsed.path) if parsed.scheme else path
+    return urllib.parse.unquote(parsed.path) if parsed.scheme in ("", "file") else path
 
 
 # --- in the Spark task ------------------------------------------------------------------
@@ -271,12 +346,13 @@ def _check_one(
         local.parent.mkdir()
         with local.open("wb") as handle:
             handle.write(content)
+        facts = {"sha256": hashlib.sha256(content).hexdigest(), "size": content.size}
         del content
         source = SourceFile(job.file_index, local, job.format, job.compression, job.display)
         con = ingest.connect_in(Path(scratch, "duckdb"), engine, options.tz, _task_threads())
         try:
             checked = _checked(con, source, job, options, Path(scratch))
-            return {**checked, "seconds": time.perf_counter() - started}
+            return {**checked, **facts, "seconds": time.perf_counter() - started}
         except PipelineError as exc:
             # name the input as the driver knows it, not this task's copy
             own = str(local)

@@ -10,6 +10,7 @@ before anything is reported.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import shutil
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -33,6 +34,7 @@ from pipeline.sources import (
     escaped_lines,
     file_stem,
     head_columns,
+    is_uri,
     resolve_inputs,
     source_rows,
     verify_compressed,
@@ -100,11 +102,18 @@ def _made_of(arguments: dict[str, object]) -> dict[str, object]:
     """What ingest's outputs depend on: the options and the inputs' contents (not their paths
     or their order)."""
     run_dir: RunDir = arguments["run_dir"]  # type: ignore[assignment]
-    sources = resolve_inputs(arguments["inputs"], run_dir.root)  # type: ignore[arg-type]
+    inputs: list[str] = arguments["inputs"]  # type: ignore[assignment]
+    if any(is_uri(item) for item in inputs):  # listed and hashed by Spark: as the run recorded
+        manifest = json.loads(run_dir.manifest_path.read_text(encoding="utf-8"))
+        recorded = manifest["stages"]["ingest"]["inputs"]
+        files = [[r["format"], r["compression"], r["sha256"]] for r in recorded]
+    else:
+        sources = resolve_inputs(inputs, run_dir.root)
+        files = [[s.format, s.compression, sha256_of(s.path)] for s in sources]
     return {
         "options": canonical(arguments["options"]),
         "inputs": sorted(
-            ([s.format, s.compression, sha256_of(s.path)] for s in sources),
+            files,
             key=lambda item: [part or "" for part in item],  # plain files have no compression
         ),
     }
@@ -119,7 +128,12 @@ def run(
 ) -> IngestResult:
     """Read, check and quarantine every input row; see the module docstring."""
     started = time.perf_counter()
-    sources = resolve_inputs(inputs, run_dir.root)
+    if engine.engine == "spark" and any(is_uri(item) for item in inputs):
+        from pipeline.spark.ingest import resolve_uris
+
+        sources = resolve_uris(inputs, engine)
+    else:
+        sources = resolve_inputs(inputs, run_dir.root)
     run_dir.root.mkdir(parents=True, exist_ok=True)
 
     parts = run_dir.temp_dir / STAGED_PARTS
@@ -143,6 +157,7 @@ def run(
 
         sqlrun.execute(con, "ingest/create_raw_texts")
         spark_tasks: list[dict[str, object]] = []
+        file_facts: dict[int, tuple[int, str]] = {}  # file_index -> (bytes, sha256)
         if engine.engine == "spark":
             # the per-file checks in Spark tasks; the same tables come back (pipeline/spark)
             from pipeline.spark import ingest as on_spark
@@ -150,6 +165,7 @@ def run(
             checked = on_spark.check_files(con, sources, options, engine, parts)
             column_maps = checked.column_maps
             spark_tasks = checked.task_seconds
+            file_facts = checked.files
             con.read_parquet(str(parts / "*.parquet")).create_view("staged")
         else:
             column_maps = _check_files(con, sources, options, parts)
@@ -181,14 +197,15 @@ def run(
             "engine": engine.model_dump(),
             "inputs": [
                 {
-                    "path": str(s.path),
+                    "path": s.read_path,
                     "format": s.format,
                     "compression": s.compression,
-                    "bytes": s.path.stat().st_size,
-                    "sha256": sha256_of(s.path),
+                    "bytes": bytes_read,
+                    "sha256": sha256,
                     "columns": column_maps[str(s.path)],
                 }
                 for s in sources
+                for bytes_read, sha256 in [file_facts.get(s.file_index) or _file_facts(s.path)]
             ],
             "outputs": [str(run_dir.path(REQUESTS)), str(rejects_path), str(summary_path)],
             "request_table": {"format": REQUESTS_FORMAT, "days": [day.isoformat() for day in days]},
@@ -209,6 +226,10 @@ def run(
     run_dir.publish()  # the rejects stay readable when the check below stops the run
     _check_reject_share(result, summary, options.max_reject_fraction)
     return result
+
+
+def _file_facts(path: Path) -> tuple[int, str]:
+    return path.stat().st_size, sha256_of(path)
 
 
 def _check_files(
