@@ -160,10 +160,10 @@ class _FileJob:
 
 @dataclass(frozen=True, slots=True)
 class _FileChecked:
-    """A task's result for one file: its column mapping, three tables as Parquet bytes."""
+    """A task's result for one file (its staged rows already written): its column mapping,
+    its structural rejects and raw texts as Parquet bytes."""
 
     column_map: dict[str, str]
-    staged: bytes  # the file's stg_requests rows (empty when only raw texts were wanted)
     structural: bytes
     raw_texts: bytes
     seconds: float  # the task's time for this file
@@ -192,7 +192,7 @@ def check_files(
     tables `raw_texts` and `structural` of `con`; returns each file's column mapping by path
     (as `ingest._check_files`, its in-process twin)."""
     jobs = [_job(source) for source in sources]
-    results = _run_tasks(engine, sources, jobs, options)
+    results = _run_tasks(engine, sources, jobs, options, parts)
     sqlrun.execute(con, "ingest/create_empty_structural")
     column_maps: dict[str, dict[str, str]] = {}
     task_seconds: list[dict[str, object]] = []
@@ -200,7 +200,6 @@ def check_files(
     for source, result in zip(sources, results, strict=True):
         files[source.file_index] = (result.size, result.sha256)
         task_seconds.append({"path": source.display, "seconds": round(result.seconds, 3)})
-        (parts / f"part-{source.file_index:05d}.parquet").write_bytes(result.staged)
         _insert(con, result.structural, "structural")
         _insert(con, result.raw_texts, "raw_texts")
         column_maps[str(source.path)] = result.column_map
@@ -224,7 +223,7 @@ def collect_duplicate_raw_texts(
         rows = sqlrun.query(con, "ingest/duplicate_rows", {"file_index": source.file_index})
         wanted = tuple(row[0] for row in rows.fetchall())
         jobs.append(_job(source, wanted))
-    for result in _run_tasks(engine, chosen, jobs, options):
+    for result in _run_tasks(engine, chosen, jobs, options, parts=None):
         _insert(con, result.raw_texts, "raw_texts")
 
 
@@ -245,8 +244,12 @@ def _run_tasks(
     sources: list[SourceFile],
     jobs: list[_FileJob],
     options: IngestOptions,
+    parts: Path | None,
 ) -> list[_FileChecked]:
-    """One Spark task per file; the results in `sources`' order, or the first file's Error."""
+    """One Spark task per file; the results in `sources`' order, or the first file's Error.
+
+    Each file's staged rows are written into `parts` as they arrive, so the driver holds one
+    file's at a time (the other tables are the rejects only)."""
     for source in sources:
         size = source.size if isinstance(source, SparkSource) else source.path.stat().st_size
         if size > MAX_FILE_BYTES:
@@ -259,34 +262,36 @@ def _run_tasks(
     spark = spark_session(engine.spark_master)
     by_uri = {_spark_key(source.read_path): job for source, job in zip(sources, jobs, strict=True)}
     task = functools.partial(_check_batches, by_uri, options, engine)
-    found: dict[int, Row] = {}
+    found: dict[int, _FileChecked] = {}
+    failed: dict[int, Row] = {}
     with _one_file_per_batch(spark):
         frame = _file_bytes(spark, [s.read_path for s in sources]).mapInArrow(task, _RESULT_DDL)
         for row in frame.toLocalIterator(prefetchPartitions=False):
-            found[row["file_index"]] = row
-    results = []
-    for source in sources:
-        result = found.get(source.file_index)
-        if result is None:
+            index = row["file_index"]
+            if row["error_kind"] is not None:
+                failed[index] = row
+                continue
+            if parts is not None:
+                (parts / f"part-{index:05d}.parquet").write_bytes(row["staged"])
+            found[index] = _FileChecked(
+                json.loads(row["column_map"]),
+                bytes(row["structural"]),
+                bytes(row["raw_texts"]),
+                row["seconds"],
+                row["sha256"],
+                row["size"],
+            )
+    for source in sources:  # the first file in path order that failed, as DuckDB stops at it
+        if source.file_index in failed:
+            error = failed[source.file_index]
+            kind = getattr(errors, str(error["error_kind"]), PipelineError)
+            raise kind(str(error["error_message"]), hint=error["error_hint"])
+        if source.file_index not in found:
             raise InputError(
                 f"{source.display}: Spark did not read this file",
                 hint="Spark skips files whose names start with '_' or '.': rename the file.",
             )
-        if result["error_kind"] is not None:
-            kind = getattr(errors, str(result["error_kind"]), PipelineError)
-            raise kind(str(result["error_message"]), hint=result["error_hint"])  # type: ignore[arg-type]
-        results.append(
-            _FileChecked(
-                json.loads(result["column_map"]),
-                bytes(result["staged"]),
-                bytes(result["structural"]),
-                bytes(result["raw_texts"]),
-                result["seconds"],
-                result["sha256"],
-                result["size"],
-            )
-        )
-    return results
+    return [found[source.file_index] for source in sources]
 
 
 def _file_bytes(spark: SparkSession, paths: list[str]) -> DataFrame:
