@@ -284,8 +284,12 @@ def test_inputs_named_by_uri_are_listed_and_read_by_spark(
     ingest.run(spread, [pattern], IngestOptions(), SPARK)
     days = sorted(p.relative_to(local.root) for p in (local.root / "ingest").rglob("*.parquet"))
     assert len(days) == 2
+    (tmp_path / "logs" / "README.txt").write_text("not a log")  # a directory's other files
+    whole = RunDir(tmp_path / "spark-dir")
+    ingest.run(whole, [f"file://{tmp_path}/logs"], IngestOptions(), SPARK)
     for day in days:
         assert (spread.root / day).read_bytes() == (local.root / day).read_bytes(), day
+        assert (whole.root / day).read_bytes() == (local.root / day).read_bytes(), day
     by_uri, by_path = _summary(spread), _summary(local)
     assert [f["path"] for f in by_uri["files"]] == [  # type: ignore[union-attr]
         f"file:{tmp_path}/logs/{Path(f['path']).name}"

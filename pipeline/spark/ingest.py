@@ -1,6 +1,6 @@
 """Ingest's per-file row checks as Spark tasks: the project's own staging code, run by Spark.
 
-What runs where (docs/spark.md):
+What runs where (docs/spark-ingest.md):
 
 - On Spark, one task per input file (`binaryFile` source, `mapInArrow`): the file's bytes are
   written to the task's scratch directory under the file's own name and checked there by the
@@ -42,7 +42,7 @@ import pyarrow.parquet as pq
 
 from pipeline import errors, sqlrun
 from pipeline.errors import InputError, PipelineError
-from pipeline.sources import FORMATS, SourceFile, format_of, is_uri
+from pipeline.sources import FORMATS, SourceFile, format_of
 from pipeline.spark.session import spark_session
 from pipeline.stages import ingest
 
@@ -60,7 +60,6 @@ __all__ = [
     "SparkSource",
     "check_files",
     "collect_duplicate_raw_texts",
-    "is_uri",
     "resolve_uris",
 ]
 
@@ -102,7 +101,7 @@ class SparkSource(SourceFile):
 
 def resolve_uris(inputs: list[str], engine: EngineOptions) -> list[SourceFile]:
     """Inputs given as URIs (and paths beside them) listed by Spark: files, directories
-    (recursively), globs; numbered in path order like `resolve_inputs`.
+    (recursively, their log files only), globs; numbered in path order like `resolve_inputs`.
 
     Spark's listing skips names starting with '_' or '.', as Spark does everywhere.
     """
@@ -125,13 +124,22 @@ def resolve_uris(inputs: list[str], engine: EngineOptions) -> list[SourceFile]:
                 "configured for Spark (spark.jars.packages, spark.hadoop.fs.s3a.*).",
             ) from None
         matches = {row["path"]: row["length"] for row in listed}
+        directory = not any(ch in item for ch in "*?[{") and all(
+            _spark_key(uri) != _spark_key(item) for uri in matches
+        )
+        if directory:  # as resolve_inputs: a directory's other files are not logs
+            matches = {uri: n for uri, n in matches.items() if format_of(_uri_name(uri))}
         if not matches:
-            raise InputError(f"no file matches {item}", hint="Check the pattern and quote it.")
+            raise InputError(
+                f"no log file matches {item}",
+                hint=f"Check the path or pattern; known extensions: {', '.join(FORMATS)} "
+                "(optionally .gz or .zst).",
+            )
         found.update(matches)
     sources: list[SourceFile] = []
     for uri in sorted(found):
         name = PurePosixPath(urllib.parse.urlparse(uri).path)
-        kind = format_of(Path(name.name))
+        kind = format_of(_uri_name(uri))
         if kind is None:
             raise InputError(
                 f"{uri}: unknown file type",
@@ -142,6 +150,11 @@ def resolve_uris(inputs: list[str], engine: EngineOptions) -> list[SourceFile]:
             SparkSource(len(sources), path, kind[0], kind[1], uri, uri=uri, size=found[uri])
         )
     return sources
+
+
+def _uri_name(uri: str) -> Path:
+    """The file name of a URI, for `format_of`."""
+    return Path(PurePosixPath(urllib.parse.urlparse(uri).path).name)
 
 
 @dataclass(frozen=True, slots=True)

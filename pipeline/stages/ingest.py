@@ -166,9 +166,9 @@ def run(
             column_maps = checked.column_maps
             spark_tasks = checked.task_seconds
             file_facts = checked.files
-            con.read_parquet(str(parts / "*.parquet")).create_view("staged")
         else:
             column_maps = _check_files(con, sources, options, parts)
+        con.read_parquet(str(parts / "*.parquet")).create_view("staged")
 
         sqlrun.query(con, "ingest/model_categories").to_table("model_categories")
         sqlrun.query(con, "ingest/duplicates").to_table("duplicates")
@@ -235,12 +235,11 @@ def _file_facts(path: Path) -> tuple[int, str]:
 def _check_files(
     con: duckdb.DuckDBPyConnection, sources: list[SourceFile], options: IngestOptions, parts: Path
 ) -> dict[str, dict[str, str]]:
-    """Every file's row checks in this process: the view `staged`, the tables `raw_texts`
-    (filled) and `structural`; returns each file's column mapping by path."""
+    """Every file's row checks in this process: each file's staged part in `parts`, the tables
+    `raw_texts` (filled) and `structural`; returns each file's column mapping by path."""
     column_maps: dict[str, dict[str, str]] = {}
     for source in sources:
         column_maps[str(source.path)] = stage_file(con, source, options, parts)
-    con.read_parquet(str(parts / "*.parquet")).create_view("staged")
     collect_structural_rejects(con, sources)
     return column_maps
 
