@@ -94,12 +94,26 @@ def format_of(path: Path) -> tuple[str, str | None] | None:
     return None
 
 
+_URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
+
+
+def is_uri(item: str) -> bool:
+    """An input named by URI (`s3a://b/logs/*.csv`, `hdfs://...`, `file:///...`): Spark's
+    filesystems read it (`--engine spark`), this process does not."""
+    return bool(_URI.match(item))
+
+
 def resolve_inputs(inputs: list[str], run_dir: Path | None = None) -> list[SourceFile]:
     """Expand files, globs and directories (recursively): de-duplicated, sorted by path.
 
     A run directory's own outputs (`run_dir`'s, or any other's) are never read as logs."""
     found: list[Path] = []
     for item in inputs:
+        if is_uri(item):
+            raise InputError(
+                f"input {item} is a URI, which only --engine spark reads",
+                hint="Run with --engine spark, or copy the files to a local directory.",
+            )
         path = Path(item)
         _refuse_run_output(path, run_dir)
         if path.is_dir():

@@ -232,3 +232,12 @@ def test_out_of_order_timestamps_are_fine(tmp_path: Path) -> None:
     path = tmp_path / "log.csv"
     path.write_text(HEADER + GOOD.format(s=9) + GOOD.format(s=2) + GOOD.format(s=5))
     assert _run(tmp_path, [path], max_reject_fraction=0.0).rows_accepted == 3
+
+
+def test_plain_and_compressed_inputs_together(tmp_path: Path) -> None:
+    """The run's fingerprint sorts the inputs' (format, compression, hash): None sorts too."""
+    plain = tmp_path / "a.csv"
+    plain.write_text(HEADER + GOOD.format(s=1))
+    packed = tmp_path / "b.csv.gz"
+    packed.write_bytes(gzip.compress((HEADER + GOOD.format(s=2)).encode()))
+    assert _run(tmp_path, [plain, packed]).rows_accepted == 2

@@ -10,6 +10,7 @@ before anything is reported.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import shutil
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -33,6 +34,7 @@ from pipeline.sources import (
     escaped_lines,
     file_stem,
     head_columns,
+    is_uri,
     resolve_inputs,
     source_rows,
     verify_compressed,
@@ -71,11 +73,19 @@ class IngestResult:
 
 def connect(run_dir: RunDir, engine: EngineOptions, tz: str = "UTC") -> duckdb.DuckDBPyConnection:
     """A DuckDB connection with servechar's macros, spilling into the run directory."""
+    return connect_in(run_dir.temp_dir, engine, tz)
+
+
+def connect_in(
+    temp_dir: Path, engine: EngineOptions, tz: str = "UTC", threads: int | None = None
+) -> duckdb.DuckDBPyConnection:
+    """`connect` spilling into `temp_dir` (a Spark task's own scratch directory), with
+    `threads` instead of the engine's when given."""
     try:
         con = sqlrun.connect(
-            threads=engine.threads,
+            threads=threads or engine.threads,
             memory_limit=engine.memory_limit,
-            temp_dir=run_dir.temp_dir,
+            temp_dir=temp_dir,
             tz=tz,
         )
     except duckdb.Error as exc:
@@ -92,13 +102,19 @@ def _made_of(arguments: dict[str, object]) -> dict[str, object]:
     """What ingest's outputs depend on: the options and the inputs' contents (not their paths
     or their order)."""
     run_dir: RunDir = arguments["run_dir"]  # type: ignore[assignment]
-    sources = resolve_inputs(arguments["inputs"], run_dir.root)  # type: ignore[arg-type]
+    inputs: list[str] = arguments["inputs"]  # type: ignore[assignment]
+    if any(is_uri(item) for item in inputs):  # listed and hashed by Spark: as the run recorded
+        manifest = json.loads(run_dir.manifest_path.read_text(encoding="utf-8"))
+        recorded = manifest["stages"]["ingest"]["inputs"]
+        files = [[r["format"], r["compression"], r["sha256"]] for r in recorded]
+    else:
+        sources = resolve_inputs(inputs, run_dir.root)
+        files = [[s.format, s.compression, sha256_of(s.path)] for s in sources]
     return {
         "options": canonical(arguments["options"]),
-        # (compression is None for plain files: sorted by its text, so plain and .gz mix)
         "inputs": sorted(
-            ([s.format, s.compression, sha256_of(s.path)] for s in sources),
-            key=lambda entry: [str(part) for part in entry],
+            files,
+            key=lambda item: [part or "" for part in item],  # plain files have no compression
         ),
     }
 
@@ -112,7 +128,12 @@ def run(
 ) -> IngestResult:
     """Read, check and quarantine every input row; see the module docstring."""
     started = time.perf_counter()
-    sources = resolve_inputs(inputs, run_dir.root)
+    if engine.engine == "spark" and any(is_uri(item) for item in inputs):
+        from pipeline.spark.ingest import resolve_uris
+
+        sources = resolve_uris(inputs, engine)
+    else:
+        sources = resolve_inputs(inputs, run_dir.root)
     run_dir.root.mkdir(parents=True, exist_ok=True)
 
     parts = run_dir.temp_dir / STAGED_PARTS
@@ -120,7 +141,7 @@ def run(
     parts.mkdir(parents=True)
     con = connect(run_dir, engine, options.tz)
     try:
-        con.register("input_files", _input_files_table(sources))
+        con.register("input_files", input_files_table(sources))
         con.register(
             "category_overrides",
             pa.table(
@@ -135,21 +156,26 @@ def run(
         )
 
         sqlrun.execute(con, "ingest/create_raw_texts")
-        column_maps: dict[str, dict[str, str]] = {}
-        for source in sources:
-            column_maps[str(source.path)] = _stage_file(con, source, options, parts)
-        con.read_parquet(str(parts / "*.parquet")).create_view("staged")
+        spark_tasks: list[dict[str, object]] = []
+        file_facts: dict[int, tuple[int, str]] = {}  # file_index -> (bytes, sha256)
+        if engine.engine == "spark":
+            # the per-file checks in Spark tasks; the same tables come back (pipeline/spark)
+            from pipeline.spark import ingest as on_spark
 
-        has_reject_tables = any(s.format in ("csv", "tsv", "jsonl") for s in sources)
-        if has_reject_tables:
-            sqlrun.query(con, "ingest/structural_rejects").to_table("structural")
-            _keep_raw_bytes(con, sources)
+            checked = on_spark.check_files(con, sources, options, engine, parts)
+            column_maps = checked.column_maps
+            spark_tasks = checked.task_seconds
+            file_facts = checked.files
         else:
-            sqlrun.execute(con, "ingest/create_empty_structural")
+            column_maps = _check_files(con, sources, options, parts)
+        con.read_parquet(str(parts / "*.parquet")).create_view("staged")
 
         sqlrun.query(con, "ingest/model_categories").to_table("model_categories")
         sqlrun.query(con, "ingest/duplicates").to_table("duplicates")
-        _collect_duplicate_raw_texts(con, sources, options)
+        if engine.engine == "spark":
+            on_spark.collect_duplicate_raw_texts(con, sources, options, engine)
+        else:
+            _collect_duplicate_raw_texts(con, sources, options)
 
         rejects_path = run_dir.path("rejects.csv")
         write_rejects_csv(con, run_dir.output("rejects.csv"))
@@ -171,19 +197,21 @@ def run(
             "engine": engine.model_dump(),
             "inputs": [
                 {
-                    "path": str(s.path),
+                    "path": s.read_path,
                     "format": s.format,
                     "compression": s.compression,
-                    "bytes": s.path.stat().st_size,
-                    "sha256": sha256_of(s.path),
+                    "bytes": bytes_read,
+                    "sha256": sha256,
                     "columns": column_maps[str(s.path)],
                 }
                 for s in sources
+                for bytes_read, sha256 in [file_facts.get(s.file_index) or _file_facts(s.path)]
             ],
             "outputs": [str(run_dir.path(REQUESTS)), str(rejects_path), str(summary_path)],
             "request_table": {"format": REQUESTS_FORMAT, "days": [day.isoformat() for day in days]},
             "seconds": round(time.perf_counter() - started, 3),
             "rows_read": summary["rows_read"],
+            **({"spark_tasks": spark_tasks} if engine.engine == "spark" else {}),
         },
     )
     result = IngestResult(
@@ -198,6 +226,31 @@ def run(
     run_dir.publish()  # the rejects stay readable when the check below stops the run
     _check_reject_share(result, summary, options.max_reject_fraction)
     return result
+
+
+def _file_facts(path: Path) -> tuple[int, str]:
+    return path.stat().st_size, sha256_of(path)
+
+
+def _check_files(
+    con: duckdb.DuckDBPyConnection, sources: list[SourceFile], options: IngestOptions, parts: Path
+) -> dict[str, dict[str, str]]:
+    """Every file's row checks in this process: each file's staged part in `parts`, the tables
+    `raw_texts` (filled) and `structural`; returns each file's column mapping by path."""
+    column_maps: dict[str, dict[str, str]] = {}
+    for source in sources:
+        column_maps[str(source.path)] = stage_file(con, source, options, parts)
+    collect_structural_rejects(con, sources)
+    return column_maps
+
+
+def collect_structural_rejects(con: duckdb.DuckDBPyConnection, sources: list[SourceFile]) -> None:
+    """The table `structural`: records the CSV reader of these files could not split."""
+    if any(s.format in ("csv", "tsv", "jsonl") for s in sources):
+        sqlrun.query(con, "ingest/structural_rejects").to_table("structural")
+        keep_raw_bytes(con, sources)
+    else:
+        sqlrun.execute(con, "ingest/create_empty_structural")
 
 
 def _identity(options: IngestOptions, column_maps: dict[str, dict[str, str]]) -> dict[str, object]:
@@ -289,7 +342,7 @@ def stg_params(file_index: int, options: IngestOptions) -> dict[str, object]:
     }
 
 
-def _stage_file(
+def stage_file(
     con: duckdb.DuckDBPyConnection, source: SourceFile, options: IngestOptions, parts: Path
 ) -> dict[str, str]:
     """Check one file's rows and write them, verdicts included, as one staged part.
@@ -326,11 +379,11 @@ def _stage_file(
     # The raw text of the rows that failed, while the file is still loaded.
     con.read_parquet(str(part)).create_view("staged_part", replace=True)
     sqlrun.query(con, "ingest/part_rejects").create_view("wanted_rows", replace=True)
-    _collect_raw_texts(con, loaded, source)
+    collect_raw_texts(con, loaded, source)
     return loaded.matched
 
 
-def _collect_raw_texts(
+def collect_raw_texts(
     con: duckdb.DuckDBPyConnection, loaded: SourceRows, source: SourceFile
 ) -> None:
     """Add the raw text of the records in the view `wanted_rows` to the raw_texts table."""
@@ -349,7 +402,7 @@ def _collect_duplicate_raw_texts(
             sqlrun.query(
                 con, "ingest/duplicate_rows", {"file_index": source.file_index}
             ).create_view("wanted_rows", replace=True)
-            _collect_raw_texts(con, loaded, source)
+            collect_raw_texts(con, loaded, source)
 
 
 def _write_request_table(con: duckdb.DuckDBPyConnection, directory: Path) -> list[dt.date]:
@@ -434,7 +487,7 @@ def read_requests(run_dir: RunDir, engine: EngineOptions | None = None) -> pa.Ta
         con.close()
 
 
-def _input_files_table(sources: list[SourceFile]) -> pa.Table:
+def input_files_table(sources: list[SourceFile]) -> pa.Table:
     return pa.table(
         {
             "file_index": pa.array([s.file_index for s in sources], pa.int32()),
@@ -445,7 +498,7 @@ def _input_files_table(sources: list[SourceFile]) -> pa.Table:
     )
 
 
-def _keep_raw_bytes(con: duckdb.DuckDBPyConnection, sources: list[SourceFile]) -> None:
+def keep_raw_bytes(con: duckdb.DuckDBPyConnection, sources: list[SourceFile]) -> None:
     """Lines that are not UTF-8: their raw_text from the file's bytes, escaped, not the '?'s."""
     wanted: dict[int, set[int]] = {}
     for file_index, line in sqlrun.query(con, "ingest/invalid_encoding_lines").fetchall():
