@@ -143,7 +143,12 @@ class _JsonReady:
         if kind is float:
             return float(format(value, self.spec)) if math.isfinite(value) else None
         if kind is list or kind is tuple:
-            return [self(v) for v in value]
+            # curves are long lists of plain floats: those inline, the rest through self
+            spec, isfinite = self.spec, math.isfinite
+            return [
+                (float(format(v, spec)) if isfinite(v) else None) if type(v) is float else self(v)
+                for v in value
+            ]
         if kind is dict:
             return {str(k): self(v) for k, v in value.items()}
         if kind is int or kind is str or kind is bool or value is None:

@@ -416,6 +416,7 @@ def _write_request_table(con: duckdb.DuckDBPyConnection, directory: Path) -> lis
     numbers = [
         row[0] for row in sqlrun.query(con, "ingest/request_days", {"day_us": DAY_US}).fetchall()
     ]
+    sqlrun.query(con, "ingest/request_keys").to_table("request_keys")
     days = []
     for number in numbers:
         day = _EPOCH_DAY + dt.timedelta(days=number)

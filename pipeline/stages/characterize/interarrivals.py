@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, Literal, TypedDict
 
 import numpy as np
+import pyarrow.compute as pc
 
 from fitting.arrivals import FAMILIES, fit_interarrivals
 from fitting.distributions import (
@@ -178,17 +179,25 @@ def load_iat_samples(context: Context) -> dict[tuple[str, int], tuple[int, np.nd
     `sample_cap`, else `sample_cap` evenly spaced order statistics (ascending either way).
     """
     table = sqlrun.query(context.con, "characterize/iat_samples").to_arrow_table()
-    level = np.asarray(table.column("level").to_pylist())
+    is_model = pc.equal(table.column("level"), "model").to_numpy(zero_copy_only=False)
     unit = table.column("unit_key").to_numpy()
     gaps_us = table.column("iat_us").to_numpy()
     counts = table.column("n").to_numpy()
+    # rows ordered by level and unit: each unit's rows are one run (sliced, not masked: a mask
+    # per unit cost a pass over every row per unit)
+    starts = np.flatnonzero(
+        np.concatenate(([True], (unit[1:] != unit[:-1]) | (is_model[1:] != is_model[:-1])))
+    )[: unit.size]
+    runs = list(zip(starts.tolist(), [*starts[1:].tolist(), unit.size], strict=True))
     result = {}
-    for lev in ("model", "client"):
-        for key in np.unique(unit[level == lev]):
-            mine = (level == lev) & (unit == key)
-            values = evenly_spaced_values(gaps_us[mine], counts[mine], context.options.sample_cap)
-            # seconds as DuckDB's iat_us / 1e6: one correctly rounded division per value
-            result[(lev, int(key))] = (int(counts[mine].sum()), values / 1e6)
+    for lev, wanted in (("model", True), ("client", False)):  # unit keys ascending in each
+        for start, end in runs:
+            if bool(is_model[start]) is wanted:
+                values = evenly_spaced_values(
+                    gaps_us[start:end], counts[start:end], context.options.sample_cap
+                )
+                # seconds as DuckDB's iat_us / 1e6: one correctly rounded division per value
+                result[(lev, int(unit[start]))] = (int(counts[start:end].sum()), values / 1e6)
     return result
 
 

@@ -11,16 +11,24 @@ with samples as (
     select * from parts_request_sample where kind = 'sample'
 ),
 
--- the k-th smallest draw of each model in the union
+k as (
+    select max(sample_size) as sample_size from parts_request_sample where kind = 'span'
+),
+
+-- the k-th smallest draw of each model in the union (all of them when it has fewer). The
+-- union holds at most k per part, so its sorted list is bounded; it costs less CPU than a
+-- top-k aggregate of k
 thresholds as (
     select
-        category,
-        model,
-        list_max(
-            min(draw, (select max(sample_size) from parts_request_sample where kind = 'span'))
-        ) as threshold
-    from samples
-    group by category, model
+        s.category,
+        s.model,
+        case
+            when count(*) <= any_value(k.sample_size) then max(s.draw)
+            else list_sort(list(s.draw))[any_value(k.sample_size)]
+        end as threshold
+    from samples as s
+    cross join k
+    group by s.category, s.model
 ),
 
 sampled as (
