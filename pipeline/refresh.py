@@ -62,6 +62,7 @@ COMMIT_NEW = ".commit.new"  # an update being prepared (discarded when found)
 SCRATCH = ".scratch"
 DIFF_DIR = "diff"  # in a version: diff.json/diff.html against the version it replaced
 MOVES = "moves.json"
+WINDOW_FIT_CACHE = "window_fits.parquet"  # the last version's window fits (fit stage)
 _EPOCH = dt.date(1970, 1, 1)
 _VERSION_NAME = re.compile(r"[0-9]+")
 
@@ -408,6 +409,7 @@ def _publish_version(
             on_stage,
             ingest_step=lambda run_dir: assemble(run_dir, root, span, options),
             stored_parts=stored_parts,
+            window_cache=root / WINDOW_FIT_CACHE,
         )
         run_dir = RunDir(out)
         manifest = json.loads(run_dir.manifest_path.read_text(encoding="utf-8"))

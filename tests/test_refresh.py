@@ -146,6 +146,9 @@ def test_late_rows_update_their_day_and_lineage_is_recorded(store: Path) -> None
     assert sorted(reused) == ["2025-03-03", "2025-03-05"]
     assert all(len(topics) == len(summaries.topics()) for topics in reused.values())
     assert stored_days(store) == ["2025-03-03", "2025-03-04", "2025-03-05"]
+    # the windows of the unchanged days kept their fits; the changed day's were fitted again
+    fit = json.loads((version / "manifest.json").read_text())["stages"]["fit"]
+    assert 0 < fit["windows_fit_reused"] < fit["windows"]["fitted"]
 
 
 def test_redelivered_dump_changes_nothing(store: Path, dumps: dict[str, Path], tmp_path) -> None:
@@ -221,6 +224,9 @@ def test_span_moves_recomputes_exactly_and_kill_leaves_latest(
     ]
     # the origin moved by whole days: the origin-indexed topics of the old day were shifted
     assert {"arrival_times", "arrival_windows", "length_values"} <= set(reused["2025-03-05"])
+    # and the old day's windows, at new window indexes, kept their fits
+    fit = json.loads((moved / LATEST / "manifest.json").read_text())["stages"]["fit"]
+    assert fit["windows_fit_reused"] > 0
 
     pruned = prune(moved, keep_days=3)
     assert pruned.removed_days == ("2025-03-03", "2025-03-04")
