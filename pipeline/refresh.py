@@ -378,8 +378,9 @@ def _cross_dump_duplicates(
     }
     for file_index, group in itertools.groupby(losers, key=lambda row: row[0]):
         rows = [(source_row, request_id) for _f, source_row, request_id in group]
+        source: SourceFile | None
         if file_index >= offset:
-            source: SourceFile | None = sources[file_index - offset]
+            source = sources[file_index - offset]
             display, file_format, owner_rejects = source.display, source.format, rejects
         else:
             record, owner_rejects = stored[file_index]
