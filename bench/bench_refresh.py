@@ -3,8 +3,9 @@
 A store holds DAYS days (one dump of DAYS daily files); one more day arrives. Timed: the
 refresh that absorbs it and publishes the new DAYS-day version (the span moves by a day), and
 a full `servechar run` over the same DAYS days in one go, in the same process tree. Prints
-both times, their ratio and the day summaries reused, and checks the two runs' profiles,
-fits.json and stats.json for byte equality (rows_read aside: a version counts whole dumps).
+both times, their ratio, the day summaries and window fits reused, and checks the two runs'
+profiles, fits.json and stats.json for byte equality (rows_read aside: a version counts whole
+dumps).
 
     .venv/bin/python bench/bench_refresh.py --rows-per-day 200000 --days 14 --work /tmp/bench
 """
@@ -93,6 +94,7 @@ def main() -> None:
         for key in ("rows_read", "rows_accepted", "rows_rejected", "rejects_by_reason"):
             s["overview"].pop(key)
     seconds = result.run.seconds if result.run else {}
+    fit_record = json.loads((version / "manifest.json").read_text())["stages"]["fit"]
     print(
         json.dumps(
             {
@@ -107,6 +109,8 @@ def main() -> None:
                 "refresh_stage_s": {k: round(v, 1) for k, v in seconds.items()},
                 "full_run_stage_s": {k: round(v, 1) for k, v in full_result.seconds.items()},
                 "day_summaries_reused": result.reused_parts,
+                "windows_fit_reused": fit_record.get("windows_fit_reused", 0),
+                "windows_fitted": fit_record["windows"]["fitted"],
                 "profiles_and_fits_identical": same,
                 "stats_identical": stats[0] == stats[1],
             },

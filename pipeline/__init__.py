@@ -97,9 +97,11 @@ def _run_stages(
     *,
     ingest_step: Callable[[RunDir], ingest.IngestResult] | None = None,
     stored_parts: Mapping[str, Path] | None = None,
+    window_cache: Path | None = None,
 ) -> RunResult:
     """The stages in order. `ingest_step` replaces the ingest stage (a refresh assembles the
-    request table from its store), `stored_parts` are summaries aggregate may reuse."""
+    request table from its store), `stored_parts` are summaries aggregate may reuse, and
+    `window_cache` earlier window fits the fit stage may reuse."""
     from pipeline.stages import aggregate, anomalies, characterize, export, fit, ingest, report
 
     options = options or RunOptions()
@@ -128,7 +130,7 @@ def _run_stages(
             run_dir, options.aggregate, options.engine, stored_parts=stored_parts
         ),
     )
-    fitted = timed("fit", lambda: fit.run(run_dir, options.fit))
+    fitted = timed("fit", lambda: fit.run(run_dir, options.fit, window_cache))
     exported = timed("export", lambda: export.run(run_dir, options.export))
     characterize_options, anomalies_options = options.characterize, options.anomalies
     if options.export.anonymize:  # stats.json and anomalies.json use the profiles' pseudonyms

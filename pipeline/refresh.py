@@ -13,9 +13,11 @@ the old) only once the version is complete. Layout and rules: docs/refresh.md.
 
 from __future__ import annotations
 
+import bisect
 import csv
 import datetime as dt
 import hashlib
+import itertools
 import json
 import os
 import re
@@ -37,10 +39,14 @@ from pipeline.rundir import (
     write_json,
 )
 from pipeline.runlock import locked
-from pipeline.sources import resolve_inputs
+from pipeline.sources import SourceFile, resolve_inputs
+from pipeline.spreadsheet import safe_cell
 
 if TYPE_CHECKING:
     from collections.abc import Callable
+
+    import duckdb
+    import pyarrow as pa
 
     from pipeline import RunResult
     from pipeline.stages.ingest import IngestResult
@@ -62,6 +68,9 @@ COMMIT_NEW = ".commit.new"  # an update being prepared (discarded when found)
 SCRATCH = ".scratch"
 DIFF_DIR = "diff"  # in a version: diff.json/diff.html against the version it replaced
 MOVES = "moves.json"
+CROSS_DUPLICATES = "cross_duplicates.parquet"  # in a dump's record: rows it found duplicated
+STRUCTURAL_REASONS = ("wrong_field_count", "malformed_row")  # rejects the CSV reader made
+WINDOW_FIT_CACHE = "window_fits.parquet"  # the last version's window fits (fit stage)
 _EPOCH = dt.date(1970, 1, 1)
 _VERSION_NAME = re.compile(r"[0-9]+")
 
@@ -284,6 +293,9 @@ def _absorb(
         ((n_superseded,),) = con.sql(
             "select count(*) from losers where side = 'incoming'"
         ).fetchall()
+        cross = _cross_dump_duplicates(
+            con, root, resolve_inputs(inputs, root), offset, ingested.rejects, options
+        )
     finally:
         con.close()
 
@@ -291,6 +303,9 @@ def _absorb(
     dump_dir.mkdir(parents=True)
     shutil.copyfile(ingested.summary, dump_dir / SUMMARY_NAME)
     shutil.copyfile(ingested.rejects, dump_dir / REJECTS)
+    import pyarrow.parquet as pq
+
+    pq.write_table(cross, dump_dir / CROSS_DUPLICATES)
     write_json(dump_dir / "identity.json", identity)
     write_json(
         dump_dir / "dump.json",
@@ -334,6 +349,105 @@ def _absorb(
     _roll_forward(root)
     shutil.rmtree(scratch.root, ignore_errors=True)
     return tuple(sorted(touched))
+
+
+def _cross_dump_duplicates(
+    con: duckdb.DuckDBPyConnection,
+    root: Path,
+    sources: list[SourceFile],
+    offset: int,
+    rejects: Path,
+    options: RunOptions,
+) -> pa.Table:
+    """The rejects.csv rows of the requests that lost to a request of another dump with the
+    same id (the view `losers`), as one run lists a duplicate: its file, line, reason
+    `duplicate_request_id`, `request_id=<id>` and its raw text, plus its store-wide
+    `file_index`. A loser may be a row of this dump or a stored row of an earlier dump (this
+    dump holds an earlier arrival of its id); an earlier dump's file is read back for the raw
+    text when it is still where it was delivered, with the same bytes, else the raw text is
+    left empty. Cells are kept as the log has them (made safe when a version writes them).
+    """
+    import pyarrow as pa
+
+    losers = con.sql(
+        "select file_index, source_row, request_id from losers order by file_index, source_row"
+    ).fetchall()
+    stored = {} if not losers or losers[0][0] >= offset else _stored_files(root)
+    columns: dict[str, list[Any]] = {
+        name: [] for name in ("file_index", "source_file", "line", "reason", "detail", "raw_text")
+    }
+    for file_index, group in itertools.groupby(losers, key=lambda row: row[0]):
+        rows = [(source_row, request_id) for _f, source_row, request_id in group]
+        source: SourceFile | None
+        if file_index >= offset:
+            source = sources[file_index - offset]
+            display, file_format, owner_rejects = source.display, source.format, rejects
+        else:
+            record, owner_rejects = stored[file_index]
+            display, file_format = record["path"], record["format"]
+            source = _readable_again(record, root)
+        lines = _record_lines([r for r, _i in rows], owner_rejects, display, file_format)
+        texts = {} if source is None else _raw_texts(con, source, [r for r, _i in rows], options)
+        for (source_row, request_id), line in zip(rows, lines, strict=True):
+            columns["file_index"].append(file_index)
+            columns["source_file"].append(display)
+            columns["line"].append(line)
+            columns["reason"].append("duplicate_request_id")
+            columns["detail"].append(f"request_id={request_id}")
+            columns["raw_text"].append(texts.get(source_row))
+    types = {"file_index": pa.int64(), "line": pa.int64()}
+    return pa.table({n: pa.array(v, types.get(n, pa.string())) for n, v in columns.items()})
+
+
+def _stored_files(root: Path) -> dict[int, tuple[dict[str, Any], Path]]:
+    """Every stored dump's files by store-wide number: (file record, the dump's rejects.csv)."""
+    files = {}
+    for path in sorted((root / DUMPS).glob("*/dump.json")):
+        record = json.loads(path.read_text(encoding="utf-8"))
+        for listed in record["files"]:
+            files[listed["file_index"]] = (listed, path.parent / REJECTS)
+    return files
+
+
+def _readable_again(record: dict[str, Any], root: Path) -> SourceFile | None:
+    """An earlier dump's file, if it is still where it was delivered with the same bytes."""
+    path = Path(record["path"])
+    if not path.is_file() or sha256_of(path) != record["sha256"]:
+        return None
+    return resolve_inputs([record["path"]], root)[0]
+
+
+def _record_lines(
+    source_rows: list[int], rejects: Path, display: str, file_format: str
+) -> list[int]:
+    """The line of each record, numbered as ingest/rejects.sql numbers a content reject: its
+    record number, plus the header, plus the records the CSV reader could not split before it
+    (the structural rejects its dump's rejects.csv lists for the file)."""
+    header = 1 if file_format in ("csv", "tsv") else 0
+    cell = safe_cell(display)
+    with rejects.open(encoding="utf-8", newline="") as handle:
+        structural = sorted(
+            int(row[1])
+            for row in itertools.islice(csv.reader(handle), 1, None)
+            if row[0] == cell and row[2] in STRUCTURAL_REASONS
+        )
+    # a structural reject k (1-based, in line order) has line - k records before it
+    before = [line - k - header for k, line in enumerate(structural, start=1)]
+    return [row + header + bisect.bisect_left(before, row) for row in source_rows]
+
+
+def _raw_texts(
+    con: duckdb.DuckDBPyConnection, source: SourceFile, rows: list[int], options: RunOptions
+) -> dict[int, str]:
+    """(source_row -> raw text) of `rows` of one file, read back as ingest reads rejects."""
+    import pyarrow as pa
+
+    from pipeline.stages.ingest import load_source
+
+    loaded = load_source(con, source, options.ingest)
+    con.register("wanted_source_rows", pa.table({"source_row": pa.array(rows, pa.int64())}))
+    con.table("wanted_source_rows").create_view("wanted_rows", replace=True)
+    return dict(loaded.raw_texts(con).fetchall())
 
 
 def _check_identity(root: Path, identity: dict[str, Any]) -> None:
@@ -408,6 +522,7 @@ def _publish_version(
             on_stage,
             ingest_step=lambda run_dir: assemble(run_dir, root, span, options),
             stored_parts=stored_parts,
+            window_cache=root / WINDOW_FIT_CACHE,
         )
         run_dir = RunDir(out)
         manifest = json.loads(run_dir.manifest_path.read_text(encoding="utf-8"))
@@ -630,10 +745,7 @@ def assemble(run_dir: RunDir, store: Path, span: list[str], options: RunOptions)
     account = version_account(store, span)
     write_json(run_dir.output(SUMMARY_NAME), account)
     chosen = _dumps_in_span(store, span)
-    _concatenate_rejects(
-        [store / DUMPS / record["sha256"] / REJECTS for record, _a in chosen],
-        run_dir.output(REJECTS),
-    )
+    _version_rejects(store, [record for record, _a in chosen], run_dir.output(REJECTS))
     identity = store / DUMPS / chosen[0][0]["sha256"] / "identity.json"
     shutil.copyfile(identity, run_dir.output(IDENTITY))
     run_dir.update_manifest(
@@ -661,20 +773,39 @@ def assemble(run_dir: RunDir, store: Path, span: list[str], options: RunOptions)
     )
 
 
-def _concatenate_rejects(sources: list[Path], out: Path) -> None:
-    """The dumps' rejects.csv files as one (one header)."""
+def _version_rejects(store: Path, dumps: list[dict[str, Any]], out: Path) -> None:
+    """The dumps' rejects.csv files as one (one header), with the rows duplicated across dumps
+    (every dump's `cross_duplicates.parquet`) listed under their files as one run lists them:
+    in file and line order."""
+    import pyarrow.parquet as pq
+
+    in_span = {f["file_index"] for record in dumps for f in record["files"]}
+    cross: dict[int, list[tuple[int, list[str]]]] = {}
+    for path in sorted((store / DUMPS).glob(f"*/{CROSS_DUPLICATES}")):
+        for row in pq.read_table(path).to_pylist():
+            if row["file_index"] in in_span:
+                cells = [safe_cell(row["source_file"]), str(row["line"]), row["reason"]]
+                cells += [safe_cell(row["detail"]), safe_cell(row["raw_text"] or "")]
+                cross.setdefault(row["file_index"], []).append((row["line"], cells))
     with out.open("w", encoding="utf-8", newline="") as target:
         writer = None
-        for source in sources:
-            with source.open(encoding="utf-8", newline="") as handle:
+        for record in dumps:
+            index_of = {safe_cell(f["path"]): f["file_index"] for f in record["files"]}
+            first = record["files"][0]["file_index"]
+            with (store / DUMPS / record["sha256"] / REJECTS).open(
+                encoding="utf-8", newline=""
+            ) as handle:
                 reader = csv.reader(handle)
                 header = next(reader, None)
-                if header is None:
-                    continue
-                if writer is None:
-                    writer = csv.writer(target, lineterminator="\n")
-                    writer.writerow(header)
-                writer.writerows(reader)
+                rows = [(index_of.get(row[0], first), int(row[1]), row) for row in reader]
+            for index in sorted(index_of.values()):
+                rows += [(index, line, cells) for line, cells in cross.get(index, [])]
+            if header is None:
+                continue
+            if writer is None:
+                writer = csv.writer(target, lineterminator="\n")
+                writer.writerow(header)
+            writer.writerows(row for _i, _l, row in sorted(rows, key=lambda r: (r[0], r[1])))
 
 
 def _fault_point(point: str) -> None:

@@ -171,21 +171,25 @@ def lines(
     if selector and (points or fits):
         raise ValueError("a figure with a client menu takes no extra `points` or `fits`")
 
+    # unchecked traces (below): styles in plotly's own key order, empty ones left out
+    line_of = [dict(sorted(style.items())) for style in styles]
     traces = [
         # connectgaps off: a null (a share undefined in an empty window) stays a gap.
         go.Scatter(
+            _validate=False,
             x=list(x),
             y=_positive(y) if log_y else list(y),
             name=plotly_text(name),
             mode=mode,
             connectgaps=False,
-            line=dict(styles[index]) if index < len(styles) else None,
+            **({"line": line_of[index]} if index < len(line_of) and line_of[index] else {}),
             cliponaxis=False,  # a marker on the edge of a fitted range is drawn whole
         )
         for index, (name, (x, y)) in enumerate(named)
     ]
     traces.extend(
         go.Scatter(
+            _validate=False,
             x=list(x),
             y=_positive(y) if log_y else list(y),
             name=plotly_text(name),
@@ -199,15 +203,17 @@ def lines(
         name, (x, y) = reference
         traces.append(
             go.Scatter(
+                _validate=False,
                 x=list(x),
                 y=list(y),
                 name=name,
                 mode="lines",
-                line={"dash": "dash", "color": "#888"},
+                line={"color": "#888", "dash": "dash"},
             )
         )
     traces.extend(
         go.Scatter(
+            _validate=False,
             x=list(x),
             y=_positive(y) if log_y else list(y),
             name=plotly_text(name),
@@ -231,7 +237,10 @@ def lines(
         ]
         whole = _ranges(extent, log_x=log_x, log_y=log_y)
         extra["updatemenus"] = [_dropdown(labels, reference is not None, whole, per_series)]
-    return go.Figure(traces, layout=_layout(title, x_title, y_title, **extra))
+    # the traces are plain lists built above: plotly's element-by-element checks of every
+    # value (the report's largest cost) would change nothing in the figure's JSON
+    layout = go.Layout(_layout(title, x_title, y_title, **extra))
+    return go.Figure(traces, layout=layout, _validate=False)
 
 
 def _dropdown(

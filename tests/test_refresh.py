@@ -116,6 +116,14 @@ def test_version_equals_one_run_over_the_same_rows(store: Path, one_go: Path) ->
     for key in ("rows_read", "rows_accepted", "rows_rejected", "rejects_by_reason"):
         assert account[key] == reference[key], key
     assert account["rows_outside_span"] == 0
+    # rows duplicated across dumps are listed as one run lists them: file, line, reason,
+    # request id and raw text, byte for byte (40 copies and 5 retries in dump b lose to dump
+    # a's rows; dump a's record of the request logged a minute earlier in b loses to it)
+    rejects = (latest / "rejects.csv").read_text()
+    assert rejects == (one_go / "rejects.csv").read_text()
+    listed = pl.read_csv(latest / "rejects.csv").filter(pl.col("reason") == "duplicate_request_id")
+    assert listed.height == 46 == account["rejects_by_reason"]["duplicate_request_id"]
+    assert listed["source_file"].str.ends_with("dump-b.csv").sum() == 45
 
 
 def test_late_rows_update_their_day_and_lineage_is_recorded(store: Path) -> None:
@@ -146,6 +154,9 @@ def test_late_rows_update_their_day_and_lineage_is_recorded(store: Path) -> None
     assert sorted(reused) == ["2025-03-03", "2025-03-05"]
     assert all(len(topics) == len(summaries.topics()) for topics in reused.values())
     assert stored_days(store) == ["2025-03-03", "2025-03-04", "2025-03-05"]
+    # the windows of the unchanged days kept their fits; the changed day's were fitted again
+    fit = json.loads((version / "manifest.json").read_text())["stages"]["fit"]
+    assert 0 < fit["windows_fit_reused"] < fit["windows"]["fitted"]
 
 
 def test_redelivered_dump_changes_nothing(store: Path, dumps: dict[str, Path], tmp_path) -> None:
@@ -221,6 +232,9 @@ def test_span_moves_recomputes_exactly_and_kill_leaves_latest(
     ]
     # the origin moved by whole days: the origin-indexed topics of the old day were shifted
     assert {"arrival_times", "arrival_windows", "length_values"} <= set(reused["2025-03-05"])
+    # and the old day's windows, at new window indexes, kept their fits
+    fit = json.loads((moved / LATEST / "manifest.json").read_text())["stages"]["fit"]
+    assert fit["windows_fit_reused"] > 0
 
     pruned = prune(moved, keep_days=3)
     assert pruned.removed_days == ("2025-03-03", "2025-03-04")
@@ -285,3 +299,30 @@ def test_finished_version_left_unpublished_is_published_next(
     assert result.redelivered and result.version is None
     assert os.readlink(copy / LATEST) == "versions/3"
     assert sorted(p.name for p in (copy / "versions").iterdir()) == ["1", "2", "3"]
+
+
+def test_cross_dump_duplicate_of_a_file_no_longer_delivered(
+    dumps: dict[str, Path], one_go: Path, tmp_path: Path
+) -> None:
+    """Dump a's file is gone when dump b arrives with an earlier record of one of its
+    requests: a's row is still listed (file, line, reason, request id as one run lists it),
+    its raw text empty since nothing holds it any more."""
+    moved = tmp_path / "dump-a.csv"
+    shutil.copyfile(dumps["a"], moved)
+    root = tmp_path / "store"
+    refresh(root, [str(moved)], _options())
+    moved.unlink()
+    refresh(root, [str(dumps["b"])], _options())
+    ours = pl.read_csv(root / LATEST / "rejects.csv", infer_schema=False)
+    theirs = pl.read_csv(one_go / "rejects.csv", infer_schema=False)
+    lost = ours.filter(pl.col("source_file") == str(moved))
+    assert lost.height == 1 and lost["raw_text"].to_list() == [None]
+    reference = theirs.filter(pl.col("source_file") == str(dumps["a"]))
+    assert (
+        lost.select("line", "reason", "detail").rows()
+        == reference.select("line", "reason", "detail").rows()
+    )
+    assert reference["raw_text"].str.contains(reference["detail"][0].split("=")[1]).all()
+    # dump b's 45 rows that lose to dump a's keep their raw text
+    from_b = ours.filter(pl.col("source_file") == str(dumps["b"]))
+    assert from_b.height == 45 and from_b["raw_text"].is_not_null().all()

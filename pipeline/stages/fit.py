@@ -14,8 +14,12 @@ per tick take their CV from the dispersion of counts per tick.
 
 from __future__ import annotations
 
+import functools
+import hashlib
+import os
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -28,6 +32,7 @@ from fitting import (
     better_by_loglik,
     clamp_cv,
     pattern_cv,
+    quantization,
     scales_for_mean,
     shapes_for_cv,
 )
@@ -63,10 +68,6 @@ Gamma and Weibull processes (shapes 0.03-4, 60-1,400 gaps, ties on a microsecond
 ratio stayed below 1.5; heavy tails put the sample CV below the process's, not above."""
 
 
-if TYPE_CHECKING:
-    from pathlib import Path
-
-
 @dataclass(frozen=True, slots=True)
 class FitStageResult:
     """Paths written by the fit stage and what happened to the windows."""
@@ -79,9 +80,15 @@ class FitStageResult:
 
 
 @stage("fit")
-def run(run_dir: RunDir, options: FitOptions) -> FitStageResult:
-    """Fit every eligible window and every client's pooled sample; choose exported patterns."""
+def run(run_dir: RunDir, options: FitOptions, window_cache: Path | None = None) -> FitStageResult:
+    """Fit every eligible window and every client's pooled sample; choose exported patterns.
+
+    `window_cache`: a file of earlier windows' fits keyed by what decides them (a refresh
+    store's); windows found in it are not fitted again, and it is rewritten with this run's
+    windows. The outputs are the same with or without it.
+    """
     started = time.perf_counter()
+    cache = WindowFitCache(window_cache)
     windows = pq.read_table(run_dir.require(TRACE_WINDOWS, "aggregate"))
     run_dir.require(META, "aggregate")
     columns = {
@@ -113,10 +120,7 @@ def run(run_dir: RunDir, options: FitOptions) -> FitStageResult:
         fit_mask = eligible[keys]
         if fit_mask.any():
             keep = np.repeat(fit_mask, lengths)
-            fits = fit_quantized_interarrivals(
-                values[keep], lengths[fit_mask], resolution=clock[keys[fit_mask]]
-            )
-            _store(window_table, keys[fit_mask], fits)
+            cache.fit(window_table, keys[fit_mask], values[keep], lengths[fit_mask], clock)
         _fit_pooled(
             keys,
             lengths,
@@ -210,6 +214,7 @@ def run(run_dir: RunDir, options: FitOptions) -> FitStageResult:
     )
     pq.write_table(window_out, run_dir.output(WINDOW_FITS))
     pq.write_table(client_out, run_dir.output(CLIENT_FITS))
+    cache.save(window_table)
     paths = run_dir.path(WINDOW_FITS), run_dir.path(CLIENT_FITS)
     run_dir.update_manifest(
         "fit",
@@ -223,6 +228,7 @@ def run(run_dir: RunDir, options: FitOptions) -> FitStageResult:
             },
             "clock_ties": _clock_ties(columns, status, window_table, clock, shape_from),
             "cv_misfit_ratio": CV_MISFIT_RATIO,
+            **cache.account(),
         },
     )
     return FitStageResult(
@@ -232,6 +238,106 @@ def run(run_dir: RunDir, options: FitOptions) -> FitStageResult:
         int((status == "pooled").sum()),
         int((status == "default").sum()),
     )
+
+
+class WindowFitCache:
+    """Per-window fits keyed by the SHA-256 of everything that decides a window's fit: its
+    gaps (float64, in file order), its clock, and the fitting code and numpy that compute it
+    (`fit_quantized_interarrivals` fits every window on its own, so a window's fit does not
+    depend on the others fitted with it). A window of a day a refresh did not change, at any
+    window index, finds its fit; a window whose gaps changed by one bit does not.
+    """
+
+    def __init__(self, path: Path | None) -> None:
+        self.path = path
+        self.index: dict[bytes, int] = {}
+        self.columns: dict[str, NDArray] = {}
+        self.rows: list[NDArray[np.int64]] = []  # this run's fitted windows ...
+        self.digests: list[bytes] = []  # ... and their keys
+        self.n_reused = 0
+        if path is not None and path.is_file():
+            table = pq.read_table(path)
+            self.columns = {
+                name: table.column(name).to_numpy(zero_copy_only=False)
+                for name in table.column_names
+                if name != "digest"
+            }
+            self.index = {d: i for i, d in enumerate(table.column("digest").to_pylist())}
+
+    def fit(
+        self,
+        table: dict[str, NDArray],
+        windows: NDArray[np.int64],
+        values: NDArray[np.float64],
+        lengths: NDArray[np.int64],
+        clock: NDArray[np.float64],
+    ) -> None:
+        """Fit `windows` (their gaps `values`, back to back) into `table`, the known from the
+        cache."""
+        if self.path is None:
+            fits = fit_quantized_interarrivals(values, lengths, resolution=clock[windows])
+            _store(table, windows, fits)
+            return
+        digests = _window_digests(values, lengths, clock[windows])
+        found = np.array([self.index.get(d, -1) for d in digests], np.int64)
+        hit = found >= 0
+        if hit.any():
+            for name, column in table.items():
+                column[windows[hit]] = self.columns[name][found[hit]]
+        if not hit.all():
+            keep = np.repeat(~hit, lengths)
+            fits = fit_quantized_interarrivals(
+                values[keep], lengths[~hit], resolution=clock[windows[~hit]]
+            )
+            _store(table, windows[~hit], fits)
+        self.n_reused += int(hit.sum())
+        self.rows.append(windows)
+        self.digests += digests
+
+    def save(self, table: dict[str, NDArray]) -> None:
+        """Replace the cache by this run's windows (written aside, then renamed)."""
+        if self.path is None:
+            return
+        rows = np.concatenate(self.rows) if self.rows else np.zeros(0, np.int64)
+        out = pa.table(
+            {
+                "digest": pa.array(self.digests, pa.binary(32)),
+                **{name: column[rows] for name, column in table.items()},
+            }
+        )
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fresh = self.path.with_name(f".{self.path.name}.new")
+        pq.write_table(out, fresh)
+        os.replace(fresh, self.path)
+
+    def account(self) -> dict[str, int]:
+        if self.path is None:
+            return {}
+        return {"windows_fit_reused": self.n_reused}
+
+
+@functools.cache
+def _code_fingerprint() -> bytes:
+    """What computes a window's fit: the bytes of the fitting package and numpy's version."""
+    digest = hashlib.sha256(np.__version__.encode("ascii"))
+    for source in sorted(Path(quantization.__file__).parent.glob("*.py")):
+        digest.update(source.name.encode() + b"\0" + source.read_bytes())
+    return digest.digest()
+
+
+def _window_digests(
+    values: NDArray[np.float64], lengths: NDArray[np.int64], clock: NDArray[np.float64]
+) -> list[bytes]:
+    code = _code_fingerprint()
+    values = np.ascontiguousarray(values, np.float64)
+    ends = np.cumsum(lengths)
+    digests = []
+    for start, end, tick in zip(ends - lengths, ends, clock.astype(np.float64), strict=True):
+        digest = hashlib.sha256(code)
+        digest.update(tick.tobytes())
+        digest.update(values[start:end].tobytes())
+        digests.append(digest.digest())
+    return digests
 
 
 def _client_index(columns: dict[str, NDArray]) -> NDArray[np.int64]:

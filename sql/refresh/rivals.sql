@@ -30,7 +30,7 @@ ranked as (
 ),
 
 final as (
-    select side, arrival_us, file_index, source_row
+    select side, arrival_us, file_index, source_row, request_id
     from ranked
     where occurrence > 1
 )
