@@ -16,10 +16,7 @@ import argparse
 import json
 import shutil
 import time
-from datetime import timedelta
 from pathlib import Path
-
-import polars as pl
 
 from pipeline import RunOptions, run_all
 from pipeline.refresh import LATEST, refresh
@@ -50,12 +47,13 @@ def write_days(folder: Path, rows_per_day: int, n_days: int) -> list[Path]:
     """One CSV per UTC day, `n_days` days."""
     folder.mkdir(parents=True, exist_ok=True)
     log = generate(clients(rows_per_day), duration_s=n_days * SECONDS_PER_DAY, seed=5)
-    stamp = pl.col("timestamp").str.to_datetime(time_zone="UTC")
+    # the timestamps parsed once (not once per day: at 14 x 1M rows that was most of the time)
+    stamp = log.get_column("timestamp").str.to_datetime(time_zone="UTC")
+    days = ((stamp - START).dt.total_seconds() // SECONDS_PER_DAY).alias("day_number")
     paths = []
     for day in range(n_days):
-        lo = START + timedelta(days=day)
         path = folder / f"day-{day:02d}.csv"
-        log.filter((stamp >= lo) & (stamp < lo + timedelta(days=1))).write_csv(path)
+        log.filter(days == day).write_csv(path)
         paths.append(path)
     return paths
 
