@@ -353,3 +353,31 @@ def test_refresh_on_spark_reuses_unchanged_days(
     manifest = json.loads((on_spark / "manifest.json").read_text())["stages"]["aggregate"]
     assert sorted(manifest["reused_parts"]) == ["2025-03-03", "2025-03-04", "2025-03-05"]
     assert list(manifest["spark"]["days"]) == ["2025-03-06"]
+
+
+def test_a_failed_task_reads_as_the_error_it_raised() -> None:
+    """A task's SummaryError reaches the CLI as that error, not as Spark's wrapped traceback;
+    any other failure as a SummaryError naming it."""
+    from pipeline.spark.summaries import _task_errors_as_ours
+
+    class PythonException(Exception):  # what pyspark raises for a failed Python task
+        __module__ = "pyspark.errors.exceptions.captured"
+
+    def failing(text: str) -> Iterator[int]:
+        yield 1
+        raise PythonException(text)
+
+    worker = (
+        "An exception was thrown from the Python worker.\nTraceback (most recent call last):\n"
+        '  File "summaries.py", line 200, in _summarise_day\n'
+    )
+    rows = _task_errors_as_ours(
+        failing(worker + "pipeline.errors.SummaryError: day 2025-03-03: 2 of its 9 rows arrived")
+    )
+    assert next(rows) == 1
+    with pytest.raises(SummaryError, match=r"^day 2025-03-03: 2 of its 9 rows arrived$"):
+        next(rows)
+    rows = _task_errors_as_ours(failing(worker + "duckdb.OutOfMemoryException: out of memory"))
+    next(rows)
+    with pytest.raises(SummaryError, match=r"a Spark task failed: duckdb\.OutOfMemoryException"):
+        next(rows)

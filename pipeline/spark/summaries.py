@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import re
 import tempfile
 import time
 from contextlib import contextmanager
@@ -144,7 +145,7 @@ def summarise_days(
         for name, value in ONE_FILE_PER_PARTITION.items():
             session.conf.set(name, value)
         results = chosen.mapInArrow(summarise_partition, PART_SCHEMA)
-        for row in results.toLocalIterator(prefetchPartitions=False):
+        for row in _task_errors_as_ours(results.toLocalIterator(prefetchPartitions=False)):
             if row.label not in wanted:
                 raise SummaryError(f"a Spark task summarised day {row.label}, not asked for")
             if (row.label, row.topic) in seen:
@@ -253,6 +254,31 @@ def _summarise_day(
     )
 
 
+def _task_errors_as_ours(rows: Iterator[Any]) -> Iterator[Any]:
+    """`rows`, with a Spark task's failure raised as the error the task raised (a
+    `pipeline.errors` error keeps its class and message, anything else becomes a
+    SummaryError naming it), not as Spark's wrapped Python traceback."""
+    from pipeline import errors
+
+    try:
+        yield from rows
+    except Exception as exc:
+        if not type(exc).__module__.startswith(("pyspark", "py4j")):
+            raise
+        lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+        for line in reversed(lines):
+            name, sep, message = line.partition(": ")
+            kind = getattr(errors, name.removeprefix("pipeline.errors."), None)
+            if sep and isinstance(kind, type) and issubclass(kind, errors.PipelineError):
+                raise kind(message) from None
+        raised = re.compile(r"^[\w.]+(Error|Exception): ")
+        failed = next((line for line in reversed(lines) if raised.match(line)), type(exc).__name__)
+        raise SummaryError(
+            f"a Spark task failed: {failed}",
+            hint="See the Spark executor's log; with --debug the whole Spark error is shown.",
+        ) from exc
+
+
 @contextmanager
 def _task_duckdb(settings: TaskSettings, spill: Path | None = None) -> Iterator[Any]:
     """A task's DuckDB with servechar's macros, spilling to `spill` (else a temporary
@@ -312,8 +338,8 @@ class SparkSummaries:
         self.span_seconds = self.days_seconds = 0.0
 
     def task_record(self) -> dict[str, Any]:
-        """The manifest's record: the Spark master, the wall time of the span and of the day
-        tasks, and each day task's rows and seconds (what a cluster run is projected from)."""
+        """The manifest's record: the wall time of the span and of the day tasks, and each day
+        task's rows and seconds (what a cluster run is projected from)."""
         return {
             "span_seconds": round(self.span_seconds, 3),
             "days_seconds": round(self.days_seconds, 3),
