@@ -15,6 +15,7 @@ import sys
 import tempfile
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pyarrow as pa
 import pytest
@@ -26,6 +27,9 @@ from pipeline.config import EngineOptions, IngestOptions
 from pipeline.errors import ConfigError, SummaryError
 from pipeline.synthetic import ClientSpec, generate
 from tests.conftest import public_trace
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 REQUIRED = os.environ.get("SERVECHAR_REQUIRE_SPARK") == "1"
 SPARK = EngineOptions(engine="spark", spark_master="local[2]")
@@ -256,14 +260,14 @@ def test_day_rows_through_spark_keep_values_and_types(spark: object, tmp_path: P
     day_schema = pq.read_schema(original)
     part = summaries.day_parts([(date(2025, 3, 3) - date(1970, 1, 1)).days])[0]
 
-    def rebuilt_bytes(group: pa.Table) -> pa.Table:
+    def rebuilt_bytes(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         path = Path(tempfile.mkdtemp()) / "part-0.parquet"
         with _task_duckdb(TaskSettings()) as con:
-            rebuild_day_file(con, group, day_schema, part, path)
-        return pa.table({"file": pa.array([path.read_bytes()], pa.binary())})
+            rebuild_day_file(con, pa.Table.from_batches(list(batches)), day_schema, part, path)
+        yield from pa.table({"file": pa.array([path.read_bytes()], pa.binary())}).to_batches()
 
-    frame = read_request_table(spark, str(out / "ingest/requests"))
-    [row] = frame.groupBy("day").applyInArrow(rebuilt_bytes, "file binary").collect()
+    frame = read_request_table(spark, str(out / "ingest/requests"))  # (one small file)
+    [row] = frame.mapInArrow(rebuilt_bytes, "file binary").collect()
     (tmp_path / "rebuilt.parquet").write_bytes(row.file)
     rebuilt = pq.read_table(tmp_path / "rebuilt.parquet")
     expected = pq.read_table(original)
@@ -349,3 +353,31 @@ def test_refresh_on_spark_reuses_unchanged_days(
     manifest = json.loads((on_spark / "manifest.json").read_text())["stages"]["aggregate"]
     assert sorted(manifest["reused_parts"]) == ["2025-03-03", "2025-03-04", "2025-03-05"]
     assert list(manifest["spark"]["days"]) == ["2025-03-06"]
+
+
+def test_a_failed_task_reads_as_the_error_it_raised() -> None:
+    """A task's SummaryError reaches the CLI as that error, not as Spark's wrapped traceback;
+    any other failure as a SummaryError naming it."""
+    from pipeline.spark.summaries import _task_errors_as_ours
+
+    class PythonException(Exception):  # what pyspark raises for a failed Python task
+        __module__ = "pyspark.errors.exceptions.captured"
+
+    def failing(text: str) -> Iterator[int]:
+        yield 1
+        raise PythonException(text)
+
+    worker = (
+        "An exception was thrown from the Python worker.\nTraceback (most recent call last):\n"
+        '  File "summaries.py", line 200, in _summarise_day\n'
+    )
+    rows = _task_errors_as_ours(
+        failing(worker + "pipeline.errors.SummaryError: day 2025-03-03: 2 of its 9 rows arrived")
+    )
+    assert next(rows) == 1
+    with pytest.raises(SummaryError, match=r"^day 2025-03-03: 2 of its 9 rows arrived$"):
+        next(rows)
+    rows = _task_errors_as_ours(failing(worker + "duckdb.OutOfMemoryException: out of memory"))
+    next(rows)
+    with pytest.raises(SummaryError, match=r"a Spark task failed: duckdb\.OutOfMemoryException"):
+        next(rows)
