@@ -152,7 +152,14 @@ SeedOpt = Annotated[
     ),
 ]
 ThreadsOpt = Annotated[int | None, typer.Option("--threads", help="DuckDB threads.")]
-MemoryOpt = Annotated[str, typer.Option("--memory-limit", help="DuckDB memory limit.")]
+MemoryOpt = Annotated[
+    str,
+    typer.Option(
+        "--memory-limit",
+        help="Memory budget of the process (DuckDB gets three quarters of it and spills the "
+        "rest to OUT/.tmp).",
+    ),
+]
 EngineOpt = Annotated[
     str,
     typer.Option(

@@ -24,6 +24,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+import duckdb
+
 from pipeline import sqlrun
 from pipeline.errors import QueryError, SummaryError
 from pipeline.rundir import write_json
@@ -32,8 +34,6 @@ from pipeline.timequality import N_IDLE_GAPS, TICK_CANDIDATES_US
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Sequence
     from pathlib import Path
-
-    import duckdb
 
 SUMMARIES_FORMAT = "servechar.summaries/1"
 PART_DIR = "summaries/part"
@@ -503,6 +503,14 @@ def merge(
     return MergedSummaries(directory, tuple(parts), n_requests, files)
 
 
+ROW_GROUP_VALUES = 2_000_000
+"""At most about this many values (scalars plus list elements) in one Parquet row group of a
+file `write_exact` writes. The Parquet writer holds a whole row group in memory, and at 100M
+requests the merged `arrival_times` would be one row group of 100M list elements; smaller
+files keep DuckDB's default row groups (122,880 rows), so their bytes do not change."""
+DEFAULT_ROW_GROUP_ROWS = 122_880
+
+
 def write_exact(
     con: duckdb.DuckDBPyConnection, relation: duckdb.DuckDBPyRelation, path: Path
 ) -> None:
@@ -510,14 +518,41 @@ def write_exact(
 
     DuckDB marks a Parquet column `required` when its statistics show no NULL, and statistics
     that pass through a query depend on the plan (one part file or several). A table's
-    statistics are its data's, so equal contents give equal bytes.
+    statistics are its data's, so equal contents give equal bytes. The row groups are sized
+    from the table's contents (`ROW_GROUP_VALUES`), never from the memory limit or the thread
+    count.
     """
     con.execute("drop table if exists summary_output")
     relation.to_table("summary_output")
     try:
-        con.table("summary_output").write_parquet(str(path))
+        table = con.table("summary_output")
+        rows = row_group_rows(table)
+        if rows is None:
+            table.write_parquet(str(path))
+        else:
+            table.write_parquet(str(path), row_group_size=rows)
     finally:
         con.execute("drop table if exists summary_output")
+
+
+def row_group_rows(table: duckdb.DuckDBPyRelation) -> int | None:
+    """Rows per Parquet row group that keep a group near `ROW_GROUP_VALUES` values, or None
+    when DuckDB's default already does (no list column, or short lists). DuckDB rounds the
+    rows up to whole vectors (2,048 rows)."""
+    lists = [c for c, t in zip(table.columns, table.types, strict=True) if t.id == "list"]
+    if not lists:
+        return None
+    counted = [duckdb.FunctionExpression("count", duckdb.StarExpression())] + [
+        duckdb.FunctionExpression(
+            "sum", duckdb.FunctionExpression("len", duckdb.ColumnExpression(c))
+        )
+        for c in lists
+    ]
+    n_rows, *elements = table.aggregate(counted).fetchall()[0]
+    values = n_rows * len(table.columns) + sum(int(e or 0) for e in elements)
+    if not n_rows or values * DEFAULT_ROW_GROUP_ROWS <= ROW_GROUP_VALUES * n_rows:
+        return None
+    return max(1, ROW_GROUP_VALUES * n_rows // values)
 
 
 def summarise(
