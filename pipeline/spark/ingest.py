@@ -378,7 +378,10 @@ def _collect_results(
 
 def _table(con: duckdb.DuckDBPyConnection, name: str, parts: list[bytes]) -> None:
     """A table of `con` from the files' Parquet parts of one query's rows."""
-    rows = pa.concat_tables([pq.read_table(io.BytesIO(part)) for part in parts])
+    tables = [pq.read_table(io.BytesIO(part)) for part in parts]
+    # a column may be required in one file's part and optional in another's (no NULL there)
+    schema = pa.schema([field.with_nullable(True) for field in tables[0].schema])
+    rows = pa.concat_tables([table.cast(schema) for table in tables])
     con.from_arrow(rows).to_table(name)
 
 
