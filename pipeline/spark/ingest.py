@@ -200,11 +200,11 @@ class _FileJob:
 
 @dataclass(frozen=True, slots=True)
 class _FileChecked:
-    """A task's result for one file, without the rows that passed (they stay in Spark): its
-    column mapping, and its small tables as Parquet bytes."""
+    """A task's result for one file, without its staged rows (those that passed stay in Spark,
+    those that failed are written to the driver's scratch as they arrive): its column mapping,
+    and its small tables as Parquet bytes."""
 
     column_map: dict[str, str]
-    rejected: bytes  # the staged rows that failed a check
     staged_counts: bytes
     model_traits: bytes
     time_notes: dict[str, int]
@@ -248,12 +248,8 @@ def ingest_files(
         sqlrun.query(con, "ingest/model_categories").to_table("model_categories")
 
         duplicates = _find_duplicates(spark, checked)
-        con.from_arrow(duplicates).create_view("found_duplicates")
-        con.sql(
-            "create table duplicates as "
-            "select * from found_duplicates order by file_index, source_row"
-        )
-        con.unregister("found_duplicates")
+        order = [("file_index", "ascending"), ("source_row", "ascending")]
+        con.from_arrow(duplicates.sort_by(order)).to_table("duplicates")
         _collect_duplicate_raw_texts(con, sources, options, engine)
         counts = sqlrun.query(con, "ingest/row_counts").fetchall()
         categories = con.table("model_categories").to_arrow_table()
@@ -353,7 +349,6 @@ def _collect_results(
             (parts / f"part-{index:05d}.parquet").write_bytes(row["rejected"])
         found[index] = _FileChecked(
             json.loads(row["column_map"] or "{}"),
-            b"",  # written above
             bytes(row["staged_counts"] or b""),
             bytes(row["model_traits"] or b""),
             json.loads(row["time_notes"] or "{}"),
