@@ -311,3 +311,40 @@ def test_inputs_named_by_uri_are_listed_and_read_by_spark(
         )
     with pytest.raises(InputError, match="only --engine spark reads"):
         ingest.run(RunDir(tmp_path / "duck"), [pattern], IngestOptions(), EngineOptions())
+
+
+def test_days_with_their_own_clients_and_duplicates_across_days(
+    spark: SparkSession, tmp_path: Path
+) -> None:
+    """Three UTC days whose clients and models differ (a day's file is sorted in a task that
+    sees that day only), duplicates whose copies lie on other days and in other files."""
+    rows = 3_000
+    start = 1_740_787_200  # 2025-03-01T00:00:00Z
+    day = 86_400
+    frame = pl.DataFrame(
+        {
+            "timestamp": [start + (i * 7_919) % (3 * day) for i in range(rows)],
+            "model": [f"m{((i * 7_919) % (3 * day)) // day + i % 2}" for i in range(rows)],
+            "client_id": [
+                f"c{(i * 13) % (((i * 7_919) % (3 * day)) // day * 4 + 3)}" for i in range(rows)
+            ],
+            "input_tokens": [(i * 37) % 3000 + 1 for i in range(rows)],
+            "output_tokens": [(i * 11) % 500 + 1 for i in range(rows)],
+            "request_id": [f"q{i % 2_950}" for i in range(rows)],  # 50 ids twice
+        }
+    )
+    (tmp_path / "logs").mkdir()
+    parts = []
+    for part in range(4):
+        path = tmp_path / "logs" / f"part-{part}.csv"
+        frame.gather_every(4, offset=part).write_csv(path)
+        parts.append(path)
+    local, spread = _both(tmp_path / "runs", parts)
+    days = sorted(p.parent.name for p in (spread.root / "ingest").rglob("*.parquet"))
+    assert days == ["day=2025-03-01", "day=2025-03-02", "day=2025-03-03"]
+    clients = [
+        set(pl.read_parquet(local.root / "ingest" / "requests" / d / "part-0.parquet")["client_id"])
+        for d in days
+    ]
+    assert clients[0] < clients[2]  # later days have clients the first lacks
+    assert _summary(spread)["rejects_by_reason"] == {"duplicate_request_id": 50}

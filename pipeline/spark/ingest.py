@@ -1,20 +1,28 @@
-"""Ingest's per-file row checks as Spark tasks: the project's own staging code, run by Spark.
+"""Ingest on Spark: every step that touches rows runs in Spark tasks, with the project's own
+DuckDB code; only small tables reach the driver.
 
 What runs where (docs/spark-ingest.md):
 
-- On Spark, one task per input file (`binaryFile` source, `mapInArrow`): the file's bytes are
-  written to the task's scratch directory under the file's own name and checked there by the
-  code `--engine duckdb` runs, in a DuckDB of the task: `verify_compressed` (a cut or damaged
+- One task per input file (`binaryFile` source, `mapInArrow`): the file's bytes are written to
+  the task's scratch directory under the file's own name and checked there by the code
+  `--engine duckdb` runs, in a DuckDB of the task: `verify_compressed` (a cut or damaged
   .gz/.zst stops the run), `load_source` + `ingest/stg_requests` (every row check), the raw
-  text of the rows that failed, and the CSV reader's structural rejects with their bytes. The
-  task returns the staged rows, the structural rejects and the raw texts as Parquet bytes.
-- On the driver, in DuckDB over those staged rows, as with `--engine duckdb`: what needs every
-  file (duplicate request ids across files, the model categories, the row account, the time
-  notes, rejects.csv) and the request table's sorted day files. The files holding duplicates
-  are read once more by Spark tasks for the duplicates' raw texts.
-
-So the driver receives every staged row (as compressed Parquet, one file's at a time) and
-runs the cross-file part on one machine; that part is not distributed yet.
+  text of the rows that failed, and the CSV reader's structural rejects with their bytes.
+  The rows that passed stay in Spark (a DISK_ONLY-persisted DataFrame of one Parquet part
+  per file); the driver receives the rejected rows, the file's verdict counts
+  (`ingest/staged_counts`), time notes (`ingest/time_notes`) and model traits
+  (`ingest/model_traits`), each of them a sum or union over files.
+- Duplicates: the passed rows' `ingest/duplicate_candidates` are hash-partitioned by
+  request_id and `ingest/duplicates` runs per partition (an id's duplicates depend only on
+  the rows with that id); the list comes to the driver for the account and rejects.csv, and
+  the files holding duplicates are read once more by tasks for their raw texts.
+- Driver, in DuckDB: `ingest/model_categories` over the files' traits, the row account,
+  rejects.csv and summary.json (all over rejected rows and counts only).
+- Day files: each file's accepted requests (`ingest/accepted_requests`, with the duplicates and
+  categories shipped to the task) are split by UTC day; the parts of a day meet in one task
+  (`groupBy(day).applyInArrow`) that writes the day's Parquet with `ingest/request_keys` +
+  `ingest/request_day`, as the DuckDB engine does; the driver receives the days' files one
+  partition at a time and writes them under the run directory.
 
 A failed check in a task (a cut file, a missing column) comes back as data, not as a Spark
 exception, and the driver raises the same `PipelineError` the DuckDB engine raises, naming
@@ -25,6 +33,7 @@ DuckDB engine (which stops at it) would.
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import functools
 import hashlib
 import io
@@ -41,6 +50,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from pipeline import errors, sqlrun
+from pipeline.artefacts import REQUESTS_DAY_FILE
 from pipeline.errors import InputError, PipelineError
 from pipeline.sources import FORMATS, SourceFile, format_of
 from pipeline.spark.session import spark_session
@@ -56,10 +66,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "MAX_FILE_BYTES",
-    "SparkChecks",
     "SparkSource",
-    "check_files",
-    "collect_duplicate_raw_texts",
+    "ingest_files",
     "resolve_uris",
 ]
 
@@ -73,7 +81,11 @@ _RESULT_SCHEMA = pa.schema(
         ("error_message", pa.string()),
         ("error_hint", pa.string()),
         ("column_map", pa.string()),
-        ("staged", pa.binary()),
+        ("passed", pa.binary()),  # the rows that passed the checks: they stay in Spark
+        ("rejected", pa.binary()),
+        ("staged_counts", pa.binary()),
+        ("model_traits", pa.binary()),
+        ("time_notes", pa.string()),
         ("structural", pa.binary()),
         ("raw_texts", pa.binary()),
         ("seconds", pa.float64()),
@@ -81,10 +93,25 @@ _RESULT_SCHEMA = pa.schema(
         ("size", pa.int64()),
     ]
 )
+_CANDIDATES = pa.schema(
+    [
+        ("file_index", pa.int32()),
+        ("source_row", pa.int64()),
+        ("request_id", pa.string()),
+        ("arrival_us", pa.int64()),
+    ]
+)
+_DUPLICATES = pa.schema(
+    [("file_index", pa.int32()), ("source_row", pa.int64()), ("request_id", pa.string())]
+)
+_DAY_PARTS = pa.schema([("day_number", pa.int64()), ("part", pa.binary())])
+_DAY_FILES = pa.schema([("day_number", pa.int64()), ("content", pa.binary())])
 _SPARK_TYPES = {pa.int32(): "int", pa.int64(): "bigint", pa.float64(): "double"}
-_RESULT_DDL = ", ".join(
-    f"{field.name} {_SPARK_TYPES.get(field.type, str(field.type))}" for field in _RESULT_SCHEMA
-)  # the same schema for Spark ("string", "binary" are spelled alike)
+
+
+def _ddl(schema: pa.Schema) -> str:
+    """The schema for Spark ("string", "binary" are spelled alike)."""
+    return ", ".join(f"{f.name} {_SPARK_TYPES.get(f.type, str(f.type))}" for f in schema)
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,10 +200,14 @@ class _FileJob:
 
 @dataclass(frozen=True, slots=True)
 class _FileChecked:
-    """A task's result for one file (its staged rows already written): its column mapping,
-    its structural rejects and raw texts as Parquet bytes."""
+    """A task's result for one file, without its staged rows (those that passed stay in Spark,
+    those that failed are written to the driver's scratch as they arrive): its column mapping,
+    and its small tables as Parquet bytes."""
 
     column_map: dict[str, str]
+    staged_counts: bytes
+    model_traits: bytes
+    time_notes: dict[str, int]
     structural: bytes
     raw_texts: bytes
     seconds: float  # the task's time for this file
@@ -184,42 +215,64 @@ class _FileChecked:
     size: int
 
 
-@dataclass(frozen=True, slots=True)
-class SparkChecks:
-    """What `check_files` found besides the tables: each file's column mapping by path, and
-    each file's task time (for the manifest: where the time went)."""
-
-    column_maps: dict[str, dict[str, str]]
-    task_seconds: list[dict[str, object]]
-    files: dict[int, tuple[int, str]]  # file_index -> (bytes, sha256) of what Spark read
-
-
-def check_files(
+def ingest_files(
     con: duckdb.DuckDBPyConnection,
     sources: list[SourceFile],
     options: IngestOptions,
     engine: EngineOptions,
     parts: Path,
-) -> SparkChecks:
-    """Every file's row checks on Spark: write each file's staged part into `parts`, fill the
-    tables `raw_texts` and `structural` of `con`; returns each file's column mapping by path
-    (as `ingest._check_files`, its in-process twin)."""
+    requests: Path,
+) -> ingest.IngestedFiles:
+    """Every row step on Spark (see the module docstring); `con` ends with the tables
+    `ingest.write_rejects_csv` reads (`staged` holding the rejected rows only), and the day
+    files are written under `requests` (`ingest._ingest_in_process`'s twin)."""
+    from pyspark import StorageLevel
+
+    spark = spark_session(engine.spark_master)
     jobs = [_job(source) for source in sources]
-    results = _run_tasks(engine, sources, jobs, options, parts)
-    sqlrun.execute(con, "ingest/create_empty_structural")
-    column_maps: dict[str, dict[str, str]] = {}
-    task_seconds: list[dict[str, object]] = []
-    files: dict[int, tuple[int, str]] = {}
-    for source, result in zip(sources, results, strict=True):
-        files[source.file_index] = (result.size, result.sha256)
-        task_seconds.append({"path": source.display, "seconds": round(result.seconds, 3)})
-        _insert(con, result.structural, "structural")
-        _insert(con, result.raw_texts, "raw_texts")
-        column_maps[str(source.path)] = result.column_map
-    return SparkChecks(column_maps, task_seconds, files)
+    with _one_file_per_batch(spark):
+        checked = _file_tasks(spark, sources, jobs, options, engine).persist(StorageLevel.DISK_ONLY)
+    try:
+        with _one_file_per_batch(spark):
+            results = _collect_results(sources, checked.drop("passed"), parts)
+        sqlrun.execute(con, "ingest/create_empty_structural")
+        notes: dict[str, int] = {}
+        for result in results:
+            _insert(con, result.structural, "structural")
+            _insert(con, result.raw_texts, "raw_texts")
+            for note, n in result.time_notes.items():  # time_notes is a count per note
+                notes[note] = notes.get(note, 0) + n
+        con.read_parquet(str(parts / "*.parquet")).create_view("staged")  # rejected rows
+        _table(con, "staged_counts", [r.staged_counts for r in results])
+        _table(con, "model_traits", [r.model_traits for r in results])
+        sqlrun.query(con, "ingest/model_categories").to_table("model_categories")
+
+        duplicates = _find_duplicates(spark, checked)
+        order = [("file_index", "ascending"), ("source_row", "ascending")]
+        con.from_arrow(duplicates.sort_by(order)).to_table("duplicates")
+        _collect_duplicate_raw_texts(con, sources, options, engine)
+        counts = sqlrun.query(con, "ingest/row_counts").fetchall()
+        categories = con.table("model_categories").to_arrow_table()
+        with _one_file_per_batch(spark):
+            days = _write_day_files(checked, duplicates, categories, engine, requests)
+    finally:
+        checked.unpersist()
+    return ingest.IngestedFiles(
+        column_maps={str(s.path): r.column_map for s, r in zip(sources, results, strict=True)},
+        counts=counts,
+        notes=notes,
+        days=days,
+        spark_tasks=[
+            {"path": s.display, "seconds": round(r.seconds, 3)}
+            for s, r in zip(sources, results, strict=True)
+        ],
+        file_facts={
+            s.file_index: (r.size, r.sha256) for s, r in zip(sources, results, strict=True)
+        },
+    )
 
 
-def collect_duplicate_raw_texts(
+def _collect_duplicate_raw_texts(
     con: duckdb.DuckDBPyConnection,
     sources: list[SourceFile],
     options: IngestOptions,
@@ -236,8 +289,11 @@ def collect_duplicate_raw_texts(
         rows = sqlrun.query(con, "ingest/duplicate_rows", {"file_index": source.file_index})
         wanted = tuple(row[0] for row in rows.fetchall())
         jobs.append(_job(source, wanted))
-    for result in _run_tasks(engine, chosen, jobs, options, parts=None):
-        _insert(con, result.raw_texts, "raw_texts")
+    spark = spark_session(engine.spark_master)
+    with _one_file_per_batch(spark):
+        frame = _file_tasks(spark, chosen, jobs, options, engine)
+        for result in _collect_results(chosen, frame, parts=None):
+            _insert(con, result.raw_texts, "raw_texts")
 
 
 def _job(source: SourceFile, wanted_rows: tuple[int, ...] | None = None) -> _FileJob:
@@ -252,17 +308,14 @@ def _job(source: SourceFile, wanted_rows: tuple[int, ...] | None = None) -> _Fil
     )
 
 
-def _run_tasks(
-    engine: EngineOptions,
+def _file_tasks(
+    spark: SparkSession,
     sources: list[SourceFile],
     jobs: list[_FileJob],
     options: IngestOptions,
-    parts: Path | None,
-) -> list[_FileChecked]:
-    """One Spark task per file; the results in `sources`' order, or the first file's Error.
-
-    Each file's staged rows are written into `parts` as they arrive, so the driver holds one
-    file's at a time (the other tables are the rejects only)."""
+    engine: EngineOptions,
+) -> DataFrame:
+    """One Spark task per file (not run yet): one result record per file."""
     for source in sources:
         size = source.size if isinstance(source, SparkSource) else source.path.stat().st_size
         if size > MAX_FILE_BYTES:
@@ -272,28 +325,39 @@ def _run_tasks(
                 hint="Split the log into files below 2 GiB (for example one per hour or day), "
                 "or use --engine duckdb for this file.",
             )
-    spark = spark_session(engine.spark_master)
     by_uri = {_spark_key(source.read_path): job for source, job in zip(sources, jobs, strict=True)}
     task = functools.partial(_check_batches, by_uri, options, engine)
+    files = _file_bytes(spark, [s.read_path for s in sources])
+    return files.mapInArrow(task, _ddl(_RESULT_SCHEMA))
+
+
+def _collect_results(
+    sources: list[SourceFile], frame: DataFrame, parts: Path | None
+) -> list[_FileChecked]:
+    """The files' results in `sources`' order, or the first file's Error.
+
+    Each file's rejected rows are written into `parts` as they arrive, so the driver holds
+    one file's at a time."""
     found: dict[int, _FileChecked] = {}
     failed: dict[int, Row] = {}
-    with _one_file_per_batch(spark):
-        frame = _file_bytes(spark, [s.read_path for s in sources]).mapInArrow(task, _RESULT_DDL)
-        for row in frame.toLocalIterator(prefetchPartitions=False):
-            index = row["file_index"]
-            if row["error_kind"] is not None:
-                failed[index] = row
-                continue
-            if parts is not None:
-                (parts / f"part-{index:05d}.parquet").write_bytes(row["staged"])
-            found[index] = _FileChecked(
-                json.loads(row["column_map"]),
-                bytes(row["structural"]),
-                bytes(row["raw_texts"]),
-                row["seconds"],
-                row["sha256"],
-                row["size"],
-            )
+    for row in frame.toLocalIterator(prefetchPartitions=False):
+        index = row["file_index"]
+        if row["error_kind"] is not None:
+            failed[index] = row
+            continue
+        if parts is not None:
+            (parts / f"part-{index:05d}.parquet").write_bytes(row["rejected"])
+        found[index] = _FileChecked(
+            json.loads(row["column_map"] or "{}"),
+            bytes(row["staged_counts"] or b""),
+            bytes(row["model_traits"] or b""),
+            json.loads(row["time_notes"] or "{}"),
+            bytes(row["structural"] or b""),
+            bytes(row["raw_texts"]),
+            row["seconds"],
+            row["sha256"],
+            row["size"],
+        )
     for source in sources:  # the first file in path order that failed, as DuckDB stops at it
         if source.file_index in failed:
             error = failed[source.file_index]
@@ -305,6 +369,66 @@ def _run_tasks(
                 hint="Spark skips files whose names start with '_' or '.': rename the file.",
             )
     return [found[source.file_index] for source in sources]
+
+
+def _table(con: duckdb.DuckDBPyConnection, name: str, parts: list[bytes]) -> None:
+    """A table of `con` from the files' Parquet parts of one query's rows."""
+    tables = [pq.read_table(io.BytesIO(part)) for part in parts]
+    # a column may be required in one file's part and optional in another's (no NULL there)
+    schema = pa.schema([field.with_nullable(True) for field in tables[0].schema])
+    rows = pa.concat_tables([table.cast(schema) for table in tables])
+    con.from_arrow(rows).to_table(name)
+
+
+def _find_duplicates(spark: SparkSession, checked: DataFrame) -> pa.Table:
+    """`ingest/duplicates` per hash bucket of request_id, over every file's candidates."""
+    from pyspark import StorageLevel
+
+    with _one_file_per_batch(spark):  # a record of `checked` holds a file's rows
+        candidates = (
+            checked.select("passed")
+            .mapInArrow(_candidate_batches, _ddl(_CANDIDATES))
+            .persist(StorageLevel.DISK_ONLY)
+        )
+        candidates.count()  # built here, under the one-record batches
+    try:
+        buckets = spark.sparkContext.defaultParallelism
+        found = (
+            candidates.repartition(buckets, "request_id")
+            .mapInArrow(_bucket_duplicates, _ddl(_DUPLICATES))
+            .toArrow()
+        )
+    finally:
+        candidates.unpersist()
+    return found.cast(_DUPLICATES)
+
+
+def _write_day_files(
+    checked: DataFrame,
+    duplicates: pa.Table,
+    categories: pa.Table,
+    engine: EngineOptions,
+    directory: Path,
+) -> list[dt.date]:
+    """The request table: each file's accepted requests split by UTC day in its task, each
+    day's parts sorted and written as the day's file in one task; the driver writes the
+    files it receives (as `ingest._write_request_table`)."""
+    split = functools.partial(_day_part_batches, duplicates, categories, engine)
+    parts = checked.select("passed").mapInArrow(split, _ddl(_DAY_PARTS))
+
+    def day_file(table: pa.Table) -> pa.Table:
+        return _day_file(engine, table)
+
+    files = parts.groupBy("day_number").applyInArrow(day_file, _ddl(_DAY_FILES))
+    directory.mkdir(parents=True, exist_ok=True)
+    days = []
+    for row in files.toLocalIterator(prefetchPartitions=False):
+        day = ingest.day_of(row["day_number"])
+        path = directory / ingest.day_dir(day) / REQUESTS_DAY_FILE
+        path.parent.mkdir()
+        path.write_bytes(row["content"])
+        days.append(day)
+    return sorted(days)
 
 
 def _file_bytes(spark: SparkSession, paths: list[str]) -> DataFrame:
@@ -393,26 +517,142 @@ def _checked(
 ) -> dict[str, object]:
     con.register("input_files", ingest.input_files_table([source]))
     sqlrun.execute(con, "ingest/create_raw_texts")
-    staged = b""
-    column_map: dict[str, str] = {}
-    if job.wanted_rows is None:
-        parts = scratch / "staged"
-        parts.mkdir()
-        column_map = ingest.stage_file(con, source, options, parts)
-        staged = (parts / f"part-{source.file_index:05d}.parquet").read_bytes()
-        ingest.collect_structural_rejects(con, [source])
-    else:
+    if job.wanted_rows is not None:  # the duplicates' raw texts
         loaded = ingest.load_source(con, source, options)
         con.register("wanted_rows", pa.table({"source_row": pa.array(job.wanted_rows, pa.int64())}))
         ingest.collect_raw_texts(con, loaded, source)
-        sqlrun.execute(con, "ingest/create_empty_structural")
+        return {"file_index": source.file_index, "raw_texts": _query_bytes(con, "raw_texts")}
+    parts = scratch / "staged"
+    parts.mkdir()
+    column_map = ingest.stage_file(con, source, options, parts)
+    ingest.collect_structural_rejects(con, [source])
+    con.read_parquet(str(parts / f"part-{source.file_index:05d}.parquet")).create_view("staged")
     return {
         "file_index": source.file_index,
         "column_map": json.dumps(column_map),
-        "staged": staged,
-        "structural": _parquet_bytes(con.table("structural").to_arrow_table()),
-        "raw_texts": _parquet_bytes(con.table("raw_texts").to_arrow_table()),
+        "passed": _query_bytes(con, "ingest/passed_rows", compression="zstd"),
+        "rejected": _query_bytes(con, "ingest/rejected_rows", compression="zstd"),
+        "staged_counts": _query_bytes(con, "ingest/staged_counts"),
+        "model_traits": _query_bytes(con, "ingest/model_traits"),
+        "time_notes": json.dumps(dict(sqlrun.query(con, "ingest/time_notes").fetchall())),
+        "structural": _query_bytes(con, "structural"),
+        "raw_texts": _query_bytes(con, "raw_texts"),
     }
+
+
+def _query_bytes(con: duckdb.DuckDBPyConnection, name: str, compression: str = "snappy") -> bytes:
+    """A query's rows (or a table's, for a name without '/') as Parquet bytes, written by
+    DuckDB so that the types come back as they were."""
+    rows = sqlrun.query(con, name) if "/" in name else con.table(name)
+    with tempfile.TemporaryDirectory(prefix="servechar-part-") as scratch:
+        path = Path(scratch, "part.parquet")
+        rows.write_parquet(str(path), compression=compression)
+        return path.read_bytes()
+
+
+def _candidate_batches(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+    """mapInArrow: each file's `ingest/duplicate_candidates`."""
+    for batch in batches:
+        for part in batch.column("passed").to_pylist():
+            with _task_duckdb() as con, _parquet_view(con, "staged", [part]):
+                rows = sqlrun.query(con, "ingest/duplicate_candidates").to_arrow_table()
+            yield from rows.cast(_CANDIDATES).to_batches()
+
+
+def _bucket_duplicates(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+    """mapInArrow over one hash bucket of request_id: `ingest/duplicates` on its candidates,
+    which are every candidate of the bucket's ids."""
+    candidates = pa.Table.from_batches(list(batches), schema=_CANDIDATES)
+    with _task_duckdb() as con:
+        con.register("duplicate_candidates", candidates)
+        rows = sqlrun.query(con, "ingest/duplicates").to_arrow_table()
+    yield from rows.cast(_DUPLICATES).to_batches()
+
+
+def _day_part_batches(
+    duplicates: pa.Table,
+    categories: pa.Table,
+    engine: EngineOptions,
+    batches: Iterator[pa.RecordBatch],
+) -> Iterator[pa.RecordBatch]:
+    """mapInArrow: each file's accepted requests (`ingest/accepted_requests`), one Parquet
+    part per UTC day (`ingest/request_days`, `ingest/request_day`)."""
+    for batch in batches:
+        for part in batch.column("passed").to_pylist():
+            with _task_duckdb(engine) as con, _parquet_view(con, "staged", [part]):
+                con.register("duplicates", duplicates)
+                con.register("model_categories", categories)
+                yield from _split_by_day(con)
+
+
+def _split_by_day(con: duckdb.DuckDBPyConnection) -> Iterator[pa.RecordBatch]:
+    sqlrun.query(con, "ingest/accepted_requests").to_table("accepted_requests")
+    numbers = sqlrun.query(con, "ingest/request_days", {"day_us": ingest.DAY_US}).fetchall()
+    if not numbers:
+        return
+    sqlrun.query(con, "ingest/request_keys").to_table("request_keys")
+    for (number,) in numbers:
+        rows = sqlrun.query(
+            con,
+            "ingest/request_day",
+            {"start_us": number * ingest.DAY_US, "end_us": (number + 1) * ingest.DAY_US},
+        )
+        with tempfile.TemporaryDirectory(prefix="servechar-day-") as scratch:
+            path = Path(scratch, "part.parquet")
+            rows.write_parquet(str(path), compression="zstd")
+            record = {"day_number": number, "part": path.read_bytes()}
+        yield pa.RecordBatch.from_pylist([record], schema=_DAY_PARTS)
+
+
+def _day_file(engine: EngineOptions, table: pa.Table) -> pa.Table:
+    """applyInArrow over one UTC day's parts: the day's file of the request table, written
+    by the DuckDB engine's own `write_request_day` from `ingest/request_day`."""
+    number = table.column("day_number")[0].as_py()
+    parts = table.column("part").to_pylist()
+    with (
+        _task_duckdb(engine) as con,
+        _parquet_view(con, "accepted_requests", parts),
+        ingest.optional_columns(con),
+    ):
+        sqlrun.query(con, "ingest/request_keys").to_table("request_keys")
+        rows = sqlrun.query(
+            con,
+            "ingest/request_day",
+            {"start_us": number * ingest.DAY_US, "end_us": (number + 1) * ingest.DAY_US},
+        )
+        with tempfile.TemporaryDirectory(prefix="servechar-day-") as scratch:
+            path = Path(scratch, REQUESTS_DAY_FILE)
+            ingest.write_request_day(rows, path)
+            content = path.read_bytes()
+    return pa.table({"day_number": [number], "content": [content]}, schema=_DAY_FILES)
+
+
+@contextlib.contextmanager
+def _task_duckdb(engine: EngineOptions | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A DuckDB of this task (servechar's macros, the task's cores), spilling into scratch."""
+    from pipeline.config import EngineOptions
+
+    with tempfile.TemporaryDirectory(prefix="servechar-task-") as scratch:
+        con = ingest.connect_in(
+            Path(scratch, "duckdb"), engine or EngineOptions(), "UTC", _task_threads()
+        )
+        try:
+            yield con
+        finally:
+            con.close()
+
+
+@contextlib.contextmanager
+def _parquet_view(con: duckdb.DuckDBPyConnection, name: str, parts: list[bytes]) -> Iterator[None]:
+    """The view `name` over Parquet parts written to a scratch directory."""
+    with tempfile.TemporaryDirectory(prefix="servechar-parts-") as scratch:
+        files = []
+        for number, part in enumerate(parts):
+            path = Path(scratch, f"part-{number:05d}.parquet")
+            path.write_bytes(part)
+            files.append(str(path))
+        con.read_parquet(files).create_view(name)
+        yield
 
 
 def _task_threads() -> int | None:
@@ -423,14 +663,10 @@ def _task_threads() -> int | None:
     return context.cpus() if context is not None else None
 
 
-def _parquet_bytes(table: pa.Table) -> bytes:
-    sink = io.BytesIO()
-    pq.write_table(table, sink)
-    return sink.getvalue()
-
-
 def _insert(con: duckdb.DuckDBPyConnection, data: bytes, table: str) -> None:
     """Append a task's Parquet bytes to a table of the driver's DuckDB."""
+    if not data:
+        return
     rows = pq.read_table(io.BytesIO(data))
     if rows.num_rows:
         con.from_arrow(rows).insert_into(table)

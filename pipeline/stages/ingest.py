@@ -9,12 +9,13 @@ before anything is reported.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import shutil
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -42,7 +43,7 @@ from pipeline.sources import (
 from pipeline.spreadsheet import write_rejects_csv
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Iterable, Iterator
 
 __all__ = [
     "IDENTITY",
@@ -156,36 +157,20 @@ def run(
         )
 
         sqlrun.execute(con, "ingest/create_raw_texts")
-        spark_tasks: list[dict[str, object]] = []
-        file_facts: dict[int, tuple[int, str]] = {}  # file_index -> (bytes, sha256)
+        requests = run_dir.output(REQUESTS)
         if engine.engine == "spark":
-            # the per-file checks in Spark tasks; the same tables come back (pipeline/spark)
+            # every step over the rows in Spark tasks; small tables here (pipeline/spark)
             from pipeline.spark import ingest as on_spark
 
-            checked = on_spark.check_files(con, sources, options, engine, parts)
-            column_maps = checked.column_maps
-            spark_tasks = checked.task_seconds
-            file_facts = checked.files
+            done = on_spark.ingest_files(con, sources, options, engine, parts, requests)
         else:
-            column_maps = _check_files(con, sources, options, parts)
-        con.read_parquet(str(parts / "*.parquet")).create_view("staged")
-
-        sqlrun.query(con, "ingest/model_categories").to_table("model_categories")
-        sqlrun.query(con, "ingest/duplicates").to_table("duplicates")
-        if engine.engine == "spark":
-            on_spark.collect_duplicate_raw_texts(con, sources, options, engine)
-        else:
-            _collect_duplicate_raw_texts(con, sources, options)
-
+            done = _ingest_in_process(con, sources, options, parts, requests)
         rejects_path = run_dir.path("rejects.csv")
         write_rejects_csv(con, run_dir.output("rejects.csv"))
-        counts = sqlrun.query(con, "ingest/row_counts").fetchall()
-        notes = dict(sqlrun.query(con, "ingest/time_notes").fetchall())
-        sqlrun.query(con, "ingest/accepted_requests").create_view("accepted_requests")
-        days = _write_request_table(con, run_dir.output(REQUESTS))
     finally:
         con.close()
         shutil.rmtree(parts, ignore_errors=True)
+    column_maps, counts, notes, days = done.column_maps, done.counts, done.notes, done.days
 
     summary = _summary(sources, counts, notes, options)
     write_json(run_dir.output("summary.json"), summary)
@@ -205,13 +190,13 @@ def run(
                     "columns": column_maps[str(s.path)],
                 }
                 for s in sources
-                for bytes_read, sha256 in [file_facts.get(s.file_index) or _file_facts(s.path)]
+                for bytes_read, sha256 in [done.file_facts.get(s.file_index) or _file_facts(s.path)]
             ],
             "outputs": [str(run_dir.path(REQUESTS)), str(rejects_path), str(summary_path)],
             "request_table": {"format": REQUESTS_FORMAT, "days": [day.isoformat() for day in days]},
             "seconds": round(time.perf_counter() - started, 3),
             "rows_read": summary["rows_read"],
-            **({"spark_tasks": spark_tasks} if engine.engine == "spark" else {}),
+            **({"spark_tasks": done.spark_tasks} if engine.engine == "spark" else {}),
         },
     )
     result = IngestResult(
@@ -226,6 +211,43 @@ def run(
     run_dir.publish()  # the rejects stay readable when the check below stops the run
     _check_reject_share(result, summary, options.max_reject_fraction)
     return result
+
+
+@dataclass(frozen=True, slots=True)
+class IngestedFiles:
+    """What checking every file gave, besides the tables ingest's last queries read."""
+
+    column_maps: dict[str, dict[str, str]]  # each file's column mapping, by path
+    counts: list[tuple[int, str, int]]  # ingest/row_counts
+    notes: dict[str, int]  # ingest/time_notes
+    days: list[dt.date]  # of the request table, written
+    spark_tasks: list[dict[str, object]] = field(default_factory=list)
+    file_facts: dict[int, tuple[int, str]] = field(default_factory=dict)
+    # file_index -> (bytes, sha256) as Spark read them (none: read here)
+
+
+def _ingest_in_process(
+    con: duckdb.DuckDBPyConnection,
+    sources: list[SourceFile],
+    options: IngestOptions,
+    parts: Path,
+    requests: Path,
+) -> IngestedFiles:
+    """Check every file, find the duplicates, count, and write the request table, all in
+    this process's DuckDB (pipeline/spark/ingest.py is the twin on Spark)."""
+    column_maps = _check_files(con, sources, options, parts)
+    con.read_parquet(str(parts / "*.parquet")).create_view("staged")
+    sqlrun.query(con, "ingest/staged_counts").create_view("staged_counts")
+    sqlrun.query(con, "ingest/model_traits").create_view("model_traits")
+    sqlrun.query(con, "ingest/model_categories").to_table("model_categories")
+    sqlrun.query(con, "ingest/duplicate_candidates").create_view("duplicate_candidates")
+    sqlrun.query(con, "ingest/duplicates").to_table("duplicates")
+    _collect_duplicate_raw_texts(con, sources, options)
+    counts = sqlrun.query(con, "ingest/row_counts").fetchall()
+    notes = dict(sqlrun.query(con, "ingest/time_notes").fetchall())
+    sqlrun.query(con, "ingest/accepted_requests").create_view("accepted_requests")
+    days = _write_request_table(con, requests)
+    return IngestedFiles(column_maps, counts, notes, days)
 
 
 def _file_facts(path: Path) -> tuple[int, str]:
@@ -418,18 +440,35 @@ def _write_request_table(con: duckdb.DuckDBPyConnection, directory: Path) -> lis
     ]
     sqlrun.query(con, "ingest/request_keys").to_table("request_keys")
     days = []
-    for number in numbers:
-        day = _EPOCH_DAY + dt.timedelta(days=number)
-        path = directory / _day_dir(day) / REQUESTS_DAY_FILE
-        path.parent.mkdir()
-        rows = sqlrun.query(
-            con,
-            "ingest/request_day",
-            {"start_us": number * DAY_US, "end_us": (number + 1) * DAY_US},
-        )
-        write_request_day(rows, path)
-        days.append(day)
+    with optional_columns(con):
+        for number in numbers:
+            day = day_of(number)
+            path = directory / day_dir(day) / REQUESTS_DAY_FILE
+            path.parent.mkdir()
+            rows = sqlrun.query(
+                con,
+                "ingest/request_day",
+                {"start_us": number * DAY_US, "end_us": (number + 1) * DAY_US},
+            )
+            write_request_day(rows, path)
+            days.append(day)
     return days
+
+
+@contextlib.contextmanager
+def optional_columns(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """Day files written meanwhile mark every column optional in their Parquet schema.
+
+    DuckDB marks a column required when the statistics of what it read show no NULL, so a
+    file's bytes would depend on rows that are not in it (the rejected rows of the staged
+    parts, how many input files there were, which engine wrote it); without the statistics
+    they depend on the day's rows only.
+    """
+    con.execute("set disabled_optimizers = 'statistics_propagation'")
+    try:
+        yield
+    finally:
+        con.execute("reset disabled_optimizers")
 
 
 def write_request_day(rows: duckdb.DuckDBPyRelation, path: Path) -> None:
@@ -440,7 +479,13 @@ def write_request_day(rows: duckdb.DuckDBPyRelation, path: Path) -> None:
 _EPOCH_DAY = dt.date(1970, 1, 1)
 
 
-def _day_dir(day: dt.date) -> str:
+def day_of(number: int) -> dt.date:
+    """The UTC day of a day number (days since 1970-01-01, as `ingest/request_days`)."""
+    return _EPOCH_DAY + dt.timedelta(days=number)
+
+
+def day_dir(day: dt.date) -> str:
+    """The request table's directory of one day."""
     return f"day={day.isoformat()}"
 
 

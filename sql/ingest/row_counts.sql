@@ -1,10 +1,11 @@
 -- row_counts
 -- grain:    one row per (input file, verdict): accepted rows, or rejected rows of one reason
--- inputs:   staged, duplicates, structural (structural_rejects)
+-- inputs:   staged_counts (ingest/staged_counts, of every file), duplicates, structural
+--           (structural_rejects)
 -- params:   (none)
 with verdicts as (
-    select file_index, coalesce(reject_reason, 'accepted') as verdict, 1 as weight
-    from staged
+    select file_index, verdict, n_rows as weight
+    from staged_counts
     union all
     -- a duplicate passed its row checks, so it was counted as accepted above: move it
     select file_index, 'accepted' as verdict, -1 as weight from duplicates
