@@ -1,7 +1,9 @@
-"""The fit stage streams inter-arrival times a batch of whole clients at a time."""
+"""The fit stage streams inter-arrival times a batch of whole clients at a time and fits
+the windows a slice at a time."""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -9,6 +11,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from pipeline.artefacts import CLIENT_FITS, WINDOW_FITS
+from pipeline.config import FitOptions
+from pipeline.rundir import RunDir
 from pipeline.stages import fit
 
 
@@ -36,3 +41,39 @@ def test_client_batches_hold_whole_clients_in_file_order(
         assert not clients & seen  # no client is cut between two batches
         seen |= clients
     assert seen == {0, 1, 2, 3}
+
+
+def test_window_slices_cover_whole_windows_in_order() -> None:
+    lengths = np.array([3, 4, 10, 2, 2, 2, 5], np.int64)
+    slices = list(fit._window_slices(lengths, 6))
+    # at most 6 values a slice, or one window larger than that alone
+    assert slices == [(0, 1, 0, 3), (1, 2, 3, 7), (2, 3, 7, 17), (3, 6, 17, 23), (6, 7, 23, 28)]
+    assert list(fit._window_slices(lengths, 100)) == [(0, 7, 0, 28)]
+    assert list(fit._window_slices(np.zeros(0, np.int64), 6)) == []
+
+
+@pytest.mark.parametrize("slice_values", [1, 2_500])
+def test_fitting_windows_in_slices_changes_no_fit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, truth_run: Path, slice_values: int
+) -> None:
+    """The ground-truth run's fits (every client's windows fitted in one call: its largest
+    client has ~30k gaps, under SLICE_VALUES) are byte-identical when each client's windows
+    are fitted a slice at a time, down to one window per call."""
+    run = tmp_path / "run"
+    shutil.copytree(truth_run, run)
+    calls: list[int] = []
+    fitted = fit.fit_quantized_interarrivals
+
+    def counted(values: np.ndarray, lengths: np.ndarray, **kwargs: object) -> object:
+        calls.append(len(values))
+        return fitted(values, lengths, **kwargs)
+
+    monkeypatch.setattr(fit, "fit_quantized_interarrivals", counted)
+    monkeypatch.setattr(fit, "SLICE_VALUES", slice_values)
+
+    fit.run(RunDir(run), FitOptions())
+
+    n_clients = pq.read_metadata(run / CLIENT_FITS).num_rows
+    assert len(calls) > 4 * n_clients  # the window fits were cut into many slices
+    for artefact in (WINDOW_FITS, CLIENT_FITS):
+        assert (run / artefact).read_bytes() == (truth_run / artefact).read_bytes()
