@@ -612,18 +612,11 @@ def _day_file(engine: EngineOptions, table: pa.Table) -> pa.Table:
     with (
         _task_duckdb(engine) as con,
         _parquet_view(con, "accepted_requests", parts),
-        ingest.optional_columns(con),
+        tempfile.TemporaryDirectory(prefix="servechar-day-") as scratch,
     ):
-        sqlrun.query(con, "ingest/request_keys").to_table("request_keys")
-        rows = sqlrun.query(
-            con,
-            "ingest/request_day",
-            {"start_us": number * ingest.DAY_US, "end_us": (number + 1) * ingest.DAY_US},
-        )
-        with tempfile.TemporaryDirectory(prefix="servechar-day-") as scratch:
-            path = Path(scratch, REQUESTS_DAY_FILE)
-            ingest.write_request_day(rows, path)
-            content = path.read_bytes()
+        path = Path(scratch, REQUESTS_DAY_FILE)
+        ingest.write_day_alone(con, number, path)
+        content = path.read_bytes()
     return pa.table({"day_number": [number], "content": [content]}, schema=_DAY_FILES)
 
 

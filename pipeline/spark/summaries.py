@@ -190,13 +190,12 @@ def rebuild_day_file(
     writing plan's statistics prove it has no NULL, which an Arrow scan never does. Values and
     types are the ingest's; tests/test_spark_engine.py compares them.)
     """
-    from pipeline.stages.ingest import write_request_day  # executors import it lazily
+    from pipeline.stages.ingest import DAY_US, write_day_alone  # executors import it lazily
 
     rows = group.drop_columns([DAY_COLUMN]).select(day_schema.names).cast(day_schema)
     con.register("accepted_requests", rows)
     try:
-        bounds = {"start_us": part.start_us, "end_us": part.end_us}
-        write_request_day(sqlrun.query(con, "ingest/request_day", bounds), path)
+        write_day_alone(con, part.start_us // DAY_US, path)
     finally:
         con.unregister("accepted_requests")
     written = pq.ParquetFile(path).metadata.num_rows

@@ -455,6 +455,23 @@ def _write_request_table(con: duckdb.DuckDBPyConnection, directory: Path) -> lis
     return days
 
 
+def write_day_alone(con: duckdb.DuckDBPyConnection, number: int, path: Path) -> None:
+    """Write day `number` of the view `accepted_requests` (which may hold just that day) as its
+    request-table file, as `_write_request_table` does: a day's own client numbering orders
+    its rows as the whole log's does (a Spark task writing one day)."""
+    with optional_columns(con):
+        sqlrun.query(con, "ingest/request_keys").to_table("request_keys")
+        try:
+            rows = sqlrun.query(
+                con,
+                "ingest/request_day",
+                {"start_us": number * DAY_US, "end_us": (number + 1) * DAY_US},
+            )
+            write_request_day(rows, path)
+        finally:
+            con.execute("drop table if exists request_keys")
+
+
 @contextlib.contextmanager
 def optional_columns(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
     """Day files written meanwhile mark every column optional in their Parquet schema.
