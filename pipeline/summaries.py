@@ -9,7 +9,7 @@ range and the parameters (anchors included) it was summarised with. The merge th
 `parts_<topic>`; a merge may read another topic's parts view, e.g. for the first and last
 arrivals that give the gap a part boundary cuts) and writes `<topic>.parquet`.
 
-Contract `servechar.summaries/1`: docs/summaries.md. Adding a topic is adding the two SQL files
+Contract `servechar.summaries/2`: docs/summaries.md. Adding a topic is adding the two SQL files
 with the same name; the runner binds, of its parameters, exactly those a query declares.
 """
 
@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Sequence
     from pathlib import Path
 
-SUMMARIES_FORMAT = "servechar.summaries/1"
+SUMMARIES_FORMAT = "servechar.summaries/2"
 PART_DIR = "summaries/part"
 MERGE_DIR = "summaries/merge"
 PART_TABLE = "part_requests"

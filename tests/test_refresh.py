@@ -15,6 +15,7 @@ import sys
 from datetime import timedelta
 from pathlib import Path
 
+import duckdb
 import polars as pl
 import pytest
 
@@ -240,6 +241,44 @@ def test_span_moves_recomputes_exactly_and_kill_leaves_latest(
     assert pruned.removed_days == ("2025-03-03", "2025-03-04")
     assert stored_days(moved) == ["2025-03-05", "2025-03-06", "2025-03-07"]
     assert (moved / "versions" / "3" / "stats.json").is_file()  # versions stay intact
+
+
+def test_day_summaries_of_the_previous_contract_are_summarised_again(
+    store: Path, dumps: dict[str, Path], tmp_path: Path
+) -> None:
+    """A store whose days were summarised under servechar.summaries/1 (arrival_times as one
+    list per client window): the next refresh summarises that topic of those days again from
+    the stored requests, reuses the others, and gives the version of an up-to-date store."""
+    old, current = tmp_path / "old", tmp_path / "current"
+    shutil.copytree(store, old, symlinks=True)
+    shutil.copytree(store, current, symlinks=True)
+    con = duckdb.connect()
+    sidecars = sorted((old / "days").glob("*/summaries/arrival_times/part-*.json"))
+    assert len(sidecars) == 3
+    for sidecar in sidecars:
+        part = sidecar.with_suffix(".parquet")
+        lists = con.read_parquet(str(part)).aggregate(
+            "category, model, client_id, window_index, "
+            "list(arrival_us order by arrival_us) as arrival_us",
+            "category, model, client_id, window_index",
+        )
+        lists.order("category, model, client_id, window_index").write_parquet(str(part))
+        record = json.loads(sidecar.read_text())
+        sidecar.write_text(json.dumps({**record, "format": "servechar.summaries/1"}))
+    con.close()
+
+    refresh(old, [str(dumps["e"])], _options())
+    refresh(current, [str(dumps["e"])], _options())
+    _assert_same_outputs(old / LATEST, current / LATEST)
+    reused = json.loads((old / LATEST / "manifest.json").read_text())["stages"]["refresh"][
+        "reused_parts"
+    ]
+    assert sorted(reused) == ["2025-03-03", "2025-03-04", "2025-03-05"]
+    for topics in reused.values():
+        assert "arrival_times" not in topics and "arrival_windows" in topics
+    # the days' summaries were stored again, in this version
+    for sidecar in sidecars:
+        assert json.loads(sidecar.read_text())["format"] == summaries.SUMMARIES_FORMAT
 
 
 def test_killed_after_commit_is_rolled_forward(

@@ -323,6 +323,72 @@ def test_overlapping_parts_are_refused(
         con.close()
 
 
+def test_parts_of_the_previous_contract_are_refused(
+    ingested: Path, span: summaries.RequestSpan, tmp_path: Path
+) -> None:
+    """A part written by servechar.summaries/1 (arrival_times as one list per window) next to
+    parts of this version: the merge names the part and asks to summarise it again."""
+    params = _params(span)
+    early, late = _parts(span, [MIDNIGHT_US])
+    con = connect(RunDir(ingested), ENGINE)
+    try:
+        open_requests(con, RunDir(ingested))
+        summaries.summarise_part(con, early, params, tmp_path)
+        summaries.summarise_part(con, late, params, tmp_path)
+        old = tmp_path / "arrival_times" / f"part-{late.label}.parquet"
+        con.read_parquet(str(old)).aggregate(
+            "category, model, client_id, window_index, "
+            "list(arrival_us order by arrival_us) as arrival_us",
+            "category, model, client_id, window_index",
+        ).write_parquet(str(old))
+        sidecar = old.with_suffix(".json")
+        record = json.loads(sidecar.read_text(encoding="utf-8"))
+        sidecar.write_text(json.dumps({**record, "format": "servechar.summaries/1"}))
+        with pytest.raises(SummaryError, match=r"part-.*servechar\.summaries/1") as refused:
+            summaries.merge(con, tmp_path)
+        assert "Summarise the part again" in refused.value.hint
+        assert not (tmp_path / "arrival_times.parquet").exists()
+    finally:
+        con.close()
+
+
+def test_merged_arrivals_hold_every_request_and_its_window_gap(
+    ingested: Path, span: summaries.RequestSpan, tmp_path: Path
+) -> None:
+    """One row per accepted request, cut at midnight and in a burst; gap_us is the distance to
+    the previous arrival of the same client window as one pass over the requests sees it."""
+    params = _params(span)
+    con = connect(RunDir(ingested), ENGINE)
+    try:
+        open_requests(con, RunDir(ingested))
+        for part in _parts(span, [MIDNIGHT_US - 300_000_000 + 7_000, MIDNIGHT_US]):
+            summaries.summarise_part(
+                con, part, params, tmp_path, [summaries.Topic("arrival_times")]
+            )
+        summaries.merge(con, tmp_path, [summaries.Topic("arrival_times")])
+        merged = con.read_parquet(str(tmp_path / "arrival_times.parquet"))
+        assert merged.columns == [
+            "category",
+            "model",
+            "client_id",
+            "window_index",
+            "arrival_us",
+            "gap_us",
+        ]
+        expected = con.sql(
+            "select category, model, client_id, "
+            "(arrival_us - $o) // $w as window_index, arrival_us, "
+            "arrival_us - lag(arrival_us) over (partition by category, model, client_id, "
+            "(arrival_us - $o) // $w order by arrival_us) as gap_us from requests "
+            "order by category, model, client_id, window_index, arrival_us, gap_us nulls first",
+            params={"o": params["origin_us"], "w": params["window_us"]},
+        ).fetchall()
+        assert merged.fetchall() == expected
+        assert len(expected) == con.sql("select count(*) from requests").fetchall()[0][0]
+    finally:
+        con.close()
+
+
 @settings(derandomize=True, max_examples=25, deadline=None)
 @given(gaps=st.lists(st.integers(0, 30), min_size=1, max_size=80))
 def test_percentiles_from_value_counts_equal_quantile_disc(gaps: list[int]) -> None:

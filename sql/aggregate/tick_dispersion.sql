@@ -7,7 +7,7 @@
 -- counted as 0, so a window that starts or ends idle is not mistaken for a bursty one.
 -- tick_fano = variance / mean of the counts; NULL below min_ticks ticks.
 -- Which models are quantized, and their ticks, are known only from the merged time quality:
--- the counts come from the merged arrival lists (arrival_times), which serve any tick.
+-- the counts come from the merged arrivals (arrival_times), which serve any tick.
 with ticks as (
     select
         unnest($models::varchar[]) as model,
@@ -20,7 +20,7 @@ arrivals as (
         model,
         client_id,
         window_index,
-        unnest(arrival_us) as arrival_us
+        arrival_us
     from summary_arrival_times
     where model in (select model from ticks)
 ),

@@ -5,8 +5,8 @@
 -- inputs:   summary_model_gaps, summary_arrival_times, clients, detailed_clients
 -- params:   (none)
 -- The exact gaps, as value -> count tables (summaries topics model_gaps, whose merge adds the
--- gaps the parts' boundaries cut, and arrival_times, each trace window's merged arrival
--- list), so no request is read: the caller takes every value, or evenly spaced order
+-- gaps the parts' boundaries cut, and arrival_times, each trace window's merged arrivals
+-- with their gaps), so no request is read: the caller takes every value, or evenly spaced order
 -- statistics above the sample cap.
 with models as (
     select distinct model_key, model from clients
@@ -21,11 +21,12 @@ model_rows as (
 client_gaps as (
     select
         c.client_key,
-        unnest(list_transform(a.arrival_us[2:], lambda x, i: x - a.arrival_us[i])) as iat_us
+        a.gap_us as iat_us
     from summary_arrival_times as a
     inner join clients as c
         on a.category = c.category and a.model = c.model and a.client_id = c.client_id
     inner join detailed_clients as d on c.client_key = d.client_key
+    where a.gap_us is not null
 ),
 
 client_rows as (

@@ -2,9 +2,8 @@
 -- grain:    one row per (category, model, client_id, window_index) with requests
 -- inputs:   parts_arrival_windows, summary_arrival_times
 -- params:   (none)
--- The window's gaps are the differences of consecutive arrivals of its merged arrival list
--- (summary_arrival_times, merged first; parts are disjoint in time, so the gap a part
--- boundary cuts is among them): from them the exact integer count, sums, ties and smallest
+-- The window's gaps are those of its merged arrivals (summary_arrival_times, merged first,
+-- gap_us; parts are disjoint in time, so the gap a part boundary cuts is among them): from them the exact integer count, sums, ties and smallest
 -- positive gap one pass sees.
 with gaps as (
     select
@@ -12,9 +11,9 @@ with gaps as (
         model,
         client_id,
         window_index,
-        -- element i + 1 minus element i
-        unnest(list_transform(arrival_us[2:], lambda x, i: x - arrival_us[i])) as iat_us
+        gap_us as iat_us
     from summary_arrival_times
+    where gap_us is not null
 ),
 
 gap_sums as (

@@ -3,7 +3,7 @@
 --           aggregate
 -- inputs:   parts_fano_counts
 -- params:   (none)
--- contract: servechar.summaries/1 fano_counts merged: n_bins, the number of whole bins of the
+-- contract: servechar.summaries/2 fano_counts merged: n_bins, the number of whole bins of the
 --           scale from the model's anchor to its last arrival (the last arrival's bin index,
 --           that is the model's largest bin index), and sum_n / sum_n2, the sums of the
 --           counts and squared counts over the bins before it. Edge bins of all parts are

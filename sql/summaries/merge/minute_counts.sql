@@ -2,7 +2,7 @@
 -- grain:    one row per (category, model, client_id, minute_index) with requests
 -- inputs:   parts_minute_counts
 -- params:   (none)
--- contract: servechar.summaries/1 minute_counts (same columns and types as a part). A minute
+-- contract: servechar.summaries/2 minute_counts (same columns and types as a part). A minute
 --           cut by a part boundary has a row in each part: counts and token sums add, the
 --           first and last arrival are the minimum and the maximum.
 select

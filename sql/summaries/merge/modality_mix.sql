@@ -2,7 +2,7 @@
 -- grain:    one row per (category, model, period_index)
 -- inputs:   parts_modality_mix
 -- params:   (none)
--- contract: servechar.summaries/1 modality_mix: counts and DECIMAL(38, 0) sums added, sorted
+-- contract: servechar.summaries/2 modality_mix: counts and DECIMAL(38, 0) sums added, sorted
 --           by key.
 select
     category,

@@ -4,7 +4,7 @@
 --           model)
 -- inputs:   parts_request_sample
 -- params:   (none)
--- contract: servechar.summaries/1 request_sample. The k smallest draws of a union are among
+-- contract: servechar.summaries/2 request_sample. The k smallest draws of a union are among
 --           the parts' k smallest, so this equals one pass; spans add up (n, n_success) and
 --           take the first and last arrival.
 with samples as (

@@ -3,7 +3,7 @@
 --           (category, model, gap_us)
 -- inputs:   parts_session_turns
 -- params:   (none)
--- contract: servechar.summaries/1 session_turns. A session's parts, in order of first_us
+-- contract: servechar.summaries/2 session_turns. A session's parts, in order of first_us
 --           (parts are disjoint in time), add the boundary gap first_us - previous last_us to
 --           the gap counts; turns are summed; first_us / last_us are the min and max. The
 --           result has the part's schema and equals one pass over the union.

@@ -2,7 +2,7 @@
 -- grain:    one row per (category, model, client_id, status) with requests
 -- inputs:   parts_status_codes
 -- params:   (none)
--- contract: servechar.summaries/1 status_codes (same columns as a part): counts add.
+-- contract: servechar.summaries/2 status_codes (same columns as a part): counts add.
 select
     category,
     model,

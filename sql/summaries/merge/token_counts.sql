@@ -2,7 +2,7 @@
 -- grain:    one row per (category, model, client_id, dataset_index, day_index, field, value)
 -- inputs:   parts_token_counts
 -- params:   (none)
--- contract: servechar.summaries/1 token_counts (same columns as a part): counts add.
+-- contract: servechar.summaries/2 token_counts (same columns as a part): counts add.
 select
     category,
     model,

@@ -2,7 +2,7 @@
 -- grain:    one row per (category, model, client_id, input_tokens, output_tokens)
 -- inputs:   parts_token_pairs
 -- params:   (none)
--- contract: servechar.summaries/1 token_pairs (same columns as a part): counts add.
+-- contract: servechar.summaries/2 token_pairs (same columns as a part): counts add.
 select
     category,
     model,

@@ -2,7 +2,7 @@
 -- grain:    one row per (category, model, client_id, window_index) with requests
 -- inputs:   parts_window_counts
 -- params:   (none)
--- contract: servechar.summaries/1 window_counts (same columns and types as a part): a window
+-- contract: servechar.summaries/2 window_counts (same columns and types as a part): a window
 --           cut by a part boundary adds its parts' counts.
 select
     category,

@@ -2,9 +2,9 @@
 -- grain:    one row per (category, model, client_id, window_index) with requests in the part
 -- inputs:   part_requests
 -- params:   origin_us, window_us
--- contract: servechar.summaries/1 (docs/summaries.md). A part records the window's arrivals
+-- contract: servechar.summaries/2 (docs/summaries.md). A part records the window's arrivals
 --           and its first and last arrival (a hash aggregate, no sort); the merge adds the gap
---           statistics from the merged arrival lists (arrival_times).
+--           statistics from the merged arrivals (arrival_times).
 with windowed as (
     select
         category,

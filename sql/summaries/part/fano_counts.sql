@@ -4,7 +4,7 @@
 --           them (bin_index NULL); client_id NULL is the model's aggregate
 -- inputs:   part_requests
 -- params:   anchor_models, anchor_first_us
--- contract: servechar.summaries/1 fano_counts. Bins of 1 s, 10 s, 1 min, 10 min and 1 h (the
+-- contract: servechar.summaries/2 fano_counts. Bins of 1 s, 10 s, 1 min, 10 min and 1 h (the
 --           scales of stats.json's Fano curves, fixed by this contract) are counted from the
 --           model's anchor (its first arrival in the whole log: the parallel lists
 --           anchor_models, anchor_first_us). A bin strictly between a key's first

@@ -2,7 +2,7 @@
 -- grain:    one row per (category, model, client_id, dataset_index, field, value) in the part
 -- inputs:   part_requests
 -- params:   origin_us, dataset_window_us, ratio_points
--- contract: servechar.summaries/1. Exact value -> count tables of every length field of the
+-- contract: servechar.summaries/2. Exact value -> count tables of every length field of the
 --           successful requests (2xx or no status), per client and dataset window: the counts
 --           the distributions artefact is made of. reason_ratio values are the indexes k of
 --           the grid k/(ratio_points-1); per-item modality tokens count items, not requests.

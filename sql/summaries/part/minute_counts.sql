@@ -2,7 +2,7 @@
 -- grain:    one row per (category, model, client_id, minute_index) with requests in the part
 -- inputs:   part_requests
 -- params:   origin_us
--- contract: servechar.summaries/1 minute_counts. minute_index counts whole minutes from the
+-- contract: servechar.summaries/2 minute_counts. minute_index counts whole minutes from the
 --           origin ((arrival_us - origin_us) // 60 s), so every origin-aligned bin that is a
 --           multiple of a minute (hours, rate bins, days) is a sum of minute rows. Status
 --           classes partition n_requests: 2xx, no status, 429, other 4xx, 5xx, other (1xx,

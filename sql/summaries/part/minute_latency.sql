@@ -4,7 +4,7 @@
 --           no status) that report it
 -- inputs:   part_requests
 -- params:   origin_us
--- contract: servechar.summaries/1 minute_latency. A mergeable log-binned histogram of the
+-- contract: servechar.summaries/2 minute_latency. A mergeable log-binned histogram of the
 -- latencies of each client's minute (minute_index as minute_counts: whole minutes from the
 -- origin). Bin k holds the values in [2^(k/8), 2^((k+1)/8)) ms (eighth-octave bins);
 -- values under 0.001 ms count as 0.001 ms. A percentile read at the bin's geometric middle,

@@ -2,7 +2,7 @@
 -- grain:    one row per (category, model, period_index) with successful requests in the part
 -- inputs:   part_requests
 -- params:   origin_us, dataset_window_us
--- contract: servechar.summaries/1 modality_mix. period_index = (arrival_us - origin_us) //
+-- contract: servechar.summaries/2 modality_mix. period_index = (arrival_us - origin_us) //
 --           dataset_window_us (anchored at the run's origin). Integer counts and exact
 --           DECIMAL(38, 0) sums (Parquet has no HUGEINT) of input, text and per-modality items
 --           and tokens: the modality mix per dataset window, and of the whole log as the sum

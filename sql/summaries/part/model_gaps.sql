@@ -2,7 +2,7 @@
 -- grain:    one row per (model, gap_us) seen in the part
 -- inputs:   part_requests
 -- params:   (none)
--- contract: servechar.summaries/1. The gaps between consecutive arrivals of a model (all its
+-- contract: servechar.summaries/2. The gaps between consecutive arrivals of a model (all its
 --           clients together; ties are gaps of 0) as an exact value -> count table. The gap a
 --           part boundary cuts is added by the merge (from model_streams).
 -- Most gaps are distinct values, so the count groups nearly one row per request: it groups on

@@ -2,7 +2,7 @@
 -- grain:    one row per model with requests in the part
 -- inputs:   part_requests
 -- params:   n_gaps
--- contract: servechar.summaries/1. The model's arrivals (all clients together): count, first
+-- contract: servechar.summaries/2. The model's arrivals (all clients together): count, first
 --           and last arrival, and its n_gaps longest gaps between consecutive arrivals, longest
 --           first (equal lengths: earliest first), each {start_us: the earlier arrival (epoch
 --           us), length_us}. The gap values themselves are in model_gaps.

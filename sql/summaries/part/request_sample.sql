@@ -6,7 +6,7 @@
 --           the part, and the k and seed used
 -- inputs:   part_requests
 -- params:   sample_seed, sample_size
--- contract: servechar.summaries/1 request_sample. draw = hash of the request's natural
+-- contract: servechar.summaries/2 request_sample. draw = hash of the request's natural
 --           identity (category, model, client_id, arrival_us, request_id, input_tokens,
 --           output_tokens) and sample_seed; equal draws (the same identity) are ordered by
 --           arrival and the sampled values, so no row depends on threads or file order.

@@ -5,7 +5,7 @@
 --           turns of a session inside the part (n = how many)
 -- inputs:   part_requests
 -- params:   (none)
--- contract: servechar.summaries/1 session_turns. A session's stream is cut by the part's
+-- contract: servechar.summaries/2 session_turns. A session's stream is cut by the part's
 --           boundaries: the gap from its last turn in one part to its first in the next is
 --           added by the merge from first_us / last_us (SPINE: boundary-cut streams).
 with turns as (

@@ -3,7 +3,7 @@
 --           NULL for requests without one
 -- inputs:   part_requests
 -- params:   (none)
--- contract: servechar.summaries/1 status_codes: requests per status code.
+-- contract: servechar.summaries/2 status_codes: requests per status code.
 select
     category,
     model,

@@ -3,7 +3,7 @@
 --           candidate tick that divides their offset from the model's first arrival
 -- inputs:   part_requests
 -- params:   tick_candidates_us, anchor_models, anchor_first_us
--- contract: servechar.summaries/1. Anchored to each model's first arrival in the whole log
+-- contract: servechar.summaries/2. Anchored to each model's first arrival in the whole log
 --           (anchor_first_us[i] of anchor_models[i]), fixed before any part is read.
 --           tick_candidates_us holds 9 ticks, ascending, each dividing the next (1 us, 10 us,
 --           ..., 10 s, 1 min), so the largest one that divides an offset says which of them

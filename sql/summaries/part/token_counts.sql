@@ -3,7 +3,7 @@
 --           over the successful requests of the part
 -- inputs:   part_requests
 -- params:   origin_us, dataset_window_us
--- contract: servechar.summaries/1 token_counts. Exact value -> count tables of input_tokens
+-- contract: servechar.summaries/2 token_counts. Exact value -> count tables of input_tokens
 --           and output_tokens of successful requests (2xx or no status), per dataset window
 --           and per day from the origin (both kept, so each period's table is a sum of rows
 --           whatever the two lengths are). Token percentiles, means and the distances between

@@ -3,7 +3,7 @@
 --           successful requests of the part
 -- inputs:   part_requests
 -- params:   (none)
--- contract: servechar.summaries/1 token_pairs. The joint value -> count table of input and
+-- contract: servechar.summaries/2 token_pairs. The joint value -> count table of input and
 --           output tokens of successful requests: Pearson needs only sums, but Spearman needs
 --           each request's pair of ranks, and ranks change as parts merge; from the joint
 --           table the ranks and every rank moment follow exactly after the merge.

@@ -3,7 +3,7 @@
 --           requests
 -- inputs:   part_requests
 -- params:   (none)
--- contract: servechar.summaries/1 value_counts. Exact value -> count tables, so that every
+-- contract: servechar.summaries/2 value_counts. Exact value -> count tables, so that every
 --           percentile of reasoning, latency and multimodal that characterize reports
 --           (fitting.quantiles reproduces DuckDB's quantile_cont on them) and every integer
 --           sum merges exactly (input and output tokens: topic token_counts). Fields (NULL or

@@ -2,7 +2,7 @@
 -- grain:    one row per (category, model, client_id, window_index) with requests in the part
 -- inputs:   part_requests
 -- params:   origin_us, window_us
--- contract: servechar.summaries/1 window_counts. window_index counts trace windows
+-- contract: servechar.summaries/2 window_counts. window_index counts trace windows
 --           (`--window`, any length) from the origin. Requests by status class as
 --           minute_counts classes them (n_other: the rest, requests without a status
 --           included), for the rate per trace window and the status mix over time.
