@@ -381,3 +381,49 @@ def test_a_failed_task_reads_as_the_error_it_raised() -> None:
     next(rows)
     with pytest.raises(SummaryError, match=r"a Spark task failed: duckdb\.OutOfMemoryException"):
         next(rows)
+
+
+def _spark_error(module: str, text: str) -> Exception:
+    """An exception as pyspark or py4j raise it (only their module name is looked at)."""
+    kind = type("SparkSideError", (Exception,), {"__module__": module})
+    return kind(text)
+
+
+@pytest.mark.parametrize(
+    ("module", "text"),
+    [
+        ("py4j.protocol", "An error occurred while calling o97.collectToPython."),
+        ("pyspark.errors.exceptions.captured", "java.lang.OutOfMemoryError: Java heap space"),
+    ],
+)
+def test_spark_running_out_of_memory_reads_as_a_resource_error(module: str, text: str) -> None:
+    from pipeline.errors import ResourceError
+    from pipeline.spark.session import spark_failures
+
+    with pytest.raises(ResourceError) as raised, spark_failures():
+        raise _spark_error(module, text)
+    assert "--driver-memory" in (raised.value.hint or "")
+    assert "split the input" in (raised.value.hint or "")
+
+
+def test_spark_failures_leave_servechar_errors_and_others_alone() -> None:
+    from pipeline.errors import InputError
+    from pipeline.spark.session import spark_failures
+
+    with pytest.raises(InputError, match="bad file"), spark_failures():
+        raise InputError("bad file")
+    with pytest.raises(KeyError), spark_failures():
+        raise KeyError("x")
+
+
+def test_local_sessions_get_a_driver_heap_unless_the_user_gave_one(monkeypatch) -> None:
+    from pipeline.spark import session
+
+    monkeypatch.delenv("SPARK_DRIVER_MEMORY", raising=False)
+    monkeypatch.setenv("PYSPARK_SUBMIT_ARGS", "pyspark-shell")
+    assert not session._driver_memory_given()
+    monkeypatch.setenv("PYSPARK_SUBMIT_ARGS", "--driver-memory 8g pyspark-shell")
+    assert session._driver_memory_given()
+    monkeypatch.delenv("PYSPARK_SUBMIT_ARGS")
+    monkeypatch.setenv("SPARK_DRIVER_MEMORY", "6g")
+    assert session._driver_memory_given()

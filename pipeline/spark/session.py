@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import sys
+from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from pipeline.errors import ConfigError
+from pipeline.errors import ConfigError, ResourceError
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -18,6 +20,15 @@ INSTALL_HINT = (
 JAVA_HINT = (
     "Spark needs a Java 17 or 21 runtime: install one (Debian: apt-get install "
     "openjdk-17-jre-headless) or set JAVA_HOME."
+)
+
+
+# In local mode the executors live in the driver's JVM, whose heap Spark sizes at 1 GB unless
+# told otherwise: a task reading a few hundred MB of log (binaryFile holds a file whole) ran out.
+LOCAL_DRIVER_MEMORY = "4g"
+MEMORY_HINT = (
+    "Give Spark more memory (local mode: PYSPARK_SUBMIT_ARGS='--driver-memory 8g pyspark-shell'; "
+    "a cluster: spark.executor.memory), or split the input into smaller files."
 )
 
 
@@ -57,6 +68,43 @@ def spark_session(master: str, *, app_name: str = "servechar") -> SparkSession:
         .config("spark.sql.execution.arrow.pyspark.enabled", "true")
         .config("spark.sql.shuffle.partitions", "8")
     )
+    if master.startswith("local") and not _driver_memory_given():
+        builder = builder.config("spark.driver.memory", LOCAL_DRIVER_MEMORY)
     session = builder.getOrCreate()
     session.sparkContext.setLogLevel("ERROR")
     return session
+
+
+def _driver_memory_given() -> bool:
+    """Whether the user sized the driver's heap already (it is fixed when the JVM starts)."""
+    submit_args = os.environ.get("PYSPARK_SUBMIT_ARGS", "")
+    return (
+        "--driver-memory" in submit_args
+        or "spark.driver.memory" in submit_args
+        or bool(os.environ.get("SPARK_DRIVER_MEMORY"))
+    )
+
+
+@contextlib.contextmanager
+def spark_failures() -> Iterator[None]:
+    """Spark's own failures (a JVM out of heap, a lost driver) as a ResourceError with what to
+    do, not as py4j's traceback; servechar's own errors pass unchanged."""
+    try:
+        yield
+    except Exception as exc:
+        if not type(exc).__module__.startswith(("pyspark", "py4j")):
+            raise
+        try:
+            text = str(exc)
+        except Exception:  # py4j's error cannot print itself once the JVM is gone
+            text = ""
+        if "OutOfMemoryError" in text or type(exc).__module__.startswith("py4j"):
+            raise ResourceError(
+                "Spark ran out of memory or its JVM stopped while servechar's tasks ran",
+                hint=MEMORY_HINT,
+            ) from exc
+        lines = [line.strip() for line in text.splitlines() if line.strip()]
+        raise ResourceError(
+            f"Spark failed: {lines[0] if lines else type(exc).__name__}",
+            hint="Run again with --debug to see Spark's whole error; " + MEMORY_HINT,
+        ) from exc

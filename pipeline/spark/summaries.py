@@ -349,8 +349,11 @@ class SparkSummaries:
         }
 
     def span(self) -> summaries.RequestSpan:
+        from pipeline.spark.session import spark_failures
+
         started = time.perf_counter()
-        found = request_span(self.requests, self.settings)
+        with spark_failures():
+            found = request_span(self.requests, self.settings)
         self.span_seconds = time.perf_counter() - started
         return found
 
@@ -373,10 +376,13 @@ class SparkSummaries:
             else:
                 pending.append(part)
         if pending:
+            from pipeline.spark.session import spark_failures
+
             started = time.perf_counter()
-            self.tasks = summarise_days(
-                self.requests, self.day_schema, pending, params, directory, self.settings
-            )
+            with spark_failures():
+                self.tasks = summarise_days(
+                    self.requests, self.day_schema, pending, params, directory, self.settings
+                )
             self.days_seconds = time.perf_counter() - started
             check_day_files(self.tasks, self.day_files)
         return dataclasses.replace(summaries.merge(con, directory), reused=reused)

@@ -161,8 +161,10 @@ def run(
         if engine.engine == "spark":
             # every step over the rows in Spark tasks; small tables here (pipeline/spark)
             from pipeline.spark import ingest as on_spark
+            from pipeline.spark.session import spark_failures
 
-            done = on_spark.ingest_files(con, sources, options, engine, parts, requests)
+            with spark_failures():
+                done = on_spark.ingest_files(con, sources, options, engine, parts, requests)
         else:
             done = _ingest_in_process(con, sources, options, parts, requests)
         rejects_path = run_dir.path("rejects.csv")
