@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from typing import Any, Literal, TypedDict
 
 import numpy as np
@@ -188,7 +189,8 @@ def load_iat_samples(context: Context) -> dict[tuple[str, int], tuple[int, np.nd
     starts = np.flatnonzero(
         np.concatenate(([True], (unit[1:] != unit[:-1]) | (is_model[1:] != is_model[:-1])))
     )[: unit.size]
-    runs = list(zip(starts.tolist(), [*starts[1:].tolist(), unit.size], strict=True))
+    # (no gaps at all, e.g. a log of one request: no runs)
+    runs = list(itertools.pairwise([*starts.tolist(), unit.size])) if unit.size else []
     result = {}
     for lev, wanted in (("model", True), ("client", False)):  # unit keys ascending in each
         for start, end in runs:
