@@ -284,29 +284,37 @@ def _engine_options(
     return options
 
 
-def _later_options(
-    min_requests: int,
-    anonymize: bool,
-    salt: str | None,
-    top_clients: int,
-    sample_cap: int,
-    seed: int,
-    threads: int | None,
-    memory_limit: str,
-    engine: str,
-    spark_master: str | None,
-) -> dict[str, Any]:
-    """The options of fit, export, characterize, anomalies and the engine, as `RunOptions`
-    fields (run and refresh)."""
-    return {
-        "fit": validated(FitOptions, min_requests=min_requests),
-        "export": validated(ExportOptions, anonymize=anonymize, salt=salt),
-        "characterize": validated(
-            CharacterizeOptions, top_clients=top_clients, sample_cap=sample_cap, seed=seed
+def _run_options(params: dict[str, Any]) -> RunOptions:
+    """Every stage's options from the parameters of the `run` or `refresh` command, by name
+    (the two share their option names; refresh has no --origin or --max-span-days)."""
+    p = params
+    return RunOptions(
+        ingest=_ingest_options(
+            p["column_map"],
+            p["map_file"],
+            p["time_unit"],
+            p["tz"],
+            p["model"],
+            p["category"],
+            p["max_reject_fraction"],
+            p["preset"],
+            p["client_key"],
+            p["ambiguous"],
         ),
-        "anomalies": validated(AnomaliesOptions, top_clients=top_clients),
-        "engine": _engine_options(threads, memory_limit, engine, spark_master),
-    }
+        aggregate=_aggregate_options(
+            p["window"], p["dataset_window"], p.get("origin"), p.get("max_span_days", 366.0)
+        ),
+        fit=validated(FitOptions, min_requests=p["min_requests"]),
+        export=validated(ExportOptions, anonymize=p["anonymize"], salt=p["salt"]),
+        characterize=validated(
+            CharacterizeOptions,
+            top_clients=p["top_clients"],
+            sample_cap=p["sample_cap"],
+            seed=p["seed"],
+        ),
+        anomalies=validated(AnomaliesOptions, top_clients=p["top_clients"]),
+        engine=_engine_options(p["threads"], p["memory_limit"], p["engine"], p["spark_master"]),
+    )
 
 
 @app.command()
@@ -341,34 +349,9 @@ def run(
     debug: DebugOpt = False,
 ) -> None:
     """Run every stage, ingest to report. Without INPUT, uses the bundled sample."""
+    params = locals()  # the options by name, before anything else is bound
     with reported_errors(debug):
-        options = RunOptions(
-            ingest=_ingest_options(
-                column_map,
-                map_file,
-                time_unit,
-                tz,
-                model,
-                category,
-                max_reject_fraction,
-                preset,
-                client_key,
-                ambiguous,
-            ),
-            aggregate=_aggregate_options(window, dataset_window, origin, max_span_days),
-            **_later_options(
-                min_requests,
-                anonymize,
-                salt,
-                top_clients,
-                sample_cap,
-                seed,
-                threads,
-                memory_limit,
-                engine,
-                spark_master,
-            ),
-        )
+        options = _run_options(params)
         with stage_progress(STAGES, quiet=quiet) as on_stage:
             result = run_all(inputs or [str(SAMPLE_LOG)], out, options, on_stage=on_stage)
     if not quiet:
@@ -825,36 +808,11 @@ def refresh(
     debug: DebugOpt = False,
 ) -> None:
     """Add a new dump to STORE and publish a version of the last --days days as STORE/latest."""
+    params = locals()  # the options by name, before anything else is bound
     from pipeline import refresh as refresh_module
 
     with reported_errors(debug):
-        options = RunOptions(
-            ingest=_ingest_options(
-                column_map,
-                map_file,
-                time_unit,
-                tz,
-                model,
-                category,
-                max_reject_fraction,
-                preset,
-                client_key,
-                ambiguous,
-            ),
-            aggregate=_aggregate_options(window, dataset_window, None, 366.0),
-            **_later_options(
-                min_requests,
-                anonymize,
-                salt,
-                top_clients,
-                sample_cap,
-                seed,
-                threads,
-                memory_limit,
-                engine,
-                spark_master,
-            ),
-        )
+        options = _run_options(params)
         with stage_progress(STAGES, quiet=quiet) as on_stage:
             result = refresh_module.refresh(store, inputs, options, days=days, on_stage=on_stage)
     if result.redelivered:
