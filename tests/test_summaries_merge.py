@@ -15,6 +15,8 @@ import itertools
 import json
 import shutil
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -97,6 +99,17 @@ def _log(path: Path) -> Path:
     return path
 
 
+@contextmanager
+def _opened(ingested: Path, engine: EngineOptions = ENGINE) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A connection to the ingested run with its requests open, closed on leaving."""
+    con = connect(RunDir(ingested), engine)
+    try:
+        open_requests(con, RunDir(ingested))
+        yield con
+    finally:
+        con.close()
+
+
 @pytest.fixture(scope="module")
 def ingested(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("summaries-merge")
@@ -107,12 +120,8 @@ def ingested(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def span(ingested: Path) -> summaries.RequestSpan:
-    con = connect(RunDir(ingested), ENGINE)
-    try:
-        open_requests(con, RunDir(ingested))
+    with _opened(ingested) as con:
         return summaries.request_span(con)
-    finally:
-        con.close()
 
 
 def _params(span: summaries.RequestSpan) -> dict:
@@ -137,12 +146,8 @@ def _merged_bytes(
     shutil.rmtree(directory, ignore_errors=True)
     directory.mkdir(parents=True)
     engine = EngineOptions(threads=threads, memory_limit=ENGINE.memory_limit)
-    con = connect(RunDir(ingested), engine)
-    try:
-        open_requests(con, RunDir(ingested))
+    with _opened(ingested, engine) as con:
         merged = summaries.summarise(con, parts, params, directory, [summaries.Topic(topic)])
-    finally:
-        con.close()
     return merged.files[topic].read_bytes()
 
 
@@ -161,16 +166,12 @@ def _cut_strategy(
 @pytest.fixture(scope="module")
 def idle(ingested: Path) -> list[int]:
     """The middle of each model's 5 longest gaps between consecutive arrivals."""
-    con = connect(RunDir(ingested), ENGINE)
-    try:
-        open_requests(con, RunDir(ingested))
+    with _opened(ingested) as con:
         gaps = con.sql(
             "select model, arrival_us, arrival_us - lag(arrival_us) over "
             "(partition by model order by arrival_us) as gap_us from requests"
         )
         rows = gaps.filter("gap_us is not null").order("gap_us desc, arrival_us").fetchall()
-    finally:
-        con.close()
     middles: dict[str, list[int]] = {}
     for model, arrival_us, gap_us in rows:
         if len(middles.setdefault(model, [])) < 5:
@@ -180,12 +181,8 @@ def idle(ingested: Path) -> list[int]:
 
 @pytest.fixture(scope="module")
 def arrivals(ingested: Path) -> list[int]:
-    con = connect(RunDir(ingested), ENGINE)
-    try:
-        open_requests(con, RunDir(ingested))
+    with _opened(ingested) as con:
         rows = con.sql("select arrival_us from requests order by arrival_us").fetchall()
-    finally:
-        con.close()
     return [r[0] for r in rows]
 
 
@@ -287,9 +284,7 @@ def test_parts_summarised_with_other_anchors_do_not_merge(
 ) -> None:
     params = _params(span)
     early, late = _parts(span, [MIDNIGHT_US])
-    con = connect(RunDir(ingested), ENGINE)
-    try:
-        open_requests(con, RunDir(ingested))
+    with _opened(ingested) as con:
         summaries.summarise_part(con, early, params, tmp_path)
         shifted = {**params, "origin_us": params["origin_us"] - 3_600_000_000}
         summaries.summarise_part(con, late, shifted, tmp_path)
@@ -300,17 +295,13 @@ def test_parts_summarised_with_other_anchors_do_not_merge(
         summaries.summarise_part(con, late, moved, tmp_path, [summaries.Topic("time_grid")])
         with pytest.raises(SummaryError, match=r"'time_grid'.*anchor_first_us"):
             summaries.merge(con, tmp_path, [summaries.Topic("time_grid")])
-    finally:
-        con.close()
 
 
 def test_overlapping_parts_are_refused(
     ingested: Path, span: summaries.RequestSpan, tmp_path: Path
 ) -> None:
     params = _params(span)
-    con = connect(RunDir(ingested), ENGINE)
-    try:
-        open_requests(con, RunDir(ingested))
+    with _opened(ingested) as con:
         summaries.summarise_part(
             con, summaries.PartRange(span.first_us, MIDNIGHT_US + 1), params, tmp_path
         )
@@ -319,8 +310,6 @@ def test_overlapping_parts_are_refused(
         )
         with pytest.raises(SummaryError, match="overlap"):
             summaries.merge(con, tmp_path)
-    finally:
-        con.close()
 
 
 def test_parts_of_the_previous_contract_are_refused(
@@ -330,9 +319,7 @@ def test_parts_of_the_previous_contract_are_refused(
     parts of this version: the merge names the part and asks to summarise it again."""
     params = _params(span)
     early, late = _parts(span, [MIDNIGHT_US])
-    con = connect(RunDir(ingested), ENGINE)
-    try:
-        open_requests(con, RunDir(ingested))
+    with _opened(ingested) as con:
         summaries.summarise_part(con, early, params, tmp_path)
         summaries.summarise_part(con, late, params, tmp_path)
         old = tmp_path / "arrival_times" / f"part-{late.label}.parquet"
@@ -348,8 +335,6 @@ def test_parts_of_the_previous_contract_are_refused(
             summaries.merge(con, tmp_path)
         assert "Summarise the part again" in refused.value.hint
         assert not (tmp_path / "arrival_times.parquet").exists()
-    finally:
-        con.close()
 
 
 def test_merged_arrivals_hold_every_request_and_its_window_gap(
@@ -358,9 +343,7 @@ def test_merged_arrivals_hold_every_request_and_its_window_gap(
     """One row per accepted request, cut at midnight and in a burst; gap_us is the distance to
     the previous arrival of the same client window as one pass over the requests sees it."""
     params = _params(span)
-    con = connect(RunDir(ingested), ENGINE)
-    try:
-        open_requests(con, RunDir(ingested))
+    with _opened(ingested) as con:
         for part in _parts(span, [MIDNIGHT_US - 300_000_000 + 7_000, MIDNIGHT_US]):
             summaries.summarise_part(
                 con, part, params, tmp_path, [summaries.Topic("arrival_times")]
@@ -385,8 +368,6 @@ def test_merged_arrivals_hold_every_request_and_its_window_gap(
         ).fetchall()
         assert merged.fetchall() == expected
         assert len(expected) == con.sql("select count(*) from requests").fetchall()[0][0]
-    finally:
-        con.close()
 
 
 @settings(derandomize=True, max_examples=25, deadline=None)
