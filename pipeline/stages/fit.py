@@ -289,27 +289,24 @@ class WindowFitCache:
         lengths: NDArray[np.int64],
         clock: NDArray[np.float64],
     ) -> None:
-        """Fit `windows` (their gaps `values`, back to back) into `table`, the known from the
-        cache."""
-        if self.path is None:
-            fits = fit_quantized_interarrivals(values, lengths, resolution=clock[windows])
-            _store(table, windows, fits)
-            return
-        digests = _window_digests(values, lengths, clock[windows])
-        found = np.array([self.index.get(d, -1) for d in digests], np.int64)
-        hit = found >= 0
-        if hit.any():
-            for name, column in table.items():
-                column[windows[hit]] = self.columns[name][found[hit]]
-        if not hit.all():
-            keep = np.repeat(~hit, lengths)
+        """Fit `windows` (their gaps `values`, back to back) into `table`; with a cache file,
+        the windows it holds take their fits from it."""
+        todo = np.ones(len(windows), bool)
+        if self.path is not None:
+            digests = _window_digests(values, lengths, clock[windows])
+            found = np.array([self.index.get(d, -1) for d in digests], np.int64)
+            todo = found < 0
+            if not todo.all():
+                for name, column in table.items():
+                    column[windows[~todo]] = self.columns[name][found[~todo]]
+            self.n_reused += int((~todo).sum())
+            self.rows.append(windows)
+            self.digests += digests
+        if todo.any():
             fits = fit_quantized_interarrivals(
-                values[keep], lengths[~hit], resolution=clock[windows[~hit]]
+                values[np.repeat(todo, lengths)], lengths[todo], resolution=clock[windows[todo]]
             )
-            _store(table, windows[~hit], fits)
-        self.n_reused += int(hit.sum())
-        self.rows.append(windows)
-        self.digests += digests
+            _store(table, windows[todo], fits)
 
     def save(self, table: dict[str, NDArray]) -> None:
         """Replace the cache by this run's windows (written aside, then renamed)."""
