@@ -17,6 +17,7 @@ import bisect
 import csv
 import datetime as dt
 import hashlib
+import heapq
 import itertools
 import json
 import os
@@ -797,15 +798,28 @@ def _version_rejects(store: Path, dumps: list[dict[str, Any]], out: Path) -> Non
             ) as handle:
                 reader = csv.reader(handle)
                 header = next(reader, None)
-                rows = [(index_of.get(row[0], first), int(row[1]), row) for row in reader]
-            for index in sorted(index_of.values()):
-                rows += [(index, line, cells) for line, cells in cross.get(index, [])]
-            if header is None:
-                continue
-            if writer is None:
-                writer = csv.writer(target, lineterminator="\n")
-                writer.writerow(header)
-            writer.writerows(row for _i, _l, row in sorted(rows, key=lambda r: (r[0], r[1])))
+                if header is None:
+                    continue
+                if writer is None:
+                    writer = csv.writer(target, lineterminator="\n")
+                    writer.writerow(header)
+                # a dump's rejects.csv is in file and line order (ingest/rejects.sql): the
+                # cross-dump rows are merged into it as it is read, not the file held and sorted
+                listed = ((index_of.get(row[0], first), int(row[1]), row) for row in reader)
+                found = sorted(
+                    (
+                        (index, line, cells)
+                        for index in index_of.values()
+                        for line, cells in cross.get(index, [])
+                    ),
+                    key=_file_and_line,
+                )
+                merged = heapq.merge(listed, found, key=_file_and_line)
+                writer.writerows(row for _i, _l, row in merged)
+
+
+def _file_and_line(row: tuple[int, int, list[str]]) -> tuple[int, int]:
+    return row[0], row[1]
 
 
 def _fault_point(point: str) -> None:
