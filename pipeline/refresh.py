@@ -377,6 +377,7 @@ def _cross_dump_duplicates(
     columns: dict[str, list[Any]] = {
         name: [] for name in ("file_index", "source_file", "line", "reason", "detail", "raw_text")
     }
+    structural: dict[Path, dict[str, list[int]]] = {}  # by rejects.csv, read once each
     for file_index, group in itertools.groupby(losers, key=lambda row: row[0]):
         rows = [(source_row, request_id) for _f, source_row, request_id in group]
         source: SourceFile | None
@@ -387,7 +388,13 @@ def _cross_dump_duplicates(
             record, owner_rejects = stored[file_index]
             display, file_format = record["path"], record["format"]
             source = _readable_again(record, root)
-        lines = _record_lines([r for r, _i in rows], owner_rejects, display, file_format)
+        if owner_rejects not in structural:
+            structural[owner_rejects] = _structural_lines(owner_rejects)
+        lines = _record_lines(
+            [r for r, _i in rows],
+            structural[owner_rejects].get(safe_cell(display), []),
+            file_format,
+        )
         texts = {} if source is None else _raw_texts(con, source, [r for r, _i in rows], options)
         for (source_row, request_id), line in zip(rows, lines, strict=True):
             columns["file_index"].append(file_index)
@@ -418,20 +425,22 @@ def _readable_again(record: dict[str, Any], root: Path) -> SourceFile | None:
     return resolve_inputs([record["path"]], root)[0]
 
 
-def _record_lines(
-    source_rows: list[int], rejects: Path, display: str, file_format: str
-) -> list[int]:
+def _structural_lines(rejects: Path) -> dict[str, list[int]]:
+    """The lines of the structural rejects (records the CSV reader could not split) a dump's
+    rejects.csv lists, by its `source_file` cell, ascending."""
+    lines: dict[str, list[int]] = {}
+    with rejects.open(encoding="utf-8", newline="") as handle:
+        for row in itertools.islice(csv.reader(handle), 1, None):
+            if row[2] in STRUCTURAL_REASONS:
+                lines.setdefault(row[0], []).append(int(row[1]))
+    return {cell: sorted(found) for cell, found in lines.items()}
+
+
+def _record_lines(source_rows: list[int], structural: list[int], file_format: str) -> list[int]:
     """The line of each record, numbered as ingest/rejects.sql numbers a content reject: its
     record number, plus the header, plus the records the CSV reader could not split before it
-    (the structural rejects its dump's rejects.csv lists for the file)."""
+    (`structural`: the file's structural reject lines, ascending)."""
     header = 1 if file_format in ("csv", "tsv") else 0
-    cell = safe_cell(display)
-    with rejects.open(encoding="utf-8", newline="") as handle:
-        structural = sorted(
-            int(row[1])
-            for row in itertools.islice(csv.reader(handle), 1, None)
-            if row[0] == cell and row[2] in STRUCTURAL_REASONS
-        )
     # a structural reject k (1-based, in line order) has line - k records before it
     before = [line - k - header for k, line in enumerate(structural, start=1)]
     return [row + header + bisect.bisect_left(before, row) for row in source_rows]
