@@ -248,10 +248,10 @@ def test_day_rows_through_spark_keep_values_and_types(spark: object, tmp_path: P
     from pipeline.rundir import RunDir
     from pipeline.spark.summaries import (
         TaskSettings,
-        _task_duckdb,
         read_request_table,
         rebuild_day_file,
     )
+    from pipeline.spark.tasks import task_duckdb
     from pipeline.stages import ingest
 
     out = tmp_path / "days"
@@ -262,7 +262,7 @@ def test_day_rows_through_spark_keep_values_and_types(spark: object, tmp_path: P
 
     def rebuilt_bytes(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         path = Path(tempfile.mkdtemp()) / "part-0.parquet"
-        with _task_duckdb(TaskSettings()) as con:
+        with task_duckdb(TaskSettings().memory_limit, TaskSettings().threads) as con:
             rebuild_day_file(con, pa.Table.from_batches(list(batches)), day_schema, part, path)
         yield from pa.table({"file": pa.array([path.read_bytes()], pa.binary())}).to_batches()
 

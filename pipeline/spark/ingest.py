@@ -54,6 +54,7 @@ from pipeline.artefacts import REQUESTS_DAY_FILE
 from pipeline.errors import InputError, PipelineError
 from pipeline.sources import FORMATS, SourceFile, format_of
 from pipeline.spark.session import spark_session
+from pipeline.spark.tasks import task_duckdb, task_threads
 from pipeline.stages import ingest
 
 if TYPE_CHECKING:
@@ -491,7 +492,7 @@ def _check_one(
         facts = {"sha256": hashlib.sha256(content).hexdigest(), "size": content.size}
         del content
         source = SourceFile(job.file_index, local, job.format, job.compression, job.display)
-        con = ingest.connect_in(Path(scratch, "duckdb"), engine, options.tz, _task_threads())
+        con = ingest.connect_in(Path(scratch, "duckdb"), engine, options.tz, task_threads())
         try:
             checked = _checked(con, source, job, options, Path(scratch))
             return {**checked, **facts, "seconds": time.perf_counter() - started}
@@ -554,7 +555,7 @@ def _candidate_batches(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordB
     """mapInArrow: each file's `ingest/duplicate_candidates`."""
     for batch in batches:
         for part in batch.column("passed").to_pylist():
-            with _task_duckdb() as con, _parquet_view(con, "staged", [part]):
+            with task_duckdb() as con, _parquet_view(con, "staged", [part]):
                 rows = sqlrun.query(con, "ingest/duplicate_candidates").to_arrow_table()
             yield from rows.cast(_CANDIDATES).to_batches()
 
@@ -563,7 +564,7 @@ def _bucket_duplicates(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordB
     """mapInArrow over one hash bucket of request_id: `ingest/duplicates` on its candidates,
     which are every candidate of the bucket's ids."""
     candidates = pa.Table.from_batches(list(batches), schema=_CANDIDATES)
-    with _task_duckdb() as con:
+    with task_duckdb() as con:
         con.register("duplicate_candidates", candidates)
         rows = sqlrun.query(con, "ingest/duplicates").to_arrow_table()
     yield from rows.cast(_DUPLICATES).to_batches()
@@ -579,7 +580,7 @@ def _day_part_batches(
     part per UTC day (`ingest/request_days`, `ingest/request_day`)."""
     for batch in batches:
         for part in batch.column("passed").to_pylist():
-            with _task_duckdb(engine) as con, _parquet_view(con, "staged", [part]):
+            with task_duckdb(engine.memory_limit) as con, _parquet_view(con, "staged", [part]):
                 con.register("duplicates", duplicates)
                 con.register("model_categories", categories)
                 yield from _split_by_day(con)
@@ -610,7 +611,7 @@ def _day_file(engine: EngineOptions, table: pa.Table) -> pa.Table:
     number = table.column("day_number")[0].as_py()
     parts = table.column("part").to_pylist()
     with (
-        _task_duckdb(engine) as con,
+        task_duckdb(engine.memory_limit) as con,
         _parquet_view(con, "accepted_requests", parts),
         tempfile.TemporaryDirectory(prefix="servechar-day-") as scratch,
     ):
@@ -618,21 +619,6 @@ def _day_file(engine: EngineOptions, table: pa.Table) -> pa.Table:
         ingest.write_day_alone(con, number, path)
         content = path.read_bytes()
     return pa.table({"day_number": [number], "content": [content]}, schema=_DAY_FILES)
-
-
-@contextlib.contextmanager
-def _task_duckdb(engine: EngineOptions | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
-    """A DuckDB of this task (servechar's macros, the task's cores), spilling into scratch."""
-    from pipeline.config import EngineOptions
-
-    with tempfile.TemporaryDirectory(prefix="servechar-task-") as scratch:
-        con = ingest.connect_in(
-            Path(scratch, "duckdb"), engine or EngineOptions(), "UTC", _task_threads()
-        )
-        try:
-            yield con
-        finally:
-            con.close()
 
 
 @contextlib.contextmanager
@@ -646,14 +632,6 @@ def _parquet_view(con: duckdb.DuckDBPyConnection, name: str, parts: list[bytes])
             files.append(str(path))
         con.read_parquet(files).create_view(name)
         yield
-
-
-def _task_threads() -> int | None:
-    """DuckDB threads in a task: the cores Spark gave it (`spark.task.cpus`), not the host's."""
-    from pyspark import TaskContext
-
-    context = TaskContext.get()
-    return context.cpus() if context is not None else None
 
 
 def _insert(con: duckdb.DuckDBPyConnection, data: bytes, table: str) -> None:

@@ -30,7 +30,6 @@ import datetime as dt
 import re
 import tempfile
 import time
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -41,6 +40,7 @@ import pyarrow.parquet as pq
 from pipeline import sqlrun, summaries
 from pipeline.artefacts import REQUESTS
 from pipeline.errors import SummaryError
+from pipeline.spark.tasks import task_duckdb
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping, Sequence
@@ -98,7 +98,7 @@ def request_span(requests: DataFrame, settings: TaskSettings) -> summaries.Reque
         frames = list(batches)
         if not frames:
             return
-        with _task_duckdb(settings) as con:
+        with task_duckdb(settings.memory_limit, settings.threads) as con:
             con.register("requests", pa.Table.from_batches(frames))
             yield from sqlrun.query(con, "summaries/request_span").to_arrow_table().to_batches()
 
@@ -227,7 +227,7 @@ def _summarise_day(
         root = Path(scratch)
         day_file = root / "requests" / f"day={day.isoformat()}" / "part-0.parquet"
         day_file.parent.mkdir(parents=True)
-        with _task_duckdb(settings, root / "spill") as con:
+        with task_duckdb(settings.memory_limit, settings.threads, root / "spill") as con:
             rebuild_day_file(con, group, day_schema, part, day_file)
             del group  # the rows are in the day file now
             # as `open_requests` does, over the one day file
@@ -276,23 +276,6 @@ def _task_errors_as_ours(rows: Iterator[Any]) -> Iterator[Any]:
             f"a Spark task failed: {failed}",
             hint="See the Spark executor's log; with --debug the whole Spark error is shown.",
         ) from exc
-
-
-@contextmanager
-def _task_duckdb(settings: TaskSettings, spill: Path | None = None) -> Iterator[Any]:
-    """A task's DuckDB with servechar's macros, spilling to `spill` (else a temporary
-    directory of the executor's)."""
-    with tempfile.TemporaryDirectory(prefix="servechar-spill-") as scratch:
-        con = sqlrun.connect(
-            threads=settings.threads,
-            memory_limit=settings.memory_limit,
-            temp_dir=spill or Path(scratch),
-        )
-        try:
-            sqlrun.execute(con, "macros/parse")
-            yield con
-        finally:
-            con.close()
 
 
 def check_day_files(tasks: Mapping[str, DayTask], day_files: Mapping[str, Path]) -> None:
