@@ -53,7 +53,7 @@ from pipeline import errors, sqlrun
 from pipeline.artefacts import REQUESTS_DAY_FILE
 from pipeline.errors import InputError, PipelineError
 from pipeline.sources import FORMATS, SourceFile, format_of
-from pipeline.spark.session import spark_session
+from pipeline.spark.session import spark_conf, spark_session
 from pipeline.spark.tasks import task_duckdb, task_threads
 from pipeline.stages import ingest
 
@@ -439,18 +439,9 @@ def _file_bytes(spark: SparkSession, paths: list[str]) -> DataFrame:
     return spark.read.format("binaryFile").load(escaped).select("path", "content")
 
 
-@contextlib.contextmanager
-def _one_file_per_batch(spark: SparkSession) -> Iterator[None]:
+def _one_file_per_batch(spark: SparkSession) -> contextlib.AbstractContextManager[None]:
     """Arrow batches of one record, so that a task holds one file's bytes at a time."""
-    before = spark.conf.get(_BATCH_RECORDS, None)
-    spark.conf.set(_BATCH_RECORDS, "1")
-    try:
-        yield
-    finally:
-        if before is None:
-            spark.conf.unset(_BATCH_RECORDS)
-        else:
-            spark.conf.set(_BATCH_RECORDS, before)
+    return spark_conf(spark, {_BATCH_RECORDS: "1"})
 
 
 def _spark_key(path: str) -> str:

@@ -6,7 +6,7 @@ import contextlib
 import os
 import shutil
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING
 
 from pipeline.errors import ConfigError, ResourceError
@@ -83,6 +83,22 @@ def _driver_memory_given() -> bool:
         or "spark.driver.memory" in submit_args
         or bool(os.environ.get("SPARK_DRIVER_MEMORY"))
     )
+
+
+@contextlib.contextmanager
+def spark_conf(session: SparkSession, settings: Mapping[str, str]) -> Iterator[None]:
+    """`settings` on `session`'s runtime configuration for the block, then as they were."""
+    saved = {name: session.conf.get(name, None) for name in settings}
+    try:
+        for name, value in settings.items():
+            session.conf.set(name, value)
+        yield
+    finally:
+        for name, before in saved.items():
+            if before is None:
+                session.conf.unset(name)
+            else:
+                session.conf.set(name, before)
 
 
 @contextlib.contextmanager

@@ -40,6 +40,7 @@ import pyarrow.parquet as pq
 from pipeline import sqlrun, summaries
 from pipeline.artefacts import REQUESTS
 from pipeline.errors import SummaryError
+from pipeline.spark.session import spark_conf, spark_failures, spark_session
 from pipeline.spark.tasks import task_duckdb
 
 if TYPE_CHECKING:
@@ -137,13 +138,9 @@ def summarise_days(
 
     # One day file is one Spark partition (see ONE_FILE_PER_PARTITION), so a day's rows reach
     # its task without a shuffle; a day split across partitions is caught below.
-    session = requests.sparkSession
-    saved = {name: session.conf.get(name, None) for name in ONE_FILE_PER_PARTITION}
     tasks: dict[str, DayTask] = {}
     seen: set[tuple[str, str]] = set()
-    try:
-        for name, value in ONE_FILE_PER_PARTITION.items():
-            session.conf.set(name, value)
+    with spark_conf(requests.sparkSession, ONE_FILE_PER_PARTITION):
         results = chosen.mapInArrow(summarise_partition, PART_SCHEMA)
         for row in _task_errors_as_ours(results.toLocalIterator(prefetchPartitions=False)):
             if row.label not in wanted:
@@ -160,12 +157,6 @@ def summarise_days(
             out.write_bytes(row.part)
             out.with_suffix(".json").write_text(row.sidecar, encoding="utf-8")
             tasks[row.label] = DayTask(row.label, row.n_requests, row.day_types, row.seconds)
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                session.conf.unset(name)
-            else:
-                session.conf.set(name, value)
     missing = sorted(set(wanted) - set(tasks))
     if missing:
         raise SummaryError(
@@ -302,7 +293,6 @@ class SparkSummaries:
     """
 
     def __init__(self, run_dir: RunDir, engine: EngineOptions) -> None:
-        from pipeline.spark.session import spark_session
         from pipeline.stages.ingest import request_days
 
         self.day_files = {day.isoformat(): path for day, path in request_days(run_dir)}
@@ -332,8 +322,6 @@ class SparkSummaries:
         }
 
     def span(self) -> summaries.RequestSpan:
-        from pipeline.spark.session import spark_failures
-
         started = time.perf_counter()
         with spark_failures():
             found = request_span(self.requests, self.settings)
@@ -359,8 +347,6 @@ class SparkSummaries:
             else:
                 pending.append(part)
         if pending:
-            from pipeline.spark.session import spark_failures
-
             started = time.perf_counter()
             with spark_failures():
                 self.tasks = summarise_days(
