@@ -416,6 +416,26 @@ def test_spark_failures_leave_servechar_errors_and_others_alone() -> None:
         raise KeyError("x")
 
 
+def test_spark_failures_raise_the_servechar_error_a_task_raised() -> None:
+    """An ingest task's own error reaches the CLI as that error, not as 'Spark failed'."""
+    from pipeline.errors import InputError, ResourceError
+    from pipeline.spark.session import spark_failures
+
+    worker = (
+        "An exception was thrown from the Python worker.\nTraceback (most recent call last):\n"
+        '  File "ingest.py", line 600, in _day_file\n'
+        "pipeline.errors.InputError: day 2025-03-03: the parts disagree\n"
+    )
+    with pytest.raises(InputError, match=r"^day 2025-03-03: the parts disagree$"), spark_failures():
+        raise _spark_error("pyspark.errors.exceptions.captured", worker)
+    other = worker.replace("pipeline.errors.InputError", "ValueError")
+    with (
+        pytest.raises(ResourceError, match="Spark failed: An exception was thrown"),
+        spark_failures(),
+    ):
+        raise _spark_error("pyspark.errors.exceptions.captured", other)
+
+
 def test_local_sessions_get_a_driver_heap_unless_the_user_gave_one(monkeypatch) -> None:
     from pipeline.spark import session
 

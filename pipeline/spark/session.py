@@ -9,7 +9,8 @@ import sys
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING
 
-from pipeline.errors import ConfigError, ResourceError
+from pipeline import errors
+from pipeline.errors import ConfigError, PipelineError, ResourceError
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -104,7 +105,8 @@ def spark_conf(session: SparkSession, settings: Mapping[str, str]) -> Iterator[N
 @contextlib.contextmanager
 def spark_failures() -> Iterator[None]:
     """Spark's own failures (a JVM out of heap, a lost driver) as a ResourceError with what to
-    do, not as py4j's traceback; servechar's own errors pass unchanged."""
+    do, not as py4j's traceback; servechar's own errors pass unchanged, also when a task raised
+    them (`raised_in_task`)."""
     try:
         yield
     except Exception as exc:
@@ -114,6 +116,9 @@ def spark_failures() -> Iterator[None]:
             text = str(exc)
         except Exception:  # py4j's error cannot print itself once the JVM is gone
             text = ""
+        raised = raised_in_task(text)
+        if raised is not None:
+            raise raised from None
         if "OutOfMemoryError" in text or type(exc).__module__.startswith("py4j"):
             raise ResourceError(
                 "Spark ran out of memory or its JVM stopped while servechar's tasks ran",
@@ -124,3 +129,14 @@ def spark_failures() -> Iterator[None]:
             f"Spark failed: {lines[0] if lines else type(exc).__name__}",
             hint="Run again with --debug to see Spark's whole error; " + MEMORY_HINT,
         ) from exc
+
+
+def raised_in_task(text: str) -> PipelineError | None:
+    """The servechar error a Spark task raised, from its Python traceback in Spark's error
+    `text` (the last `pipeline.errors.<Kind>: message` line), or None."""
+    for line in reversed(text.splitlines()):
+        name, sep, message = line.strip().partition(": ")
+        kind = getattr(errors, name.removeprefix("pipeline.errors."), None)
+        if sep and isinstance(kind, type) and issubclass(kind, PipelineError):
+            return kind(message)
+    return None

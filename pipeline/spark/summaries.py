@@ -40,7 +40,7 @@ import pyarrow.parquet as pq
 from pipeline import sqlrun, summaries
 from pipeline.artefacts import REQUESTS
 from pipeline.errors import SummaryError
-from pipeline.spark.session import spark_conf, spark_failures, spark_session
+from pipeline.spark.session import raised_in_task, spark_conf, spark_failures, spark_session
 from pipeline.spark.tasks import task_duckdb
 
 if TYPE_CHECKING:
@@ -248,21 +248,17 @@ def _task_errors_as_ours(rows: Iterator[Any]) -> Iterator[Any]:
     """`rows`, with a Spark task's failure raised as the error the task raised (a
     `pipeline.errors` error keeps its class and message, anything else becomes a
     SummaryError naming it), not as Spark's wrapped Python traceback."""
-    from pipeline import errors
-
     try:
         yield from rows
     except Exception as exc:
         if not type(exc).__module__.startswith(("pyspark", "py4j")):
             raise
+        raised = raised_in_task(str(exc))
+        if raised is not None:
+            raise raised from None
         lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
-        for line in reversed(lines):
-            name, sep, message = line.partition(": ")
-            kind = getattr(errors, name.removeprefix("pipeline.errors."), None)
-            if sep and isinstance(kind, type) and issubclass(kind, errors.PipelineError):
-                raise kind(message) from None
-        raised = re.compile(r"^[\w.]+(Error|Exception): ")
-        failed = next((line for line in reversed(lines) if raised.match(line)), type(exc).__name__)
+        named = re.compile(r"^[\w.]+(Error|Exception): ")
+        failed = next((line for line in reversed(lines) if named.match(line)), type(exc).__name__)
         raise SummaryError(
             f"a Spark task failed: {failed}",
             hint="See the Spark executor's log; with --debug the whole Spark error is shown.",
