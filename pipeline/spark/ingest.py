@@ -568,7 +568,8 @@ def _day_part_batches(
     batches: Iterator[pa.RecordBatch],
 ) -> Iterator[pa.RecordBatch]:
     """mapInArrow: each file's accepted requests (`ingest/accepted_requests`), one Parquet
-    part per UTC day (`ingest/request_days`, `ingest/request_day`)."""
+    part per UTC day (`ingest/request_days`, `ingest/day_part`), unsorted: the day's task
+    sorts them all."""
     for batch in batches:
         for part in batch.column("passed").to_pylist():
             with task_duckdb(engine.memory_limit) as con, _parquet_view(con, "staged", [part]):
@@ -580,13 +581,10 @@ def _day_part_batches(
 def _split_by_day(con: duckdb.DuckDBPyConnection) -> Iterator[pa.RecordBatch]:
     sqlrun.query(con, "ingest/accepted_requests").to_table("accepted_requests")
     numbers = sqlrun.query(con, "ingest/request_days", {"day_us": ingest.DAY_US}).fetchall()
-    if not numbers:
-        return
-    sqlrun.query(con, "ingest/request_keys").to_table("request_keys")
     for (number,) in numbers:
         rows = sqlrun.query(
             con,
-            "ingest/request_day",
+            "ingest/day_part",
             {"start_us": number * ingest.DAY_US, "end_us": (number + 1) * ingest.DAY_US},
         )
         with tempfile.TemporaryDirectory(prefix="servechar-day-") as scratch:
