@@ -535,7 +535,11 @@ def _checked(
 def _query_bytes(con: duckdb.DuckDBPyConnection, name: str, compression: str = "snappy") -> bytes:
     """A query's rows (or a table's, for a name without '/') as Parquet bytes, written by
     DuckDB so that the types come back as they were."""
-    rows = sqlrun.query(con, name) if "/" in name else con.table(name)
+    return _parquet_bytes(sqlrun.query(con, name) if "/" in name else con.table(name), compression)
+
+
+def _parquet_bytes(rows: duckdb.DuckDBPyRelation, compression: str) -> bytes:
+    """A relation's rows as Parquet bytes, written by DuckDB."""
     with tempfile.TemporaryDirectory(prefix="servechar-part-") as scratch:
         path = Path(scratch, "part.parquet")
         rows.write_parquet(str(path), compression=compression)
@@ -582,16 +586,8 @@ def _split_by_day(con: duckdb.DuckDBPyConnection) -> Iterator[pa.RecordBatch]:
     sqlrun.query(con, "ingest/accepted_requests").to_table("accepted_requests")
     numbers = sqlrun.query(con, "ingest/request_days", {"day_us": ingest.DAY_US}).fetchall()
     for (number,) in numbers:
-        rows = sqlrun.query(
-            con,
-            "ingest/day_part",
-            {"start_us": number * ingest.DAY_US, "end_us": (number + 1) * ingest.DAY_US},
-        )
-        with tempfile.TemporaryDirectory(prefix="servechar-day-") as scratch:
-            path = Path(scratch, "part.parquet")
-            rows.write_parquet(str(path), compression="zstd")
-            record = {"day_number": number, "part": path.read_bytes()}
-        yield pa.RecordBatch.from_pylist([record], schema=_DAY_PARTS)
+        part = _parquet_bytes(ingest.day_rows(con, "ingest/day_part", number), "zstd")
+        yield pa.RecordBatch.from_pylist([{"day_number": number, "part": part}], schema=_DAY_PARTS)
 
 
 def _day_file(engine: EngineOptions, table: pa.Table) -> pa.Table:
