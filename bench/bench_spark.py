@@ -26,9 +26,10 @@ import shutil
 import statistics
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
+
+from process_tree import wait_sampling
 
 HERE = Path(__file__).resolve().parent
 OUTPUTS = (
@@ -40,52 +41,16 @@ OUTPUTS = (
 )
 
 
-def tree_rss_mb(root: int) -> float:
-    """Resident memory of `root` and all its descendants (Linux /proc)."""
-    children: dict[int, list[int]] = {}
-    rss: dict[int, int] = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat", encoding="utf-8") as handle:
-                fields = handle.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        pid, ppid = int(entry), int(fields[1])
-        children.setdefault(ppid, []).append(pid)
-        rss[pid] = int(fields[21]) * os.sysconf("SC_PAGE_SIZE")
-    total, pending = 0, [root]
-    while pending:
-        pid = pending.pop()
-        total += rss.get(pid, 0)
-        pending.extend(children.get(pid, []))
-    return total / 2**20
-
-
 def timed_cli(args: list[str]) -> dict[str, float]:
     """Run `servechar ARGS` in a child process: wall seconds and peak tree RSS."""
     command = [sys.executable, "-m", "pipeline", *args]
     started = time.perf_counter()
     child = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    peak = 0.0
-    done = threading.Event()
-
-    def sample() -> None:
-        nonlocal peak
-        while not done.is_set():
-            peak = max(peak, tree_rss_mb(child.pid))
-            time.sleep(0.2)
-
-    sampler = threading.Thread(target=sample, daemon=True)
-    sampler.start()
-    _out, err = child.communicate()
-    done.set()
-    sampler.join()
+    err, peak = wait_sampling(child, 0.2)
     seconds = time.perf_counter() - started
     if child.returncode:
         raise SystemExit(f"servechar {' '.join(args)} failed:\n{err.decode()[-2000:]}")
-    return {"seconds": seconds, "peak_tree_mb": peak}
+    return {"seconds": seconds, "peak_tree_mb": peak / 2**20}
 
 
 def digest(path: Path) -> str:

@@ -15,38 +15,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+from process_tree import wait_sampling
+
 HERE = Path(__file__).resolve().parent
-PAGE_BYTES = os.sysconf("SC_PAGE_SIZE")
-
-
-def _tree_rss_bytes(root: int) -> int:
-    """Summed resident memory of `root` and every process below it."""
-    parents: dict[int, int] = {}
-    rss: dict[int, int] = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            stat = Path(f"/proc/{entry}/stat").read_text()
-            statm = Path(f"/proc/{entry}/statm").read_text()
-        except OSError:
-            continue  # the process ended while we looked
-        fields = stat[stat.rindex(")") + 2 :].split()
-        parents[int(entry)] = int(fields[1])
-        rss[int(entry)] = int(statm.split()[1]) * PAGE_BYTES
-    tree = {root}
-    grew = True
-    while grew:
-        below = {pid for pid, parent in parents.items() if parent in tree} - tree
-        grew = bool(below)
-        tree |= below
-    return sum(rss.get(pid, 0) for pid in tree)
 
 
 def run_ingest(logs: list[Path], out: Path, engine: str, master: str) -> dict[str, float]:
@@ -61,10 +37,7 @@ def run_ingest(logs: list[Path], out: Path, engine: str, master: str) -> dict[st
     )
     started = time.perf_counter()
     child = subprocess.Popen([sys.executable, "-c", code], cwd=HERE.parent)
-    peak = 0
-    while child.poll() is None:
-        peak = max(peak, _tree_rss_bytes(child.pid))
-        time.sleep(0.1)
+    _err, peak = wait_sampling(child, 0.1)
     seconds = time.perf_counter() - started
     if child.returncode:
         sys.exit(f"ingest with {engine} failed (exit {child.returncode})")

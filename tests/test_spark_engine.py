@@ -248,10 +248,10 @@ def test_day_rows_through_spark_keep_values_and_types(spark: object, tmp_path: P
     from pipeline.rundir import RunDir
     from pipeline.spark.summaries import (
         TaskSettings,
-        _task_duckdb,
         read_request_table,
         rebuild_day_file,
     )
+    from pipeline.spark.tasks import task_duckdb
     from pipeline.stages import ingest
 
     out = tmp_path / "days"
@@ -262,7 +262,7 @@ def test_day_rows_through_spark_keep_values_and_types(spark: object, tmp_path: P
 
     def rebuilt_bytes(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         path = Path(tempfile.mkdtemp()) / "part-0.parquet"
-        with _task_duckdb(TaskSettings()) as con:
+        with task_duckdb(TaskSettings().memory_limit, TaskSettings().threads) as con:
             rebuild_day_file(con, pa.Table.from_batches(list(batches)), day_schema, part, path)
         yield from pa.table({"file": pa.array([path.read_bytes()], pa.binary())}).to_batches()
 
@@ -414,6 +414,26 @@ def test_spark_failures_leave_servechar_errors_and_others_alone() -> None:
         raise InputError("bad file")
     with pytest.raises(KeyError), spark_failures():
         raise KeyError("x")
+
+
+def test_spark_failures_raise_the_servechar_error_a_task_raised() -> None:
+    """An ingest task's own error reaches the CLI as that error, not as 'Spark failed'."""
+    from pipeline.errors import InputError, ResourceError
+    from pipeline.spark.session import spark_failures
+
+    worker = (
+        "An exception was thrown from the Python worker.\nTraceback (most recent call last):\n"
+        '  File "ingest.py", line 600, in _day_file\n'
+        "pipeline.errors.InputError: day 2025-03-03: the parts disagree\n"
+    )
+    with pytest.raises(InputError, match=r"^day 2025-03-03: the parts disagree$"), spark_failures():
+        raise _spark_error("pyspark.errors.exceptions.captured", worker)
+    other = worker.replace("pipeline.errors.InputError", "ValueError")
+    with (
+        pytest.raises(ResourceError, match="Spark failed: An exception was thrown"),
+        spark_failures(),
+    ):
+        raise _spark_error("pyspark.errors.exceptions.captured", other)
 
 
 def test_local_sessions_get_a_driver_heap_unless_the_user_gave_one(monkeypatch) -> None:

@@ -53,7 +53,8 @@ from pipeline import errors, sqlrun
 from pipeline.artefacts import REQUESTS_DAY_FILE
 from pipeline.errors import InputError, PipelineError
 from pipeline.sources import FORMATS, SourceFile, format_of
-from pipeline.spark.session import spark_session
+from pipeline.spark.session import spark_conf, spark_session
+from pipeline.spark.tasks import task_duckdb, task_threads
 from pipeline.stages import ingest
 
 if TYPE_CHECKING:
@@ -438,18 +439,9 @@ def _file_bytes(spark: SparkSession, paths: list[str]) -> DataFrame:
     return spark.read.format("binaryFile").load(escaped).select("path", "content")
 
 
-@contextlib.contextmanager
-def _one_file_per_batch(spark: SparkSession) -> Iterator[None]:
+def _one_file_per_batch(spark: SparkSession) -> contextlib.AbstractContextManager[None]:
     """Arrow batches of one record, so that a task holds one file's bytes at a time."""
-    before = spark.conf.get(_BATCH_RECORDS, None)
-    spark.conf.set(_BATCH_RECORDS, "1")
-    try:
-        yield
-    finally:
-        if before is None:
-            spark.conf.unset(_BATCH_RECORDS)
-        else:
-            spark.conf.set(_BATCH_RECORDS, before)
+    return spark_conf(spark, {_BATCH_RECORDS: "1"})
 
 
 def _spark_key(path: str) -> str:
@@ -491,7 +483,7 @@ def _check_one(
         facts = {"sha256": hashlib.sha256(content).hexdigest(), "size": content.size}
         del content
         source = SourceFile(job.file_index, local, job.format, job.compression, job.display)
-        con = ingest.connect_in(Path(scratch, "duckdb"), engine, options.tz, _task_threads())
+        con = ingest.connect_in(Path(scratch, "duckdb"), engine, options.tz, task_threads())
         try:
             checked = _checked(con, source, job, options, Path(scratch))
             return {**checked, **facts, "seconds": time.perf_counter() - started}
@@ -543,7 +535,11 @@ def _checked(
 def _query_bytes(con: duckdb.DuckDBPyConnection, name: str, compression: str = "snappy") -> bytes:
     """A query's rows (or a table's, for a name without '/') as Parquet bytes, written by
     DuckDB so that the types come back as they were."""
-    rows = sqlrun.query(con, name) if "/" in name else con.table(name)
+    return _parquet_bytes(sqlrun.query(con, name) if "/" in name else con.table(name), compression)
+
+
+def _parquet_bytes(rows: duckdb.DuckDBPyRelation, compression: str) -> bytes:
+    """A relation's rows as Parquet bytes, written by DuckDB."""
     with tempfile.TemporaryDirectory(prefix="servechar-part-") as scratch:
         path = Path(scratch, "part.parquet")
         rows.write_parquet(str(path), compression=compression)
@@ -554,7 +550,7 @@ def _candidate_batches(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordB
     """mapInArrow: each file's `ingest/duplicate_candidates`."""
     for batch in batches:
         for part in batch.column("passed").to_pylist():
-            with _task_duckdb() as con, _parquet_view(con, "staged", [part]):
+            with task_duckdb() as con, _parquet_view(con, "staged", [part]):
                 rows = sqlrun.query(con, "ingest/duplicate_candidates").to_arrow_table()
             yield from rows.cast(_CANDIDATES).to_batches()
 
@@ -563,7 +559,7 @@ def _bucket_duplicates(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordB
     """mapInArrow over one hash bucket of request_id: `ingest/duplicates` on its candidates,
     which are every candidate of the bucket's ids."""
     candidates = pa.Table.from_batches(list(batches), schema=_CANDIDATES)
-    with _task_duckdb() as con:
+    with task_duckdb() as con:
         con.register("duplicate_candidates", candidates)
         rows = sqlrun.query(con, "ingest/duplicates").to_arrow_table()
     yield from rows.cast(_DUPLICATES).to_batches()
@@ -576,10 +572,11 @@ def _day_part_batches(
     batches: Iterator[pa.RecordBatch],
 ) -> Iterator[pa.RecordBatch]:
     """mapInArrow: each file's accepted requests (`ingest/accepted_requests`), one Parquet
-    part per UTC day (`ingest/request_days`, `ingest/request_day`)."""
+    part per UTC day (`ingest/request_days`, `ingest/day_part`), unsorted: the day's task
+    sorts them all."""
     for batch in batches:
         for part in batch.column("passed").to_pylist():
-            with _task_duckdb(engine) as con, _parquet_view(con, "staged", [part]):
+            with task_duckdb(engine.memory_limit) as con, _parquet_view(con, "staged", [part]):
                 con.register("duplicates", duplicates)
                 con.register("model_categories", categories)
                 yield from _split_by_day(con)
@@ -588,20 +585,9 @@ def _day_part_batches(
 def _split_by_day(con: duckdb.DuckDBPyConnection) -> Iterator[pa.RecordBatch]:
     sqlrun.query(con, "ingest/accepted_requests").to_table("accepted_requests")
     numbers = sqlrun.query(con, "ingest/request_days", {"day_us": ingest.DAY_US}).fetchall()
-    if not numbers:
-        return
-    sqlrun.query(con, "ingest/request_keys").to_table("request_keys")
     for (number,) in numbers:
-        rows = sqlrun.query(
-            con,
-            "ingest/request_day",
-            {"start_us": number * ingest.DAY_US, "end_us": (number + 1) * ingest.DAY_US},
-        )
-        with tempfile.TemporaryDirectory(prefix="servechar-day-") as scratch:
-            path = Path(scratch, "part.parquet")
-            rows.write_parquet(str(path), compression="zstd")
-            record = {"day_number": number, "part": path.read_bytes()}
-        yield pa.RecordBatch.from_pylist([record], schema=_DAY_PARTS)
+        part = _parquet_bytes(ingest.day_rows(con, "ingest/day_part", number), "zstd")
+        yield pa.RecordBatch.from_pylist([{"day_number": number, "part": part}], schema=_DAY_PARTS)
 
 
 def _day_file(engine: EngineOptions, table: pa.Table) -> pa.Table:
@@ -610,7 +596,7 @@ def _day_file(engine: EngineOptions, table: pa.Table) -> pa.Table:
     number = table.column("day_number")[0].as_py()
     parts = table.column("part").to_pylist()
     with (
-        _task_duckdb(engine) as con,
+        task_duckdb(engine.memory_limit) as con,
         _parquet_view(con, "accepted_requests", parts),
         tempfile.TemporaryDirectory(prefix="servechar-day-") as scratch,
     ):
@@ -618,21 +604,6 @@ def _day_file(engine: EngineOptions, table: pa.Table) -> pa.Table:
         ingest.write_day_alone(con, number, path)
         content = path.read_bytes()
     return pa.table({"day_number": [number], "content": [content]}, schema=_DAY_FILES)
-
-
-@contextlib.contextmanager
-def _task_duckdb(engine: EngineOptions | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
-    """A DuckDB of this task (servechar's macros, the task's cores), spilling into scratch."""
-    from pipeline.config import EngineOptions
-
-    with tempfile.TemporaryDirectory(prefix="servechar-task-") as scratch:
-        con = ingest.connect_in(
-            Path(scratch, "duckdb"), engine or EngineOptions(), "UTC", _task_threads()
-        )
-        try:
-            yield con
-        finally:
-            con.close()
 
 
 @contextlib.contextmanager
@@ -646,14 +617,6 @@ def _parquet_view(con: duckdb.DuckDBPyConnection, name: str, parts: list[bytes])
             files.append(str(path))
         con.read_parquet(files).create_view(name)
         yield
-
-
-def _task_threads() -> int | None:
-    """DuckDB threads in a task: the cores Spark gave it (`spark.task.cpus`), not the host's."""
-    from pyspark import TaskContext
-
-    context = TaskContext.get()
-    return context.cpus() if context is not None else None
 
 
 def _insert(con: duckdb.DuckDBPyConnection, data: bytes, table: str) -> None:

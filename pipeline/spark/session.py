@@ -6,10 +6,11 @@ import contextlib
 import os
 import shutil
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING
 
-from pipeline.errors import ConfigError, ResourceError
+from pipeline import errors
+from pipeline.errors import ConfigError, PipelineError, ResourceError
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -86,9 +87,26 @@ def _driver_memory_given() -> bool:
 
 
 @contextlib.contextmanager
+def spark_conf(session: SparkSession, settings: Mapping[str, str]) -> Iterator[None]:
+    """`settings` on `session`'s runtime configuration for the block, then as they were."""
+    saved = {name: session.conf.get(name, None) for name in settings}
+    try:
+        for name, value in settings.items():
+            session.conf.set(name, value)
+        yield
+    finally:
+        for name, before in saved.items():
+            if before is None:
+                session.conf.unset(name)
+            else:
+                session.conf.set(name, before)
+
+
+@contextlib.contextmanager
 def spark_failures() -> Iterator[None]:
     """Spark's own failures (a JVM out of heap, a lost driver) as a ResourceError with what to
-    do, not as py4j's traceback; servechar's own errors pass unchanged."""
+    do, not as py4j's traceback; servechar's own errors pass unchanged, also when a task raised
+    them (`raised_in_task`)."""
     try:
         yield
     except Exception as exc:
@@ -98,6 +116,9 @@ def spark_failures() -> Iterator[None]:
             text = str(exc)
         except Exception:  # py4j's error cannot print itself once the JVM is gone
             text = ""
+        raised = raised_in_task(text)
+        if raised is not None:
+            raise raised from None
         if "OutOfMemoryError" in text or type(exc).__module__.startswith("py4j"):
             raise ResourceError(
                 "Spark ran out of memory or its JVM stopped while servechar's tasks ran",
@@ -108,3 +129,14 @@ def spark_failures() -> Iterator[None]:
             f"Spark failed: {lines[0] if lines else type(exc).__name__}",
             hint="Run again with --debug to see Spark's whole error; " + MEMORY_HINT,
         ) from exc
+
+
+def raised_in_task(text: str) -> PipelineError | None:
+    """The servechar error a Spark task raised, from its Python traceback in Spark's error
+    `text` (the last `pipeline.errors.<Kind>: message` line), or None."""
+    for line in reversed(text.splitlines()):
+        name, sep, message = line.strip().partition(": ")
+        kind = getattr(errors, name.removeprefix("pipeline.errors."), None)
+        if sep and isinstance(kind, type) and issubclass(kind, PipelineError):
+            return kind(message)
+    return None

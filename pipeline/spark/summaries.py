@@ -30,7 +30,6 @@ import datetime as dt
 import re
 import tempfile
 import time
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -41,6 +40,8 @@ import pyarrow.parquet as pq
 from pipeline import sqlrun, summaries
 from pipeline.artefacts import REQUESTS
 from pipeline.errors import SummaryError
+from pipeline.spark.session import raised_in_task, spark_conf, spark_failures, spark_session
+from pipeline.spark.tasks import task_duckdb
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping, Sequence
@@ -98,7 +99,7 @@ def request_span(requests: DataFrame, settings: TaskSettings) -> summaries.Reque
         frames = list(batches)
         if not frames:
             return
-        with _task_duckdb(settings) as con:
+        with task_duckdb(settings.memory_limit, settings.threads) as con:
             con.register("requests", pa.Table.from_batches(frames))
             yield from sqlrun.query(con, "summaries/request_span").to_arrow_table().to_batches()
 
@@ -137,13 +138,9 @@ def summarise_days(
 
     # One day file is one Spark partition (see ONE_FILE_PER_PARTITION), so a day's rows reach
     # its task without a shuffle; a day split across partitions is caught below.
-    session = requests.sparkSession
-    saved = {name: session.conf.get(name, None) for name in ONE_FILE_PER_PARTITION}
     tasks: dict[str, DayTask] = {}
     seen: set[tuple[str, str]] = set()
-    try:
-        for name, value in ONE_FILE_PER_PARTITION.items():
-            session.conf.set(name, value)
+    with spark_conf(requests.sparkSession, ONE_FILE_PER_PARTITION):
         results = chosen.mapInArrow(summarise_partition, PART_SCHEMA)
         for row in _task_errors_as_ours(results.toLocalIterator(prefetchPartitions=False)):
             if row.label not in wanted:
@@ -160,12 +157,6 @@ def summarise_days(
             out.write_bytes(row.part)
             out.with_suffix(".json").write_text(row.sidecar, encoding="utf-8")
             tasks[row.label] = DayTask(row.label, row.n_requests, row.day_types, row.seconds)
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                session.conf.unset(name)
-            else:
-                session.conf.set(name, value)
     missing = sorted(set(wanted) - set(tasks))
     if missing:
         raise SummaryError(
@@ -227,7 +218,7 @@ def _summarise_day(
         root = Path(scratch)
         day_file = root / "requests" / f"day={day.isoformat()}" / "part-0.parquet"
         day_file.parent.mkdir(parents=True)
-        with _task_duckdb(settings, root / "spill") as con:
+        with task_duckdb(settings.memory_limit, settings.threads, root / "spill") as con:
             rebuild_day_file(con, group, day_schema, part, day_file)
             del group  # the rows are in the day file now
             # as `open_requests` does, over the one day file
@@ -257,42 +248,21 @@ def _task_errors_as_ours(rows: Iterator[Any]) -> Iterator[Any]:
     """`rows`, with a Spark task's failure raised as the error the task raised (a
     `pipeline.errors` error keeps its class and message, anything else becomes a
     SummaryError naming it), not as Spark's wrapped Python traceback."""
-    from pipeline import errors
-
     try:
         yield from rows
     except Exception as exc:
         if not type(exc).__module__.startswith(("pyspark", "py4j")):
             raise
+        raised = raised_in_task(str(exc))
+        if raised is not None:
+            raise raised from None
         lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
-        for line in reversed(lines):
-            name, sep, message = line.partition(": ")
-            kind = getattr(errors, name.removeprefix("pipeline.errors."), None)
-            if sep and isinstance(kind, type) and issubclass(kind, errors.PipelineError):
-                raise kind(message) from None
-        raised = re.compile(r"^[\w.]+(Error|Exception): ")
-        failed = next((line for line in reversed(lines) if raised.match(line)), type(exc).__name__)
+        named = re.compile(r"^[\w.]+(Error|Exception): ")
+        failed = next((line for line in reversed(lines) if named.match(line)), type(exc).__name__)
         raise SummaryError(
             f"a Spark task failed: {failed}",
             hint="See the Spark executor's log; with --debug the whole Spark error is shown.",
         ) from exc
-
-
-@contextmanager
-def _task_duckdb(settings: TaskSettings, spill: Path | None = None) -> Iterator[Any]:
-    """A task's DuckDB with servechar's macros, spilling to `spill` (else a temporary
-    directory of the executor's)."""
-    with tempfile.TemporaryDirectory(prefix="servechar-spill-") as scratch:
-        con = sqlrun.connect(
-            threads=settings.threads,
-            memory_limit=settings.memory_limit,
-            temp_dir=spill or Path(scratch),
-        )
-        try:
-            sqlrun.execute(con, "macros/parse")
-            yield con
-        finally:
-            con.close()
 
 
 def check_day_files(tasks: Mapping[str, DayTask], day_files: Mapping[str, Path]) -> None:
@@ -319,7 +289,6 @@ class SparkSummaries:
     """
 
     def __init__(self, run_dir: RunDir, engine: EngineOptions) -> None:
-        from pipeline.spark.session import spark_session
         from pipeline.stages.ingest import request_days
 
         self.day_files = {day.isoformat(): path for day, path in request_days(run_dir)}
@@ -349,8 +318,6 @@ class SparkSummaries:
         }
 
     def span(self) -> summaries.RequestSpan:
-        from pipeline.spark.session import spark_failures
-
         started = time.perf_counter()
         with spark_failures():
             found = request_span(self.requests, self.settings)
@@ -376,8 +343,6 @@ class SparkSummaries:
             else:
                 pending.append(part)
         if pending:
-            from pipeline.spark.session import spark_failures
-
             started = time.perf_counter()
             with spark_failures():
                 self.tasks = summarise_days(

@@ -447,12 +447,7 @@ def _write_request_table(con: duckdb.DuckDBPyConnection, directory: Path) -> lis
             day = day_of(number)
             path = directory / day_dir(day) / REQUESTS_DAY_FILE
             path.parent.mkdir()
-            rows = sqlrun.query(
-                con,
-                "ingest/request_day",
-                {"start_us": number * DAY_US, "end_us": (number + 1) * DAY_US},
-            )
-            write_request_day(rows, path)
+            write_request_day(day_rows(con, "ingest/request_day", number), path)
             days.append(day)
     return days
 
@@ -464,14 +459,14 @@ def write_day_alone(con: duckdb.DuckDBPyConnection, number: int, path: Path) -> 
     with optional_columns(con):
         sqlrun.query(con, "ingest/request_keys").to_table("request_keys")
         try:
-            rows = sqlrun.query(
-                con,
-                "ingest/request_day",
-                {"start_us": number * DAY_US, "end_us": (number + 1) * DAY_US},
-            )
-            write_request_day(rows, path)
+            write_request_day(day_rows(con, "ingest/request_day", number), path)
         finally:
             con.execute("drop table if exists request_keys")
+
+
+def day_rows(con: duckdb.DuckDBPyConnection, query: str, number: int) -> duckdb.DuckDBPyRelation:
+    """`query` (`ingest/request_day`, or `ingest/day_part` on Spark) over UTC day `number`."""
+    return sqlrun.query(con, query, {"start_us": number * DAY_US, "end_us": (number + 1) * DAY_US})
 
 
 @contextlib.contextmanager
