@@ -505,9 +505,11 @@ def merge(
 
 ROW_GROUP_VALUES = 2_000_000
 """At most about this many values (scalars plus list elements) in one Parquet row group of a
-file `write_exact` writes. The Parquet writer holds a whole row group in memory, and at 100M
-requests the merged `arrival_times` would be one row group of 100M list elements; smaller
-files keep DuckDB's default row groups (122,880 rows), so their bytes do not change."""
+file `write_exact` writes. The Parquet writer holds a whole row group in memory, and a summary
+with list columns (`model_streams`' idle gaps: one row per model, its list as long as the
+model's idle periods) could make one row group of millions of elements on a large log; files
+without long lists keep DuckDB's default row groups (122,880 rows), so their bytes do not
+change."""
 DEFAULT_ROW_GROUP_ROWS = 122_880
 
 
