@@ -496,26 +496,27 @@ def _verify(run_dir: RunDir, name: str, memo: dict[str, str]) -> str:
 @contextmanager
 def disk_errors(root: Path, option: str = "--out") -> Iterator[None]:
     """A full disk or a read-only directory, whichever library hit it, as a clear error; the
-    hint names `option`, the command's option that chose where to write."""
+    hint names `option`, the command's option that chose where to write. The library's own
+    error stays attached as the cause, for `--debug`."""
     try:
         yield
     except PipelineError as exc:
         if _matches(exc.message, _DISK_FULL):  # an input error raised around a write
-            raise _disk_full(root, option) from None
+            raise _disk_full(root, option) from exc
         raise
     except OSError as exc:
         if exc.errno in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT) or _matches(str(exc), _DISK_FULL):
-            raise _disk_full(root, option) from None
+            raise _disk_full(root, option) from exc
         if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
-            raise not_writable(root, exc, option) from None
+            raise not_writable(root, exc, option) from exc
         raise
     except Exception as exc:  # DuckDB, Arrow and Polars report I/O failures as their own types
         if _matches(str(exc), _DISK_FULL):
-            raise _disk_full(root, option) from None
+            raise _disk_full(root, option) from exc
         engine_error = type(exc).__module__.startswith(("duckdb", "pyarrow", "polars"))
         if engine_error and _matches(str(exc), _READ_ONLY):
             refused = OSError(errno.EACCES, str(exc).splitlines()[0])
-            raise not_writable(root, refused, option) from None
+            raise not_writable(root, refused, option) from exc
         raise
 
 

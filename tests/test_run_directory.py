@@ -413,6 +413,23 @@ def test_full_disk_is_an_error_and_leaves_the_old_outputs(
     assert leftovers == []
 
 
+def test_a_full_disk_keeps_the_libraries_error_as_its_cause(tmp_path: Path) -> None:
+    """The user sees one Error line; `--debug` shows the traceback of what hit the full disk
+    (which query or write), so the converted error keeps it as its cause."""
+    import errno
+
+    from pipeline.errors import ResourceError
+    from pipeline.rundir import disk_errors
+
+    full = OSError(errno.ENOSPC, "No space left on device")
+    with (
+        pytest.raises(ResourceError, match="no space left on the device") as raised,
+        disk_errors(tmp_path),
+    ):
+        raise full
+    assert raised.value.__cause__ is full
+
+
 def test_next_writer_removes_what_a_killed_run_left_beside(run_a: Path, tmp_path: Path) -> None:
     out = _copy(run_a, tmp_path / "out")
     spill = out / ".tmp" / "duckdb_temp_storage_DEFAULT-0.tmp"
