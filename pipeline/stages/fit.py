@@ -3,7 +3,10 @@
 Inter-arrival times are streamed from `aggregate/interarrivals.parquet` in order, a batch of
 whole clients at a time, and each client's windows are fitted a slice of `SLICE_VALUES` gaps
 at a time, so memory stays bounded by the largest client's gaps (kept once, for its pooled
-fit) rather than by the log or by the fitting's working arrays over that client.
+fit) rather than by the log or by the fitting's working arrays over that client. A client
+with more than `WHOLE_CLIENT_VALUES` gaps is read a run of whole windows at a time instead,
+its pooled statistics gathered window by window (`StreamedPooled`), so memory stays bounded
+whatever one client holds.
 Every window with at least `min_requests` requests gets all four families fitted by maximum
 likelihood through the model's clock (`fitting.quantization`, one method for every clock in
 `aggregate/time_quality.json`): a gap below the resolution is censored, not floored. Its
@@ -63,6 +66,11 @@ BATCH_ROWS = 1 << 19
 SLICE_VALUES = 1 << 18
 """Inter-arrival times fitted per call of the window fitting (whole windows; a window
 larger than this is fitted alone). The fitting holds some twenty arrays of this length."""
+WHOLE_CLIENT_VALUES = 1 << 24
+"""A client with more gaps than this is not held whole: at 100M requests one client held some
+90M gaps, and those with the pooled fit's temporaries took about 3 GB. Its pooled CV is then
+combined from per-window sums (the same value up to the last bits; a client held whole sums
+all of its values at once, which keeps the outputs of smaller logs as they were)."""
 DEFAULT_TIE_FLOOR_S = 0.5e-6  # half of the microsecond resolution that ingest keeps
 MAX_TIE_FLOOR_S = 0.5
 CV_MISFIT_RATIO = 2.0
@@ -120,7 +128,12 @@ def run(run_dir: RunDir, options: FitOptions, window_cache: Path | None = None) 
     client_n = np.zeros(n_clients, np.int64)
     client_cv = np.full(n_clients, np.nan)
 
-    for window_keys, values in _client_batches(run_dir.path(INTERARRIVALS), client_of_window):
+    window_lengths = _window_lengths(run_dir.path(INTERARRIVALS), n_windows)
+    streamed = StreamedPooled(
+        window_lengths, mean_iat, clock, unidentifiable, client_of_window, n_clients
+    )
+    batches = _client_batches(run_dir.path(INTERARRIVALS), client_of_window, streamed.clients)
+    for window_keys, values in batches:
         keys, lengths = _run_lengths(window_keys)
         del window_keys
         # Each window's fit depends on its own gaps only, so a client's windows are fitted a
@@ -138,6 +151,16 @@ def run(run_dir: RunDir, options: FitOptions, window_cache: Path | None = None) 
                     slice_lengths[fit_mask],
                     clock,
                 )
+        held_whole = ~streamed.clients[client_of_window[keys]]
+        if not held_whole.all():
+            streamed.add(
+                keys[~held_whole], lengths[~held_whole], values[~np.repeat(held_whole, lengths)]
+            )
+            keys, lengths, values = (
+                keys[held_whole],
+                lengths[held_whole],
+                values[np.repeat(held_whole, lengths)],
+            )
         _fit_pooled(
             keys,
             lengths,
@@ -150,6 +173,7 @@ def run(run_dir: RunDir, options: FitOptions, window_cache: Path | None = None) 
             client_n,
             client_cv,
         )
+    streamed.finish(client_table, client_n, client_cv)
 
     # Pooled pattern per client: the better family by likelihood and its fitted shape.
     client_family = _better_of(client_table, "gamma", "weibull_min")
@@ -466,16 +490,26 @@ def _pattern_shape(
     return np.where(misfit, matched, fitted), np.where(misfit, "sample_cv", "likelihood")
 
 
+def _window_lengths(path: Path, n_windows: int) -> NDArray[np.int64]:
+    """The number of gaps of each window in the interarrivals file (one pass over its keys)."""
+    lengths = np.zeros(n_windows, np.int64)
+    for batch in pq.ParquetFile(path).iter_batches(batch_size=BATCH_ROWS, columns=["window_key"]):
+        lengths += np.bincount(batch.column(0).to_numpy(), minlength=n_windows)
+    return lengths
+
+
 def _client_batches(
-    path: Path, client_of_window: NDArray[np.int64]
+    path: Path, client_of_window: NDArray[np.int64], streamed: NDArray[np.bool_]
 ) -> Iterator[tuple[NDArray[np.int64], NDArray[np.float64]]]:
-    """(window_key, iat_s) arrays holding whole clients, in file order (clients ascending).
+    """(window_key, iat_s) arrays holding whole clients, in file order (clients ascending);
+    a client marked in `streamed` comes a run of whole windows at a time.
 
     The rows of the client still open are kept as a list of batches and joined once, when
     the client is complete (joining them at every batch copied it again each time). Memory
-    is bounded by the largest client: 10M-row log with one client of 8.8M requests, peak RSS
-    of the stage 2.11 GB with 2M-row batches, 1.92 GB with 512k (or 256k) rows, 0.82 GB once
-    the windows were fitted in slices (the client's gaps themselves are ~140 MB).
+    is bounded by the largest client held whole: 10M-row log with one client of 8.8M
+    requests, peak RSS of the stage 2.11 GB with 2M-row batches, 1.92 GB with 512k (or 256k)
+    rows, 0.82 GB once the windows were fitted in slices (the client's gaps themselves are
+    ~140 MB).
     """
     file = pq.ParquetFile(path)
     keys_buffer: list[NDArray[np.int64]] = []
@@ -496,6 +530,13 @@ def _client_batches(
             keys_buffer, values_buffer = [], []
         keys_buffer.append(keys[cut:])
         values_buffer.append(values[cut:])
+        if streamed[clients[-1]]:
+            # all but the open client's last window, which may go on in the next batch
+            open_keys, open_values = np.concatenate(keys_buffer), np.concatenate(values_buffer)
+            window_cut = int(np.argmax(open_keys == open_keys[-1]))
+            if window_cut:
+                yield open_keys[:window_cut], open_values[:window_cut]
+            keys_buffer, values_buffer = [open_keys[window_cut:]], [open_values[window_cut:]]
     if keys_buffer:
         yield np.concatenate(keys_buffer), np.concatenate(values_buffer)
 
@@ -578,6 +619,96 @@ def _fit_pooled(
             resolution=clock[window_of_value[keep_values]] / fit_mean,
         )
         _store(client_table, clients[fit_mask], fits)
+
+
+class StreamedPooled:
+    """The pooled fit of clients too large to hold whole (`WHOLE_CLIENT_VALUES`), gathered a
+    run of whole windows at a time: the same thinned sample and fit as `_fit_pooled`, and the
+    pooled CV from each window's count, sum and sum of squared deviations (combined exactly
+    as a split variance is; independent of how the windows were batched)."""
+
+    def __init__(
+        self,
+        window_lengths: NDArray[np.int64],
+        mean_iat: NDArray[np.float64],
+        clock: NDArray[np.float64],
+        unidentifiable: NDArray[np.bool_],
+        client_of_window: NDArray[np.int64],
+        n_clients: int,
+    ) -> None:
+        self.mean_iat, self.clock = mean_iat, clock
+        self.unidentifiable, self.client_of_window = unidentifiable, client_of_window
+        n_values = np.bincount(client_of_window, weights=window_lengths, minlength=n_clients)
+        self.clients = n_values > WHOLE_CLIENT_VALUES
+        # the thinning's stride needs the client's number of usable gaps before its first
+        usable = self._usable(np.arange(len(window_lengths)), window_lengths)
+        usable_values = np.bincount(
+            client_of_window, weights=np.where(usable, window_lengths, 0), minlength=n_clients
+        ).astype(np.int64)
+        self.stride = np.maximum(1, -(-usable_values // POOLED_SAMPLE_CAP))
+        self.seen = np.zeros(n_clients, np.int64)
+        n_windows = len(window_lengths)
+        self.window_n = np.zeros(n_windows, np.int64)
+        self.window_sum = np.zeros(n_windows)
+        self.window_squares = np.zeros(n_windows)
+        self.samples: dict[int, list[tuple[NDArray[np.float64], NDArray[np.float64]]]] = {}
+
+    def _usable(self, keys: NDArray[np.int64], lengths: NDArray[np.int64]) -> NDArray[np.bool_]:
+        return (lengths >= 2) & (self.mean_iat[keys] > 0) & ~self.unidentifiable[keys]
+
+    def add(
+        self, keys: NDArray[np.int64], lengths: NDArray[np.int64], values: NDArray[np.float64]
+    ) -> None:
+        """Whole windows `keys` of streamed clients (their gaps `values`, back to back)."""
+        usable = self._usable(keys, lengths)
+        if not usable.any():
+            return
+        values = values[np.repeat(usable, lengths)]
+        keys, lengths = keys[usable], lengths[usable]
+        window_of_value = np.repeat(keys, lengths)
+        window_mean = self.mean_iat[window_of_value]
+        normalised = values / window_mean
+        starts = np.r_[0, np.cumsum(lengths)[:-1]]
+        sums = np.add.reduceat(normalised, starts)
+        deviations = normalised - np.repeat(sums / lengths, lengths)
+        self.window_n[keys] = lengths
+        self.window_sum[keys] = sums
+        self.window_squares[keys] = np.add.reduceat(deviations * deviations, starts)
+        clients, client_lengths = _run_lengths(self.client_of_window[window_of_value])
+        first = 0
+        for client, length in zip(clients.tolist(), client_lengths.tolist(), strict=True):
+            stop = first + length
+            position = self.seen[client] + np.arange(length)
+            thinned = first + np.flatnonzero(position % self.stride[client] == 0)
+            self.samples.setdefault(client, []).append(
+                (normalised[thinned], self.clock[window_of_value[thinned]] / window_mean[thinned])
+            )
+            self.seen[client] += length
+            first = stop
+
+    def finish(
+        self,
+        client_table: dict[str, NDArray],
+        client_n: NDArray[np.int64],
+        client_cv: NDArray[np.float64],
+    ) -> None:
+        """Each streamed client's pooled CV and fit, into the client columns."""
+        for client in sorted(self.samples):
+            windows = np.flatnonzero((self.client_of_window == client) & (self.window_n > 0))
+            n_window = self.window_n[windows]
+            n = int(n_window.sum())
+            mean = float(self.window_sum[windows].sum() / n)
+            between = n_window * np.square(self.window_sum[windows] / n_window - mean)
+            sd = float(np.sqrt((self.window_squares[windows].sum() + between.sum()) / n))
+            client_n[client] = n
+            client_cv[client] = sd / mean if mean > 0 else np.nan
+            sample = np.concatenate([v for v, _r in self.samples[client]])
+            if len(sample) >= 2:
+                resolution = np.concatenate([r for _v, r in self.samples[client]])
+                fits = fit_quantized_interarrivals(
+                    sample, np.array([len(sample)], np.int64), resolution=resolution
+                )
+                _store(client_table, np.array([client], np.int64), fits)
 
 
 def _empty_family_columns(n: int) -> dict[str, NDArray]:
