@@ -156,7 +156,7 @@ MemoryOpt = Annotated[
     str,
     typer.Option(
         "--memory-limit",
-        help="Memory budget of the process (DuckDB gets three quarters of it and spills the "
+        help="Memory budget of the process (DuckDB gets 60 % of it and spills the "
         "rest to OUT/.tmp).",
     ),
 ]

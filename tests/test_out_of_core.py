@@ -49,12 +49,12 @@ def test_too_little_memory_is_a_clear_error(tmp_path: Path) -> None:
 
 def test_duckdb_gets_a_share_of_the_process_budget(tmp_path: Path) -> None:
     # --memory-limit bounds the process; DuckDB's own limit covers only what it manages
-    assert sqlrun.duckdb_memory_limit("2GB") == "1500000000B"
-    assert sqlrun.duckdb_memory_limit("500 mb") == "375000000B"
-    assert sqlrun.duckdb_memory_limit("1GiB") == f"{int(2**30 * 0.75)}B"
+    assert sqlrun.duckdb_memory_limit("2GB") == "1200000000B"
+    assert sqlrun.duckdb_memory_limit("500 mb") == "300000000B"
+    assert sqlrun.duckdb_memory_limit("1GiB") == f"{int(2**30 * 0.6)}B"
     assert sqlrun.duckdb_memory_limit("80%") == "80%"  # DuckDB's own syntax, passed on
     con = sqlrun.connect(threads=1, memory_limit="2GB", temp_dir=tmp_path)
-    assert con.execute("select current_setting('memory_limit')").fetchall() == [("1.3 GiB",)]
+    assert con.execute("select current_setting('memory_limit')").fetchall() == [("1.1 GiB",)]
 
 
 def _long_lists(con: duckdb.DuckDBPyConnection, n_rows: int) -> duckdb.DuckDBPyRelation:
