@@ -578,7 +578,7 @@ def _fit_pooled(
     clock's tick is divided alike, so every value keeps its own censoring interval. Windows
     with several arrivals per tick of a coarse clock carry no shape and are left out.
     """
-    usable = (np.asarray(lengths) >= 2) & (mean_iat[keys] > 0) & ~unidentifiable[keys]
+    usable = _pooled_windows(keys, lengths, mean_iat, unidentifiable)
     if not usable.any():
         return
     # Arrays of the client's length are computed in place where they can be: a client may
@@ -641,7 +641,9 @@ class StreamedPooled:
         n_values = np.bincount(client_of_window, weights=window_lengths, minlength=n_clients)
         self.clients = n_values > WHOLE_CLIENT_VALUES
         # the thinning's stride needs the client's number of usable gaps before its first
-        usable = self._usable(np.arange(len(window_lengths)), window_lengths)
+        usable = _pooled_windows(
+            np.arange(len(window_lengths)), window_lengths, mean_iat, unidentifiable
+        )
         usable_values = np.bincount(
             client_of_window, weights=np.where(usable, window_lengths, 0), minlength=n_clients
         ).astype(np.int64)
@@ -653,14 +655,11 @@ class StreamedPooled:
         self.window_squares = np.zeros(n_windows)
         self.samples: dict[int, list[tuple[NDArray[np.float64], NDArray[np.float64]]]] = {}
 
-    def _usable(self, keys: NDArray[np.int64], lengths: NDArray[np.int64]) -> NDArray[np.bool_]:
-        return (lengths >= 2) & (self.mean_iat[keys] > 0) & ~self.unidentifiable[keys]
-
     def add(
         self, keys: NDArray[np.int64], lengths: NDArray[np.int64], values: NDArray[np.float64]
     ) -> None:
         """Whole windows `keys` of streamed clients (their gaps `values`, back to back)."""
-        usable = self._usable(keys, lengths)
+        usable = _pooled_windows(keys, lengths, self.mean_iat, self.unidentifiable)
         if not usable.any():
             return
         values = values[np.repeat(usable, lengths)]
@@ -709,6 +708,17 @@ class StreamedPooled:
                     sample, np.array([len(sample)], np.int64), resolution=resolution
                 )
                 _store(client_table, np.array([client], np.int64), fits)
+
+
+def _pooled_windows(
+    keys: NDArray[np.int64],
+    lengths: NDArray[np.int64],
+    mean_iat: NDArray[np.float64],
+    unidentifiable: NDArray[np.bool_],
+) -> NDArray[np.bool_]:
+    """Which windows `keys` (of `lengths` gaps) a pooled fit takes: two gaps or more, a
+    positive mean, a clock fine enough to show a shape."""
+    return (np.asarray(lengths) >= 2) & (mean_iat[keys] > 0) & ~unidentifiable[keys]
 
 
 def _empty_family_columns(n: int) -> dict[str, NDArray]:
