@@ -117,15 +117,38 @@ def duckdb_memory_limit(memory_limit: str) -> str:
     """DuckDB's `memory_limit` for a process budget of `memory_limit` (a size such as 2GB,
     500MB or 1.5GiB, read as DuckDB reads it): `DUCKDB_SHARE` of it, in bytes. Text that is
     not such a size is passed on unchanged, for DuckDB to accept or reject."""
-    found = _SIZE.match(memory_limit)
+    size = size_bytes(memory_limit)
+    return memory_limit if size is None else f"{int(size * DUCKDB_SHARE)}B"
+
+
+QUERY_MEMORY_BYTES = 256 * 2**20
+"""What each of several queries run side by side on one database needs of DuckDB's memory
+limit at least: below it, their sorts no longer fit together even spilling."""
+
+
+def size_bytes(size: str) -> int | None:
+    """Bytes of a size as DuckDB prints or reads it (`1.1 GiB`, `500MB`); None if not one."""
+    found = _SIZE.match(size)
     if not found:
-        return memory_limit
+        return None
     number, unit = float(found[1]), (found[2] or "b").lower()
     if unit.startswith("b"):
-        scale = 1
-    else:
-        scale = (_BINARY_UNITS if unit.endswith("ib") else _UNITS)[unit[0]]
-    return f"{int(number * scale * DUCKDB_SHARE)}B"
+        return int(number)
+    return int(number * (_BINARY_UNITS if unit.endswith("ib") else _UNITS)[unit[0]])
+
+
+def queries_at_once(con: duckdb.DuckDBPyConnection, most: int) -> int:
+    """How many queries to run side by side on `con`'s database: up to `most`, one when DuckDB
+    may use a single thread (`--threads 1` asks for one), and no more than its memory limit
+    gives `QUERY_MEMORY_BYTES` each."""
+    limit, threads = con.execute(
+        "select current_setting('memory_limit'), current_setting('threads')"
+    ).fetchone()
+    if int(threads) <= 1:
+        return 1
+    limit_bytes = size_bytes(str(limit))
+    fits = most if limit_bytes is None else limit_bytes // QUERY_MEMORY_BYTES
+    return max(1, min(most, fits))
 
 
 def connect(

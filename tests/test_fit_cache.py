@@ -68,3 +68,26 @@ def test_cached_fits_equal_fresh_fits_and_changes_miss(tmp_path: Path) -> None:
     assert partial.n_reused == len(lengths) - 2
     reference = _fit(WindowFitCache(None), changed, lengths, other_clock)
     assert _same(table, reference)
+
+
+def test_fits_from_the_thread_pool_equal_fits_one_after_another() -> None:
+    # several slices in flight at once (more than the pool keeps pending), stored in any order
+    from concurrent.futures import ThreadPoolExecutor
+
+    from pipeline.stages.fit import FIT_THREADS
+
+    rng = np.random.default_rng(11)
+    slices = [_windows(rng) for _ in range(3 * FIT_THREADS + 1)]
+    clock = np.full(5 * len(slices), 1e-6)
+    one_by_one = _empty_family_columns(len(clock))
+    pooled = _empty_family_columns(len(clock))
+    with ThreadPoolExecutor(2) as pool:
+        cache = WindowFitCache(None, pool)
+        for number, (values, lengths) in enumerate(slices):
+            windows = np.arange(5 * number, 5 * number + 5)
+            WindowFitCache(None).fit(one_by_one, windows, values, lengths, clock)
+            cache.fit(pooled, windows, values, lengths, clock)
+        cache.finish(pooled)
+    assert not cache.pending
+    assert np.isfinite(pooled["gamma__a"]).all()
+    assert _same(pooled, one_by_one)

@@ -236,6 +236,50 @@ def test_split_summaries_merge_to_the_one_pass_bytes(
     check()
 
 
+def test_topics_run_side_by_side_give_the_bytes_of_one_at_a_time(
+    ingested: Path,
+    span: summaries.RequestSpan,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # every topic of every day, with three queries in flight or one: same part and merged files
+    params = _params(span)
+    parts = _parts(span, [MIDNIGHT_US])
+    engine = EngineOptions(threads=2, memory_limit="2GB")
+    trees = {}
+    for at_once in (1, 3):
+        monkeypatch.setattr(summaries, "PART_QUERIES_AT_ONCE", at_once)
+        directory = tmp_path / f"at-once-{at_once}"
+        directory.mkdir()
+        with _opened(ingested, engine) as con:
+            assert sqlrun.queries_at_once(con, summaries.PART_QUERIES_AT_ONCE) == at_once
+            summaries.summarise(con, parts, params, directory)
+        trees[at_once] = {
+            str(p.relative_to(directory)): p.read_bytes()
+            for p in sorted(directory.rglob("*.parquet"))
+        }
+    assert len(trees[1]) == len(summaries.topics()) * (len(parts) + 1)
+    assert trees[3] == trees[1]
+
+
+def test_queries_side_by_side_only_where_memory_and_threads_allow(tmp_path: Path) -> None:
+    def at_once(threads: int, budget: str) -> int:
+        con = sqlrun.connect(threads=threads, memory_limit=budget, temp_dir=tmp_path)
+        try:
+            return sqlrun.queries_at_once(con, 3)
+        finally:
+            con.close()
+
+    # DuckDB gets 60 % of the budget; each query in flight needs 256 MiB of it
+    assert at_once(2, "2GB") == 3  # 1.2 GB: four would fit, three asked for
+    assert at_once(2, "1GB") == 2  # 600 MB
+    assert at_once(2, "300MB") == 1  # 180 MB: one, as before
+    assert at_once(1, "2GB") == 1  # --threads 1 asks for one thread
+    assert sqlrun.size_bytes("1.1 GiB") == int(1.1 * 2**30)
+    assert sqlrun.size_bytes("73.2 MiB") == int(73.2 * 2**20)
+    assert sqlrun.size_bytes("80%") is None
+
+
 def _digest(run: Path) -> dict[str, str]:
     files = [run / name for name in ARTEFACTS]
     files += sorted(p for p in (run / "profiles").rglob("*") if p.is_file())
