@@ -8,7 +8,9 @@ Statistics that do not apply to a log are recorded as ``{"available": false, "re
 
 from __future__ import annotations
 
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -75,10 +77,14 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from pipeline.config import CharacterizeOptions, EngineOptions
+    from pipeline.stages.characterize.common import ModelInfo
     from pipeline.stages.characterize.document import ModelStats, StatsDocument
 
 
 FORMAT = STATS_FORMAT
+SECTIONS_AT_ONCE = 2
+"""Models whose sections are computed at a time (threads): each model's statistics read only
+what was loaded before, and numpy and scipy release the GIL in their heavy parts."""
 SIGNIFICANT_DIGITS = 10  # floats in stats.json: enough for any figure, stable across platforms
 
 
@@ -154,8 +160,7 @@ def run(run_dir: RunDir, options: CharacterizeOptions, engine: EngineOptions) ->
                 context, int(meta["dataset_window_s"]) * US_PER_S
             )
 
-        model_sections: list[ModelStats] = []
-        for info in models:
+        def model_section(info: ModelInfo) -> ModelStats:
             model_row, rate = model_rows[info.model_key], rates[info.model_key]
             with timer("tables"):
                 section = _model_section(info, model_row, client_rows, correlations, rate, options)
@@ -193,7 +198,11 @@ def run(run_dir: RunDir, options: CharacterizeOptions, engine: EngineOptions) ->
                 section["variance_concentration"] = _variance_concentration(
                     section["stability"], section["clients"]
                 )
-            model_sections.append(section)
+            return section
+
+        # in the models' order, whichever finishes first
+        with ThreadPoolExecutor(SECTIONS_AT_ONCE, thread_name_prefix="characterize") as pool:
+            model_sections: list[ModelStats] = list(pool.map(model_section, models))
         seconds = timer.seconds
         stats: StatsDocument = {
             "format": FORMAT,
@@ -232,6 +241,7 @@ class _Timer:
 
     def __init__(self) -> None:
         self.seconds: dict[str, float] = {}
+        self.lock = threading.Lock()  # sections of several models are timed at once
 
     @contextmanager
     def __call__(self, name: str) -> Iterator[None]:
@@ -240,7 +250,8 @@ class _Timer:
             yield
         finally:
             elapsed = time.perf_counter() - started
-            self.seconds[name] = round(self.seconds.get(name, 0.0) + elapsed, 3)
+            with self.lock:
+                self.seconds[name] = round(self.seconds.get(name, 0.0) + elapsed, 3)
 
 
 __all__ = ["FORMAT", "STATS", "CharacterizeResult", "coverage", "run"]
