@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import re
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -465,3 +466,12 @@ def test_parts_that_miss_requests_are_refused(
 def test_a_part_query_using_an_unknown_parameter_names_its_topic() -> None:
     with pytest.raises(QueryError, match=r"topic 'time_grid'.*anchor_first_us"):
         summaries.bound_params("summaries/part/time_grid", {"tick_candidates_us": []}, "time_grid")
+
+
+def test_every_part_query_reads_only_the_part_requests() -> None:
+    # what lets a part's queries run side by side on cursors: a cursor sees the connection's
+    # views (part_requests) but none of its temporary tables
+    for topic in summaries.topics():
+        text, _declared = sqlrun.load_sql(topic.part_query)
+        header = re.search(r"^--\s*inputs:\s*(.*)$", text, re.MULTILINE)
+        assert header and header[1].strip() == "part_requests", topic.name
