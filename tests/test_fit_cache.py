@@ -71,18 +71,14 @@ def test_cached_fits_equal_fresh_fits_and_changes_miss(tmp_path: Path) -> None:
 
 
 def test_fits_from_the_thread_pool_equal_fits_one_after_another() -> None:
-    # several slices in flight at once (more than the pool keeps pending), stored in any order
-    from concurrent.futures import ThreadPoolExecutor
-
-    from pipeline.stages.fit import FIT_THREADS
-
+    # several slices in flight at once (more than the 4 two threads keep pending), stored in
+    # any order
     rng = np.random.default_rng(11)
-    slices = [_windows(rng) for _ in range(3 * FIT_THREADS + 1)]
+    slices = [_windows(rng) for _ in range(7)]
     clock = np.full(5 * len(slices), 1e-6)
     one_by_one = _empty_family_columns(len(clock))
     pooled = _empty_family_columns(len(clock))
-    with ThreadPoolExecutor(2) as pool:
-        cache = WindowFitCache(None, pool)
+    with WindowFitCache(None, threads=2) as cache:
         for number, (values, lengths) in enumerate(slices):
             windows = np.arange(5 * number, 5 * number + 5)
             WindowFitCache(None).fit(one_by_one, windows, values, lengths, clock)

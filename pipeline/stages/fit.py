@@ -138,8 +138,7 @@ def run(run_dir: RunDir, options: FitOptions, window_cache: Path | None = None) 
     streamed = StreamedPooled(
         window_lengths, mean_iat, clock, unidentifiable, client_of_window, n_clients
     )
-    with ThreadPoolExecutor(FIT_THREADS, thread_name_prefix="fit") as pool:
-        cache = WindowFitCache(window_cache, pool)
+    with WindowFitCache(window_cache, FIT_THREADS) as cache:
         batches = _client_batches(run_dir.path(INTERARRIVALS), client_of_window, streamed.clients)
         for window_keys, values in batches:
             keys, lengths = _run_lengths(window_keys)
@@ -298,9 +297,11 @@ class WindowFitCache:
     window index, finds its fit; a window whose gaps changed by one bit does not.
     """
 
-    def __init__(self, path: Path | None, pool: ThreadPoolExecutor | None = None) -> None:
+    def __init__(self, path: Path | None, threads: int = 1) -> None:
         self.path = path
-        self.pool = pool  # fits slices while the caller reads and pools the next ones
+        # with threads, slices are fitted while the caller reads and pools the next ones
+        self.pool = ThreadPoolExecutor(threads, thread_name_prefix="fit") if threads > 1 else None
+        self.in_flight = 2 * threads  # slices submitted and not stored at the most
         # fits submitted to the pool and not stored yet: (windows, their fits), oldest first
         self.pending: deque[tuple[NDArray[np.int64], Future[ArrivalFits]]] = deque()
         self.index: dict[bytes, int] = {}
@@ -346,7 +347,7 @@ class WindowFitCache:
             _store(table, windows[todo], fits)
             return
         # a few slices in flight: their arrays, not the whole log's, are what is held
-        while len(self.pending) >= 2 * FIT_THREADS:
+        while len(self.pending) >= self.in_flight:
             self._store_oldest(table)
         future = self.pool.submit(
             fit_quantized_interarrivals, gaps, lengths[todo], resolution=resolution
@@ -361,6 +362,13 @@ class WindowFitCache:
         """Store every fit still in the pool."""
         while self.pending:
             self._store_oldest(table)
+
+    def __enter__(self) -> WindowFitCache:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self.pool is not None:  # after an error, the slices not started are dropped
+            self.pool.shutdown(cancel_futures=True)
 
     def save(self, table: dict[str, NDArray]) -> None:
         """Replace the cache by this run's windows (written aside, then renamed)."""
