@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 
 import duckdb
+import pyarrow.parquet as pq
 import pytest
 import zstandard
 
@@ -138,6 +139,25 @@ def test_bytes_do_not_depend_on_threads_or_input_order(tmp_path: Path) -> None:
     two = _ingest(tmp_path / "two", [second, first], threads=2)
     assert list(_digests(one)) == ["day=2025-03-03/part-0.parquet", "day=2025-03-04/part-0.parquet"]
     assert _digests(one) == _digests(two)
+
+
+def test_every_column_is_optional_whatever_the_rejected_rows(tmp_path: Path) -> None:
+    # a clean log's columns hold no NULL; a rejected row elsewhere puts NULLs into what the
+    # day files are read from: the day files must not tell the two apart
+    clean = [row for row in ROWS if ",r7" not in row]
+    rejected = [row for row in ROWS if ",r7" in row]  # last: no other row's number moves
+    with_reject = _ingest(tmp_path / "reject", [_write(tmp_path, clean + rejected, "with.csv")])
+    without = _ingest(tmp_path / "clean", [_write(tmp_path, clean, "clean.csv")])
+    assert _digests(with_reject) == _digests(without)
+    for _, path in ingest.request_days(without):
+        schema = pq.ParquetFile(path).schema
+        required = [
+            schema.column(i).path
+            for i in range(len(schema))
+            if schema.column(i).max_definition_level == 0
+        ]
+        assert required == []
+        assert _rows(path, "count(arrival_us), count(*)")[0][0] > 0
 
 
 def test_open_requests_reads_only_the_days_asked_for(tmp_path: Path) -> None:
