@@ -4,7 +4,9 @@ Every format ends up as the same relation, all text, so that one SQL file
 (`sql/ingest/stg_requests.sql`) does every check:
 
 - `_source_row`: the record's position (CSV: data record number; JSON Lines: line number;
-  Parquet: row number), `_is_valid_record` (JSON Lines: the line is a JSON object) and
+  Parquet: row number; NULL for a CSV or Parquet file read `numbered=False`, whose rows keep
+  the file's order, so that their place in what is written from them numbers them),
+  `_is_valid_record` (JSON Lines: the line is a JSON object) and
   `_type_error` (JSON Lines: which field holds an array, object or boolean where a number or
   text is expected; NULL otherwise);
 - one text column per canonical name, NULL where the file has no such column.
@@ -21,6 +23,7 @@ import json
 import os
 import re
 import zlib
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
@@ -48,7 +51,7 @@ from pipeline.schema import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Mapping
+    from collections.abc import Callable, Iterator, Mapping
 
 FORMATS = {
     ".csv": "csv",
@@ -413,7 +416,8 @@ def _canonical_projection(
 
 @dataclass(frozen=True)
 class SourceRows:
-    """One file, loaded into the table `raw_rows` (its rowid numbers the records).
+    """One file, loaded into the table `raw_rows` (its rowid numbers the records), or, read
+    `numbered=False`, a scan of the file itself (`_source_row` NULL, no `raw_rows`).
 
     `rows` is the `source_rows` relation; `raw_text` rebuilds a record's original text from
     the `raw_rows` columns, and is evaluated only for the few records that need it (rejects),
@@ -423,12 +427,15 @@ class SourceRows:
     rows: duckdb.DuckDBPyRelation
     raw_text: duckdb.Expression
     matched: dict[str, str]
+    numbered: bool = True
 
     def raw_texts(self, con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyRelation:
         """(source_row, raw_text) of the records listed in the view `wanted_rows(source_row)`.
 
         The filter runs before the projection, so the text is built for those records only.
         """
+        if not self.numbered:
+            raise ValueError("raw texts need the file loaded numbered (into raw_rows)")
         return (
             con.table("raw_rows")
             .filter(SQLExpression("rowid + 1 in (select source_row from wanted_rows)"))
@@ -445,20 +452,37 @@ def source_rows(
     default_model: str | None,
     preset_map: Mapping[str, str] | None = None,
     option_labels: Mapping[str, str] | None = None,
+    *,
+    numbered: bool = True,
 ) -> SourceRows:
-    """The file as the `source_rows` relation, with its raw text and column mapping."""
+    """The file as the `source_rows` relation, with its raw text and column mapping.
+
+    `numbered=False`: a CSV or Parquet file is not loaded into `raw_rows` first but scanned
+    where `rows` is consumed (read errors then surface there: consume it under
+    `read_errors`); `_source_row` is NULL and the raw texts are not available. JSON Lines
+    are loaded and numbered either way (blank lines are skipped, so a scan's order would not
+    number them).
+    """
     _check_readable(source)
     maps = {
         "column_map": column_map,
         "preset_map": preset_map or {},
         "option_labels": option_labels or {},
     }
-    try:
+    with read_errors(source):
         if source.format in ("csv", "tsv"):
-            return _csv_rows(con, source, default_model=default_model, **maps)
+            return _csv_rows(con, source, default_model=default_model, numbered=numbered, **maps)
         if source.format == "jsonl":
             return _jsonl_rows(con, source, default_model=default_model, **maps)
-        return _parquet_rows(con, source, default_model=default_model, **maps)
+        return _parquet_rows(con, source, default_model=default_model, numbered=numbered, **maps)
+
+
+@contextmanager
+def read_errors(source: SourceFile) -> Iterator[None]:
+    """DuckDB's errors while reading `source` as the user's errors, naming the file (and for
+    an over-long line, the line)."""
+    try:
+        yield
     except duckdb.OutOfMemoryException as exc:
         raise ResourceError(
             f"{source.path}: out of memory while reading: {str(exc).splitlines()[0]}",
@@ -501,12 +525,13 @@ def _csv_rows(
     preset_map: Mapping[str, str],
     option_labels: Mapping[str, str],
     default_model: str | None,
+    numbered: bool,
 ) -> SourceRows:
     delimiter = "\t" if source.format == "tsv" else _header_delimiter(source)
     check_header(source, delimiter)
-    rel = _materialised(
-        con, sqlrun.query(con, "sources/read_csv", {"path": source.read_path, "delim": delimiter})
-    )
+    rel = sqlrun.query(con, "sources/read_csv", {"path": source.read_path, "delim": delimiter})
+    if numbered:
+        rel = _materialised(con, rel)
     found = [c for c in rel.columns if c != "rowid"]
     matched = match_columns(
         source,
@@ -521,16 +546,19 @@ def _csv_rows(
         ConstantExpression(delimiter),
         *[CoalesceOperator(ColumnExpression(c), ConstantExpression("")) for c in found],
     )
-    return SourceRows(_tabular_rows(rel, matched, default_model), raw, matched)
+    return SourceRows(_tabular_rows(rel, matched, default_model, numbered), raw, matched, numbered)
 
 
 def _tabular_rows(
-    rel: duckdb.DuckDBPyRelation, matched: Mapping[str, str], default_model: str | None
+    rel: duckdb.DuckDBPyRelation,
+    matched: Mapping[str, str],
+    default_model: str | None,
+    numbered: bool,
 ) -> duckdb.DuckDBPyRelation:
     """`source_rows` of a file with named columns (CSV/TSV, Parquet)."""
     values = {canonical: ColumnExpression(theirs) for canonical, theirs in matched.items()}
     return rel.project(
-        SQLExpression("rowid + 1").alias("_source_row"),
+        SQLExpression("rowid + 1" if numbered else "null::bigint").alias("_source_row"),
         ConstantExpression(True).alias("_is_valid_record"),
         *_canonical_projection(matched, values, default_model),
     )
@@ -695,8 +723,11 @@ def _parquet_rows(
     preset_map: Mapping[str, str],
     option_labels: Mapping[str, str],
     default_model: str | None,
+    numbered: bool,
 ) -> SourceRows:
-    rel = _materialised(con, sqlrun.query(con, "sources/read_parquet", {"path": source.read_path}))
+    rel = sqlrun.query(con, "sources/read_parquet", {"path": source.read_path})
+    if numbered:
+        rel = _materialised(con, rel)
     found = [c for c in rel.columns if c != "rowid"]
     matched = match_columns(
         source,
@@ -711,7 +742,7 @@ def _parquet_rows(
         "json_object",
         *[arg for c in found for arg in (ConstantExpression(c), ColumnExpression(c))],
     ).cast(duckdb.sqltype("VARCHAR"))
-    return SourceRows(_tabular_rows(rel, matched, default_model), raw, matched)
+    return SourceRows(_tabular_rows(rel, matched, default_model, numbered), raw, matched, numbered)
 
 
 def _check_parquet_types(

@@ -404,3 +404,61 @@ def test_the_report_does_not_depend_on_the_order_of_input_files(tmp_path: Path) 
             for artefact in ("summary.json", "rejects.csv", "fits.json", "report.html")
         }
     assert outputs["forward"] == outputs["backward"]
+
+
+# --- record numbers of a file checked as it is scanned ------------------------------------
+
+
+@pytest.mark.parametrize("file_format", ["csv", "parquet"])
+def test_record_numbers_hold_through_a_parallel_scan(tmp_path: Path, file_format: str) -> None:
+    # A file is checked as DuckDB scans it, in parallel, and a record's number is its place in
+    # the staged part: over many scan buffers every number must still be the file's own.
+    n = 240_000
+    bad = {17, 99_991, 150_000, n - 1}  # non-integer tokens: rejected, with their raw text
+    lines = [
+        f"2025-03-03T{i // 10_000:02d}:{(i // 100) % 60:02d}:{i % 60:02d}Z,m-{i % 3},c{i % 7},"
+        f"{'x' if i in bad else i % 997},{i % 89},,id{i}"
+        for i in range(n)
+    ]
+    if file_format == "csv":
+        log = tmp_path / "log.csv"
+        log.write_text(HEADER + "\n".join(lines) + "\n", encoding="utf-8")
+    else:
+        log = tmp_path / "log.parquet"
+        pl.read_csv((HEADER + "\n".join(lines)).encode(), infer_schema=False).write_parquet(
+            log, row_group_size=10_000
+        )
+    out = tmp_path / "out"
+    ingest.run(
+        RunDir(out), [str(log)], IngestOptions(max_reject_fraction=1.0), EngineOptions(threads=2)
+    )
+    rejects = _rejects(out)
+    # CSV lines count the header; a Parquet row's line is its row number
+    first = 2 if file_format == "csv" else 1
+    assert [int(r["line"]) for r in rejects] == [i + first for i in sorted(bad)]
+    if file_format == "csv":
+        assert [r["raw_text"] for r in rejects] == [lines[i] for i in sorted(bad)]
+    else:
+        texts = [r["raw_text"] for r in rejects]
+        assert all(f'"request_id":"id{i}"' in t for t, i in zip(texts, sorted(bad), strict=True))
+    accepted = _requests(out).select("request_id", "source_row")
+    assert accepted.height == n - len(bad)
+    expected = accepted["request_id"].str.strip_prefix("id").cast(pl.Int64) + 1
+    assert (accepted["source_row"] == expected).all()
+
+
+def test_a_line_over_the_readers_limit_far_into_the_file_is_quarantined(tmp_path: Path) -> None:
+    # past what the reader samples first, the line is met by the scan that checks the rows:
+    # it is a reject with its line, and the rows after it keep their numbers
+    log = tmp_path / "log.csv"
+    rows = [f"2025-03-03T00:00:{i % 60:02d}Z,m,c,10,5,,id{i}" for i in range(60_000)]
+    rows[50_000] = f"2025-03-03T00:00:12Z,m,c,10,5,,{'x' * 3_000_000}"
+    log.write_text(HEADER + "\n".join(rows) + "\n", encoding="utf-8")
+    _ingest(tmp_path / "out", [log])
+    assert [(r["line"], r["reason"]) for r in _rejects(tmp_path / "out")] == [
+        ("50002", "malformed_row")
+    ]
+    requests = _requests(tmp_path / "out")
+    assert requests.height == 59_999
+    # record numbers count the records the reader split (rejects.csv adds the others back)
+    assert requests.filter(pl.col("request_id") == "id50001")["source_row"].to_list() == [50_001]

@@ -243,7 +243,7 @@ def ingest_files(
             _insert(con, result.raw_texts, "raw_texts")
             for note, n in result.time_notes.items():  # time_notes is a count per note
                 notes[note] = notes.get(note, 0) + n
-        con.read_parquet(str(parts / "*.parquet")).create_view("staged")  # rejected rows
+        ingest.staged_parts(con, parts / "*.parquet").create_view("staged")  # rejected rows
         _table(con, "staged_counts", [r.staged_counts for r in results])
         _table(con, "model_traits", [r.model_traits for r in results])
         sqlrun.query(con, "ingest/model_categories").to_table("model_categories")
@@ -518,7 +518,7 @@ def _checked(
     parts.mkdir()
     column_map = ingest.stage_file(con, source, options, parts)
     ingest.collect_structural_rejects(con, [source])
-    con.read_parquet(str(parts / f"part-{source.file_index:05d}.parquet")).create_view("staged")
+    ingest.staged_parts(con, parts / f"part-{source.file_index:05d}.parquet").create_view("staged")
     return {
         "file_index": source.file_index,
         "column_map": json.dumps(column_map),

@@ -36,6 +36,7 @@ from pipeline.sources import (
     file_stem,
     head_columns,
     is_uri,
+    read_errors,
     resolve_inputs,
     source_rows,
     verify_compressed,
@@ -238,7 +239,7 @@ def _ingest_in_process(
     """Check every file, find the duplicates, count, and write the request table, all in
     this process's DuckDB (pipeline/spark/ingest.py is the twin on Spark)."""
     column_maps = _check_files(con, sources, options, parts)
-    con.read_parquet(str(parts / "*.parquet")).create_view("staged")
+    staged_parts(con, parts / "*.parquet").create_view("staged")
     sqlrun.query(con, "ingest/staged_counts").create_view("staged_counts")
     sqlrun.query(con, "ingest/model_traits").create_view("model_traits")
     sqlrun.query(con, "ingest/model_categories").to_table("model_categories")
@@ -297,9 +298,16 @@ def _identity(options: IngestOptions, column_maps: dict[str, dict[str, str]]) ->
 
 
 def load_source(
-    con: duckdb.DuckDBPyConnection, source: SourceFile, options: IngestOptions
+    con: duckdb.DuckDBPyConnection,
+    source: SourceFile,
+    options: IngestOptions,
+    *,
+    numbered: bool = True,
 ) -> SourceRows:
-    """One file as `source_rows`: the preset's and the user's mapping, then its transform."""
+    """One file as `source_rows`: the preset's and the user's mapping, then its transform.
+
+    `numbered=False`: see `sources.source_rows` (the presets' transforms keep every row, in
+    order)."""
     preset = PRESETS[options.preset] if options.preset else None
     column_map = dict(options.column_map)
     labels = {}
@@ -318,11 +326,12 @@ def load_source(
         default_model,
         preset_map=preset.column_map if preset else None,
         option_labels=labels,
+        numbered=numbered,
     )
     if preset is not None and preset.transform:
         loaded.rows.create_view("preset_input", replace=True)
         rows = sqlrun.query(con, preset.transform, dict(preset.transform_params))
-        return SourceRows(rows, loaded.raw_text, loaded.matched)
+        return SourceRows(rows, loaded.raw_text, loaded.matched, loaded.numbered)
     return loaded
 
 
@@ -374,37 +383,41 @@ def stage_file(
     The parts are scratch (the run's temp directory): the request table is written from them
     once every file is in, since duplicates are known only then. Parquet rather than a table
     of the connection, so that the rows wait on disk and the memory limit goes to the reads
-    and the sort.
+    and the sort. Read it with `staged_parts`.
+    The file is checked as it is scanned (read unnumbered: the part keeps its order, which
+    numbers its records), not loaded into a table first: at 4.5M rows that copy of the
+    text cost a sixth of ingest. Only a file with rejected rows is read a second time,
+    numbered, for the raw text of those rows.
     A compressed file is checked to its end in a second thread while DuckDB reads it (both
     release the GIL), so a cut or damaged file stops the run instead of losing its tail.
     """
+    part = parts / f"part-{source.file_index:05d}.parquet"
     with ThreadPoolExecutor(max_workers=1) as pool:
         verified = pool.submit(verify_compressed, source)
         try:
-            loaded = load_source(con, source, options)
+            loaded = load_source(con, source, options, numbered=False)
             loaded.rows.create_view("source_rows", replace=True)
             staged = sqlrun.query(
                 con, "ingest/stg_requests", stg_params(source.file_index, options)
             )
-            part = parts / f"part-{source.file_index:05d}.parquet"
-            try:
+            with read_errors(source):  # the scan of the file runs here
                 staged.write_parquet(str(part))
-            except duckdb.OutOfMemoryException:
-                raise  # not the file's fault: reported with the memory hint
-            except duckdb.Error as exc:
-                raise InputError(
-                    f"{source.path}: reading failed: {str(exc).splitlines()[0]}",
-                    hint="The file may be truncated or not in the format its name says.",
-                ) from None
         except InputError:
             verified.result()  # a damaged file explains a failed read best
             raise
         verified.result()
-    # The raw text of the rows that failed, while the file is still loaded.
-    con.read_parquet(str(part)).create_view("staged_part", replace=True)
+    staged_parts(con, part).create_view("staged_part", replace=True)
     sqlrun.query(con, "ingest/part_rejects").create_view("wanted_rows", replace=True)
-    collect_raw_texts(con, loaded, source)
+    if con.table("wanted_rows").limit(1).fetchall():  # the raw text of the rows that failed
+        if not loaded.numbered:
+            loaded = load_source(con, source, options)
+        collect_raw_texts(con, loaded, source)
     return loaded.matched
+
+
+def staged_parts(con: duckdb.DuckDBPyConnection, path: Path) -> duckdb.DuckDBPyRelation:
+    """The staged parts at `path` (a part or a glob of them), every row with its number."""
+    return sqlrun.query(con, "ingest/staged_parts", {"path": str(path)})
 
 
 def collect_raw_texts(
