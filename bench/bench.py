@@ -11,7 +11,8 @@ the load of a shared machine. It prints median seconds, median ratios to the bar
 seconds spent inside each stage (its manifest entry; the rest is Python starting, the stage's
 imports, the lock and the stamps; the `startup` row is Python importing the CLI alone), peak
 RSS, and the targets (end to end <= 3x, ingest to export <= 2x, characterize <= 0.5x, peak
-RSS < 2 GB) beside the measured values.
+RSS < 2 GB) beside the measured values. The `floor` row (bench/bare_pass.py --floor) is the least of
+the work ingest to export must do, timed the same way: a lower bound of their ratio.
 """
 
 from __future__ import annotations
@@ -164,6 +165,17 @@ def run_bare(log: Path, out: Path) -> dict[str, float]:
     return _child(code, "bare pass")
 
 
+def run_floor(log: Path, out: Path) -> dict[str, float]:
+    """The floor pass under ingest to export (bench/bare_pass.py --floor) in a child process."""
+    code = (
+        "import sys\n"
+        "from bench.bare_pass import main\n"
+        f"sys.argv = ['bare_pass', {str(log)!r}, {str(out)!r}, '--floor']\n"
+        "main()\n"
+    )
+    return _child(code, "floor pass")
+
+
 def _mean_bare(passes: list[dict[str, float]]) -> dict[str, float]:
     return {
         "seconds": statistics.fmean(p["seconds"] for p in passes),
@@ -202,6 +214,7 @@ def one_repeat(log: Path, work: Path, end_to_end: bool) -> dict[str, dict[str, f
             for key, fold in (("seconds", sum), ("inside_seconds", sum), ("peak_rss_mb", max))
         }
     results["startup"] = run_startup()
+    results["floor"] = run_floor(log, work / "floor")
     bare.append(run_bare(log, work / "bare"))
     reference = {name: _mean_bare(bare) for name in results}
     if end_to_end:
@@ -243,6 +256,8 @@ def targets(summary: dict[str, dict[str, float]]) -> dict[str, str]:
         if name in summary
     }
     peak = max(row["peak_rss_mb"] for name, row in summary.items() if name in MEASURED)
+    if "floor" in summary:
+        marks["floor"] = "least of ingest..export's work: a lower bound of its ratio"
     marks["peak RSS"] = (
         f"< {PEAK_RSS_TARGET_MB / 1024:g} GB: {'met' if peak < PEAK_RSS_TARGET_MB else 'NOT met'}"
     )

@@ -99,3 +99,26 @@ def test_token_value_counts_equal_the_length_distributions(both) -> None:
     )
     assert theirs["dataset_index"].n_unique() == 3  # 14 hours: windows 0-6, 6-12, 12-14 h
     assert ours.equals(theirs)
+
+
+def test_the_floor_pass_does_part_of_servechars_work_and_no_less(both, tmp_path: Path) -> None:
+    # the floor is a lower bound only if what it does, servechar does too: the same checked
+    # rows in each day's file, in servechar's order, and the bare pass's own aggregation
+    log, result, bare = both
+    floor = _bare_pass_module().run_floor_pass(log, tmp_path / "floor", threads=2)
+    columns = ["model", "client_id", "arrival_us", "input_tokens", "output_tokens"]
+    ours = [pl.read_parquet(path).select(columns) for path in floor.day_files]
+    theirs = [
+        pl.read_parquet(path, hive_partitioning=False).select(columns)
+        for _, path in ingest.request_days(RunDir(result.trace_windows.parents[1]))
+    ]
+    assert floor.n_requests == bare.n_requests == sum(len(day) for day in theirs)
+    assert len(ours) == len(theirs) == 1  # 14 hours of one UTC day
+    # servechar breaks arrival ties by file and row; the floor leaves them in any order
+    assert ours[0].sort(columns).equals(theirs[0].sort(columns))
+    assert ours[0].select(columns[:3]).equals(theirs[0].select(columns[:3]))
+    assert pl.read_parquet(floor.day_files[0]).schema["arrival_us"] == pl.Int64
+    for name in ("windows", "values"):
+        mine = pl.read_parquet(tmp_path / "floor" / f"{name}.parquet")
+        assert mine.equals(pl.read_parquet(getattr(bare, name)))
+    assert floor.ingest_seconds > 0 and floor.aggregate_seconds > 0
