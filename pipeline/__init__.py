@@ -130,7 +130,9 @@ def _run_stages(
             run_dir, options.aggregate, options.engine, stored_parts=stored_parts
         ),
     )
-    fitted = timed("fit", lambda: fit.run(run_dir, options.fit, window_cache))
+    fitted = timed(
+        "fit", lambda: fit.run(run_dir, options.fit, window_cache, options.engine.threads)
+    )
     exported = timed("export", lambda: export.run(run_dir, options.export))
     characterize_options, anomalies_options = options.characterize, options.anomalies
     if options.export.anonymize:  # stats.json and anomalies.json use the profiles' pseudonyms

@@ -151,7 +151,13 @@ SeedOpt = Annotated[
         "--seed", help="Seed of the shared sample: the aggregate stage's (0) where the cap samples."
     ),
 ]
-ThreadsOpt = Annotated[int | None, typer.Option("--threads", help="DuckDB threads.")]
+ThreadsOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--threads",
+        help="Threads: DuckDB's, and at most this many fit or characterize threads.",
+    ),
+]
 MemoryOpt = Annotated[
     str,
     typer.Option(
@@ -443,6 +449,7 @@ def aggregate(
 def fit(
     out: OutOpt = Path("out"),
     min_requests: MinRequestsOpt = 10,
+    threads: ThreadsOpt = None,
     quiet: QuietOpt = False,
     debug: DebugOpt = False,
 ) -> None:
@@ -451,8 +458,9 @@ def fit(
 
     with reported_errors(debug):
         options = validated(FitOptions, min_requests=min_requests)
+        threads = validated(EngineOptions, threads=threads).threads  # > 0, as for the others
         with stage_progress(["fit"], quiet=quiet):
-            result = fit_stage.run(RunDir(out), options)
+            result = fit_stage.run(RunDir(out), options, threads=threads)
     echo_paths(result.window_fits, result.client_fits)
 
 

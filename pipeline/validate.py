@@ -231,7 +231,7 @@ def _fit_training_profiles(
     aggregate_options = dict(stages.get("aggregate", {}).get("options", {}))
     aggregate_options["origin"] = str(origin_us / 1_000_000)
     aggregate.run(train, AggregateOptions(**aggregate_options), engine)
-    fit.run(train, FitOptions(**stages.get("fit", {}).get("options", {})))
+    fit.run(train, FitOptions(**stages.get("fit", {}).get("options", {})), threads=engine.threads)
     export.run(train, ExportOptions())
     return train
 

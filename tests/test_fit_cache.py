@@ -6,12 +6,28 @@ Ground truth: Gamma and Weibull gaps from known parameters (seed 7), fitted with
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
 import pyarrow.parquet as pq
+import pytest
 
+from pipeline.config import (
+    AggregateOptions,
+    CharacterizeOptions,
+    EngineOptions,
+    ExportOptions,
+    FitOptions,
+    IngestOptions,
+)
+from pipeline.rundir import RunDir
+from pipeline.stages import aggregate, export, ingest
+from pipeline.stages import characterize as characterize_stage
+from pipeline.stages import fit as fit_stage
+from pipeline.stages.characterize import STATS
 from pipeline.stages.fit import WindowFitCache, _empty_family_columns
+from pipeline.synthetic import ClientSpec, generate
 
 
 def _windows(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
@@ -87,3 +103,41 @@ def test_fits_from_the_thread_pool_equal_fits_one_after_another() -> None:
     assert not cache.pending
     assert np.isfinite(pooled["gamma__a"]).all()
     assert _same(pooled, one_by_one)
+
+
+def test_threads_option_bounds_the_fit_and_characterize_threads(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # `--threads 1` means one thread for servechar's own pools too, not only DuckDB's
+    specs = [ClientSpec(f"c{i}", "m", rate_rps=0.5, family="gamma", shape=0.7) for i in range(3)]
+    log = tmp_path / "log.csv"
+    generate(specs, duration_s=2 * 3600, seed=5).write_csv(log)
+    run_dir = RunDir(tmp_path / "out")
+    ingest.run(run_dir, [str(log)], IngestOptions(), EngineOptions(threads=1))
+    aggregate.run(run_dir, AggregateOptions(), EngineOptions(threads=1))
+    cache_threads: list[int] = []
+    pool_sizes: list[int | None] = []
+
+    class RecordedCache(WindowFitCache):
+        def __init__(self, path: Path | None, threads: int = 1) -> None:
+            cache_threads.append(threads)
+            super().__init__(path, threads)
+
+    class RecordedPool(ThreadPoolExecutor):
+        def __init__(self, max_workers: int | None = None, **kwargs: object) -> None:
+            pool_sizes.append(max_workers)
+            super().__init__(max_workers, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(fit_stage, "WindowFitCache", RecordedCache)
+    monkeypatch.setattr(characterize_stage, "ThreadPoolExecutor", RecordedPool)
+    outputs = []
+    for threads in (1, None):
+        fit_stage.run(run_dir, FitOptions(), threads=threads)
+        export.run(run_dir, ExportOptions())
+        characterize_stage.run(run_dir, CharacterizeOptions(), EngineOptions(threads=threads))
+        outputs.append(
+            ((run_dir.root / "fits.json").read_bytes(), run_dir.path(STATS).read_bytes())
+        )
+    assert cache_threads == [1, fit_stage.FIT_THREADS]
+    assert pool_sizes == [1, characterize_stage.SECTIONS_AT_ONCE]
+    assert outputs[0] == outputs[1]  # the same bytes with one thread or several

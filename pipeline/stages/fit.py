@@ -74,10 +74,10 @@ WHOLE_CLIENT_VALUES = 1 << 24
 combined from per-window sums (the same value up to the last bits; a client held whole sums
 all of its values at once, which keeps the outputs of smaller logs as they were)."""
 FIT_THREADS = max(1, min(os.cpu_count() or 1, 4))
-"""Slices fitted at once, in threads: the fits are numpy over arrays of up to `SLICE_VALUES`
-gaps, which releases the GIL for most of their time (the fit stage at 4.5M requests on 2
-cores: 0.83 of its time fitting one slice after another). Each window is fitted on its own,
-so the fits are the same bits in any order."""
+"""Slices fitted at once, in threads, unless `--threads` asks for fewer: the fits are numpy
+over arrays of up to `SLICE_VALUES` gaps, which releases the GIL for most of their time (the
+fit stage at 4.5M requests on 2 cores: 0.83 of its time fitting one slice after another).
+Each window is fitted on its own, so the fits are the same bits in any order."""
 DEFAULT_TIE_FLOOR_S = 0.5e-6  # half of the microsecond resolution that ingest keeps
 MAX_TIE_FLOOR_S = 0.5
 CV_MISFIT_RATIO = 2.0
@@ -100,12 +100,19 @@ class FitStageResult:
 
 
 @stage("fit")
-def run(run_dir: RunDir, options: FitOptions, window_cache: Path | None = None) -> FitStageResult:
+def run(
+    run_dir: RunDir,
+    options: FitOptions,
+    window_cache: Path | None = None,
+    threads: int | None = None,
+) -> FitStageResult:
     """Fit every eligible window and every client's pooled sample; choose exported patterns.
 
     `window_cache`: a file of earlier windows' fits keyed by what decides them (a refresh
     store's); windows found in it are not fitted again, and it is rewritten with this run's
     windows. The outputs are the same with or without it.
+    `threads` (`--threads`): at most this many window slices are fitted at once
+    (`FIT_THREADS` when None); the outputs are the same bits with any number.
     """
     started = time.perf_counter()
     windows = pq.read_table(run_dir.require(TRACE_WINDOWS, "aggregate"))
@@ -138,7 +145,7 @@ def run(run_dir: RunDir, options: FitOptions, window_cache: Path | None = None) 
     streamed = StreamedPooled(
         window_lengths, mean_iat, clock, unidentifiable, client_of_window, n_clients
     )
-    with WindowFitCache(window_cache, FIT_THREADS) as cache:
+    with WindowFitCache(window_cache, min(threads or FIT_THREADS, FIT_THREADS)) as cache:
         batches = _client_batches(run_dir.path(INTERARRIVALS), client_of_window, streamed.clients)
         for window_keys, values in batches:
             keys, lengths = _run_lengths(window_keys)

@@ -201,7 +201,8 @@ def run(run_dir: RunDir, options: CharacterizeOptions, engine: EngineOptions) ->
             return section
 
         # in the models' order, whichever finishes first
-        with ThreadPoolExecutor(SECTIONS_AT_ONCE, thread_name_prefix="characterize") as pool:
+        at_once = min(engine.threads or SECTIONS_AT_ONCE, SECTIONS_AT_ONCE)  # --threads
+        with ThreadPoolExecutor(at_once, thread_name_prefix="characterize") as pool:
             model_sections: list[ModelStats] = list(pool.map(model_section, models))
         seconds = timer.seconds
         stats: StatsDocument = {
