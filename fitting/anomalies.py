@@ -128,6 +128,44 @@ class SeriesAnomalies:
     message: str = ""
 
 
+@dataclass(frozen=True, slots=True)
+class SeriesJob:
+    """The arguments of one `detect` call, as one object (what a worker process is sent)."""
+
+    values: FloatArray
+    scale: Scale
+    settings: DetectorSettings
+    weights: FloatArray | None
+    score_from: int
+    min_event_bins: int
+
+
+def detect_job(job: SeriesJob) -> SeriesAnomalies:
+    """`detect` on one job's arguments."""
+    return detect(
+        job.values,
+        job.scale,
+        job.settings,
+        weights=job.weights,
+        score_from=job.score_from,
+        min_event_bins=job.min_event_bins,
+    )
+
+
+def has_weekly_baseline(n_bins: int, score_from: int, settings: DetectorSettings) -> bool:
+    """Whether a series' baseline is the multi-seasonal decomposition (daily and weekly
+    periods, statsmodels' MSTL), by far the slowest part of `detect`: two weeks of hours fitted.
+    """
+    return _is_weekly((score_from or n_bins) // settings.bins_per_hour)
+
+
+def _is_weekly(hours: int) -> bool:
+    """Whether `hours` of fitted history take the weekly period too. More than two weeks:
+    MSTL drops a period that is not shorter than half the series (its seasonal term then
+    has one column, not two), so at exactly two weeks the daily STL is used."""
+    return hours > 2 * HOURS_PER_WEEK
+
+
 def detect(
     values: ArrayLike,
     scale: Scale,
@@ -339,7 +377,7 @@ def _baseline(
     hours = fit_end // per_hour
     if hours >= 2 * HOURS_PER_DAY:
         hourly = _clean_hours(y[: hours * per_hour].reshape(hours, per_hour).mean(axis=1))
-        if hours >= 2 * HOURS_PER_WEEK:
+        if _is_weekly(hours):
             from statsmodels.tsa.seasonal import MSTL
 
             periods = (HOURS_PER_DAY, HOURS_PER_WEEK)
@@ -380,8 +418,8 @@ def _baseline(
 
 
 def _daily_pattern(y: FloatArray, fit_end: int, settings: DetectorSettings) -> FloatArray | None:
-    """The pattern the level shifts are found under: per hour of the day (of the week from two
-    weeks on, as MSTL), the median over the fitted days (weeks) of the hourly means around
+    """The pattern the level shifts are found under: per hour of the day (of the week beyond two
+    weeks, as MSTL), the median over the fitted days (weeks) of the hourly means around
     their day's (week's) median; None under two days. Unlike STL's seasonal term, a median
     over the days ignores a day with a shift: STL on a few days would put a third of a shift
     into the pattern of every day."""
@@ -389,7 +427,7 @@ def _daily_pattern(y: FloatArray, fit_end: int, settings: DetectorSettings) -> F
     hours = fit_end // per_hour
     if hours < 2 * HOURS_PER_DAY:
         return None
-    period = HOURS_PER_WEEK if hours >= 2 * HOURS_PER_WEEK else HOURS_PER_DAY
+    period = HOURS_PER_WEEK if _is_weekly(hours) else HOURS_PER_DAY
     hourly = y[: hours * per_hour].reshape(hours, per_hour).mean(axis=1)
     cycle = np.arange(hours) // period
     levels = np.array([np.median(hourly[cycle == c]) for c in range(int(cycle[-1]) + 1)])

@@ -306,3 +306,52 @@ def test_anonymized_runs_name_clients_by_their_pseudonyms(event_run: Path, tmp_p
     named = {e["client"] for e in json.loads(text)["events"]} - {None}
     assert pseudonym("acme", "s3cret") in named
     assert "s3cret" not in (out / "manifest.json").read_text()
+
+
+def test_weekly_decompositions_in_processes_equal_those_in_this_process() -> None:
+    # over two weeks a series' baseline is MSTL (GIL-bound): worker processes share the
+    # series out, and each must come back exactly as it is computed here
+    from fitting.anomalies import SeriesJob, has_weekly_baseline
+
+    settings = anomalies.settings_for(AnomaliesOptions())
+    n = 15 * 24 * 12  # 15 days of 5-minute bins
+    hours = np.arange(n) / 12
+    rng = np.random.default_rng(7)
+    jobs = []
+    for level in (20.0, 35.0, 50.0, 80.0):
+        rate = level * (1 + 0.5 * np.sin(2 * np.pi * hours / 24)) * (1 + 0.2 * (hours > 120))
+        values = rng.poisson(rate).astype(np.float64)
+        values[n // 2 : n // 2 + 6] *= 4  # a spike
+        jobs.append(SeriesJob(values, "count", settings, None, n - 12 * 12, 1))
+    assert has_weekly_baseline(n, n - 12 * 12, settings)
+    here = anomalies.detect_series(jobs, processes=1)
+    spread = anomalies.detect_series(jobs, processes=2)
+    assert [r.method for r in here] == ["mstl"] * len(jobs)
+    for mine, theirs in zip(here, spread, strict=True):
+        assert mine.events == theirs.events and mine.shifts == theirs.shifts
+        assert np.array_equal(mine.expected, theirs.expected, equal_nan=True)
+        assert np.array_equal(mine.score, theirs.score, equal_nan=True)
+        assert (mine.status, mine.n_valid, mine.sigma) == (
+            theirs.status,
+            theirs.n_valid,
+            theirs.sigma,
+        )
+
+
+def test_exactly_two_weeks_of_history_is_scored_with_the_daily_period() -> None:
+    # MSTL drops a period not shorter than half the series: at exactly 336 fitted hours the
+    # weekly one would go and its seasonal term lose a column (this raised an AxisError)
+    from fitting.anomalies import detect, has_weekly_baseline
+
+    settings = anomalies.settings_for(AnomaliesOptions())
+    n = 15 * 24 * 12
+    hours = np.arange(n) / 12
+    values = np.random.default_rng(3).poisson(30 * (1 + 0.5 * np.sin(2 * np.pi * hours / 24)))
+    two_weeks = 14 * 24 * 12
+    assert not has_weekly_baseline(n, two_weeks, settings)
+    assert has_weekly_baseline(n, two_weeks + 12, settings)
+    assert detect(values.astype(np.float64), "count", settings, score_from=two_weeks).method == (
+        "stl"
+    )
+    later = detect(values.astype(np.float64), "count", settings, score_from=two_weeks + 12)
+    assert later.method == "mstl" and later.status == "ok"
