@@ -11,8 +11,8 @@ the load of a shared machine. It prints median seconds, median ratios to the bar
 seconds spent inside each stage (its manifest entry; the rest is Python starting, the stage's
 imports, the lock and the stamps; the `startup` row is Python importing the CLI alone), peak
 RSS, and the targets (end to end <= 3x, ingest to export <= 2x, characterize <= 0.5x, peak
-RSS < 2 GB) beside the measured values. The `floor` row (bench/bare_pass.py --floor) is the least of
-the work ingest to export must do, timed the same way: a lower bound of their ratio.
+RSS < 2 GB) beside the measured values. The `floor` row (bench/bare_pass.py --floor) is the
+least of the work ingest to export must do, timed the same way: a lower bound of their ratio.
 """
 
 from __future__ import annotations
