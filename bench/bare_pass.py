@@ -53,6 +53,37 @@ def _sql(name: str) -> str:
     return (SQL / f"{name}.sql").read_text()
 
 
+def _connect(out: Path, threads: int | None, memory_limit: str) -> duckdb.DuckDBPyConnection:
+    """The passes' DuckDB: `memory_limit`, spilling to `out/.tmp`, `threads` if given."""
+    out.mkdir(parents=True, exist_ok=True)
+    config: dict[str, str | int] = {
+        "memory_limit": memory_limit,
+        "temp_directory": str(out / ".tmp"),
+    }
+    if threads is not None:
+        config["threads"] = threads
+    return duckdb.connect(config=config)
+
+
+def _aggregate(
+    con: duckdb.DuckDBPyConnection, out: Path, window_s: int, dataset_window_s: int
+) -> tuple[Path, Path]:
+    """The bare pass's two summaries of the table `bare_requests`, written as Parquet."""
+    windows, values = out / "windows.parquet", out / "values.parquet"
+    con.sql(_sql("bare_windows"), params={"window_us": window_s * US_PER_S}).write_parquet(
+        str(windows)
+    )
+    con.sql(
+        _sql("bare_values"), params={"dataset_window_us": dataset_window_s * US_PER_S}
+    ).write_parquet(str(values))
+    return windows, values
+
+
+def _n_requests(con: duckdb.DuckDBPyConnection) -> int:
+    ((n_requests,),) = con.sql("select count(*) from bare_requests").fetchall()
+    return int(n_requests)
+
+
 def run_bare_pass(
     log: Path,
     out: Path,
@@ -63,24 +94,14 @@ def run_bare_pass(
     memory_limit: str = "2GB",
 ) -> BarePass:
     """Read `log` once into a typed table, aggregate it, write both summaries as Parquet."""
-    out.mkdir(parents=True, exist_ok=True)
-    config = {"memory_limit": memory_limit, "temp_directory": str(out / ".tmp")}
-    if threads is not None:
-        config["threads"] = threads
-    con = duckdb.connect(config=config)
+    con = _connect(out, threads, memory_limit)
     try:
         create = f"create temp table bare_requests as {_sql('bare_requests')}"
         started = time.perf_counter()
         con.execute(create, {"path": str(log)})
         read_seconds = time.perf_counter() - started
-        windows, values = out / "windows.parquet", out / "values.parquet"
-        con.sql(_sql("bare_windows"), params={"window_us": window_s * US_PER_S}).write_parquet(
-            str(windows)
-        )
-        con.sql(
-            _sql("bare_values"), params={"dataset_window_us": dataset_window_s * US_PER_S}
-        ).write_parquet(str(values))
-        ((n_requests,),) = con.sql("select count(*) from bare_requests").fetchall()
+        windows, values = _aggregate(con, out, window_s, dataset_window_s)
+        n_requests = _n_requests(con)
     finally:
         con.close()
     return BarePass(windows, values, n_requests, read_seconds)
@@ -110,11 +131,7 @@ def run_floor_pass(
     memory_limit: str = "2GB",
 ) -> FloorPass:
     """The least of ingest and aggregate over `log` (the module's text says what it does)."""
-    out.mkdir(parents=True, exist_ok=True)
-    config = {"memory_limit": memory_limit, "temp_directory": str(out / ".tmp")}
-    if threads is not None:
-        config["threads"] = threads
-    con = duckdb.connect(config=config)
+    con = _connect(out, threads, memory_limit)
     try:
         con.execute("set timezone = 'UTC'")  # naive times are UTC, as ingest's default --tz
         con.execute(PARSE_MACROS.read_text())
@@ -130,14 +147,9 @@ def run_floor_pass(
             rows.write_parquet(str(path), compression="snappy")
             day_files.append(path)
         ingested = time.perf_counter()
-        con.sql(_sql("bare_windows"), params={"window_us": window_s * US_PER_S}).write_parquet(
-            str(out / "windows.parquet")
-        )
-        con.sql(
-            _sql("bare_values"), params={"dataset_window_us": dataset_window_s * US_PER_S}
-        ).write_parquet(str(out / "values.parquet"))
+        _aggregate(con, out, window_s, dataset_window_s)
         aggregated = time.perf_counter()
-        ((n_requests,),) = con.sql("select count(*) from bare_requests").fetchall()
+        n_requests = _n_requests(con)
     finally:
         con.close()
     return FloorPass(ingested - started, aggregated - ingested, day_files, n_requests)

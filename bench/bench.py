@@ -154,26 +154,12 @@ def run_end_to_end(log: Path, out: Path) -> dict[str, float]:
     return _child(_cli_code(["run", str(log), "--out", str(out), "--quiet"]), "run")
 
 
-def run_bare(log: Path, out: Path) -> dict[str, float]:
-    """The bare DuckDB pass (bench/bare_pass.py) in a child process."""
-    code = (
-        "import sys\n"
-        "from bench.bare_pass import main\n"
-        f"sys.argv = ['bare_pass', {str(log)!r}, {str(out)!r}]\n"
-        "main()\n"
-    )
-    return _child(code, "bare pass")
-
-
-def run_floor(log: Path, out: Path) -> dict[str, float]:
-    """The floor pass under ingest to export (bench/bare_pass.py --floor) in a child process."""
-    code = (
-        "import sys\n"
-        "from bench.bare_pass import main\n"
-        f"sys.argv = ['bare_pass', {str(log)!r}, {str(out)!r}, '--floor']\n"
-        "main()\n"
-    )
-    return _child(code, "floor pass")
+def run_bare(log: Path, out: Path, *, floor: bool = False) -> dict[str, float]:
+    """The bare DuckDB pass (bench/bare_pass.py), or with `floor` its floor pass under ingest
+    to export, in a child process."""
+    argv = ["bare_pass", str(log), str(out), *(["--floor"] if floor else [])]
+    code = f"import sys\nfrom bench.bare_pass import main\nsys.argv = {argv!r}\nmain()\n"
+    return _child(code, "floor pass" if floor else "bare pass")
 
 
 def _mean_bare(passes: list[dict[str, float]]) -> dict[str, float]:
@@ -214,7 +200,7 @@ def one_repeat(log: Path, work: Path, end_to_end: bool) -> dict[str, dict[str, f
             for key, fold in (("seconds", sum), ("inside_seconds", sum), ("peak_rss_mb", max))
         }
     results["startup"] = run_startup()
-    results["floor"] = run_floor(log, work / "floor")
+    results["floor"] = run_bare(log, work / "floor", floor=True)
     bare.append(run_bare(log, work / "bare"))
     reference = {name: _mean_bare(bare) for name in results}
     if end_to_end:
